@@ -1,0 +1,3 @@
+export * as Protocol from "./Protocol.ts"
+export * from "./Fingerprint.ts"
+export * from "./LicenseStore.ts"
