@@ -1,0 +1,192 @@
+/**
+ * Verification of activation tokens: the only way a token from the server or from the store becomes claims the
+ * rest of the library believes.
+ *
+ * RS256 only, by allow-list on the header before any key is touched, so `alg: none` and HMAC tokens signed with
+ * the public key as secret never reach a verifier. The signature is checked with jose over WebCrypto against the
+ * product's RSA public key (SPKI PEM, as the Cryptlex dashboard gives it); the payload is then decoded with the
+ * claim schema, and compared with what the application expects (product, key, machine fingerprint).
+ *
+ * @since 0.1.0
+ */
+import { Effect, Schema } from "effect"
+import { compactVerify, decodeProtectedHeader, errors, importSPKI } from "jose"
+import { type ActivationClaims, ActivationTokenClaims, type TrialClaims, TrialTokenClaims } from "./Protocol.ts"
+
+/** The algorithms a token may be signed with. Cryptlex signs with its 2048-bit RSA key (protocol §2). */
+export const AllowedAlgorithms = ["RS256"] as const
+
+export const TokenErrorReason = Schema.Literals([
+  "malformed",
+  "algorithmNotAllowed",
+  "badSignature",
+  "badPublicKey",
+  "badClaims",
+  "wrongProduct",
+  "wrongKey",
+  "wrongFingerprint"
+])
+export type TokenErrorReason = typeof TokenErrorReason.Type
+
+/** Why a token was refused, with what was expected and what came. */
+export class TokenError extends Schema.TaggedError<TokenError>()("TokenError", {
+  reason: TokenErrorReason,
+  message: Schema.String
+}) {}
+
+export interface Expected {
+  readonly productId?: string | undefined
+  readonly key?: string | undefined
+  readonly fingerprint?: string | undefined
+}
+
+type PublicKey = Awaited<ReturnType<typeof importSPKI>>
+const keyCache = new Map<string, Promise<PublicKey>>()
+
+const importKey = (publicKeyPem: string) =>
+  Effect.tryPromise({
+    try: () => {
+      let key = keyCache.get(publicKeyPem)
+      if (key === undefined) {
+        key = importSPKI(publicKeyPem, "RS256")
+        keyCache.set(publicKeyPem, key)
+        key.catch(() => keyCache.delete(publicKeyPem))
+      }
+      return key
+    },
+    catch: (cause) =>
+      new TokenError({
+        reason: "badPublicKey",
+        message: `expected an RSA public key as SPKI PEM ("-----BEGIN PUBLIC KEY-----"), but it did not import: ${describe(cause)}`
+      })
+  })
+
+const describe = (cause: unknown) => (cause instanceof Error ? cause.message : String(cause))
+
+/** Checks the signature and returns the raw payload. */
+const verifySignature = (token: string, publicKeyPem: string) =>
+  Effect.gen(function* () {
+    if (typeof token !== "string" || token.split(".").length !== 3) {
+      return yield* new TokenError({
+        reason: "malformed",
+        message: `expected a JWT of three dot-separated parts, got ${describeToken(token)}`
+      })
+    }
+    const header = yield* Effect.try({
+      try: () => decodeProtectedHeader(token),
+      catch: (cause) =>
+        new TokenError({ reason: "malformed", message: `the token header is not valid JSON: ${describe(cause)}` })
+    })
+    if (!AllowedAlgorithms.includes(header.alg as (typeof AllowedAlgorithms)[number])) {
+      return yield* new TokenError({
+        reason: "algorithmNotAllowed",
+        message: `expected alg ${AllowedAlgorithms.join(" or ")}, got ${JSON.stringify(header.alg ?? null)}`
+      })
+    }
+    const key = yield* importKey(publicKeyPem)
+    // compactVerify checks the signature only: Cryptlex tokens carry no `exp`/`nbf`, expiry is the custom `eat`
+    // and is judged by Validation on Effect's Clock, never by the JWT library's idea of the time.
+    const { payload: bytes } = yield* Effect.tryPromise({
+      try: () => compactVerify(token, key, { algorithms: [...AllowedAlgorithms] }),
+      catch: (cause) => {
+        if (cause instanceof errors.JWSSignatureVerificationFailed) {
+          return new TokenError({
+            reason: "badSignature",
+            message: "the signature does not match the product's public key (tampered, or signed by another key)"
+          })
+        }
+        if (cause instanceof errors.JOSEAlgNotAllowed) {
+          return new TokenError({ reason: "algorithmNotAllowed", message: describe(cause) })
+        }
+        return new TokenError({ reason: "malformed", message: `the token does not parse: ${describe(cause)}` })
+      }
+    })
+    const payload = yield* Effect.try({
+      try: () => JSON.parse(new TextDecoder().decode(bytes)) as unknown,
+      catch: () => new TokenError({ reason: "badClaims", message: "expected a JSON object as the token payload" })
+    })
+    return payload
+  })
+
+const describeToken = (token: unknown) =>
+  typeof token !== "string"
+    ? typeof token
+    : token.length === 0
+      ? "an empty string"
+      : `a string of ${token.split(".").length} part(s)`
+
+const decodeClaims = <S extends Schema.Top & { readonly DecodingServices: never }>(schema: S, payload: unknown) =>
+  Schema.decodeUnknownEffect(schema)(payload).pipe(
+    Effect.mapError(
+      (error) =>
+        new TokenError({
+          reason: "badClaims",
+          message: `the token's claims are not what Cryptlex sends: ${error.message}`
+        })
+    )
+  )
+
+const checkExpected = (
+  claims: { readonly productId: string; readonly fingerprint: string; readonly key?: string | undefined },
+  expected: Expected
+) => {
+  if (expected.productId !== undefined && claims.productId !== expected.productId) {
+    return Effect.fail(
+      new TokenError({
+        reason: "wrongProduct",
+        message: `expected a token for product ${expected.productId}, got one for ${claims.productId}`
+      })
+    )
+  }
+  if (expected.key !== undefined && claims.key !== expected.key) {
+    return Effect.fail(
+      new TokenError({
+        reason: "wrongKey",
+        message: `expected a token for licence key ${mask(expected.key)}, got one for ${mask(claims.key ?? "")}`
+      })
+    )
+  }
+  if (expected.fingerprint !== undefined && claims.fingerprint !== expected.fingerprint) {
+    return Effect.fail(
+      new TokenError({
+        reason: "wrongFingerprint",
+        message: `expected a token for this machine (${expected.fingerprint.slice(0, 12)}…), got one for ${claims.fingerprint.slice(0, 12)}…`
+      })
+    )
+  }
+  return Effect.void
+}
+
+/** Shows enough of a key to tell two apart in a message, without writing the whole secret to logs. */
+const mask = (key: string) => (key.length <= 8 ? key : `${key.slice(0, 6)}…${key.slice(-4)}`)
+
+/**
+ * Verifies an activation token and returns its claims.
+ *
+ * @example
+ * const claims = yield* ActivationToken.verify(token, publicKeyPem, { productId, key, fingerprint })
+ */
+export const verify = (
+  token: string,
+  publicKeyPem: string,
+  expected: Expected = {}
+): Effect.Effect<ActivationClaims, TokenError> =>
+  Effect.gen(function* () {
+    const payload = yield* verifySignature(token, publicKeyPem)
+    const claims = yield* decodeClaims(ActivationTokenClaims, payload)
+    yield* checkExpected(claims, expected)
+    return claims
+  })
+
+/** Verifies a trial-activation token (same rules, the trial claim set). */
+export const verifyTrial = (
+  token: string,
+  publicKeyPem: string,
+  expected: Omit<Expected, "key"> = {}
+): Effect.Effect<TrialClaims, TokenError> =>
+  Effect.gen(function* () {
+    const payload = yield* verifySignature(token, publicKeyPem)
+    const claims = yield* decodeClaims(TrialTokenClaims, payload)
+    yield* checkExpected(claims, expected)
+    return claims
+  })

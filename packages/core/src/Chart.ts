@@ -1,0 +1,73 @@
+/**
+ * The lifecycle machine as a picture: a Mermaid `stateDiagram-v2` and a plain JSON graph, derived from the
+ * machine definition itself (so they cannot drift from it), for the README, the CLI's `chart` command and the
+ * inspector page. XState ships no Mermaid export, so the state nodes are walked here.
+ *
+ * @since 0.1.0
+ */
+import type { AnyStateMachine, AnyStateNode } from "xstate"
+import { licenseMachine } from "./LicenseMachine.ts"
+
+export interface ChartEdge {
+  readonly from: string
+  readonly to: string
+  readonly event: string
+  readonly guard: string | undefined
+}
+
+export interface ChartGraph {
+  readonly initial: string
+  readonly states: ReadonlyArray<string>
+  readonly edges: ReadonlyArray<ChartEdge>
+}
+
+const eventLabel = (eventType: string): string => {
+  if (eventType.startsWith("xstate.after.")) return `after ${eventType.split(".")[2]}`
+  if (eventType.startsWith("xstate.done.actor.")) return `${eventType.slice("xstate.done.actor.".length)} done`
+  return eventType
+}
+
+const guardName = (guard: unknown): string | undefined => {
+  if (guard === undefined) return undefined
+  if (typeof guard === "string") return guard
+  if (typeof guard === "object" && guard !== null && "type" in guard) return String((guard as { type: unknown }).type)
+  return "guard"
+}
+
+/** Every transition the machine defines, including `always` and delayed ones, in definition order. */
+export const toGraph = (machine: AnyStateMachine = licenseMachine): ChartGraph => {
+  const root = machine.root
+  const states = Object.values(root.states) as Array<AnyStateNode>
+  const edges: Array<ChartEdge> = []
+  for (const node of states) {
+    for (const transitions of node.transitions.values()) {
+      for (const t of transitions) {
+        for (const target of t.target ?? []) {
+          edges.push({ from: node.key, to: target.key, event: eventLabel(t.eventType), guard: guardName(t.guard) })
+        }
+      }
+    }
+    for (const t of node.always ?? []) {
+      for (const target of t.target ?? []) {
+        edges.push({ from: node.key, to: target.key, event: "always", guard: guardName(t.guard) })
+      }
+    }
+  }
+  return { initial: root.initial.target[0]?.key ?? "", states: states.map((s) => s.key), edges }
+}
+
+/** Mermaid source; identical edges that differ only by guard are drawn once. */
+export const toMermaid = (machine: AnyStateMachine = licenseMachine): string => {
+  const graph = toGraph(machine)
+  const lines = ["stateDiagram-v2", `  [*] --> ${graph.initial}`]
+  const seen = new Set<string>()
+  for (const e of graph.edges) {
+    const label = e.guard === undefined ? e.event : `${e.event} [${e.guard}]`
+    const line = `  ${e.from} --> ${e.to}: ${label}`
+    if (!seen.has(line)) {
+      seen.add(line)
+      lines.push(line)
+    }
+  }
+  return lines.join("\n")
+}

@@ -1,0 +1,109 @@
+/**
+ * LexActivator's status names and codes (protocol §3), for teams migrating from the native library: the same
+ * numbers their code already switches on. {@link statusCodeOf} maps this library's state to the code
+ * `IsLicenseGenuine()` would have returned.
+ *
+ * @since 0.1.0
+ */
+
+export const LexStatusCodes = {
+  LA_OK: 0,
+  LA_FAIL: 1,
+  LA_EXPIRED: 20,
+  LA_SUSPENDED: 21,
+  LA_GRACE_PERIOD_OVER: 22,
+  LA_TRIAL_EXPIRED: 25,
+  LA_LOCAL_TRIAL_EXPIRED: 26,
+  LA_E_PRODUCT_ID: 43,
+  LA_E_TIME: 47,
+  LA_E_INET: 48,
+  LA_E_HOST_URL: 50,
+  LA_E_REVOKED: 53,
+  LA_E_LICENSE_KEY: 54,
+  LA_E_LICENSE_TYPE: 55,
+  LA_E_ACTIVATION_LIMIT: 58,
+  LA_E_ACTIVATION_NOT_FOUND: 59,
+  LA_E_DEACTIVATION_LIMIT: 60,
+  LA_E_TRIAL_NOT_ALLOWED: 61,
+  LA_E_TRIAL_ACTIVATION_LIMIT: 62,
+  LA_E_MACHINE_FINGERPRINT: 63,
+  LA_E_METADATA_KEY_LENGTH: 64,
+  LA_E_METADATA_VALUE_LENGTH: 65,
+  LA_E_TIME_MODIFIED: 69,
+  LA_E_AUTHENTICATION_FAILED: 71,
+  LA_E_METER_ATTRIBUTE_USES_LIMIT_REACHED: 73,
+  LA_E_VM: 80,
+  LA_E_COUNTRY: 81,
+  LA_E_IP: 82,
+  LA_E_CONTAINER: 83,
+  LA_E_RATE_LIMIT: 90,
+  LA_E_SERVER: 91,
+  LA_E_CLIENT: 92
+} as const
+
+export type LexStatusName = keyof typeof LexStatusCodes
+
+export interface LexStatus {
+  readonly name: LexStatusName
+  readonly code: number
+}
+
+export const lexStatus = (name: LexStatusName): LexStatus => ({ name, code: LexStatusCodes[name] })
+
+/** The LexActivator error for a server `code` (protocol §1.8); an unknown code is `LA_E_CLIENT`. */
+export const lexStatusOfServerCode = (code: string): LexStatusName => {
+  switch (code) {
+    case "ACTIVATION_LIMIT_REACHED":
+      return "LA_E_ACTIVATION_LIMIT"
+    case "DEACTIVATION_LIMIT_REACHED":
+      return "LA_E_DEACTIVATION_LIMIT"
+    case "INVALID_ACTIVATION_FINGERPRINT":
+      return "LA_E_MACHINE_FINGERPRINT"
+    case "VM_ACTIVATION_NOT_ALLOWED":
+      return "LA_E_VM"
+    case "CONTAINER_ACTIVATION_NOT_ALLOWED":
+      return "LA_E_CONTAINER"
+    case "INVALID_PRODUCT_ID":
+      return "LA_E_PRODUCT_ID"
+    case "INVALID_LICENSE_KEY":
+      return "LA_E_LICENSE_KEY"
+    case "AUTHENTICATION_FAILED":
+      return "LA_E_AUTHENTICATION_FAILED"
+    case "COUNTRY_NOT_ALLOWED":
+      return "LA_E_COUNTRY"
+    case "IP_ADDRESS_NOT_ALLOWED":
+      return "LA_E_IP"
+    case "REVOKED_LICENSE":
+      return "LA_E_REVOKED"
+    case "INVALID_LICENSE_TYPE":
+      return "LA_E_LICENSE_TYPE"
+    case "METER_ATTRIBUTE_USES_LIMIT_REACHED":
+      return "LA_E_METER_ATTRIBUTE_USES_LIMIT_REACHED"
+    case "TRIAL_NOT_ALLOWED":
+      return "LA_E_TRIAL_NOT_ALLOWED"
+    case "TRIAL_ACTIVATION_LIMIT_REACHED":
+      return "LA_E_TRIAL_ACTIVATION_LIMIT"
+    default:
+      return "LA_E_CLIENT"
+  }
+}
+
+/** The LexActivator error for a failed call: the server code, else the transport class. */
+export const lexStatusOfFailure = (failure: { readonly kind: string; readonly code?: string | undefined }) => {
+  if (failure.code !== undefined) return lexStatusOfServerCode(failure.code)
+  switch (failure.kind) {
+    case "NetworkFailure":
+      return "LA_E_INET"
+    case "RateLimited":
+      return "LA_E_RATE_LIMIT"
+    case "ServerFailure":
+    case "MalformedResponse":
+      return "LA_E_SERVER"
+    case "NotFound":
+      return "LA_E_ACTIVATION_NOT_FOUND"
+    case "FingerprintFailure":
+      return "LA_E_MACHINE_FINGERPRINT"
+    default:
+      return "LA_FAIL"
+  }
+}

@@ -1,0 +1,327 @@
+/**
+ * The Cryptlex Web API v3 client: the five calls a licensing client makes, over Effect's `HttpClient`. Every
+ * answer becomes either a schema-decoded token or an {@link ApiError} whose `reason` is keyed on the server's
+ * `code` (never on message text), on the status where the server sends no code (404, 429, 5xx), or on the
+ * transport (network, timeout, a body that is not what the protocol says).
+ *
+ * Activation calls carry no Authorization header: the licence key is the credential (protocol §1).
+ *
+ * @since 0.1.0
+ */
+import { Context, Duration, Effect, Layer, Schema } from "effect"
+import { HttpClient, HttpClientRequest, type HttpClientResponse } from "effect/http"
+import {
+  type ActivationRequest,
+  ActivationResponse,
+  ErrorBody,
+  Endpoints,
+  Hosts,
+  MaxBodyBytes,
+  ServerErrorCode,
+  type TrialActivationRequest,
+  TrialActivationResponse,
+  classifyServerCode
+} from "./Protocol.ts"
+
+// ---------------------------------------------------------------------------------------------------------------
+// Errors
+// ---------------------------------------------------------------------------------------------------------------
+
+/** The server refused with a `code` it is known to send (protocol §1.8). */
+export class ServerRefused extends Schema.TaggedError<ServerRefused>()("ServerRefused", {
+  code: ServerErrorCode,
+  status: Schema.Number,
+  message: Schema.String
+}) {}
+
+/** The server refused with a `code` this client does not know: kept verbatim. */
+export class UnknownServerCode extends Schema.TaggedError<UnknownServerCode>()("UnknownServerCode", {
+  code: Schema.String,
+  status: Schema.Number,
+  message: Schema.String
+}) {}
+
+/** 404: the activation (or trial activation) no longer exists on the server. */
+export class NotFound extends Schema.TaggedError<NotFound>()("NotFound", { message: Schema.String }) {}
+
+/** 429: rate limited; `retryAfterSeconds` from the `Retry-After` header when it was sent. */
+export class RateLimited extends Schema.TaggedError<RateLimited>()("RateLimited", {
+  retryAfterSeconds: Schema.optionalKey(Schema.Number),
+  message: Schema.String
+}) {}
+
+/** 5xx, or another status the protocol does not give for this call. */
+export class ServerFailure extends Schema.TaggedError<ServerFailure>()("ServerFailure", {
+  status: Schema.Number,
+  message: Schema.String
+}) {}
+
+/** The request never got an answer: refused, dropped, DNS, TLS, timeout. */
+export class NetworkFailure extends Schema.TaggedError<NetworkFailure>()("NetworkFailure", {
+  timedOut: Schema.Boolean,
+  message: Schema.String
+}) {}
+
+/** An answer whose body is not what the protocol says (not JSON, missing the token, wrong types). */
+export class MalformedResponse extends Schema.TaggedError<MalformedResponse>()("MalformedResponse", {
+  status: Schema.Number,
+  message: Schema.String
+}) {}
+
+export const ApiErrorReason = Schema.Union([
+  ServerRefused,
+  UnknownServerCode,
+  NotFound,
+  RateLimited,
+  ServerFailure,
+  NetworkFailure,
+  MalformedResponse
+])
+export type ApiErrorReason = typeof ApiErrorReason.Type
+
+/** Every way a call to the Cryptlex API can fail; branch on `reason._tag` (and `reason.code` for refusals). */
+export class ApiError extends Schema.TaggedError<ApiError>()("ApiError", {
+  operation: Schema.Literals(["activate", "sync", "deactivate", "activateTrial", "syncTrial"]),
+  reason: ApiErrorReason
+}) {
+  override get message(): string {
+    const r = this.reason
+    const code = "code" in r ? ` ${r.code}` : ""
+    return `${this.operation} failed: ${r._tag}${code}: ${r.message}`
+  }
+}
+export type ApiOperation = ApiError["operation"]
+
+/** Failures worth trying again: the network, rate limits, server errors and garbled answers. */
+export const isTransient = (error: ApiError): boolean => {
+  switch (error.reason._tag) {
+    case "NetworkFailure":
+    case "RateLimited":
+    case "ServerFailure":
+    case "MalformedResponse":
+      return true
+    default:
+      return false
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Service
+// ---------------------------------------------------------------------------------------------------------------
+
+export interface LicenseApiConfig {
+  /** `"default"`, `"eu"`, or the base URL of an on-premise server or an emulator. */
+  readonly host?: "default" | "eu" | (string & {}) | undefined
+  /** Per-request timeout (default 30 seconds), measured on Effect's Clock. */
+  readonly timeout?: Duration.Input | undefined
+  readonly userAgent?: string | undefined
+}
+
+export const LibraryVersion = "0.1.0"
+
+export interface LicenseApiService {
+  readonly activate: (body: ActivationRequest) => Effect.Effect<string, ApiError>
+  readonly sync: (activationId: string, body: ActivationRequest) => Effect.Effect<string, ApiError>
+  readonly deactivate: (activationId: string) => Effect.Effect<void, ApiError>
+  readonly activateTrial: (body: TrialActivationRequest) => Effect.Effect<string, ApiError>
+  readonly syncTrial: (trialActivationId: string, body: TrialActivationRequest) => Effect.Effect<string, ApiError>
+}
+
+export const resolveHost = (host: LicenseApiConfig["host"]): string => {
+  if (host === undefined || host === "default") return Hosts.default
+  if (host === "eu") return Hosts.eu
+  return host.replace(/\/+$/, "")
+}
+
+export class LicenseApi extends Context.Service<LicenseApi, LicenseApiService>()("@licensure/core/LicenseApi") {
+  static readonly make = (config: LicenseApiConfig = {}) =>
+    Effect.gen(function* () {
+      const http = yield* HttpClient.HttpClient
+      const base = resolveHost(config.host)
+      const timeout = Duration.fromInputUnsafe(config.timeout ?? "30 seconds")
+      const userAgent = config.userAgent ?? `licensure/${LibraryVersion}`
+
+      const send = <A>(
+        operation: ApiOperation,
+        request: HttpClientRequest.HttpClientRequest,
+        okStatus: ReadonlyArray<number>,
+        onOk: (response: HttpClientResponse.HttpClientResponse) => Effect.Effect<A, ApiError>
+      ): Effect.Effect<A, ApiError> =>
+        http
+          .execute(
+            request.pipe(
+              HttpClientRequest.prependUrl(base),
+              HttpClientRequest.setHeader("user-agent", userAgent),
+              HttpClientRequest.acceptJson
+            )
+          )
+          .pipe(
+            Effect.mapError(
+              (error) =>
+                new ApiError({ operation, reason: new NetworkFailure({ timedOut: false, message: error.message }) })
+            ),
+            Effect.flatMap((response) =>
+              okStatus.includes(response.status) ? onOk(response) : Effect.flip(refusal(operation, response))
+            ),
+            Effect.timeoutOrElse({
+              duration: timeout,
+              orElse: () =>
+                Effect.fail(
+                  new ApiError({
+                    operation,
+                    reason: new NetworkFailure({
+                      timedOut: true,
+                      message: `no answer within ${Duration.format(timeout)}`
+                    })
+                  })
+                )
+            })
+          )
+
+      const jsonBody = (operation: ApiOperation, body: unknown) => {
+        const text = JSON.stringify(body)
+        return text.length > MaxBodyBytes
+          ? Effect.fail(
+              new ApiError({
+                operation,
+                reason: new MalformedResponse({
+                  status: 0,
+                  message: `the request body is ${text.length} bytes; the server takes at most ${MaxBodyBytes}`
+                })
+              })
+            )
+          : Effect.succeed(text)
+      }
+
+      const tokenCall = (
+        operation: ApiOperation,
+        method: "POST" | "PATCH",
+        path: string,
+        body: unknown,
+        field: "activationToken" | "trialActivationToken"
+      ) =>
+        Effect.flatMap(jsonBody(operation, body), (text) =>
+          send(
+            operation,
+            HttpClientRequest.make(method)(path).pipe(HttpClientRequest.bodyText(text, "application/json")),
+            [200, 201],
+            (response) =>
+              readJson(operation, response).pipe(
+                Effect.flatMap((json) =>
+                  (field === "activationToken"
+                    ? Schema.decodeUnknownEffect(ActivationResponse)(json).pipe(Effect.map((r) => r.activationToken))
+                    : Schema.decodeUnknownEffect(TrialActivationResponse)(json).pipe(
+                        Effect.map((r) => r.trialActivationToken)
+                      )
+                  ).pipe(
+                    Effect.mapError(
+                      (error) =>
+                        new ApiError({
+                          operation,
+                          reason: new MalformedResponse({
+                            status: response.status,
+                            message: `expected {"${field}": "<JWT>"}: ${error.message}`
+                          })
+                        })
+                    )
+                  )
+                )
+              )
+          )
+        )
+
+      return LicenseApi.of({
+        activate: (body) => tokenCall("activate", "POST", Endpoints.activate(), body, "activationToken"),
+        sync: (id, body) => tokenCall("sync", "PATCH", Endpoints.sync(id), body, "activationToken"),
+        deactivate: (id) =>
+          send(
+            "deactivate",
+            HttpClientRequest.make("DELETE")(Endpoints.deactivate(id)),
+            [200, 202, 204],
+            () => Effect.void
+          ),
+        activateTrial: (body) =>
+          tokenCall("activateTrial", "POST", Endpoints.activateTrial(), body, "trialActivationToken"),
+        syncTrial: (id, body) => tokenCall("syncTrial", "PATCH", Endpoints.syncTrial(id), body, "trialActivationToken")
+      })
+    })
+
+  /** The API over whatever `HttpClient` the application provides (Node, fetch, or an in-process emulator). */
+  static readonly layer = (config: LicenseApiConfig = {}): Layer.Layer<LicenseApi, never, HttpClient.HttpClient> =>
+    Layer.effect(LicenseApi, LicenseApi.make(config))
+}
+
+const readJson = (operation: ApiOperation, response: HttpClientResponse.HttpClientResponse) =>
+  response.text.pipe(
+    Effect.mapError(
+      (error) =>
+        new ApiError({
+          operation,
+          reason: new NetworkFailure({ timedOut: false, message: `body read failed: ${error.message}` })
+        })
+    ),
+    Effect.flatMap((text) =>
+      Effect.try({
+        try: () => JSON.parse(text) as unknown,
+        catch: () =>
+          new ApiError({
+            operation,
+            reason: new MalformedResponse({
+              status: response.status,
+              message: `expected a JSON body, got ${text.length === 0 ? "an empty body" : JSON.stringify(text.slice(0, 80))}`
+            })
+          })
+      })
+    )
+  )
+
+/** Parses `Retry-After` as seconds or an HTTP date (relative to the server's `Date`, else unusable). */
+const parseRetryAfter = (value: string | undefined): number | undefined => {
+  if (value === undefined) return undefined
+  const seconds = Number(value.trim())
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds
+  return undefined
+}
+
+/** Turns a non-success answer into the matching reason (as a success, flipped by the caller). */
+const refusal = (operation: ApiOperation, response: HttpClientResponse.HttpClientResponse) =>
+  Effect.gen(function* () {
+    const status = response.status
+    if (status === 429) {
+      const retryAfterSeconds = parseRetryAfter(response.headers["retry-after"])
+      return new ApiError({
+        operation,
+        reason: new RateLimited({
+          message: "rate limited by the server",
+          ...(retryAfterSeconds !== undefined ? { retryAfterSeconds } : {})
+        })
+      })
+    }
+    const text = yield* response.text.pipe(Effect.orElseSucceed(() => ""))
+    let body: ErrorBody | undefined
+    try {
+      body = Schema.decodeUnknownSync(ErrorBody)(JSON.parse(text))
+    } catch {
+      body = undefined
+    }
+    if (body?.code !== undefined && body.code !== "") {
+      const classified = classifyServerCode(body.code)
+      return new ApiError({
+        operation,
+        reason:
+          classified._tag === "Known"
+            ? new ServerRefused({ code: classified.code, status, message: body.message })
+            : new UnknownServerCode({ code: classified.code, status, message: body.message })
+      })
+    }
+    if (status === 404) {
+      return new ApiError({ operation, reason: new NotFound({ message: body?.message ?? "not found on the server" }) })
+    }
+    return new ApiError({
+      operation,
+      reason: new ServerFailure({
+        status,
+        message: body?.message ?? (text.length > 0 ? `HTTP ${status}: ${text.slice(0, 120)}` : `HTTP ${status}`)
+      })
+    })
+  })

@@ -1,0 +1,540 @@
+/**
+ * The licence lifecycle as one XState v5 machine: unactivated → activating → active ⇄ renewDue → grace →
+ * graceOver / expired / suspended / revoked, with trials, hosted-floating leases, deactivation, and the two
+ * conditions an application must be able to show: `clockTampered` and `fingerprintMismatch`.
+ *
+ * The machine decides; it does no I/O. Its invoked actors (`load`, `activate`, `activateTrial`, `sync`,
+ * `reactivate`, `deactivate`) and its side-effect actions (`persist`, `clearStore`) are placeholders that
+ * `Licensing.ts` provides with Effect programs on one runtime. Every state decision after a change of facts goes
+ * through `evaluating`, whose entry runs the pure {@link validate} (LexActivator's order) and whose guards pick
+ * the next state.
+ *
+ * Timing: deadlines are absolute (next sync, `ssgpeat`, `eat`, `leat`), taken from the record and the token.
+ * Settled states arm one `wake` timer for `min(deadline − now, MaxTimerMillis)` and re-evaluate on waking, so a
+ * 45-day expiry (past `setTimeout`'s 24.8-day limit), a clock that jumps, and a laptop that slept all come out
+ * right. `now` is a function from the input, bound by the runtime to Effect's `Clock`.
+ *
+ * Sync policy (protocol §4): after a network, rate-limit or server failure the licence stays usable until
+ * `ssgpeat` (`grace`, then `graceOver`) and sync goes on at the sync interval; after expired or suspended
+ * answers sync goes on too. A revoked licence, a deleted activation (404) and a rejected fingerprint clear the
+ * stored activation and say why; other refusals stop background sync and keep the record.
+ *
+ * @since 0.1.0
+ */
+import { assign, setup } from "xstate"
+import type { FingerprintComponent } from "./Fingerprint.ts"
+import type { ApiErrorReason } from "./LicenseApi.ts"
+import type { ActivationClaims, TrialClaims } from "./Protocol.ts"
+import { type ValidationStatus, validate } from "./Validation.ts"
+
+/** The longest a single timer is armed for; on waking the machine re-evaluates and re-arms. */
+export const MaxTimerMillis = 60 * 60 * 1000
+
+/**
+ * DECISION: a hosted-floating lease is renewed this long before `leat` (half the lease when the lease is shorter
+ * than two minutes). Cryptlex asks for a sync interval at least 30 s below the lease; renewing a minute early
+ * keeps a lease alive even when the sync interval is longer than the lease.
+ */
+export const LeaseRenewMarginMillis = 60 * 1000
+
+/** The licence facts the machine reasons about, common to activation and trial tokens. */
+export interface LicenseFacts {
+  readonly kind: "activation" | "trial"
+  readonly token: string
+  readonly key?: string | undefined
+  readonly claims: ActivationClaims | TrialClaims
+  /** Epoch ms of the last successful sync (or the activation). */
+  readonly lastSyncedAt: number
+  /** Epoch ms high-water mark of the clock. */
+  readonly lastSeenAt: number
+  /**
+   * The fingerprint this machine answers to: the current one, or the stored one when the fingerprint service
+   * judged the machine the same and only a weak component drifted. The token's `fp` must equal it.
+   */
+  readonly fingerprint: string
+  /** The hashed components of the machine the activation was made on (for drift tolerance on load). */
+  readonly components: ReadonlyArray<FingerprintComponent>
+}
+
+/** Why the last operation failed or the record was cleared; `code` is the server's when it sent one. */
+export interface FailureInfo {
+  readonly operation: "load" | "activate" | "activateTrial" | "sync" | "deactivate" | "reactivate" | "validate"
+  readonly kind:
+    | ApiErrorReason["_tag"]
+    | "TokenRejected"
+    | "StoreFailure"
+    | "FingerprintFailure"
+    | "LeaseLapsed"
+    | "ActivationCleared"
+  readonly code?: string | undefined
+  readonly message: string
+  /** True for failures worth retrying (network, rate limit, server). */
+  readonly transient: boolean
+  readonly retryAfterMillis?: number | undefined
+}
+
+/** Result of an invoked operation, always resolved (never rejected) so the machine sees failures as data. */
+export type OperationResult =
+  | { readonly type: "ok"; readonly facts: LicenseFacts; readonly at: number }
+  | { readonly type: "failed"; readonly failure: FailureInfo; readonly at: number }
+
+export type LoadResult =
+  | { readonly type: "empty"; readonly failure?: FailureInfo | undefined }
+  | { readonly type: "loaded"; readonly facts: LicenseFacts }
+
+export type DeactivateResult =
+  | { readonly type: "ok" }
+  | { readonly type: "failed"; readonly failure: FailureInfo; readonly at: number }
+
+export interface MachineConfig {
+  readonly productId: string
+  /** Epoch milliseconds on the one clock (Effect's `Clock` in production and tests). */
+  readonly now: () => number
+  /** Answer a rejected fingerprint with deactivate-then-activate (the forum thread's fallback). */
+  readonly reactivateOnFingerprintRejected?: boolean | undefined
+}
+
+export interface LicenseContext {
+  readonly config: MachineConfig
+  readonly facts: LicenseFacts | undefined
+  readonly status: ValidationStatus | undefined
+  /** Epoch ms of the next sync attempt, `undefined` when background sync is off. */
+  readonly nextSyncAt: number | undefined
+  /** The last sync failed for a transient reason (the licence is in its grace period). */
+  readonly syncFailing: boolean
+  /** Background sync stopped after a refusal that LexActivator does not retry. */
+  readonly syncHalted: boolean
+  readonly lastError: FailureInfo | undefined
+  /** Why the stored activation was cleared, when it was. */
+  readonly clearedBecause: FailureInfo | undefined
+  readonly pendingKey: string | undefined
+}
+
+export type LicenseEvent =
+  | { readonly type: "ACTIVATE"; readonly key: string }
+  | { readonly type: "ACTIVATE_TRIAL" }
+  | { readonly type: "DEACTIVATE" }
+  | { readonly type: "SYNC" }
+  | { readonly type: "CHECK" }
+
+/** States in which the machine waits for the world (a timer or a command), as opposed to working. */
+export const SettledStates = [
+  "unactivated",
+  "active",
+  "grace",
+  "graceOver",
+  "expired",
+  "suspended",
+  "revoked",
+  "clockTampered",
+  "fingerprintMismatch",
+  "trialActive",
+  "trialExpired"
+] as const
+export type SettledState = (typeof SettledStates)[number]
+export type LicenseStateName =
+  | SettledState
+  | "loading"
+  | "activating"
+  | "activatingTrial"
+  | "renewDue"
+  | "reactivating"
+  | "deactivating"
+  | "evaluating"
+
+// ---------------------------------------------------------------------------------------------------------------
+// Pure helpers (exported for tests and the runtime)
+// ---------------------------------------------------------------------------------------------------------------
+
+const secondsDeadline = (epochSeconds: number) => (epochSeconds + 1) * 1000
+
+/** The next sync time after a sync at `at`: `at + ssi`, or earlier to renew a lease. */
+export const nextSyncAfter = (facts: LicenseFacts, at: number): number | undefined => {
+  const ssi = facts.claims.serverSyncInterval
+  const leat = "leaseExpiresAt" in facts.claims ? facts.claims.leaseExpiresAt : 0
+  const candidates: Array<number> = []
+  if (ssi > 0) candidates.push(at + ssi * 1000)
+  if (leat > 0) {
+    const ld = "leaseDuration" in facts.claims ? facts.claims.leaseDuration : 0
+    const margin = ld > 0 && ld * 1000 < 2 * LeaseRenewMarginMillis ? (ld * 1000) / 2 : LeaseRenewMarginMillis
+    candidates.push(leat * 1000 - margin)
+  }
+  return candidates.length === 0 ? undefined : Math.min(...candidates)
+}
+
+/** The earliest absolute time at which something may change for this licence. */
+export const nextDeadline = (context: LicenseContext): number | undefined => {
+  const facts = context.facts
+  if (facts === undefined) return undefined
+  const c = facts.claims
+  const candidates: Array<number> = []
+  if (context.nextSyncAt !== undefined && !context.syncHalted) candidates.push(context.nextSyncAt)
+  if (c.serverSyncInterval !== 0 && c.serverSyncGraceExpiresAt !== 0) {
+    candidates.push(secondsDeadline(c.serverSyncGraceExpiresAt))
+  }
+  if (c.expiresAt !== 0) candidates.push(secondsDeadline(c.expiresAt))
+  if ("leaseExpiresAt" in c && c.leaseExpiresAt !== 0) candidates.push(secondsDeadline(c.leaseExpiresAt))
+  // Only deadlines still ahead can wake the machine: one already passed has been acted on by the evaluation that
+  // led here (re-arming a zero-delay timer for it would spin).
+  const now = context.config.now()
+  const ahead = candidates.filter((t) => t > now)
+  return ahead.length === 0 ? undefined : Math.min(...ahead)
+}
+
+/** How long the `wake` timer is armed for: the next deadline, capped, never negative. */
+export const wakeDelay = (context: LicenseContext): number => {
+  const deadline = nextDeadline(context)
+  const now = context.config.now()
+  if (deadline === undefined) return MaxTimerMillis
+  return Math.max(0, Math.min(MaxTimerMillis, deadline - now))
+}
+
+const evaluate = (context: LicenseContext): ValidationStatus | undefined => {
+  const facts = context.facts
+  if (facts === undefined) return undefined
+  return validate({
+    claims: facts.claims,
+    expected: { productId: context.config.productId, key: facts.key, fingerprint: facts.fingerprint },
+    now: context.config.now(),
+    lastSeenAt: facts.lastSeenAt
+  })
+}
+
+const syncDue = (context: LicenseContext) =>
+  context.facts !== undefined &&
+  !context.syncHalted &&
+  context.nextSyncAt !== undefined &&
+  context.config.now() >= context.nextSyncAt
+
+/** Server codes after which LexActivator clears the local activation (protocol §1.8, starred). */
+const ClearingCodes: ReadonlySet<string> = new Set([
+  "INVALID_PRODUCT_ID",
+  "INVALID_LICENSE_KEY",
+  "VM_ACTIVATION_NOT_ALLOWED",
+  "CONTAINER_ACTIVATION_NOT_ALLOWED",
+  "AUTHENTICATION_FAILED",
+  "COUNTRY_NOT_ALLOWED",
+  "IP_ADDRESS_NOT_ALLOWED",
+  "INVALID_LICENSE_TYPE"
+])
+
+/** How the machine answers a failed sync. */
+export type SyncFailureClass = "transient" | "revoked" | "notFound" | "fingerprint" | "clearing" | "halting"
+
+export const classifySyncFailure = (failure: FailureInfo): SyncFailureClass => {
+  if (failure.transient) return "transient"
+  if (failure.kind === "NotFound") return "notFound"
+  if (failure.code === "REVOKED_LICENSE") return "revoked"
+  if (failure.code === "INVALID_ACTIVATION_FINGERPRINT" || failure.kind === "FingerprintFailure") return "fingerprint"
+  if (failure.code !== undefined && ClearingCodes.has(failure.code)) return "clearing"
+  if (failure.kind === "TokenRejected") return "clearing"
+  return "halting"
+}
+
+const syncFailureIs =
+  (cls: SyncFailureClass) =>
+  ({ event }: { event: unknown }) => {
+    const output = (event as { output?: OperationResult }).output
+    return output?.type === "failed" && classifySyncFailure(output.failure) === cls
+  }
+
+const outputOk = ({ event }: { event: unknown }) => (event as { output?: { type: string } }).output?.type === "ok"
+
+const failureOf = (event: unknown): FailureInfo | undefined => {
+  const output = (event as { output?: OperationResult | DeactivateResult | LoadResult }).output
+  return output !== undefined && "failure" in output ? output.failure : undefined
+}
+
+const statusIs =
+  (...statuses: ReadonlyArray<ValidationStatus>) =>
+  ({ context }: { context: LicenseContext }) =>
+    context.status !== undefined && statuses.includes(context.status)
+
+const isTrial = ({ context }: { context: LicenseContext }) => context.facts?.kind === "trial"
+
+// ---------------------------------------------------------------------------------------------------------------
+// The machine
+// ---------------------------------------------------------------------------------------------------------------
+
+const settledCommands = {
+  ACTIVATE: { target: "#license.activating", actions: "rememberKey" },
+  ACTIVATE_TRIAL: { target: "#license.activatingTrial" },
+  DEACTIVATE: { target: "#license.deactivating", guard: "hasActivation" },
+  SYNC: { target: "#license.renewDue", guard: "hasFacts" },
+  CHECK: { target: "#license.evaluating" }
+} as const
+
+export const licenseMachine = setup({
+  types: {
+    context: {} as LicenseContext,
+    events: {} as LicenseEvent,
+    input: {} as MachineConfig
+  },
+  actors: {
+    // Placeholders: Licensing.ts provides the real ones with `machine.provide({ actors })`.
+    load: undefined as unknown as import("xstate").PromiseActorLogic<LoadResult, MachineConfig>,
+    activate: undefined as unknown as import("xstate").PromiseActorLogic<OperationResult, { key: string }>,
+    activateTrial: undefined as unknown as import("xstate").PromiseActorLogic<OperationResult, object>,
+    sync: undefined as unknown as import("xstate").PromiseActorLogic<OperationResult, { facts: LicenseFacts }>,
+    reactivate: undefined as unknown as import("xstate").PromiseActorLogic<OperationResult, { facts: LicenseFacts }>,
+    deactivate: undefined as unknown as import("xstate").PromiseActorLogic<DeactivateResult, { facts: LicenseFacts }>
+  },
+  actions: {
+    /** Saves the current facts (with the last-seen time raised to now). Provided by the runtime. */
+    persist: () => {},
+    /** Removes the stored record. Provided by the runtime. */
+    clearStore: () => {},
+    rememberKey: assign({
+      pendingKey: ({ event }) => (event.type === "ACTIVATE" ? event.key : undefined)
+    }),
+    evaluate: assign(({ context }) => {
+      const now = context.config.now()
+      const facts =
+        context.facts === undefined
+          ? undefined
+          : { ...context.facts, lastSeenAt: Math.max(context.facts.lastSeenAt, now) }
+      return { status: evaluate(context), facts }
+    }),
+    adoptFacts: assign(({ context, event }) => {
+      const output = (event as { output?: OperationResult | LoadResult }).output
+      if (output === undefined || !("facts" in output)) return {}
+      return {
+        facts: output.facts,
+        nextSyncAt: nextSyncAfter(output.facts, output.facts.lastSyncedAt),
+        syncFailing: false,
+        syncHalted: false,
+        lastError: undefined,
+        clearedBecause: undefined,
+        status: context.status
+      }
+    }),
+    recordFailure: assign({
+      lastError: ({ event, context }) => failureOf(event) ?? context.lastError
+    }),
+    recordLoadFailure: assign({
+      lastError: ({ event }) => failureOf(event),
+      clearedBecause: ({ event }) => failureOf(event)
+    }),
+    scheduleRetry: assign(({ context, event }) => {
+      const output = (event as { output?: OperationResult }).output
+      const at = output?.at ?? context.config.now()
+      const failure = failureOf(event)
+      const ssi = context.facts?.claims.serverSyncInterval ?? 0
+      // Sync goes on at the sync interval (LexActivator's cadence), or later when the server asked for it.
+      const wait = Math.max(ssi * 1000, failure?.retryAfterMillis ?? 0, 1000)
+      return { syncFailing: true, nextSyncAt: at + wait, lastError: failure }
+    }),
+    haltSync: assign({ syncHalted: true, lastError: ({ event }) => failureOf(event) }),
+    forget: assign(({ event, context }) => {
+      const failure = failureOf(event)
+      return {
+        facts: undefined,
+        status: undefined,
+        nextSyncAt: undefined,
+        syncFailing: false,
+        syncHalted: false,
+        lastError: failure ?? context.lastError,
+        clearedBecause: failure ?? context.clearedBecause
+      }
+    }),
+    forgetLapsedLease: assign(({ context }) => {
+      const failure: FailureInfo = {
+        operation: "validate",
+        kind: "LeaseLapsed",
+        message: "the hosted-floating lease ended before it was renewed; the activation token was dropped",
+        transient: false
+      }
+      return {
+        facts: undefined,
+        status: undefined,
+        nextSyncAt: undefined,
+        syncFailing: false,
+        syncHalted: false,
+        lastError: failure,
+        clearedBecause: failure,
+        pendingKey: context.facts?.key
+      }
+    }),
+    forgetDeactivated: assign({
+      facts: undefined,
+      status: undefined,
+      nextSyncAt: undefined,
+      syncFailing: false,
+      syncHalted: false,
+      lastError: undefined,
+      clearedBecause: undefined
+    })
+  },
+  guards: {
+    hasFacts: ({ context }) => context.facts !== undefined,
+    hasActivation: ({ context }) => context.facts !== undefined,
+    loaded: ({ event }) => (event as { output?: LoadResult }).output?.type === "loaded",
+    loadFailed: ({ event }) => {
+      const output = (event as { output?: LoadResult }).output
+      return output?.type === "empty" && output.failure !== undefined
+    },
+    ok: outputOk,
+    syncTransient: syncFailureIs("transient"),
+    syncRevoked: syncFailureIs("revoked"),
+    syncNotFound: syncFailureIs("notFound"),
+    syncFingerprintReactivate: (args) =>
+      syncFailureIs("fingerprint")(args) && args.context.config.reactivateOnFingerprintRejected === true,
+    syncFingerprint: syncFailureIs("fingerprint"),
+    syncClearing: syncFailureIs("clearing"),
+    deactivateGone: ({ event }) => {
+      const failure = failureOf(event)
+      return failure?.kind === "NotFound"
+    },
+    noFacts: ({ context }) => context.facts === undefined,
+    fingerprintMismatch: statusIs("fingerprintMismatch"),
+    wrongIdentity: statusIs("wrongProduct", "wrongKey"),
+    clockTampered: statusIs("clockBehindServer", "clockRolledBack"),
+    leaseLapsed: statusIs("leaseLapsed"),
+    syncDue: ({ context }) => syncDue(context),
+    graceOver: statusIs("graceOver"),
+    trialExpired: (args) => isTrial(args) && statusIs("expired", "graceOver")(args),
+    trialOk: (args) => isTrial(args) && statusIs("ok")(args),
+    expired: statusIs("expired"),
+    suspended: statusIs("suspended"),
+    inGrace: (args) => statusIs("ok")(args) && args.context.syncFailing
+  },
+  delays: {
+    wake: ({ context }) => wakeDelay(context)
+  }
+}).createMachine({
+  id: "license",
+  context: ({ input }) => ({
+    config: input,
+    facts: undefined,
+    status: undefined,
+    nextSyncAt: undefined,
+    syncFailing: false,
+    syncHalted: false,
+    lastError: undefined,
+    clearedBecause: undefined,
+    pendingKey: undefined
+  }),
+  initial: "loading",
+  states: {
+    loading: {
+      invoke: {
+        id: "load",
+        src: "load",
+        input: ({ context }) => context.config,
+        onDone: [
+          { guard: "loaded", target: "evaluating", actions: "adoptFacts" },
+          { guard: "loadFailed", target: "unactivated", actions: "recordLoadFailure" },
+          { target: "unactivated" }
+        ]
+      }
+    },
+    unactivated: {
+      on: {
+        ACTIVATE: { target: "activating", actions: "rememberKey" },
+        ACTIVATE_TRIAL: { target: "activatingTrial" }
+      }
+    },
+    activating: {
+      invoke: {
+        id: "activate",
+        src: "activate",
+        input: ({ context }) => ({ key: context.pendingKey ?? "" }),
+        onDone: [
+          { guard: "ok", target: "evaluating", actions: "adoptFacts" },
+          { guard: "hasFacts", target: "evaluating", actions: "recordFailure" },
+          { target: "unactivated", actions: "recordFailure" }
+        ]
+      }
+    },
+    activatingTrial: {
+      invoke: {
+        id: "activateTrial",
+        src: "activateTrial",
+        input: () => ({}),
+        onDone: [
+          { guard: "ok", target: "evaluating", actions: "adoptFacts" },
+          { guard: "hasFacts", target: "evaluating", actions: "recordFailure" },
+          { target: "unactivated", actions: "recordFailure" }
+        ]
+      }
+    },
+    evaluating: {
+      entry: ["evaluate", "persist"],
+      always: [
+        { guard: "noFacts", target: "unactivated" },
+        { guard: "fingerprintMismatch", target: "fingerprintMismatch" },
+        { guard: "wrongIdentity", target: "unactivated", actions: ["forget", "clearStore"] },
+        { guard: "clockTampered", target: "clockTampered" },
+        { guard: "leaseLapsed", target: "unactivated", actions: ["forgetLapsedLease", "clearStore"] },
+        { guard: "syncDue", target: "renewDue" },
+        { guard: "trialExpired", target: "trialExpired" },
+        { guard: "trialOk", target: "trialActive" },
+        { guard: "graceOver", target: "graceOver" },
+        { guard: "expired", target: "expired" },
+        { guard: "suspended", target: "suspended" },
+        { guard: "inGrace", target: "grace" },
+        { target: "active" }
+      ]
+    },
+    renewDue: {
+      invoke: {
+        id: "sync",
+        src: "sync",
+        input: ({ context }) => ({ facts: context.facts! }),
+        onDone: [
+          { guard: "ok", target: "evaluating", actions: "adoptFacts" },
+          { guard: "syncTransient", target: "evaluating", actions: "scheduleRetry" },
+          { guard: "syncRevoked", target: "revoked", actions: ["forget", "clearStore"] },
+          { guard: "syncNotFound", target: "unactivated", actions: ["forget", "clearStore"] },
+          { guard: "syncFingerprintReactivate", target: "reactivating", actions: "recordFailure" },
+          { guard: "syncFingerprint", target: "fingerprintMismatch", actions: ["forget", "clearStore"] },
+          { guard: "syncClearing", target: "unactivated", actions: ["forget", "clearStore"] },
+          { target: "evaluating", actions: "haltSync" }
+        ]
+      },
+      on: {
+        DEACTIVATE: { target: "deactivating" }
+      }
+    },
+    reactivating: {
+      invoke: {
+        id: "reactivate",
+        src: "reactivate",
+        input: ({ context }) => ({ facts: context.facts! }),
+        onDone: [
+          { guard: "ok", target: "evaluating", actions: "adoptFacts" },
+          { target: "fingerprintMismatch", actions: ["forget", "clearStore"] }
+        ]
+      }
+    },
+    deactivating: {
+      invoke: {
+        id: "deactivate",
+        src: "deactivate",
+        input: ({ context }) => ({ facts: context.facts! }),
+        onDone: [
+          { guard: "ok", target: "unactivated", actions: ["forgetDeactivated", "clearStore"] },
+          { guard: "deactivateGone", target: "unactivated", actions: ["forget", "clearStore"] },
+          { target: "evaluating", actions: "recordFailure" }
+        ]
+      }
+    },
+    active: { after: { wake: "evaluating" }, on: settledCommands },
+    grace: { after: { wake: "evaluating" }, on: settledCommands },
+    graceOver: { after: { wake: "evaluating" }, on: settledCommands },
+    expired: { after: { wake: "evaluating" }, on: settledCommands },
+    suspended: { after: { wake: "evaluating" }, on: settledCommands },
+    clockTampered: { after: { wake: "evaluating" }, on: settledCommands },
+    trialActive: { after: { wake: "evaluating" }, on: settledCommands },
+    trialExpired: { after: { wake: "evaluating" }, on: settledCommands },
+    fingerprintMismatch: { on: settledCommands },
+    revoked: {
+      on: {
+        ACTIVATE: { target: "activating", actions: "rememberKey" },
+        ACTIVATE_TRIAL: { target: "activatingTrial" }
+      }
+    }
+  }
+})
+
+export type LicenseMachine = typeof licenseMachine

@@ -1,0 +1,680 @@
+/**
+ * The Effect face of the library: a `Licensing` service that runs the lifecycle machine on the current runtime.
+ *
+ * It provides the machine's invoked actors with Effect programs over `LicenseApi`, `LicenseStore` and
+ * `Fingerprint` (each call retried by the {@link RetryPolicy} and stopped on the actor's `AbortSignal`), gives the
+ * machine an XState clock made of Effect fibers (so `TestClock` drives every timer), writes the store through one
+ * ordered queue (a clear can never be overtaken by an older save), and publishes every change as a
+ * {@link LicenseView} on a `SubscriptionRef`.
+ *
+ * Background work never throws into the application: failures become states, `lastError` and `clearedBecause`.
+ * The commands (`activate`, `deactivate`, …) fail with a typed {@link LicensingError} when the operation they
+ * asked for failed.
+ *
+ * @since 0.1.0
+ */
+import {
+  Clock,
+  Context,
+  Deferred,
+  Effect,
+  FiberSet,
+  Layer,
+  Option,
+  Queue,
+  Schema,
+  type Scope,
+  type Stream,
+  SubscriptionRef
+} from "effect"
+import { type Actor, createActor, fromPromise, type SnapshotFrom } from "xstate"
+import * as ActivationToken from "./ActivationToken.ts"
+import { Fingerprint, type MachineIdentity } from "./Fingerprint.ts"
+import { type ApiError, isTransient, LicenseApi } from "./LicenseApi.ts"
+import {
+  type DeactivateResult,
+  type FailureInfo,
+  type LicenseContext,
+  type LicenseFacts,
+  type LicenseStateName,
+  type LoadResult,
+  licenseMachine,
+  nextDeadline,
+  type OperationResult,
+  SettledStates
+} from "./LicenseMachine.ts"
+import { LicenseStore, RecordVersion, type StoredRecord } from "./LicenseStore.ts"
+import { type LexStatus, lexStatus, lexStatusOfFailure } from "./LexStatus.ts"
+import type {
+  ActivationClaims,
+  ActivationMeterAttribute,
+  ActivationRequest,
+  LicenseMeterAttribute,
+  MetadataEntry,
+  MeterAttributeIncrement,
+  TrialActivationRequest,
+  TrialClaims
+} from "./Protocol.ts"
+import * as RetryPolicy from "./RetryPolicy.ts"
+import type { ValidationStatus } from "./Validation.ts"
+import * as XStateClock from "./XStateClock.ts"
+
+export interface LicensingConfig {
+  /** The product's id (a GUID on Cryptlex). */
+  readonly productId: string
+  /** The product's RSA public key, SPKI PEM, from the Cryptlex dashboard. */
+  readonly publicKeyPem: string
+  readonly appVersion?: string | undefined
+  readonly releaseVersion?: string | undefined
+  /** Sent with activations (protocol: key ≤ 256, value ≤ 4096 characters). */
+  readonly metadata?: ReadonlyArray<MetadataEntry> | undefined
+  /** Hosted-floating: the lease the client asks for, in seconds (if the licence allows client lease durations). */
+  readonly leaseDuration?: number | undefined
+  readonly email?: string | undefined
+  readonly password?: string | undefined
+  readonly retry?: RetryPolicy.RetryOptions | undefined
+  /** Answer a sync that rejects the fingerprint with deactivate-then-activate (off by default). */
+  readonly reactivateOnFingerprintRejected?: boolean | undefined
+}
+
+/** Readable licence details from the current token. */
+export interface LicenseDetails {
+  readonly kind: "activation" | "trial"
+  readonly key: string | undefined
+  readonly activationId: string
+  readonly licenseId: string | undefined
+  readonly type: ActivationClaims["licenseType"] | "trial"
+  /** Epoch ms, `undefined` for a licence that never expires. */
+  readonly expiresAt: number | undefined
+  /** Epoch ms, `undefined` when the grace is unlimited. */
+  readonly graceExpiresAt: number | undefined
+  readonly leaseExpiresAt: number | undefined
+  readonly leaseDuration: number | undefined
+  readonly serverSyncInterval: number
+  readonly issuedAt: number
+  readonly lastSyncedAt: number
+  readonly suspended: boolean
+  readonly productMetadata: ReadonlyArray<MetadataEntry>
+  readonly licenseMetadata: ReadonlyArray<MetadataEntry>
+  readonly userMetadata: ReadonlyArray<MetadataEntry>
+  readonly activationMetadata: ReadonlyArray<MetadataEntry>
+  readonly licenseMeterAttributes: ReadonlyArray<LicenseMeterAttribute>
+  readonly activationMeterAttributes: ReadonlyArray<ActivationMeterAttribute>
+  readonly user: { readonly name?: string; readonly email?: string; readonly company?: string }
+}
+
+/** One observable moment of the licence. */
+export interface LicenseView {
+  readonly state: LicenseStateName
+  /** True when the machine waits for a timer or a command rather than for I/O. */
+  readonly settled: boolean
+  /** The application may run: LexActivator's `LA_OK` (active, in grace, syncing, or an active trial). */
+  readonly licensed: boolean
+  readonly validation: ValidationStatus | undefined
+  readonly status: LexStatus
+  readonly lastError: FailureInfo | undefined
+  readonly clearedBecause: FailureInfo | undefined
+  readonly nextSyncAt: number | undefined
+  readonly nextDeadline: number | undefined
+  readonly license: LicenseDetails | undefined
+}
+
+/** A command's operation failed; `failure` says how, `status` in LexActivator's terms. */
+export class LicensingError extends Schema.TaggedError<LicensingError>()("LicensingError", {
+  operation: Schema.String,
+  kind: Schema.String,
+  code: Schema.optionalKey(Schema.String),
+  message: Schema.String,
+  status: Schema.Struct({ name: Schema.String, code: Schema.Number }),
+  state: Schema.String
+}) {}
+
+export interface LicensingService {
+  readonly activate: (key: string) => Effect.Effect<LicenseView, LicensingError>
+  readonly activateTrial: Effect.Effect<LicenseView, LicensingError>
+  readonly deactivate: Effect.Effect<LicenseView, LicensingError>
+  readonly sync: Effect.Effect<LicenseView, LicensingError>
+  /** Re-evaluates offline (no network) and returns the result. */
+  readonly check: Effect.Effect<LicenseView>
+  /** Adds to an activation meter attribute; sent with the next sync, which this starts. */
+  readonly incrementMeter: (name: string, increment: number) => Effect.Effect<LicenseView, LicensingError>
+  readonly current: Effect.Effect<LicenseView>
+  readonly license: Effect.Effect<LicenseDetails | undefined>
+  /** Every change, starting with the current view. */
+  readonly changes: Stream.Stream<LicenseView>
+  readonly ref: SubscriptionRef.SubscriptionRef<LicenseView>
+  /** Resolves once every queued store write has landed. */
+  readonly flush: Effect.Effect<void>
+  /** The running actor, for inspection (chart, inspector). */
+  readonly actor: Actor<typeof licenseMachine>
+}
+
+const settled: ReadonlySet<string> = new Set(SettledStates)
+
+const toMillis = (seconds: number) => (seconds === 0 ? undefined : seconds * 1000)
+
+export const detailsOf = (facts: LicenseFacts): LicenseDetails => {
+  const c = facts.claims
+  const trial = facts.kind === "trial"
+  const a = c as ActivationClaims
+  const t = c as TrialClaims
+  return {
+    kind: facts.kind,
+    key: facts.key,
+    activationId: trial ? t.trialActivationId : a.activationId,
+    licenseId: trial ? undefined : a.licenseId,
+    type: trial ? "trial" : a.licenseType,
+    expiresAt: toMillis(c.expiresAt),
+    graceExpiresAt: c.serverSyncInterval === 0 ? undefined : toMillis(c.serverSyncGraceExpiresAt),
+    leaseExpiresAt: trial ? undefined : toMillis(a.leaseExpiresAt),
+    leaseDuration: trial || a.leaseDuration === 0 ? undefined : a.leaseDuration,
+    serverSyncInterval: c.serverSyncInterval,
+    issuedAt: c.issuedAt * 1000,
+    lastSyncedAt: facts.lastSyncedAt,
+    suspended: trial ? false : a.suspended,
+    productMetadata: c.productMetadata,
+    licenseMetadata: trial ? [] : a.licenseMetadata,
+    userMetadata: trial ? [] : a.userMetadata,
+    activationMetadata: trial ? t.trialMetadata : a.activationMetadata,
+    licenseMeterAttributes: trial ? [] : a.licenseMeterAttributes,
+    activationMeterAttributes: trial ? [] : a.activationMeterAttributes,
+    user: trial
+      ? {}
+      : {
+          ...(a.userName !== undefined ? { name: a.userName } : {}),
+          ...(a.userEmail !== undefined ? { email: a.userEmail } : {}),
+          ...(a.userCompany !== undefined ? { company: a.userCompany } : {})
+        }
+  }
+}
+
+const statusOf = (state: LicenseStateName, context: LicenseContext): LexStatus => {
+  switch (state) {
+    case "active":
+    case "grace":
+    case "trialActive":
+      return lexStatus("LA_OK")
+    case "expired":
+      return lexStatus("LA_EXPIRED")
+    case "suspended":
+      return lexStatus("LA_SUSPENDED")
+    case "graceOver":
+      return lexStatus("LA_GRACE_PERIOD_OVER")
+    case "trialExpired":
+      return lexStatus("LA_TRIAL_EXPIRED")
+    case "revoked":
+      return lexStatus("LA_E_REVOKED")
+    case "fingerprintMismatch":
+      return lexStatus("LA_E_MACHINE_FINGERPRINT")
+    case "clockTampered":
+      return lexStatus(context.status === "clockBehindServer" ? "LA_E_TIME" : "LA_E_TIME_MODIFIED")
+    case "unactivated": {
+      const why = context.clearedBecause
+      return why === undefined ? lexStatus("LA_FAIL") : lexStatus(lexStatusOfFailure(why) as never)
+    }
+    default: {
+      // Working states report the licence as it was last evaluated.
+      switch (context.status) {
+        case "ok":
+          return lexStatus("LA_OK")
+        case "expired":
+          return lexStatus("LA_EXPIRED")
+        case "suspended":
+          return lexStatus("LA_SUSPENDED")
+        case "graceOver":
+          return lexStatus("LA_GRACE_PERIOD_OVER")
+        default:
+          return lexStatus("LA_FAIL")
+      }
+    }
+  }
+}
+
+export const viewOf = (snapshot: SnapshotFrom<typeof licenseMachine>): LicenseView => {
+  const state = snapshot.value as LicenseStateName
+  const context = snapshot.context
+  const status = statusOf(state, context)
+  return {
+    state,
+    settled: settled.has(state),
+    licensed: status.code === 0 && context.facts !== undefined,
+    validation: context.status,
+    status,
+    lastError: context.lastError,
+    clearedBecause: context.clearedBecause,
+    nextSyncAt: context.syncHalted ? undefined : context.nextSyncAt,
+    nextDeadline: nextDeadline(context),
+    license: context.facts === undefined ? undefined : detailsOf(context.facts)
+  }
+}
+
+const failureFromApi = (operation: FailureInfo["operation"], error: ApiError): FailureInfo => {
+  const r = error.reason
+  return {
+    operation,
+    kind: r._tag,
+    ...("code" in r ? { code: r.code } : {}),
+    message: r.message,
+    transient: isTransient(error),
+    ...(r._tag === "RateLimited" && r.retryAfterSeconds !== undefined
+      ? { retryAfterMillis: r.retryAfterSeconds * 1000 }
+      : {})
+  }
+}
+
+const failureFromError = (
+  operation: FailureInfo["operation"],
+  error: ApiError | ActivationToken.TokenError | { readonly _tag: "FingerprintError"; readonly message: string }
+): FailureInfo => {
+  switch (error._tag) {
+    case "ApiError":
+      return failureFromApi(operation, error)
+    case "TokenError":
+      return {
+        operation,
+        kind: error.reason === "wrongFingerprint" ? "FingerprintFailure" : "TokenRejected",
+        code: error.reason,
+        message: error.message,
+        transient: false
+      }
+    default:
+      return { operation, kind: "FingerprintFailure", message: error.message, transient: false }
+  }
+}
+
+export class Licensing extends Context.Service<Licensing, LicensingService>()("@licensure/core/Licensing") {
+  /** Starts a client for one product; closing the layer's scope stops it (timers, I/O in flight). */
+  static readonly make = (
+    config: LicensingConfig
+  ): Effect.Effect<LicensingService, never, LicenseApi | LicenseStore | Fingerprint | Scope.Scope> =>
+    Effect.gen(function* () {
+      const api = yield* LicenseApi
+      const store = yield* LicenseStore
+      const fingerprint = yield* Fingerprint
+      const clock = yield* XStateClock.make
+      const runPromise = yield* FiberSet.makeRuntimePromise<never, unknown, never>()
+      const runFork = yield* FiberSet.makeRuntime<never, unknown, never>()
+      const retry = RetryPolicy.retrying(config.retry)
+      const now = Clock.currentTimeMillis
+      const pendingMeters = new Map<string, number>()
+
+      // One ordered queue for every store write: a clear is never overtaken by an older save.
+      const writes = yield* Queue.unbounded<Effect.Effect<void>>()
+      yield* Effect.forkScoped(Effect.forever(Effect.flatten(Queue.take(writes))))
+      const enqueue = (write: Effect.Effect<void>) => {
+        Queue.offerUnsafe(writes, write)
+      }
+      const flush = Effect.gen(function* () {
+        const done = yield* Deferred.make<void>()
+        enqueue(Deferred.succeed(done, undefined).pipe(Effect.asVoid))
+        yield* Deferred.await(done)
+      })
+
+      const storeErrors = (what: string) =>
+        Effect.catch((error: { readonly message: string }) =>
+          Effect.logWarning(`licensure: could not ${what} the licence record: ${error.message}`)
+        )
+
+      const activationBody = (key: string, fp: string, identity: MachineIdentity): ActivationRequest => {
+        const meters: Array<MeterAttributeIncrement> = [...pendingMeters].map(([name, usesIncrement]) => ({
+          name,
+          usesIncrement
+        }))
+        return {
+          key,
+          productId: config.productId,
+          fingerprint: fp,
+          hostname: identity.hostname,
+          appVersion: config.appVersion ?? "0.0.0",
+          os: identity.os,
+          osVersion: identity.osVersion,
+          userHash: identity.userHash,
+          container: identity.container,
+          ...(identity.vmName !== undefined ? { vmName: identity.vmName } : {}),
+          ...(config.metadata !== undefined ? { metadata: config.metadata } : {}),
+          ...(config.leaseDuration !== undefined ? { leaseDuration: config.leaseDuration } : {}),
+          ...(config.email !== undefined ? { email: config.email } : {}),
+          ...(config.password !== undefined ? { password: config.password } : {}),
+          ...(config.releaseVersion !== undefined ? { releaseVersion: config.releaseVersion } : {}),
+          ...(meters.length > 0 ? { meterAttributes: meters } : {})
+        }
+      }
+
+      const trialBody = (fp: string, identity: MachineIdentity): TrialActivationRequest => ({
+        productId: config.productId,
+        fingerprint: fp,
+        hostname: identity.hostname,
+        appVersion: config.appVersion ?? "0.0.0",
+        os: identity.os,
+        osVersion: identity.osVersion,
+        userHash: identity.userHash,
+        container: identity.container,
+        ...(identity.vmName !== undefined ? { vmName: identity.vmName } : {})
+      })
+
+      const factsFrom = (
+        kind: LicenseFacts["kind"],
+        token: string,
+        claims: ActivationClaims | TrialClaims,
+        identity: MachineIdentity,
+        fp: string,
+        at: number,
+        previous: LicenseFacts | undefined,
+        key: string | undefined
+      ): LicenseFacts => ({
+        kind,
+        token,
+        key,
+        claims,
+        lastSyncedAt: at,
+        lastSeenAt: Math.max(at, previous?.lastSeenAt ?? 0),
+        fingerprint: fp,
+        components: fp === identity.fingerprint ? identity.components : (previous?.components ?? identity.components)
+      })
+
+      const load = Effect.gen(function* (): Effect.fn.Return<LoadResult> {
+        const loaded = yield* Effect.result(store.load)
+        if (loaded._tag === "Failure") {
+          return {
+            type: "empty",
+            failure: { operation: "load", kind: "StoreFailure", message: loaded.failure.message, transient: false }
+          }
+        }
+        if (Option.isNone(loaded.success)) return { type: "empty" }
+        const record = loaded.success.value
+        const identity = yield* Effect.result(fingerprint.current)
+        if (identity._tag === "Failure") {
+          return { type: "empty", failure: failureFromError("load", identity.failure) }
+        }
+        const verified =
+          record.kind === "trial"
+            ? yield* Effect.result(
+                ActivationToken.verifyTrial(record.token, config.publicKeyPem, { productId: config.productId })
+              )
+            : yield* Effect.result(
+                ActivationToken.verify(record.token, config.publicKeyPem, {
+                  productId: config.productId,
+                  key: record.key
+                })
+              )
+        if (verified._tag === "Failure") {
+          return { type: "empty", failure: failureFromError("load", verified.failure) }
+        }
+        // Keep the activation's fingerprint when only a weak component of the machine drifted.
+        const current = identity.success
+        const answersTo =
+          record.fingerprint === current.fingerprint ||
+          fingerprint.match(record.components, current.components) !== "sameMachine"
+            ? current.fingerprint
+            : record.fingerprint
+        return {
+          type: "loaded",
+          facts: {
+            kind: record.kind,
+            token: record.token,
+            key: record.key,
+            claims: verified.success,
+            lastSyncedAt: record.lastSyncedAt,
+            lastSeenAt: record.lastSeenAt,
+            fingerprint: answersTo,
+            components: record.components
+          }
+        }
+      })
+
+      const activate = (key: string) =>
+        Effect.gen(function* () {
+          const identity = yield* fingerprint.current
+          const token = yield* retry(api.activate(activationBody(key, identity.fingerprint, identity)))
+          const claims = yield* ActivationToken.verify(token, config.publicKeyPem, {
+            productId: config.productId,
+            key,
+            fingerprint: identity.fingerprint
+          })
+          const at = yield* now
+          pendingMeters.clear()
+          return factsFrom("activation", token, claims, identity, identity.fingerprint, at, undefined, key)
+        })
+
+      const activateTrial = Effect.gen(function* () {
+        const identity = yield* fingerprint.current
+        const token = yield* retry(api.activateTrial(trialBody(identity.fingerprint, identity)))
+        const claims = yield* ActivationToken.verifyTrial(token, config.publicKeyPem, {
+          productId: config.productId,
+          fingerprint: identity.fingerprint
+        })
+        const at = yield* now
+        return factsFrom("trial", token, claims, identity, identity.fingerprint, at, undefined, undefined)
+      })
+
+      const sync = (facts: LicenseFacts) =>
+        Effect.gen(function* () {
+          const identity = yield* fingerprint.current
+          if (facts.kind === "trial") {
+            const id = (facts.claims as TrialClaims).trialActivationId
+            const token = yield* retry(api.syncTrial(id, trialBody(facts.fingerprint, identity)))
+            const claims = yield* ActivationToken.verifyTrial(token, config.publicKeyPem, {
+              productId: config.productId,
+              fingerprint: facts.fingerprint
+            })
+            const at = yield* now
+            return factsFrom("trial", token, claims, identity, facts.fingerprint, at, facts, undefined)
+          }
+          const claims0 = facts.claims as ActivationClaims
+          const key = facts.key ?? claims0.key
+          const sent = new Map(pendingMeters)
+          const token = yield* retry(api.sync(claims0.activationId, activationBody(key, facts.fingerprint, identity)))
+          const claims = yield* ActivationToken.verify(token, config.publicKeyPem, {
+            productId: config.productId,
+            key,
+            fingerprint: facts.fingerprint
+          })
+          for (const [name, n] of sent) {
+            const left = (pendingMeters.get(name) ?? 0) - n
+            if (left === 0) pendingMeters.delete(name)
+            else pendingMeters.set(name, left)
+          }
+          const at = yield* now
+          return factsFrom("activation", token, claims, identity, facts.fingerprint, at, facts, key)
+        })
+
+      const deactivate = (facts: LicenseFacts) =>
+        facts.kind === "trial" ? Effect.void : retry(api.deactivate((facts.claims as ActivationClaims).activationId))
+
+      type OpError = ApiError | ActivationToken.TokenError | { readonly _tag: "FingerprintError"; message: string }
+      const asOperation = (
+        operation: FailureInfo["operation"],
+        effect: Effect.Effect<LicenseFacts, OpError>
+      ): Effect.Effect<OperationResult> =>
+        Effect.gen(function* () {
+          const result = yield* Effect.result(effect)
+          const at = yield* now
+          return result._tag === "Success"
+            ? { type: "ok" as const, facts: result.success, at }
+            : { type: "failed" as const, failure: failureFromError(operation, result.failure), at }
+        })
+
+      const machine = licenseMachine.provide({
+        actors: {
+          load: fromPromise(({ signal }) => runPromise(load, { signal })),
+          activate: fromPromise(({ input, signal }) =>
+            runPromise(asOperation("activate", activate(input.key)), { signal })
+          ),
+          activateTrial: fromPromise(({ signal }) =>
+            runPromise(asOperation("activateTrial", activateTrial), { signal })
+          ),
+          sync: fromPromise(({ input, signal }) => runPromise(asOperation("sync", sync(input.facts)), { signal })),
+          reactivate: fromPromise(({ input, signal }) =>
+            runPromise(
+              asOperation(
+                "reactivate",
+                Effect.ignore(deactivate(input.facts)).pipe(Effect.andThen(activate(input.facts.key ?? "")))
+              ),
+              { signal }
+            )
+          ),
+          deactivate: fromPromise(({ input, signal }) =>
+            runPromise(
+              Effect.gen(function* (): Effect.fn.Return<DeactivateResult> {
+                const result = yield* Effect.result(deactivate(input.facts))
+                const at = yield* now
+                return result._tag === "Success"
+                  ? { type: "ok" }
+                  : { type: "failed", failure: failureFromError("deactivate", result.failure), at }
+              }),
+              { signal }
+            )
+          )
+        },
+        actions: {
+          persist: ({ context }) => {
+            const facts = context.facts
+            if (facts === undefined) return
+            const record: StoredRecord = {
+              version: RecordVersion,
+              productId: config.productId,
+              kind: facts.kind,
+              ...(facts.key !== undefined ? { key: facts.key } : {}),
+              token: facts.token,
+              fingerprint: facts.fingerprint,
+              components: facts.components,
+              lastSeenAt: facts.lastSeenAt,
+              lastSyncedAt: facts.lastSyncedAt
+            }
+            enqueue(store.save(record).pipe(storeErrors("save")))
+          },
+          clearStore: () => {
+            enqueue(store.clear.pipe(storeErrors("clear")))
+          }
+        }
+      })
+
+      const actor = createActor(machine, {
+        clock,
+        input: {
+          productId: config.productId,
+          now: clock.now,
+          reactivateOnFingerprintRejected: config.reactivateOnFingerprintRejected
+        }
+      })
+
+      const ref = yield* SubscriptionRef.make(viewOf(actor.getSnapshot()))
+      const subscription = actor.subscribe({
+        next: (snapshot) => {
+          runFork(SubscriptionRef.set(ref, viewOf(snapshot)))
+        },
+        error: (error) => {
+          runFork(Effect.logError("licensure: the licence machine stopped on an error", error))
+        }
+      })
+      yield* Effect.addFinalizer(() =>
+        Effect.sync(() => {
+          subscription.unsubscribe()
+          actor.stop()
+        })
+      )
+      actor.start()
+
+      /** Waits until the machine settles after `send`, then lands the store writes. */
+      const command = (send: () => void) =>
+        Effect.callback<LicenseView>((resume) => {
+          let done = false
+          const finish = (snapshot: SnapshotFrom<typeof licenseMachine>) => {
+            if (done) return
+            done = true
+            resume(Effect.succeed(viewOf(snapshot)))
+          }
+          const sub = actor.subscribe((snapshot) => {
+            if (settled.has(snapshot.value as string)) finish(snapshot)
+          })
+          send()
+          const after = actor.getSnapshot()
+          if (settled.has(after.value as string)) finish(after)
+          return Effect.sync(() => sub.unsubscribe())
+        }).pipe(Effect.tap(() => flush))
+
+      const ready = command(() => {})
+
+      const failIfNew =
+        (operation: string, before: FailureInfo | undefined) =>
+        (view: LicenseView): Effect.Effect<LicenseView, LicensingError> => {
+          const error = view.lastError
+          if (error === undefined || error === before || (error.operation !== operation && operation !== "any")) {
+            return Effect.succeed(view)
+          }
+          return Effect.fail(
+            new LicensingError({
+              operation: error.operation,
+              kind: error.kind,
+              ...(error.code !== undefined ? { code: error.code } : {}),
+              message: error.message,
+              status: lexStatus(lexStatusOfFailure(error) as never),
+              state: view.state
+            })
+          )
+        }
+
+      const run = (operation: string, event: Parameters<typeof actor.send>[0]) =>
+        Effect.gen(function* () {
+          yield* ready
+          const before = actor.getSnapshot().context.lastError
+          const view = yield* command(() => actor.send(event))
+          return yield* failIfNew(operation, before)(view)
+        })
+
+      return {
+        activate: (key: string) => run("activate", { type: "ACTIVATE", key }),
+        activateTrial: run("activateTrial", { type: "ACTIVATE_TRIAL" }),
+        deactivate: Effect.gen(function* () {
+          yield* ready
+          if (actor.getSnapshot().context.facts === undefined) {
+            return yield* new LicensingError({
+              operation: "deactivate",
+              kind: "NotActivated",
+              message: "there is no activation on this machine to deactivate",
+              status: lexStatus("LA_FAIL"),
+              state: actor.getSnapshot().value as string
+            })
+          }
+          return yield* run("deactivate", { type: "DEACTIVATE" })
+        }),
+        sync: Effect.gen(function* () {
+          yield* ready
+          if (actor.getSnapshot().context.facts === undefined) {
+            return yield* new LicensingError({
+              operation: "sync",
+              kind: "NotActivated",
+              message: "there is no activation on this machine to sync",
+              status: lexStatus("LA_FAIL"),
+              state: actor.getSnapshot().value as string
+            })
+          }
+          return yield* run("sync", { type: "SYNC" })
+        }),
+        check: Effect.gen(function* () {
+          yield* ready
+          return yield* command(() => actor.send({ type: "CHECK" }))
+        }),
+        incrementMeter: (name: string, increment: number) =>
+          Effect.gen(function* () {
+            pendingMeters.set(name, (pendingMeters.get(name) ?? 0) + increment)
+            yield* ready
+            return yield* run("sync", { type: "SYNC" })
+          }),
+        current: Effect.sync(() => viewOf(actor.getSnapshot())),
+        license: Effect.sync(() => {
+          const facts = actor.getSnapshot().context.facts
+          return facts === undefined ? undefined : detailsOf(facts)
+        }),
+        changes: SubscriptionRef.changes(ref),
+        ref,
+        flush,
+        actor
+      } satisfies LicensingService
+    })
+
+  static readonly layer = (
+    config: LicensingConfig
+  ): Layer.Layer<Licensing, never, LicenseApi | LicenseStore | Fingerprint> =>
+    Layer.effect(Licensing, Licensing.make(config))
+}

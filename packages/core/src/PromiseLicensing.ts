@@ -1,0 +1,108 @@
+/**
+ * The Promise face, for applications that don't use Effect: the same machine and verbs as {@link Licensing},
+ * on a `ManagedRuntime` built from the layers the platform provides (Node's come from `@licensure/node-runtime`).
+ *
+ * Methods resolve with a {@link LicenseView} or reject with a {@link LicensingError}; background work never
+ * rejects anything: it shows up as state changes delivered to `subscribe` listeners.
+ *
+ * @example
+ * const licensing = createLicensing({ productId, publicKeyPem, layer })
+ * const view = await licensing.activate("XXXXXX-…")
+ * licensing.subscribe((view) => console.log(view.state, view.status.name))
+ * if ((await licensing.status()).code === 0) startApp()
+ *
+ * @since 0.1.0
+ */
+import { Cause, Effect, Exit, Layer, ManagedRuntime, Stream } from "effect"
+import type { Fingerprint } from "./Fingerprint.ts"
+import type { LicenseApi } from "./LicenseApi.ts"
+import type { LicenseStore } from "./LicenseStore.ts"
+import type { LexStatus } from "./LexStatus.ts"
+import {
+  type LicenseDetails,
+  Licensing,
+  type LicensingConfig,
+  type LicensingError,
+  type LicenseView
+} from "./Licensing.ts"
+
+export interface PromiseLicensingConfig extends LicensingConfig {
+  /** The platform: HTTP (through `LicenseApi`), storage and fingerprint. */
+  readonly layer: Layer.Layer<LicenseApi | LicenseStore | Fingerprint>
+}
+
+export interface PromiseLicensing {
+  readonly activate: (key: string) => Promise<LicenseView>
+  readonly activateTrial: () => Promise<LicenseView>
+  readonly deactivate: () => Promise<LicenseView>
+  readonly sync: () => Promise<LicenseView>
+  /** Offline re-evaluation, no network. */
+  readonly check: () => Promise<LicenseView>
+  readonly incrementMeter: (name: string, increment: number) => Promise<LicenseView>
+  /** LexActivator's status name and code for the licence now (`LA_OK` 0, `LA_EXPIRED` 20, …). */
+  readonly status: () => Promise<LexStatus>
+  readonly view: () => Promise<LicenseView>
+  readonly license: () => Promise<LicenseDetails | undefined>
+  /** Calls `listener` on every change; returns the unsubscribe function. Listener errors are caught. */
+  readonly subscribe: (listener: (view: LicenseView) => void) => () => void
+  /** Stops timers and I/O in flight. */
+  readonly close: () => Promise<void>
+}
+
+/** A thrown `LicensingError` keeps its fields; it is an `Error` with a readable message. */
+export type { LicensingError }
+
+export const createLicensing = (config: PromiseLicensingConfig): PromiseLicensing => {
+  const { layer, ...licensingConfig } = config
+  const runtime = ManagedRuntime.make(Licensing.layer(licensingConfig).pipe((l) => provideLayer(l, layer)))
+  const run = <A>(f: (l: Licensing["Service"]) => Effect.Effect<A, LicensingError>): Promise<A> =>
+    runtime
+      .runPromiseExit(
+        Effect.gen(function* () {
+          return yield* f(yield* Licensing)
+        })
+      )
+      .then((exit) => {
+        if (Exit.isSuccess(exit)) return exit.value
+        throw Exit.isFailure(exit) ? squash(exit) : new Error("licensure: unexpected exit")
+      })
+  return {
+    activate: (key) => run((l) => l.activate(key)),
+    activateTrial: () => run((l) => l.activateTrial),
+    deactivate: () => run((l) => l.deactivate),
+    sync: () => run((l) => l.sync),
+    check: () => run((l) => l.check),
+    incrementMeter: (name, increment) => run((l) => l.incrementMeter(name, increment)),
+    status: () => run((l) => Effect.map(l.check, (v) => v.status)),
+    view: () => run((l) => l.current),
+    license: () => run((l) => l.license),
+    subscribe: (listener) => {
+      const controller = new AbortController()
+      runtime.runFork(
+        Effect.gen(function* () {
+          const l = yield* Licensing
+          yield* Stream.runForEach(l.changes, (view) =>
+            Effect.sync(() => {
+              try {
+                listener(view)
+              } catch {
+                // A listener's own failure must not stop the stream nor reach the licensing runtime.
+              }
+            })
+          )
+        }),
+        { signal: controller.signal }
+      )
+      return () => controller.abort()
+    },
+    close: () => runtime.dispose()
+  }
+}
+
+const provideLayer = (
+  l: Layer.Layer<Licensing, never, LicenseApi | LicenseStore | Fingerprint>,
+  platform: Layer.Layer<LicenseApi | LicenseStore | Fingerprint>
+) => Layer.provide(l, platform)
+
+const squash = (exit: Exit.Exit<unknown, unknown>): unknown =>
+  Exit.isFailure(exit) ? Cause.squash(exit.cause) : undefined

@@ -1,0 +1,59 @@
+/**
+ * When to try a failed call again, as an Effect `Schedule`: capped exponential backoff with full jitter, for
+ * transient failures only (network, rate limit, 5xx, garbled answers), with the server's `Retry-After` honoured
+ * as a floor. Permanent refusals (a revoked licence, an invalid key, a rejected fingerprint) are never retried:
+ * trying again cannot change the answer and only spends the activation's rate limit.
+ *
+ * Full jitter (AWS's "Exponential Backoff and Jitter"): the n-th wait is uniform in
+ * `[0, min(cap, base · 2^n)]`, so a fleet that lost the server at the same moment does not come back in step.
+ *
+ * @since 0.1.0
+ */
+import { Duration, Effect, Random, Schedule } from "effect"
+import { type ApiError, isTransient } from "./LicenseApi.ts"
+
+export interface RetryOptions {
+  /** First backoff ceiling (default 1 second). */
+  readonly base?: Duration.Input | undefined
+  /** Largest backoff ceiling (default 1 minute). */
+  readonly cap?: Duration.Input | undefined
+  /** Retries after the first attempt (default 4). */
+  readonly retries?: number | undefined
+}
+
+export const defaultRetryOptions = { base: "1 second", cap: "1 minute", retries: 4 } as const
+
+/** The ceiling of the n-th wait (n from 0): `min(cap, base · 2^n)`, in milliseconds. */
+export const backoffCeilingMillis = (attempt: number, options: RetryOptions = {}): number => {
+  const base = Duration.toMillis(Duration.fromInputUnsafe(options.base ?? defaultRetryOptions.base))
+  const cap = Duration.toMillis(Duration.fromInputUnsafe(options.cap ?? defaultRetryOptions.cap))
+  return Math.min(cap, base * 2 ** attempt)
+}
+
+const retryAfterMillis = (error: unknown): number => {
+  const e = error as ApiError | undefined
+  return e?._tag === "ApiError" && e.reason._tag === "RateLimited" && e.reason.retryAfterSeconds !== undefined
+    ? e.reason.retryAfterSeconds * 1000
+    : 0
+}
+
+/**
+ * The retry schedule. Its input is the failure, so a `RateLimited` failure's `Retry-After` sets the least wait.
+ */
+export const schedule = (options: RetryOptions = {}): Schedule.Schedule<number, ApiError> => {
+  const retries = options.retries ?? defaultRetryOptions.retries
+  return Schedule.recurs(retries).pipe(
+    Schedule.modifyDelay(({ attempt, input }) =>
+      Effect.map(Random.next, (random) => {
+        const ceiling = backoffCeilingMillis(attempt - 1, options)
+        return Duration.millis(Math.max(Math.min(ceiling, Math.floor(random * (ceiling + 1))), retryAfterMillis(input)))
+      })
+    )
+  ) as Schedule.Schedule<number, ApiError>
+}
+
+/** Runs an API call with the retry policy: transient failures are retried, permanent ones fail at once. */
+export const retrying =
+  (options: RetryOptions = {}) =>
+  <A, R>(effect: Effect.Effect<A, ApiError, R>): Effect.Effect<A, ApiError, R> =>
+    Effect.retry(effect, { schedule: schedule(options), while: isTransient })

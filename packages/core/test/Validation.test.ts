@@ -1,0 +1,332 @@
+/**
+ * The offline validation order (protocol §2, "Client validation order"): one example per status with its
+ * boundaries, then fast-check properties. The order is written out again below as an independent list of
+ * conditions, straight from the protocol notes, so the properties check `validate` against the spec and not
+ * against itself.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import fc from "fast-check"
+import { isLicensed, type ValidatedClaims, type ValidationInput, validate } from "../src/Validation.ts"
+
+const HOUR = 3600
+const IAT = 1_900_000_000
+
+const claims: ValidatedClaims = {
+  productId: "prod-1",
+  key: "KEY-1",
+  fingerprint: "fp-1",
+  issuedAt: IAT,
+  expiresAt: IAT + 365 * 24 * HOUR,
+  serverSyncInterval: HOUR,
+  serverSyncGraceExpiresAt: IAT + 30 * 24 * HOUR,
+  allowedClockOffset: HOUR,
+  leaseExpiresAt: 0,
+  suspended: false
+}
+const expected = { productId: "prod-1", key: "KEY-1", fingerprint: "fp-1" }
+
+/** The input for a client whose clock reads `nowSeconds` (default: the moment of issue). */
+const input = (
+  overrides: Partial<ValidatedClaims> = {},
+  nowSeconds = IAT,
+  extra: Partial<Omit<ValidationInput, "claims" | "now">> = {}
+): ValidationInput => ({
+  claims: { ...claims, ...overrides },
+  expected,
+  now: nowSeconds * 1000,
+  ...extra
+})
+
+describe("validate: one example per status", () => {
+  it("is ok for a fresh, matching, unexpired token", () => {
+    assert.strictEqual(validate(input()), "ok")
+    assert.isTrue(isLicensed("ok"))
+  })
+
+  it("checks identity first: product, then key, then fingerprint", () => {
+    const everythingWrong = { productId: "other", key: "OTHER", fingerprint: "fp-2", expiresAt: 1, suspended: true }
+    assert.strictEqual(validate(input(everythingWrong)), "wrongProduct")
+    assert.strictEqual(validate(input({ ...everythingWrong, productId: "prod-1" })), "wrongKey")
+    assert.strictEqual(
+      validate(input({ ...everythingWrong, productId: "prod-1", key: "KEY-1" })),
+      "fingerprintMismatch"
+    )
+  })
+
+  it("does not compare keys when the application gives none, nor for a trial token that carries none", () => {
+    assert.strictEqual(
+      validate({ ...input({ key: "OTHER" }), expected: { productId: "prod-1", fingerprint: "fp-1" } }),
+      "ok"
+    )
+    const { key: _key, ...trial } = claims
+    assert.strictEqual(validate({ ...input(), claims: trial }), "ok")
+  })
+
+  it("is clockBehindServer when the server issued the token more than aco seconds in our future", () => {
+    assert.strictEqual(validate(input({}, IAT - HOUR - 1)), "clockBehindServer")
+    assert.strictEqual(validate(input({}, IAT - HOUR)), "ok")
+    assert.strictEqual(validate(input({ allowedClockOffset: 0 }, IAT - 1)), "clockBehindServer")
+    assert.strictEqual(validate(input({ allowedClockOffset: 0 })), "ok")
+  })
+
+  it("never fires clockBehindServer when aco is -1 (unlimited)", () => {
+    assert.strictEqual(validate(input({ allowedClockOffset: -1 }, IAT - 10 * 365 * 24 * HOUR)), "ok")
+  })
+
+  it("is clockRolledBack when the clock is more than an hour behind the last time it saw", () => {
+    const now = IAT + 100
+    assert.strictEqual(validate(input({}, now, { lastSeenAt: (now + 2 * HOUR) * 1000 })), "clockRolledBack")
+    assert.strictEqual(validate(input({}, now, { lastSeenAt: (now + HOUR / 2) * 1000 })), "ok")
+    assert.strictEqual(validate(input({}, now, { lastSeenAt: (now + HOUR) * 1000 })), "ok")
+    assert.strictEqual(validate(input({}, now, { lastSeenAt: (now + HOUR) * 1000 + 1 })), "clockRolledBack")
+    assert.strictEqual(validate(input({}, now, { lastSeenAt: (now - 5 * HOUR) * 1000 })), "ok")
+  })
+
+  it("is leaseLapsed when the lease ended, or ended before the token was issued", () => {
+    assert.strictEqual(validate(input({ leaseExpiresAt: IAT + 60 }, IAT + 61)), "leaseLapsed")
+    assert.strictEqual(validate(input({ leaseExpiresAt: IAT + 60 }, IAT + 60)), "ok")
+    assert.strictEqual(validate(input({ leaseExpiresAt: IAT - 1 })), "leaseLapsed")
+    assert.strictEqual(validate(input({ leaseExpiresAt: 0 }, IAT + 20 * 24 * HOUR)), "ok")
+  })
+
+  it("is graceOver after the sync grace, unless sync is off (ssi 0) or the grace unlimited (ssgpeat 0)", () => {
+    const grace = claims.serverSyncGraceExpiresAt
+    assert.strictEqual(validate(input({}, grace + 1)), "graceOver")
+    assert.strictEqual(validate(input({}, grace)), "ok")
+    assert.strictEqual(validate(input({ serverSyncInterval: 0 }, grace + 1)), "ok")
+    assert.strictEqual(validate(input({ serverSyncGraceExpiresAt: 0 }, grace + 1)), "ok")
+  })
+
+  it("is expired after eat, or when eat is before iat; eat 0 never expires", () => {
+    const eat = claims.expiresAt
+    const noGrace = { serverSyncInterval: 0 }
+    assert.strictEqual(validate(input(noGrace, eat + 1)), "expired")
+    // Within the last second of eat, floor(now) is still eat: not yet expired.
+    assert.strictEqual(validate({ ...input(noGrace, eat), now: eat * 1000 + 999 }), "ok")
+    assert.strictEqual(validate(input({ expiresAt: IAT - 1 })), "expired")
+    assert.strictEqual(validate(input({ ...noGrace, expiresAt: 0 }, IAT + 50 * 365 * 24 * HOUR)), "ok")
+  })
+
+  it("is suspended for a suspended, otherwise valid licence", () => {
+    assert.strictEqual(validate(input({ suspended: true })), "suspended")
+    assert.isFalse(isLicensed("suspended"))
+  })
+
+  it("reports the earliest failing check when several fail", () => {
+    const late = claims.expiresAt + 1
+    assert.strictEqual(validate(input({ suspended: true, serverSyncInterval: 0 }, late)), "expired")
+    assert.strictEqual(validate(input({ suspended: true }, late)), "graceOver")
+    assert.strictEqual(validate(input({ suspended: true, leaseExpiresAt: IAT + 1 }, late)), "leaseLapsed")
+    assert.strictEqual(
+      validate(input({ suspended: true, leaseExpiresAt: IAT + 1 }, late, { lastSeenAt: (late + 2 * HOUR) * 1000 })),
+      "clockRolledBack"
+    )
+    assert.strictEqual(
+      validate(input({ suspended: true, leaseExpiresAt: 1, allowedClockOffset: 0 }, IAT - 10)),
+      "clockBehindServer"
+    )
+  })
+
+  it("licenses only ok: grace and every failure are not licensed", () => {
+    for (const status of ["expired", "graceOver", "leaseLapsed", "clockBehindServer", "clockRolledBack"] as const) {
+      assert.isFalse(isLicensed(status), status)
+    }
+  })
+})
+
+// ---------------------------------------------------------------------------------------------------------------
+// Properties
+// ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * Protocol §2's order, restated independently of src: each status with the condition that makes it hold, in
+ * the order LexActivator checks them (the clock rollback check sits after the server-clock check, with the
+ * one-hour tolerance the src DECISION documents). `now` here is whole seconds, `nowMs` the Clock's millis.
+ */
+const documentedOrder: ReadonlyArray<readonly [string, (x: ValidationInput) => boolean]> = [
+  ["wrongProduct", (x) => x.claims.productId !== x.expected.productId],
+  ["wrongKey", (x) => x.expected.key !== undefined && x.claims.key !== undefined && x.claims.key !== x.expected.key],
+  ["fingerprintMismatch", (x) => x.claims.fingerprint !== x.expected.fingerprint],
+  [
+    "clockBehindServer",
+    (x) => {
+      const aco = x.claims.allowedClockOffset ?? 0
+      return aco !== -1 && x.claims.issuedAt - seconds(x) > aco
+    }
+  ],
+  ["clockRolledBack", (x) => x.lastSeenAt !== undefined && x.lastSeenAt - x.now > 3_600_000],
+  [
+    "leaseLapsed",
+    (x) => {
+      const leat = x.claims.leaseExpiresAt ?? 0
+      return leat !== 0 && (leat < seconds(x) || leat < x.claims.issuedAt)
+    }
+  ],
+  [
+    "graceOver",
+    (x) =>
+      x.claims.serverSyncInterval !== 0 &&
+      x.claims.serverSyncGraceExpiresAt !== 0 &&
+      x.claims.serverSyncGraceExpiresAt < seconds(x)
+  ],
+  [
+    "expired",
+    (x) => x.claims.expiresAt !== 0 && (x.claims.expiresAt < seconds(x) || x.claims.expiresAt < x.claims.issuedAt)
+  ],
+  ["suspended", (x) => x.claims.suspended === true]
+]
+const seconds = (x: ValidationInput) => Math.floor(x.now / 1000)
+
+const allStatuses = [...documentedOrder.map(([status]) => status), "ok"]
+
+/** Times near one another (within a few hours of IAT), so every condition both holds and fails often. */
+const near = fc.integer({ min: IAT - 4 * HOUR, max: IAT + 4 * HOUR })
+const nearOrZero = fc.oneof(fc.constant(0), near)
+
+/** Realistic inputs: identities from a small set, times clustered, `aco` either -1 or a real offset. */
+const realisticInput: fc.Arbitrary<ValidationInput> = fc
+  .record({
+    productId: fc.constantFrom("prod-1", "prod-2"),
+    key: fc.option(fc.constantFrom("KEY-1", "KEY-2"), { nil: undefined }),
+    fingerprint: fc.constantFrom("fp-1", "fp-2"),
+    issuedAt: near,
+    expiresAt: nearOrZero,
+    serverSyncInterval: fc.constantFrom(0, HOUR),
+    serverSyncGraceExpiresAt: nearOrZero,
+    allowedClockOffset: fc.option(fc.oneof(fc.constant(-1), fc.integer({ min: 0, max: 2 * HOUR })), {
+      nil: undefined
+    }),
+    leaseExpiresAt: fc.option(nearOrZero, { nil: undefined }),
+    suspended: fc.option(fc.boolean(), { nil: undefined }),
+    expectedKey: fc.option(fc.constantFrom("KEY-1", "KEY-2"), { nil: undefined }),
+    nowMs: fc.integer({ min: (IAT - 4 * HOUR) * 1000, max: (IAT + 4 * HOUR) * 1000 }),
+    lastSeenDeltaMs: fc.option(fc.integer({ min: -3 * HOUR * 1000, max: 3 * HOUR * 1000 }), { nil: undefined }),
+    identityMatches: fc.boolean()
+  })
+  .map((r) => {
+    const c: {
+      -readonly [K in keyof ValidatedClaims]: ValidatedClaims[K]
+    } = {
+      productId: r.identityMatches ? "prod-1" : r.productId,
+      fingerprint: r.identityMatches ? "fp-1" : r.fingerprint,
+      issuedAt: r.issuedAt,
+      expiresAt: r.expiresAt,
+      serverSyncInterval: r.serverSyncInterval,
+      serverSyncGraceExpiresAt: r.serverSyncGraceExpiresAt
+    }
+    const key = r.identityMatches ? (r.key === undefined ? undefined : "KEY-1") : r.key
+    if (key !== undefined) c.key = key
+    if (r.allowedClockOffset !== undefined) c.allowedClockOffset = r.allowedClockOffset
+    if (r.leaseExpiresAt !== undefined) c.leaseExpiresAt = r.leaseExpiresAt
+    if (r.suspended !== undefined) c.suspended = r.suspended
+    return {
+      claims: c,
+      expected: {
+        productId: "prod-1",
+        fingerprint: "fp-1",
+        ...(r.expectedKey !== undefined ? { key: r.identityMatches ? "KEY-1" : r.expectedKey } : {})
+      },
+      now: r.nowMs,
+      ...(r.lastSeenDeltaMs !== undefined ? { lastSeenAt: r.nowMs + r.lastSeenDeltaMs } : {})
+    }
+  })
+
+const anyInt = fc.integer({ min: Number.MIN_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER })
+
+/** Any integers at all in every numeric field, including ones no server sends. */
+const wildInput: fc.Arbitrary<ValidationInput> = fc.record(
+  {
+    claims: fc.record(
+      {
+        productId: fc.string(),
+        key: fc.string(),
+        fingerprint: fc.string(),
+        issuedAt: anyInt,
+        expiresAt: anyInt,
+        serverSyncInterval: anyInt,
+        serverSyncGraceExpiresAt: anyInt,
+        allowedClockOffset: anyInt,
+        leaseExpiresAt: anyInt,
+        suspended: fc.boolean()
+      },
+      {
+        requiredKeys: [
+          "productId",
+          "fingerprint",
+          "issuedAt",
+          "expiresAt",
+          "serverSyncInterval",
+          "serverSyncGraceExpiresAt"
+        ]
+      }
+    ),
+    expected: fc.record(
+      { productId: fc.string(), key: fc.string(), fingerprint: fc.string() },
+      { requiredKeys: ["productId", "fingerprint"] }
+    ),
+    now: anyInt,
+    lastSeenAt: anyInt
+  },
+  { requiredKeys: ["claims", "expected", "now"] }
+)
+
+const deepFreeze = <A>(value: A): A => {
+  if (typeof value === "object" && value !== null) {
+    for (const inner of Object.values(value)) deepFreeze(inner)
+    Object.freeze(value)
+  }
+  return value
+}
+
+describe("validate: properties", () => {
+  it("is never ok once the clock is a whole second past a non-zero eat, whatever else the claims say", () => {
+    fc.assert(
+      fc.property(
+        realisticInput,
+        fc.integer({ min: -4e9, max: 4e9 }).filter((eat) => eat !== 0),
+        fc.nat({ max: 10 * 365 * 24 * HOUR * 1000 }),
+        (base, eat, pastMs) => {
+          const x = { ...base, claims: { ...base.claims, expiresAt: eat }, now: (eat + 1) * 1000 + pastMs }
+          assert.notStrictEqual(validate(x), "ok")
+        }
+      ),
+      { numRuns: 2000 }
+    )
+  })
+
+  it("returns the first condition that holds in the documented order, and ok only when none does", () => {
+    const seen = new Set<string>()
+    fc.assert(
+      fc.property(realisticInput, (x) => {
+        const holding = documentedOrder.filter(([, holds]) => holds(x)).map(([status]) => status)
+        const status = validate(x)
+        seen.add(status)
+        assert.strictEqual(status, holding[0] ?? "ok", `conditions holding: ${holding.join(", ") || "none"}`)
+      }),
+      { numRuns: 5000 }
+    )
+    // The generator must reach every status, or the property above says nothing about the ones it missed.
+    assert.sameMembers([...seen], allStatuses)
+  })
+
+  it("is pure: the same input twice gives the same status, and the input is not touched", () => {
+    fc.assert(
+      fc.property(fc.oneof(realisticInput, wildInput), (x) => {
+        const frozen = deepFreeze(structuredClone(x))
+        const first = validate(frozen)
+        assert.strictEqual(validate(frozen), first)
+        assert.deepStrictEqual(frozen, x)
+      }),
+      { numRuns: 2000 }
+    )
+  })
+
+  it("never throws on any integers, and always answers one of the known statuses", () => {
+    fc.assert(
+      fc.property(wildInput, (x) => {
+        assert.include(allStatuses, validate(x))
+      }),
+      { numRuns: 5000 }
+    )
+  })
+})

@@ -1,0 +1,236 @@
+/**
+ * The emulator's own admin API (under `/__admin/`): the bodies it accepts, as Effect Schemas that the server
+ * decodes with and the typed helpers take as their argument types, and the shapes it answers with. Nothing
+ * here is Cryptlex's; the Cryptlex wire format lives in `@licensure/core/Protocol`.
+ *
+ * Durations are seconds, instants are ISO-8601 strings or epoch milliseconds on the emulator's clock. The
+ * defaults are listed in the package README and applied in one place, `internal/Store.ts`.
+ *
+ * @since 0.1.0
+ */
+import { Schema } from "effect"
+import { LicenseType, MetadataEntry } from "@licensure/core/Protocol"
+
+/** An instant: an ISO-8601 string or epoch milliseconds. */
+export const Instant = Schema.Union([Schema.String, Schema.Finite])
+export type Instant = typeof Instant.Type
+
+const Metadata = Schema.Array(MetadataEntry)
+
+/** Body of `POST /__admin/products`. */
+export const ProductOptions = Schema.Struct({
+  /** A fixed product id (default: a fresh GUID); lets golden fixtures name their product. */
+  id: Schema.optionalKey(Schema.NonEmptyString),
+  name: Schema.optionalKey(Schema.String),
+  allowTrial: Schema.optionalKey(Schema.Boolean),
+  trialLength: Schema.optionalKey(Schema.Int),
+  allowedTrialActivations: Schema.optionalKey(Schema.Int),
+  trialServerSyncInterval: Schema.optionalKey(Schema.Int),
+  trialServerSyncGracePeriod: Schema.optionalKey(Schema.Int),
+  trialAllowedClockOffset: Schema.optionalKey(Schema.Int),
+  /** Sent in every token of the product as `pmd`. */
+  metadata: Schema.optionalKey(Metadata)
+})
+export type ProductOptions = typeof ProductOptions.Encoded
+
+export interface CreatedProduct {
+  readonly productId: string
+  /** The product's RSA public key, SPKI PEM: what a client verifies tokens with. */
+  readonly publicKeyPem: string
+}
+
+export const LicenseUser = Schema.Struct({
+  name: Schema.optionalKey(Schema.String),
+  email: Schema.optionalKey(Schema.String),
+  company: Schema.optionalKey(Schema.String)
+})
+
+export const MeterAttributePolicy = Schema.Struct({
+  name: Schema.NonEmptyString,
+  /** −1 means unlimited. */
+  allowedUses: Schema.Int
+})
+
+const licensePolicyFields = {
+  type: Schema.optionalKey(LicenseType),
+  /** `null` (or absent) means no expiry. */
+  expiresAt: Schema.optionalKey(Schema.NullOr(Instant)),
+  serverSyncInterval: Schema.optionalKey(Schema.Int),
+  serverSyncGracePeriod: Schema.optionalKey(Schema.Int),
+  allowedActivations: Schema.optionalKey(Schema.Int),
+  allowedDeactivations: Schema.optionalKey(Schema.Int),
+  allowVmActivation: Schema.optionalKey(Schema.Boolean),
+  allowContainerActivation: Schema.optionalKey(Schema.Boolean),
+  leaseDuration: Schema.optionalKey(Schema.Int),
+  allowClientLeaseDuration: Schema.optionalKey(Schema.Boolean),
+  allowedClockOffset: Schema.optionalKey(Schema.Int),
+  metadata: Schema.optionalKey(Metadata),
+  user: Schema.optionalKey(LicenseUser),
+  meterAttributes: Schema.optionalKey(Schema.Array(MeterAttributePolicy)),
+  suspended: Schema.optionalKey(Schema.Boolean),
+  revoked: Schema.optionalKey(Schema.Boolean)
+}
+
+/** Body of `POST /__admin/licenses`. */
+export const LicenseOptions = Schema.Struct({
+  productId: Schema.NonEmptyString,
+  /** A fixed licence key (default: a fresh `XXXXXX-…` key of six groups of six uppercase hex digits). */
+  key: Schema.optionalKey(Schema.NonEmptyString),
+  ...licensePolicyFields
+})
+export type LicenseOptions = typeof LicenseOptions.Encoded
+
+export interface CreatedLicense {
+  readonly id: string
+  readonly key: string
+}
+
+/** Body of `PATCH /__admin/licenses/{id}`: any policy field; meter totals survive for names kept. */
+export const LicensePatch = Schema.Struct(licensePolicyFields)
+export type LicensePatch = typeof LicensePatch.Encoded
+
+/** Body of `PATCH /__admin/trial-activations/{id}`: moves a trial's expiry (an extension or a cut). */
+export const TrialPatch = Schema.Struct({ expiresAt: Instant })
+export type TrialPatch = typeof TrialPatch.Encoded
+
+export const FaultKind = Schema.Literals(["drop", "delay", "status", "malformed"])
+export type FaultKind = typeof FaultKind.Type
+
+const NonNegativeInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
+
+/**
+ * Body of `POST /__admin/faults`. A fault applies to the `/v3/` requests that match it (method, path prefix),
+ * inside its time window on the emulator's clock, for its next `count` requests (default: until cleared).
+ */
+export const FaultSpec = Schema.Struct({
+  kind: FaultKind,
+  /** `status`: the status to answer with (default 503); `malformed`: default 200. */
+  status: Schema.optionalKey(Schema.Int.check(Schema.isBetween({ minimum: 200, maximum: 599 }))),
+  /** Seconds, sent as the `Retry-After` header of a `status` fault. */
+  retryAfter: Schema.optionalKey(NonNegativeInt),
+  /** `delay`: milliseconds of real time to hold the request before serving it normally. */
+  delayMs: Schema.optionalKey(NonNegativeInt),
+  /** `status`: the body (a string is sent verbatim, anything else as JSON); `malformed`: the raw text sent. */
+  body: Schema.optionalKey(Schema.Unknown),
+  count: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))),
+  from: Schema.optionalKey(Instant),
+  until: Schema.optionalKey(Instant),
+  match: Schema.optionalKey(
+    Schema.Struct({
+      method: Schema.optionalKey(Schema.NonEmptyString),
+      /** A path prefix such as `/v3/activations`. */
+      path: Schema.optionalKey(Schema.String)
+    })
+  )
+})
+export type FaultSpec = typeof FaultSpec.Encoded
+
+/** Body of `POST /__admin/clock`: exactly one of the two. */
+export const ClockChange = Schema.Struct({
+  advanceSeconds: Schema.optionalKey(Schema.Finite),
+  now: Schema.optionalKey(Instant)
+})
+export type ClockChange = typeof ClockChange.Encoded
+
+export interface MeterUsesView {
+  readonly name: string
+  readonly uses: number
+}
+
+export interface LicenseMeterView {
+  readonly name: string
+  readonly allowedUses: number
+  readonly totalUses: number
+  readonly grossUses: number
+}
+
+export interface ActivationView {
+  readonly id: string
+  readonly licenseId: string
+  readonly fingerprint: string
+  readonly hostname: string
+  readonly os: string
+  readonly osVersion: string | null
+  readonly appVersion: string
+  readonly userHash: string
+  readonly vmName: string | null
+  readonly container: boolean
+  readonly metadata: ReadonlyArray<MetadataEntry>
+  readonly meterAttributes: ReadonlyArray<MeterUsesView>
+  readonly createdAt: string
+  readonly lastSyncedAt: string
+  /** Hosted-floating only; null when the lease is unlimited or the licence node-locked. */
+  readonly leaseExpiresAt: string | null
+}
+
+/** Answer of `GET` and `PATCH /__admin/licenses/{id}`. */
+export interface LicenseView {
+  readonly id: string
+  readonly key: string
+  readonly productId: string
+  readonly type: LicenseType
+  readonly expiresAt: string | null
+  readonly serverSyncInterval: number
+  readonly serverSyncGracePeriod: number
+  readonly allowedActivations: number
+  readonly allowedDeactivations: number
+  readonly totalActivations: number
+  readonly totalDeactivations: number
+  readonly allowVmActivation: boolean
+  readonly allowContainerActivation: boolean
+  readonly leaseDuration: number
+  readonly allowClientLeaseDuration: boolean
+  readonly allowedClockOffset: number
+  readonly suspended: boolean
+  readonly revoked: boolean
+  readonly metadata: ReadonlyArray<MetadataEntry>
+  readonly user: { readonly name?: string; readonly email?: string; readonly company?: string }
+  readonly meterAttributes: ReadonlyArray<LicenseMeterView>
+  readonly createdAt: string
+  readonly activations: ReadonlyArray<ActivationView>
+}
+
+export interface TrialActivationView {
+  readonly id: string
+  readonly productId: string
+  readonly fingerprint: string
+  readonly hostname: string
+  readonly os: string
+  readonly metadata: ReadonlyArray<MetadataEntry>
+  readonly createdAt: string
+  readonly expiresAt: string
+}
+
+/** Answer of `GET /__admin/products/{id}`. */
+export interface ProductView {
+  readonly id: string
+  readonly name: string
+  readonly publicKeyPem: string
+  readonly allowTrial: boolean
+  readonly trialLength: number
+  readonly allowedTrialActivations: number
+  readonly trialServerSyncInterval: number
+  readonly trialServerSyncGracePeriod: number
+  readonly trialAllowedClockOffset: number
+  readonly metadata: ReadonlyArray<MetadataEntry>
+  readonly trialActivations: ReadonlyArray<TrialActivationView>
+}
+
+/** One `/v3/` request served, as `GET /__admin/log` lists it. */
+export interface LogEntry {
+  /** Epoch milliseconds on the emulator's clock when the request arrived. */
+  readonly at: number
+  readonly method: string
+  readonly path: string
+  /** The status answered; 0 when a `drop` fault closed the connection without an answer. */
+  readonly status: number
+  readonly fault?: FaultKind
+}
+
+/** A helper's admin call that the emulator refused; `message` is the emulator's own. */
+export class EmulatorAdminError extends Schema.TaggedError<EmulatorAdminError>()("EmulatorAdminError", {
+  method: Schema.String,
+  path: Schema.String,
+  status: Schema.Int,
+  message: Schema.String
+}) {}

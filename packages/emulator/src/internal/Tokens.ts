@@ -1,0 +1,92 @@
+/**
+ * Product keys and the tokens signed with them. Each product gets its own RSA key pair (2048 bits unless the
+ * emulator is told otherwise); activation and trial tokens are RS256 JWTs whose payload is the Protocol
+ * schema's wire encoding, so the emulator cannot drift from what the client decodes.
+ */
+import { generateKeyPair, type KeyObject } from "node:crypto"
+import { promisify } from "node:util"
+import { Schema } from "effect"
+import { SignJWT } from "jose"
+import { ActivationTokenClaims, type ActivationClaims, TrialTokenClaims } from "@licensure/core/Protocol"
+import { type Activation, activationMeters, type License, type Product, type TrialActivation } from "./Store.ts"
+
+const generateRsa = promisify(generateKeyPair)
+
+export interface ProductKeys {
+  readonly privateKey: KeyObject
+  readonly publicKeyPem: string
+}
+
+export const generateProductKeys = async (bits: number): Promise<ProductKeys> => {
+  const { privateKey, publicKey } = await generateRsa("rsa", { modulusLength: bits })
+  return { privateKey, publicKeyPem: publicKey.export({ type: "spki", format: "pem" }).toString() }
+}
+
+const sign = (payload: Record<string, unknown>, privateKey: KeyObject): Promise<string> =>
+  new SignJWT(payload).setProtectedHeader({ alg: "RS256", typ: "JWT" }).sign(privateKey)
+
+const seconds = (ms: number): number => Math.floor(ms / 1000)
+
+/**
+ * DECISION (protocol §2 gives `ssgpeat` but not how it is computed): `ssgpeat = iat + serverSyncGracePeriod`,
+ * and 0 (unlimited) when the grace period is ≤ 0 or the sync interval is 0 (no sync, so no grace to run out).
+ */
+export const graceExpiresAt = (iat: number, syncInterval: number, gracePeriod: number): number =>
+  syncInterval > 0 && gracePeriod > 0 ? iat + gracePeriod : 0
+
+/** Signs the token for an activation whose state (lease included) the caller has just updated. */
+export const activationToken = (product: Product, license: License, activation: Activation, now: number) => {
+  const iat = seconds(now)
+  const claims: ActivationClaims = {
+    activationId: activation.id,
+    licenseId: license.id,
+    productId: product.id,
+    key: license.key,
+    fingerprint: activation.fingerprint,
+    fingerprintMatchingStrategy: "exact",
+    os: activation.os,
+    licenseType: license.type,
+    issuedAt: iat,
+    expiresAt: license.expiresAt === null ? 0 : seconds(license.expiresAt),
+    serverSyncInterval: license.serverSyncInterval,
+    serverSyncGraceExpiresAt: graceExpiresAt(iat, license.serverSyncInterval, license.serverSyncGracePeriod),
+    allowedClockOffset: license.allowedClockOffset,
+    leaseExpiresAt: activation.leaseExpiresAt === null ? 0 : seconds(activation.leaseExpiresAt),
+    leaseDuration: activation.leaseDuration,
+    suspended: license.suspended,
+    ...(license.user.name === undefined ? {} : { userName: license.user.name }),
+    ...(license.user.email === undefined ? {} : { userEmail: license.user.email }),
+    ...(license.user.company === undefined ? {} : { userCompany: license.user.company }),
+    licenseCreatedAt: seconds(license.createdAt),
+    ...(license.activatedAt === null ? {} : { licenseActivatedAt: seconds(license.activatedAt) }),
+    productMetadata: product.metadata,
+    licenseMetadata: license.metadata,
+    userMetadata: [],
+    activationMetadata: activation.metadata,
+    licenseMeterAttributes: license.meterAttributes.map(({ name, allowedUses, totalUses, grossUses }) => ({
+      name,
+      allowedUses,
+      totalUses,
+      grossUses
+    })),
+    activationMeterAttributes: activationMeters(license, activation)
+  }
+  return sign(Schema.encodeSync(ActivationTokenClaims)(claims), product.privateKey)
+}
+
+export const trialToken = (product: Product, trial: TrialActivation, now: number) => {
+  const iat = seconds(now)
+  const payload = Schema.encodeSync(TrialTokenClaims)({
+    trialActivationId: trial.id,
+    productId: product.id,
+    fingerprint: trial.fingerprint,
+    issuedAt: iat,
+    expiresAt: seconds(trial.expiresAt),
+    serverSyncInterval: product.trialServerSyncInterval,
+    serverSyncGraceExpiresAt: graceExpiresAt(iat, product.trialServerSyncInterval, product.trialServerSyncGracePeriod),
+    allowedClockOffset: product.trialAllowedClockOffset,
+    productMetadata: product.metadata,
+    trialMetadata: trial.metadata
+  })
+  return sign(payload, product.privateKey)
+}

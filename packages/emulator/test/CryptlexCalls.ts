@@ -1,0 +1,79 @@
+/**
+ * What the emulator's tests share: request bodies a client would send, calls to the Cryptlex endpoints over
+ * real HTTP, and token checking the way a client does it (signature with the product's PEM, then the Protocol
+ * schema).
+ */
+import { Schema } from "effect"
+import { importSPKI, jwtVerify, decodeProtectedHeader } from "jose"
+import {
+  type ActivationClaims,
+  type ActivationRequest,
+  ActivationTokenClaims,
+  Endpoints,
+  type TrialActivationRequest,
+  type TrialClaims,
+  TrialTokenClaims
+} from "@licensure/core/Protocol"
+
+export const fingerprintOf = (machine: string): string =>
+  Buffer.from(machine.padEnd(32, ".")).toString("hex").slice(0, 64)
+
+export const activationBody = (
+  key: string,
+  productId: string,
+  extra: Partial<ActivationRequest> = {}
+): ActivationRequest => ({
+  key,
+  productId,
+  fingerprint: fingerprintOf("machine-a"),
+  hostname: "build-01",
+  appVersion: "1.2.3",
+  os: "linux",
+  userHash: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+  ...extra
+})
+
+export const trialBody = (productId: string, extra: Partial<TrialActivationRequest> = {}): TrialActivationRequest => ({
+  productId,
+  fingerprint: fingerprintOf("machine-a"),
+  hostname: "build-01",
+  appVersion: "1.2.3",
+  os: "linux",
+  userHash: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+  ...extra
+})
+
+export interface Answer {
+  readonly status: number
+  readonly headers: Headers
+  readonly body: any
+}
+
+/** One JSON call over real HTTP; the body is parsed when there is one. */
+export const call = async (base: string, method: string, path: string, body?: unknown): Promise<Answer> => {
+  const response = await fetch(new URL(path, base), {
+    method,
+    ...(body === undefined ? {} : { headers: { "content-type": "application/json" }, body: JSON.stringify(body) })
+  })
+  const text = await response.text()
+  return { status: response.status, headers: response.headers, body: text === "" ? undefined : JSON.parse(text) }
+}
+
+export const activate = (base: string, body: unknown) => call(base, "POST", Endpoints.activate(), body)
+export const sync = (base: string, id: string, body: unknown) => call(base, "PATCH", Endpoints.sync(id), body)
+export const deactivate = (base: string, id: string) => call(base, "DELETE", Endpoints.deactivate(id))
+export const activateTrial = (base: string, body: unknown) => call(base, "POST", Endpoints.activateTrial(), body)
+export const syncTrial = (base: string, id: string, body: unknown) => call(base, "PATCH", Endpoints.syncTrial(id), body)
+
+/** Verifies an activation token like a client: RS256 only, the product's public key, then the claims schema. */
+export const verifyActivation = async (token: string, publicKeyPem: string): Promise<ActivationClaims> => {
+  const header = decodeProtectedHeader(token)
+  if (header.alg !== "RS256" || header.typ !== "JWT") throw new Error(`unexpected header ${JSON.stringify(header)}`)
+  const { payload } = await jwtVerify(token, await importSPKI(publicKeyPem, "RS256"), { algorithms: ["RS256"] })
+  return Schema.decodeUnknownSync(ActivationTokenClaims)(payload)
+}
+
+export const verifyTrial = async (token: string, publicKeyPem: string): Promise<TrialClaims> => {
+  const { payload } = await jwtVerify(token, await importSPKI(publicKeyPem, "RS256"), { algorithms: ["RS256"] })
+  return Schema.decodeUnknownSync(TrialTokenClaims)(payload)
+}

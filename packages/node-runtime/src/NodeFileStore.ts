@@ -1,0 +1,215 @@
+/**
+ * The durable `LicenseStore` for Node: one encrypted file per product and scope, replaced atomically, written by
+ * one process at a time.
+ *
+ * A file that cannot be used (damaged, copied from another machine, written by a newer format, or holding a record
+ * this build does not accept) is never silently overwritten or merged: `load` moves it aside to
+ * `<file>.corrupt-<timestamp>-<random>`, fails with the reason and the place it was moved to, and the next `save`
+ * starts a clean file. The licence is then recovered from the server, which is the only authority anyway: the
+ * store holds the server's signed token and is re-verified on every load.
+ *
+ * @example
+ * import * as NodeFileStore from "@licensure/node-runtime/NodeFileStore"
+ * const StoreLive = NodeFileStore.layer({ productId, fingerprint: identity.fingerprint })
+ *
+ * @since 0.1.0
+ */
+import * as NodeCrypto from "node:crypto"
+import * as NodePath from "node:path"
+import {
+  LicenseStore,
+  type LicenseStoreService,
+  RecordVersion,
+  StoredRecord,
+  StoreError
+} from "@licensure/core/LicenseStore"
+import { Clock, Effect, Layer, Option, Result, Schema, Semaphore } from "effect"
+import { LockTimeoutError } from "./internal/FileLock.ts"
+import { ioError } from "./internal/IoError.ts"
+import { makeStoreFile, type StoreFile } from "./internal/StoreFile.ts"
+import { defaultDirectory, type StoreScope, storeFilePath } from "./Paths.ts"
+
+export interface NodeFileStoreOptions {
+  /** The Cryptlex product id; part of the file name and the encryption key's salt. */
+  readonly productId: string
+  /** This machine's fingerprint (`MachineIdentity.fingerprint`): the encryption key is derived from it. */
+  readonly fingerprint: string
+  /** Default `"user"`. */
+  readonly scope?: StoreScope
+  /** Overrides the platform's usual directory (see `Paths.defaultDirectory`). */
+  readonly directory?: string
+  /** How long a save waits for another process's write before failing with reason `locked`. Default 5000. */
+  readonly lockTimeoutMillis?: number
+}
+
+const defaultLockTimeoutMillis = 5_000
+// DECISION: 30 s. No honest write holds the lock for more than a few milliseconds; a lock this old belongs to a
+// process that is stuck or gone (on another host, where its pid cannot be checked).
+const staleLockMillis = 30_000
+
+/** Where the store for these options lives. */
+export const filePath = (options: Pick<NodeFileStoreOptions, "productId" | "scope" | "directory">): string => {
+  const scope = options.scope ?? "user"
+  const directory = NodePath.resolve(options.directory ?? defaultDirectory(scope))
+  return storeFilePath(directory, options.productId, scope)
+}
+
+/** The store as a plain service value, for wiring outside a Layer. */
+export const make = (options: NodeFileStoreOptions): LicenseStoreService => {
+  const problem = validate(options)
+  // DECISION: bad options fail every operation with reason "io" and a message naming the option, rather than
+  // failing the layer: the brief fixes the layer as Layer<LicenseStore>, and the lifecycle already treats a store
+  // it cannot use as a condition to report, not a crash.
+  if (problem !== undefined) {
+    const refuse = Effect.fail(new StoreError({ reason: "io", message: `invalid NodeFileStore options: ${problem}` }))
+    return { load: refuse, save: () => refuse, clear: refuse }
+  }
+  const file = makeStoreFile({
+    path: filePath(options),
+    fingerprint: options.fingerprint,
+    productId: options.productId,
+    lock: { timeoutMillis: options.lockTimeoutMillis ?? defaultLockTimeoutMillis, staleMillis: staleLockMillis }
+  })
+  // In-process writers queue here; the lock file orders them against other processes.
+  const writers = Semaphore.makeUnsafe(1)
+
+  const failure = (what: string) => (cause: unknown) =>
+    cause instanceof LockTimeoutError
+      ? new StoreError({ reason: "locked", message: `${what}: ${cause.message}` })
+      : ioError(what, cause)
+
+  const readBytes = Effect.try({ try: file.read, catch: failure(`could not read ${file.path}`) })
+
+  const quarantine = (first: Rejection): Effect.Effect<Option.Option<StoredRecord>, StoreError> =>
+    Effect.acquireUseRelease(
+      Effect.tryPromise({ try: file.lock, catch: failure(`could not lock ${file.path}`) }),
+      () =>
+        Effect.gen(function* () {
+          // Look again under the lock: a writer may have replaced the bad file since we read it, and a good file
+          // must never be moved aside.
+          const bytes = yield* readBytes
+          if (bytes === undefined) return Option.none()
+          const verdict = classify(file, bytes)
+          if (verdict._tag === "Record") return Option.some(verdict.record)
+          const suffix = `.corrupt-${compactTimestamp(yield* Clock.currentTimeMillis)}-${randomTag()}`
+          const to = yield* Effect.try({
+            try: () => file.moveAside(suffix),
+            catch: failure(`could not move the unusable store file ${file.path} aside`)
+          })
+          return yield* new StoreError({
+            reason: verdict.reason,
+            message: `${file.path}: ${verdict.message}; the file was moved aside to ${to}`,
+            quarantinedTo: to
+          })
+        }),
+      (held) => Effect.sync(() => file.unlock(held))
+    ).pipe(
+      Effect.mapError((error) =>
+        error.reason === "locked"
+          ? new StoreError({
+              reason: first.reason,
+              message: `${file.path}: ${first.message}; it was left in place because another writer held the lock`
+            })
+          : error
+      )
+    )
+
+  const load: Effect.Effect<Option.Option<StoredRecord>, StoreError> = Effect.gen(function* () {
+    const bytes = yield* readBytes
+    if (bytes === undefined) return Option.none()
+    const verdict = classify(file, bytes)
+    if (verdict._tag === "Record") return Option.some(verdict.record)
+    return yield* writers.withPermit(quarantine(verdict))
+  })
+
+  const save = (record: StoredRecord): Effect.Effect<void, StoreError> =>
+    Effect.gen(function* () {
+      const encoded = Schema.encodeUnknownResult(StoredRecord)(record)
+      if (Result.isFailure(encoded)) {
+        return yield* new StoreError({
+          reason: "corrupt",
+          message: `refusing to save a record that does not match StoredRecord: ${encoded.failure.message}`
+        })
+      }
+      const plaintext = Buffer.from(JSON.stringify(encoded.success), "utf8")
+      yield* writers.withPermit(
+        Effect.tryPromise({ try: () => file.save(plaintext), catch: failure(`could not save ${file.path}`) })
+      )
+    })
+
+  const clear: Effect.Effect<void, StoreError> = writers.withPermit(
+    Effect.tryPromise({ try: file.remove, catch: failure(`could not delete ${file.path}`) })
+  )
+
+  return { load, save, clear }
+}
+
+/** The store as a layer: `Layer<LicenseStore>`. */
+export const layer = (options: NodeFileStoreOptions): Layer.Layer<LicenseStore> =>
+  Layer.sync(LicenseStore, () => LicenseStore.of(make(options)))
+
+interface Rejection {
+  readonly _tag: "Rejected"
+  readonly reason: "corrupt" | "foreign" | "wrongVersion"
+  readonly message: string
+}
+
+type Verdict = { readonly _tag: "Record"; readonly record: StoredRecord } | Rejection
+
+const classify = (file: StoreFile, bytes: Uint8Array): Verdict => {
+  const opened = file.open(bytes)
+  if (opened._tag === "Rejected") return opened
+  let json: unknown
+  try {
+    json = JSON.parse(opened.plaintext.toString("utf8"))
+  } catch (cause) {
+    return {
+      _tag: "Rejected",
+      reason: "corrupt",
+      message: `the decrypted contents are not JSON (${cause instanceof Error ? cause.message : String(cause)})`
+    }
+  }
+  if (typeof json === "object" && json !== null && "version" in json && json.version !== RecordVersion) {
+    return {
+      _tag: "Rejected",
+      reason: "wrongVersion",
+      message:
+        `the record has version ${JSON.stringify(json.version)}; ` + `this build reads record version ${RecordVersion}`
+    }
+  }
+  const decoded = Schema.decodeUnknownResult(StoredRecord)(json)
+  if (Result.isFailure(decoded)) {
+    return {
+      _tag: "Rejected",
+      reason: "corrupt",
+      message: `the decrypted record does not match StoredRecord: ${decoded.failure.message}`
+    }
+  }
+  return { _tag: "Record", record: decoded.success }
+}
+
+const validate = (options: NodeFileStoreOptions): string | undefined => {
+  const shown = (value: unknown) => (typeof value === "string" ? JSON.stringify(value) : typeof value)
+  if (typeof options.productId !== "string" || options.productId.trim() === "") {
+    return `expected productId to be a non-empty string, got ${shown(options.productId)}`
+  }
+  if (typeof options.fingerprint !== "string" || options.fingerprint === "") {
+    return `expected fingerprint to be a non-empty string, got ${shown(options.fingerprint)}`
+  }
+  if (options.scope !== undefined && options.scope !== "user" && options.scope !== "system") {
+    return `expected scope to be "user" or "system", got ${shown(options.scope)}`
+  }
+  if (options.directory !== undefined && (typeof options.directory !== "string" || options.directory === "")) {
+    return `expected directory to be a non-empty path, got ${shown(options.directory)}`
+  }
+  const timeout = options.lockTimeoutMillis
+  if (timeout !== undefined && !(Number.isFinite(timeout) && timeout >= 0)) {
+    return `expected lockTimeoutMillis to be a finite number >= 0, got ${String(timeout)}`
+  }
+  return undefined
+}
+
+/** `20250301T141503123Z`: sortable, and free of the `:` that Windows file names cannot hold. */
+const compactTimestamp = (millis: number): string => new Date(millis).toISOString().replace(/[-:.]/g, "")
+
+const randomTag = (): string => NodeCrypto.randomBytes(4).toString("hex")

@@ -1,0 +1,241 @@
+/**
+ * The HTTP client for Node: Effect's `HttpClient` over undici, with the two things a licensing client on a customer's
+ * machine needs beyond the defaults: bounded waits and proxies.
+ *
+ * Timeouts are undici's own, so they say what went wrong: `connectTimeout` bounds the TCP connect and the TLS
+ * handshake (through a proxy too), `readTimeout` bounds the wait for the response head and every pause between
+ * body chunks. Either failure is an `HttpClientError` whose cause carries undici's error code; the transport ones
+ * also get a description beginning `connect timeout` or `read timeout`, and {@link timeoutKind} tells them apart.
+ *
+ * Proxies follow the usual environment variables unless told otherwise: `https_proxy`/`HTTPS_PROXY` for https
+ * URLs, `http_proxy`/`HTTP_PROXY` for http URLs (lower case first, as curl reads them), and `no_proxy`/`NO_PROXY`
+ * for the hosts that go direct (see `internal/NoProxy.ts`). Plain http goes to the proxy as an absolute-URI request;
+ * https is tunnelled with CONNECT, so the proxy never sees the licence traffic in the clear.
+ *
+ * @example
+ * import * as NodeHttp from "@licensure/node-runtime/NodeHttp"
+ * const HttpLive = NodeHttp.layer({ readTimeout: 15_000, proxy: { url: "http://proxy.corp:3128", noProxy: ".corp" } })
+ *
+ * @since 0.1.0
+ */
+import * as NodeTls from "node:tls"
+import type * as Undici from "@effect/platform-node/Undici"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import { Effect, Layer } from "effect"
+import { HttpClient, HttpClientError, type HttpClientRequest } from "effect/http"
+import { bypassesProxy, type NoProxyRule, parseNoProxy } from "./internal/NoProxy.ts"
+
+export interface NodeHttpOptions {
+  /** Milliseconds allowed for the TCP connect and TLS handshake. Default 10000. */
+  readonly connectTimeout?: number
+  /** Milliseconds allowed for the response head, and for each pause in the body. Default 30000. */
+  readonly readTimeout?: number
+  /** `"env"` (default): the proxy variables; `"none"`: always direct; or one proxy for http and https. */
+  readonly proxy?: "env" | "none" | { readonly url: string; readonly noProxy?: string | ReadonlyArray<string> }
+  /** Where `"env"` reads the proxy variables. Default `process.env`, read once when the layer is built. */
+  readonly env?: Readonly<Record<string, string | undefined>>
+  /**
+   * Extra certificate authorities (PEM) to trust besides Node's bundled ones, e.g. a corporate TLS-inspecting
+   * proxy's root or a test server's self-signed certificate.
+   */
+  readonly ca?: string | ReadonlyArray<string>
+}
+
+/** Which of the two bounded waits ran out, as told by the error's cause. */
+export type TimeoutKind = "connect" | "read"
+
+/** `"connect"` or `"read"` when an HTTP failure is one of this client's timeouts, otherwise `undefined`. */
+export const timeoutKind = (error: unknown): TimeoutKind | undefined => {
+  const code = undiciCode(error)
+  if (code === "UND_ERR_CONNECT_TIMEOUT") return "connect"
+  if (code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT") return "read"
+  return undefined
+}
+
+/** The HTTP client as a layer. Sockets and proxy connections are closed when the layer's scope ends. */
+export const layer = (options: NodeHttpOptions = {}): Layer.Layer<HttpClient.HttpClient> =>
+  Layer.effect(HttpClient.HttpClient, make(options))
+
+/** Proxy routing after reading the options and the environment: undefined means direct. */
+export interface ProxyPlan {
+  readonly http: URL | undefined
+  readonly https: URL | undefined
+  readonly noProxy: ReadonlyArray<NoProxyRule>
+}
+
+/** Works out the proxy routing, or says what in the options or environment is wrong. */
+export const resolveProxyPlan = (
+  options: Pick<NodeHttpOptions, "proxy" | "env">
+): { readonly _tag: "Plan"; readonly plan: ProxyPlan } | { readonly _tag: "Invalid"; readonly message: string } => {
+  const proxy = options.proxy ?? "env"
+  if (proxy === "none") return { _tag: "Plan", plan: { http: undefined, https: undefined, noProxy: [] } }
+  if (proxy === "env") {
+    // DECISION: lower case wins over upper case (curl; the upper-case HTTP_PROXY is the one CGI lets a client set);
+    // https never falls back to HTTP_PROXY (curl, Go, Python agree); ALL_PROXY and socks:// proxies are not read.
+    const env = options.env ?? process.env
+    const pick = (lower: string, upper: string) => {
+      const value = nonEmpty(env[lower]) ?? nonEmpty(env[upper])
+      return value === undefined ? undefined : { name: nonEmpty(env[lower]) !== undefined ? lower : upper, value }
+    }
+    const http = pick("http_proxy", "HTTP_PROXY")
+    const https = pick("https_proxy", "HTTPS_PROXY")
+    const parsedHttp = http === undefined ? undefined : parseProxyUrl(http.value, http.name)
+    if (typeof parsedHttp === "string") return { _tag: "Invalid", message: parsedHttp }
+    const parsedHttps = https === undefined ? undefined : parseProxyUrl(https.value, https.name)
+    if (typeof parsedHttps === "string") return { _tag: "Invalid", message: parsedHttps }
+    const noProxy = nonEmpty(env.no_proxy) ?? nonEmpty(env.NO_PROXY) ?? ""
+    return { _tag: "Plan", plan: { http: parsedHttp, https: parsedHttps, noProxy: parseNoProxy(noProxy) } }
+  }
+  if (typeof proxy !== "object" || proxy === null || typeof proxy.url !== "string") {
+    return { _tag: "Invalid", message: `expected proxy to be "env", "none" or { url }, got ${describe(proxy)}` }
+  }
+  const url = parseProxyUrl(proxy.url, "proxy.url")
+  if (typeof url === "string") return { _tag: "Invalid", message: url }
+  return { _tag: "Plan", plan: { http: url, https: url, noProxy: parseNoProxy(proxy.noProxy ?? "") } }
+}
+
+const make = (options: NodeHttpOptions) =>
+  Effect.gen(function* () {
+    const problem = validate(options)
+    const resolved = resolveProxyPlan(options)
+    if (problem !== undefined || resolved._tag === "Invalid") {
+      const message = `invalid NodeHttp options: ${problem ?? (resolved._tag === "Invalid" ? resolved.message : "")}`
+      // Every request fails with the reason rather than the layer failing: a misconfigured proxy is a network
+      // problem to the licensing lifecycle (it goes to grace), not a crash of the host application.
+      return HttpClient.make((request) => Effect.fail(transportError(request, message, undefined)))
+    }
+    const connectTimeout = options.connectTimeout ?? 10_000
+    const readTimeout = options.readTimeout ?? 30_000
+    const undici = yield* Effect.promise(() => import("@effect/platform-node/Undici"))
+    const dispatcher = yield* Effect.acquireRelease(
+      Effect.sync(() => buildDispatcher(undici, resolved.plan, connectTimeout, readTimeout, options.ca)),
+      (built) => Effect.promise(() => built.destroy())
+    )
+    const client = yield* NodeHttpClient.makeUndici.pipe(
+      Effect.provideService(NodeHttpClient.Dispatcher, dispatcher.dispatcher)
+    )
+    return client.pipe(
+      HttpClient.transform((effect, request) =>
+        Effect.mapError(effect, (error) => describeTimeout(error, request, connectTimeout, readTimeout))
+      )
+    )
+  })
+
+const buildDispatcher = (
+  undici: typeof Undici,
+  plan: ProxyPlan,
+  connectTimeout: number,
+  readTimeout: number,
+  ca: string | ReadonlyArray<string> | undefined
+) => {
+  // `ca` replaces Node's bundled roots in a TLS connection; keep them and add the extra ones.
+  const trust =
+    ca === undefined ? undefined : { ca: [...NodeTls.rootCertificates, ...(typeof ca === "string" ? [ca] : ca)] }
+  const direct = new undici.Agent({ connect: { timeout: connectTimeout, ...trust } })
+  const proxies = new Map<string, Undici.ProxyAgent>()
+  const proxyAgent = (url: URL) => {
+    let agent = proxies.get(url.href)
+    if (agent === undefined) {
+      agent = new undici.ProxyAgent({
+        uri: url.href,
+        connectTimeout,
+        // The connection to the proxy carries the CONNECT handshake: bound its wait for an answer like any read.
+        clientFactory: (origin, clientOptions) =>
+          new undici.Pool(origin, { ...clientOptions, headersTimeout: readTimeout }),
+        ...(trust === undefined ? {} : { requestTls: trust, proxyTls: trust })
+      })
+      proxies.set(url.href, agent)
+    }
+    return agent
+  }
+  const routeFor = (origin: URL): Undici.Dispatcher | undefined => {
+    const proxy = origin.protocol === "https:" ? plan.https : plan.http
+    if (proxy === undefined || bypassesProxy(plan.noProxy, origin)) return undefined
+    return proxyAgent(proxy)
+  }
+  // The Effect client asks for an hour of header wait and no body limit on every request (it leaves timeouts to
+  // Effect.timeout); this layer's read timeout replaces both here, where undici can enforce it per socket.
+  const dispatcher = direct.compose((dispatch) => (request, handler) => {
+    const timed = { ...request, headersTimeout: readTimeout, bodyTimeout: readTimeout }
+    const origin = request.origin === undefined ? undefined : new URL(String(request.origin))
+    const via = origin === undefined ? undefined : routeFor(origin)
+    return via === undefined ? dispatch(timed, handler) : via.dispatch(timed, handler)
+  })
+  const destroy = async () => {
+    await Promise.all([direct.destroy(), ...Array.from(proxies.values(), (agent) => agent.destroy())])
+  }
+  return { dispatcher, destroy }
+}
+
+const describeTimeout = (
+  error: HttpClientError.HttpClientError,
+  request: HttpClientRequest.HttpClientRequest,
+  connectTimeout: number,
+  readTimeout: number
+): HttpClientError.HttpClientError => {
+  if (error.reason._tag !== "TransportError") return error
+  const kind = timeoutKind(error)
+  if (kind === undefined) return error
+  const host = hostOf(request.url)
+  const description =
+    kind === "connect"
+      ? `connect timeout: no connection to ${host} within ${connectTimeout} ms`
+      : `read timeout: ${host} sent nothing for ${readTimeout} ms`
+  return transportError(request, description, error.reason.cause)
+}
+
+const transportError = (request: HttpClientRequest.HttpClientRequest, description: string, cause: unknown) =>
+  new HttpClientError.HttpClientError({
+    reason: new HttpClientError.TransportError({ request, description, cause })
+  })
+
+/** Follows `reason` and `cause` links to the first undici error code (`UND_ERR_…`). */
+const undiciCode = (error: unknown): string | undefined => {
+  let current: unknown = error
+  for (let depth = 0; depth < 6 && typeof current === "object" && current !== null; depth++) {
+    if ("code" in current && typeof current.code === "string" && current.code.startsWith("UND_ERR")) {
+      return current.code
+    }
+    current = "reason" in current && typeof current.reason === "object" ? current.reason : (current as Error).cause
+  }
+  return undefined
+}
+
+const parseProxyUrl = (value: string, source: string): URL | string => {
+  // "proxy.corp:3128" without a scheme is common in the wild and means an http proxy.
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `http://${value}`
+  let url: URL
+  try {
+    url = new URL(withScheme)
+  } catch {
+    return `${source} is ${JSON.stringify(value)}, expected a proxy URL such as http://proxy.example:3128`
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    return `${source} is ${JSON.stringify(value)}, expected an http:// or https:// proxy URL (got ${url.protocol})`
+  }
+  return url
+}
+
+const validate = (options: NodeHttpOptions): string | undefined => {
+  for (const name of ["connectTimeout", "readTimeout"] as const) {
+    const value = options[name]
+    if (value !== undefined && !(Number.isInteger(value) && value > 0)) {
+      return `expected ${name} to be a positive whole number of milliseconds, got ${describe(value)}`
+    }
+  }
+  return undefined
+}
+
+const hostOf = (url: string): string => {
+  try {
+    return new URL(url).host
+  } catch {
+    return url
+  }
+}
+
+const describe = (value: unknown): string =>
+  typeof value === "string" ? JSON.stringify(value) : typeof value === "object" ? JSON.stringify(value) : String(value)
+
+const nonEmpty = (value: string | undefined): string | undefined =>
+  value !== undefined && value.trim() !== "" ? value.trim() : undefined

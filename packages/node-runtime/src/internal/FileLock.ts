@@ -1,0 +1,219 @@
+/**
+ * A cross-process lock made of a lock file next to the file it guards, created only if absent and never seen
+ * empty. It holds the holder's pid, host name, a timestamp and a random nonce, so that a lock left behind by a
+ * crashed process can be recognised and broken: its pid is no longer alive (same host), or it is older than a bound
+ * that no honest write comes near. Waiting is a short jittered retry up to a deadline, then a `locked` failure.
+ *
+ * This lock coordinates with other processes, which live on the wall clock, so it reads and waits on real time
+ * rather than Effect's Clock: a TestClock in one process must not make another process's lock look ancient, and a
+ * wait for another process to finish cannot be skipped by adjusting a virtual clock. It has no Effect dependency so
+ * that the store's whole on-disk path loads in a bare Node process (the crash tests start hundreds of them).
+ *
+ * @since 0.1.0
+ */
+import * as NodeCrypto from "node:crypto"
+import * as NodeFs from "node:fs"
+import * as NodeOs from "node:os"
+import * as NodePath from "node:path"
+import { errorCode } from "./SystemError.ts"
+
+export interface FileLockOptions {
+  /** How long to keep retrying before failing with reason `locked`. */
+  readonly timeoutMillis: number
+  /** A lock older than this is taken to belong to a stuck or dead holder, whatever its pid says. */
+  readonly staleMillis: number
+}
+
+export interface HeldLock {
+  readonly path: string
+  readonly nonce: string
+}
+
+const lockTempMarker = ".new-"
+
+interface LockContent {
+  readonly pid: number
+  readonly host: string
+  readonly at: number
+  readonly nonce: string
+}
+
+/** Raised when the lock stayed taken until the deadline; the store turns it into reason `locked`. */
+export class LockTimeoutError extends Error {
+  override readonly name = "LockTimeoutError"
+}
+
+/** Takes the lock at `path`, waiting with jittered pauses up to `options.timeoutMillis`. */
+export const acquireLock = async (path: string, options: FileLockOptions): Promise<HeldLock> => {
+  const deadline = Date.now() + options.timeoutMillis
+  let pause = 1
+  for (;;) {
+    const outcome = tryAcquire(path, options.staleMillis)
+    if (outcome._tag === "Held") return outcome.lock
+    if (Date.now() >= deadline) {
+      throw new LockTimeoutError(
+        `another writer held the lock ${path} for more than ${options.timeoutMillis} ms` +
+          (outcome.holder === undefined ? "" : ` (held by ${outcome.holder})`)
+      )
+    }
+    await new Promise((resolve) => setTimeout(resolve, pause + Math.floor(Math.random() * pause)))
+    pause = Math.min(pause * 2, 20)
+  }
+}
+
+type Attempt = { readonly _tag: "Held"; readonly lock: HeldLock } | { readonly _tag: "Busy"; readonly holder?: string }
+
+const tryAcquire = (path: string, staleMillis: number): Attempt => {
+  const nonce = NodeCrypto.randomBytes(12).toString("hex")
+  const content = JSON.stringify({ pid: process.pid, host: NodeOs.hostname(), at: Date.now(), nonce })
+  const created = createWithContent(path, `${path}${lockTempMarker}${nonce}`, content)
+  return created ? { _tag: "Held", lock: { path, nonce } } : inspectExisting(path, staleMillis)
+}
+
+/**
+ * Creates `path` holding `content` if no such file exists, and says whether it did. The content is written to a
+ * private file first and hard-linked into place (link fails if the name is taken), so the lock never exists empty:
+ * a holder killed mid-acquire leaves either no lock or a complete one that names its dead pid. Where hard links are
+ * unavailable (FAT, some network shares) it falls back to O_EXCL create-then-write, and a lock left empty by a crash
+ * there is broken by age.
+ */
+const createWithContent = (path: string, temp: string, content: string): boolean => {
+  NodeFs.writeFileSync(temp, content, { mode: 0o600, flag: "wx" })
+  try {
+    NodeFs.linkSync(temp, path)
+    return true
+  } catch (cause) {
+    const code = errorCode(cause)
+    if (code === "EEXIST") return false
+    if (code !== "EPERM" && code !== "ENOTSUP" && code !== "ENOSYS" && code !== "EXDEV") throw cause
+    return createExclusive(path, content)
+  } finally {
+    NodeFs.rmSync(temp, { force: true })
+  }
+}
+
+const createExclusive = (path: string, content: string): boolean => {
+  let fd: number
+  try {
+    fd = NodeFs.openSync(path, "wx", 0o600)
+  } catch (cause) {
+    if (errorCode(cause) === "EEXIST") return false
+    throw cause
+  }
+  try {
+    NodeFs.writeSync(fd, content)
+    NodeFs.closeSync(fd)
+  } catch (cause) {
+    // A lock we could not fill in (a full disk) must not sit there looking half-written until it goes stale.
+    NodeFs.closeSync(fd)
+    NodeFs.rmSync(path, { force: true })
+    throw cause
+  }
+  return true
+}
+
+/**
+ * Removes the private files of lock attempts killed before they cleaned up. Only files older than the stale bound
+ * are touched, so a live attempt's file is never pulled from under it.
+ */
+export const sweepLockTemporaries = (path: string, staleMillis: number): void => {
+  const directory = NodePath.dirname(path)
+  const prefix = NodePath.basename(path) + lockTempMarker
+  const now = Date.now()
+  for (const name of NodeFs.readdirSync(directory)) {
+    if (!name.startsWith(prefix)) continue
+    const full = NodePath.join(directory, name)
+    try {
+      if (now - NodeFs.statSync(full).mtimeMs > staleMillis) NodeFs.rmSync(full, { force: true })
+    } catch (cause) {
+      if (errorCode(cause) !== "ENOENT") throw cause
+    }
+  }
+}
+
+const inspectExisting = (path: string, staleMillis: number): Attempt => {
+  let raw: string
+  let modifiedAt: number
+  try {
+    raw = NodeFs.readFileSync(path, "utf8")
+    modifiedAt = NodeFs.statSync(path).mtimeMs
+  } catch (cause) {
+    // Released between our open and our read: simply try again.
+    if (errorCode(cause) === "ENOENT") return { _tag: "Busy" }
+    throw cause
+  }
+  const content = parseContent(raw)
+  const now = Date.now()
+  // A lock file with no readable content is either being written this instant or was left half-written by a
+  // crash; only its age tells which.
+  const stale =
+    content === undefined
+      ? now - modifiedAt > staleMillis
+      : now - content.at > staleMillis || (content.host === NodeOs.hostname() && !processAlive(content.pid))
+  if (stale) {
+    breakStale(path, raw)
+    return { _tag: "Busy" }
+  }
+  return content === undefined ? { _tag: "Busy" } : { _tag: "Busy", holder: `pid ${content.pid} on ${content.host}` }
+}
+
+/**
+ * Removes a stale lock without ever removing a fresh one: the lock is first renamed to a private name (only one
+ * breaker can win that rename), and if what was taken is not the stale content we judged, it is linked back.
+ */
+const breakStale = (path: string, judged: string): void => {
+  const aside = `${path}.stale-${NodeCrypto.randomBytes(6).toString("hex")}`
+  try {
+    NodeFs.renameSync(path, aside)
+  } catch (cause) {
+    if (errorCode(cause) === "ENOENT") return
+    throw cause
+  }
+  try {
+    if (NodeFs.readFileSync(aside, "utf8") !== judged) {
+      try {
+        NodeFs.linkSync(aside, path)
+      } catch (cause) {
+        if (errorCode(cause) !== "EEXIST") throw cause
+      }
+    }
+  } finally {
+    NodeFs.rmSync(aside, { force: true })
+  }
+}
+
+/** Gives the lock up, unless a waiter already judged it stale and took it over. */
+export const releaseLock = (held: HeldLock): void => {
+  try {
+    const content = parseContent(NodeFs.readFileSync(held.path, "utf8"))
+    // If a waiter judged us stale and took over, the lock is theirs now; leave it.
+    if (content?.nonce === held.nonce) NodeFs.rmSync(held.path, { force: true })
+  } catch {
+    // Releasing is best effort: a lock we cannot remove is broken later as stale, and failing here would turn a
+    // successful save into an error.
+  }
+}
+
+const parseContent = (raw: string): LockContent | undefined => {
+  try {
+    const value: unknown = JSON.parse(raw)
+    if (typeof value !== "object" || value === null) return undefined
+    const { pid, host, at, nonce } = value as Record<string, unknown>
+    if (typeof pid !== "number" || typeof host !== "string" || typeof at !== "number" || typeof nonce !== "string") {
+      return undefined
+    }
+    return { pid, host, at, nonce }
+  } catch {
+    return undefined
+  }
+}
+
+const processAlive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (cause) {
+    // EPERM: the process exists but belongs to someone else.
+    return errorCode(cause) === "EPERM"
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * One product's store file with everything that touches the disk: the cipher, the writer lock and the atomic
+ * replace, composed into the few operations the store needs. The Effect layer (`NodeFileStore`) adds the record
+ * schema, typed errors and in-process ordering on top; the crash tests drive this module directly from bare Node
+ * processes, so what they kill mid-write is exactly the code path a save runs.
+ *
+ * @since 0.1.0
+ */
+import * as NodePath from "node:path"
+import {
+  ensureDirectory,
+  moveAside,
+  readIfPresent,
+  removeIfPresent,
+  replaceAtomically,
+  sweepTemporaries
+} from "./AtomicFile.ts"
+import { acquireLock, type FileLockOptions, type HeldLock, releaseLock, sweepLockTemporaries } from "./FileLock.ts"
+import { makeStoreCipher, type Opened } from "./StoreCipher.ts"
+
+export interface StoreFileOptions {
+  readonly path: string
+  readonly fingerprint: string
+  readonly productId: string
+  readonly lock: FileLockOptions
+}
+
+export interface StoreFile {
+  readonly path: string
+  readonly lockPath: string
+  /** The raw bytes, or `undefined` when there is no file. Needs no lock: a reader only ever sees whole files. */
+  readonly read: () => Buffer | undefined
+  /** Authenticates and decrypts a file's bytes, or says why they cannot be. */
+  readonly open: (bytes: Uint8Array) => Opened
+  /** Encrypts and atomically replaces the file under the writer lock. */
+  readonly save: (plaintext: Uint8Array) => Promise<void>
+  /** Deletes the file under the writer lock. */
+  readonly remove: () => Promise<void>
+  /** Takes the writer lock (for a read-check-move that must not race a writer). */
+  readonly lock: () => Promise<HeldLock>
+  readonly unlock: (held: HeldLock) => void
+  /** Renames the file to `<path><suffix>` and returns the new path; the caller holds the lock. */
+  readonly moveAside: (suffix: string) => string
+}
+
+export const makeStoreFile = (options: StoreFileOptions): StoreFile => {
+  const { path } = options
+  const lockPath = `${path}.lock`
+  const cipher = makeStoreCipher(options.fingerprint, options.productId)
+
+  const withLock = async <A>(f: () => A): Promise<A> => {
+    ensureDirectory(NodePath.dirname(path))
+    const held = await acquireLock(lockPath, options.lock)
+    try {
+      return f()
+    } finally {
+      releaseLock(held)
+    }
+  }
+
+  return {
+    path,
+    lockPath,
+    read: () => readIfPresent(path),
+    open: cipher.open,
+    save: async (plaintext) => {
+      // Seal before taking the lock: the lock is held only for the disk work.
+      const sealed = cipher.seal(plaintext)
+      return withLock(() => {
+        sweepTemporaries(path)
+        sweepLockTemporaries(lockPath, options.lock.staleMillis)
+        replaceAtomically(path, sealed)
+      })
+    },
+    remove: () =>
+      withLock(() => {
+        removeIfPresent(path)
+      }),
+    lock: async () => {
+      ensureDirectory(NodePath.dirname(path))
+      return acquireLock(lockPath, options.lock)
+    },
+    unlock: releaseLock,
+    moveAside: (suffix) => {
+      const to = `${path}${suffix}`
+      moveAside(path, to)
+      return to
+    }
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * Model-based coverage of the licence machine: `xstate/graph` explores it over representative commands, wake
+ * events and actor results (for both values of `reactivateOnFingerprintRejected`), every shortest path is
+ * replayed through XState's pure transition API, and each defined transition the replay fires is marked. The
+ * suite prints covered/total and fails if any defined transition was never taken, if replay disagrees with the
+ * graph, or if a reached snapshot breaks an invariant.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { toGraph } from "@licensure/core/Chart"
+import { classifySyncFailure, licenseMachine, nextSyncAfter } from "@licensure/core/LicenseMachine"
+import { validate } from "@licensure/core/Validation"
+import { assign } from "xstate"
+import { exploration, explore, modelMachine } from "./model/ModelExplorer.ts"
+import { AllVariants, FailureVariants, FixedNow, ProductId } from "./model/ModelFixtures.ts"
+import { catalogOf } from "./model/TransitionCatalog.ts"
+
+const listed = (lines: ReadonlyArray<string>, max = 15) =>
+  lines.slice(0, max).join("\n") + (lines.length > max ? `\n… and ${lines.length - max} more` : "")
+
+describe("licence machine model coverage", () => {
+  it("has facts fixtures that validate to the status each is named for", () => {
+    for (const v of AllVariants) {
+      const status = validate({
+        claims: v.facts.claims,
+        expected: { productId: ProductId, key: v.facts.key, fingerprint: v.facts.fingerprint },
+        now: FixedNow,
+        lastSeenAt: v.facts.lastSeenAt
+      })
+      assert.strictEqual(status, v.status, `facts variant ${v.facts.token}`)
+      const next = nextSyncAfter(v.facts, v.facts.lastSyncedAt)
+      assert.strictEqual(next !== undefined && FixedNow >= next, v.syncDue, `sync due for ${v.facts.token}`)
+    }
+  })
+
+  it("has failure fixtures for every class the machine tells apart", () => {
+    for (const f of FailureVariants) assert.strictEqual(classifySyncFailure(f.failure), f.class, f.failure.message)
+    const classes = new Set(FailureVariants.map((f) => f.class))
+    assert.deepStrictEqual([...classes].sort(), [
+      "clearing",
+      "fingerprint",
+      "halting",
+      "notFound",
+      "revoked",
+      "transient"
+    ])
+  })
+
+  it("counts the same defined transitions as the chart", () => {
+    const catalog = catalogOf(modelMachine)
+    const chart = toGraph(licenseMachine)
+    const fromCatalog = catalog.all.map((t) => `${t.source}->${t.target} [${t.guard ?? ""}]`).sort()
+    const fromChart = chart.edges.map((e) => `${e.from}->${e.to} [${e.guard ?? ""}]`).sort()
+    assert.deepStrictEqual(fromCatalog, fromChart)
+    assert.strictEqual(new Set(catalog.all.map((t) => t.id)).size, catalog.all.length, "transition ids are unique")
+  })
+
+  for (const flag of [false, true]) {
+    it(`replays every graph edge with reactivateOnFingerprintRejected=${flag} and keeps the invariants`, () => {
+      const result = exploration(flag)
+      console.log(
+        `model (reactivateOnFingerprintRejected=${flag}): ${result.vertices} states, ${result.edges} edges, ` +
+          `${result.covered.size}/${result.catalog.all.length} transitions`
+      )
+      assert.isAbove(result.edges, result.vertices, "the graph has edges to replay")
+      assert.deepStrictEqual(result.problems, [], listed(result.problems))
+    })
+  }
+
+  it("answers a rejected fingerprint as the flag says", () => {
+    const off = exploration(false).covered
+    const on = exploration(true).covered
+    const reactivate = "renewDue --xstate.done.actor.sync#4 [syncFingerprintReactivate]--> reactivating"
+    const mismatch = "renewDue --xstate.done.actor.sync#5 [syncFingerprint]--> fingerprintMismatch"
+    assert.isTrue(on.has(reactivate), "with the flag, a rejected fingerprint reactivates")
+    assert.isFalse(on.has(mismatch), "with the flag, the plain mismatch branch is never taken")
+    assert.isTrue(off.has(mismatch), "without the flag, a rejected fingerprint ends in fingerprintMismatch")
+    assert.isFalse(off.has(reactivate), "without the flag, nothing reactivates")
+  })
+
+  it("covers every transition the machine defines", () => {
+    const catalog = catalogOf(modelMachine)
+    const covered = new Set([...exploration(false).covered, ...exploration(true).covered])
+    const uncovered = catalog.all.filter((t) => !covered.has(t.id)).map((t) => t.id)
+    console.log(`model coverage: ${catalog.all.length - uncovered.length}/${catalog.all.length} transitions`)
+    if (uncovered.length > 0) console.log(`uncovered transitions:\n${uncovered.join("\n")}`)
+    assert.deepStrictEqual(uncovered, [], `uncovered transitions:\n${uncovered.join("\n")}`)
+  })
+
+  // The checks above must be able to fail: the same exploration on deliberately broken copies of the machine.
+  it("reports a transition a broken guard makes unreachable", () => {
+    const broken = modelMachine.provide({ guards: { deactivateGone: () => false } })
+    const result = explore(broken, false)
+    const gone = "deactivating --xstate.done.actor.deactivate#1 [deactivateGone]--> unactivated"
+    assert.isTrue(exploration(false).covered.has(gone), "the intact machine takes it")
+    assert.isFalse(result.covered.has(gone), "the broken machine never takes it")
+    assert.strictEqual(result.covered.size, exploration(false).covered.size - 1)
+  })
+
+  it("reports invariant violations when clearing forgets nothing", () => {
+    const broken = modelMachine.provide({ actions: { forget: assign({}) } })
+    const problems = explore(broken, false).problems
+    assert.isTrue(
+      problems.some((p) => p.includes("-> revoked: expected no licence facts")),
+      listed(problems.filter((p) => p.includes("revoked")))
+    )
+    assert.isTrue(problems.some((p) => p.includes("-> unactivated: expected no licence facts")))
+  })
+})

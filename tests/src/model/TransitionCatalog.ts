@@ -1,0 +1,87 @@
+/**
+ * The catalog of transitions a machine defines: one entry per transition definition, that is per candidate of an
+ * event (`on`, invoke `onDone`, delayed `after`) and per `always` candidate, in definition order. It is the
+ * denominator of model coverage, keyed by the definition objects themselves so that the transition data XState
+ * reports while replaying a path maps back to exactly one entry.
+ */
+import type { AnyStateMachine, AnyStateNode, AnyTransitionDefinition } from "xstate"
+
+export interface DefinedTransition {
+  /** Readable and unique, e.g. `renewDue --xstate.done.actor.sync#2 [syncRevoked]--> revoked`. */
+  readonly id: string
+  readonly source: string
+  /** The event type, or `always` for an eventless transition. */
+  readonly eventType: string
+  /** Position among the candidates for this event (or among the `always` candidates). */
+  readonly index: number
+  readonly guard: string | undefined
+  readonly target: string
+  readonly definition: AnyTransitionDefinition
+}
+
+export interface TransitionCatalog {
+  readonly all: ReadonlyArray<DefinedTransition>
+  /** The entry for a definition XState handed back, or `undefined` if it is not one of the machine's own. */
+  readonly lookup: (definition: AnyTransitionDefinition) => DefinedTransition | undefined
+  /** The `always` candidates of a state, in the order XState tries them. */
+  readonly alwaysOf: (state: string) => ReadonlyArray<DefinedTransition>
+}
+
+const guardName = (guard: unknown): string | undefined => {
+  if (guard === undefined) return undefined
+  if (typeof guard === "string") return guard
+  // The licence machine names all its guards; anything else would be a new kind of guard this catalog must learn.
+  throw new Error(`expected a named guard (string), got ${typeof guard}`)
+}
+
+const entry = (
+  node: AnyStateNode,
+  eventType: string,
+  index: number,
+  definition: AnyTransitionDefinition
+): DefinedTransition => {
+  const targets = definition.target ?? []
+  if (targets.length !== 1) {
+    throw new Error(`expected exactly one target for ${node.key} ${eventType}#${index}, got ${targets.length}`)
+  }
+  const guard = guardName(definition.guard)
+  const target = targets[0]!.key
+  const label = guard === undefined ? "" : ` [${guard}]`
+  return {
+    id: `${node.key} --${eventType}#${index}${label}--> ${target}`,
+    source: node.key,
+    eventType,
+    index,
+    guard,
+    target,
+    definition
+  }
+}
+
+/** Walks the top-level states of a flat machine (the licence machine has no nested states). */
+export const catalogOf = (machine: AnyStateMachine): TransitionCatalog => {
+  const all: Array<DefinedTransition> = []
+  const byDefinition = new Map<AnyTransitionDefinition, DefinedTransition>()
+  const always = new Map<string, Array<DefinedTransition>>()
+  for (const node of Object.values(machine.root.states) as Array<AnyStateNode>) {
+    if (Object.keys(node.states).length > 0) throw new Error(`expected a flat machine, ${node.key} has child states`)
+    for (const [eventType, definitions] of node.transitions) {
+      definitions.forEach((definition, index) => {
+        const e = entry(node, eventType, index, definition)
+        all.push(e)
+        byDefinition.set(definition, e)
+      })
+    }
+    const eventless = (node.always ?? []).map((definition, index) => entry(node, "always", index, definition))
+    for (const e of eventless) {
+      all.push(e)
+      byDefinition.set(e.definition, e)
+    }
+    always.set(node.key, eventless)
+  }
+  return {
+    all,
+    lookup: (definition) => byDefinition.get(definition),
+    alwaysOf: (state) => always.get(state) ?? []
+  }
+}

@@ -1,0 +1,177 @@
+/**
+ * A simulation harness: one licensing client and one in-process emulator on the same `TestClock`.
+ *
+ * The emulator's `now` reads the test's Effect `Clock`, and the client's HTTP goes through Effect's
+ * `FetchHttpClient` with the emulator's in-process `fetch` (the real HTTP path is covered beside it in the
+ * emulator and client suites). {@link drive} moves virtual time from deadline to deadline, waiting (in real time)
+ * for the machine to settle after each step, because a woken timer may start I/O that TestClock cannot see.
+ */
+import {
+  Fingerprint,
+  LicenseApi,
+  LicenseStore,
+  Licensing,
+  type LicensingConfig,
+  type LicenseView,
+  type MachineIdentity
+} from "@licensure/core"
+import { createEmulator, type Emulator } from "@licensure/emulator"
+import type { LicenseOptions } from "@licensure/emulator/AdminApi"
+import { Clock, Context, Effect, Layer, type Scope } from "effect"
+import { FetchHttpClient } from "effect/http"
+import { TestClock } from "effect/testing"
+
+export const Start = Date.parse("2026-01-01T00:00:00Z")
+export const HOUR = 3_600_000
+export const DAY = 24 * HOUR
+
+export const identity = (fingerprint = "a".repeat(64), hostname = "sim-host"): MachineIdentity => ({
+  fingerprint,
+  components: [
+    { name: "machine-id", strength: "primary", hash: fingerprint },
+    { name: "hostname", strength: "weak", hash: `h-${hostname}` }
+  ],
+  vmName: undefined,
+  container: false,
+  os: "linux",
+  osVersion: "6.1",
+  hostname,
+  userHash: "b".repeat(64),
+  sources: ["test"]
+})
+
+export interface Sim {
+  readonly emulator: Emulator
+  readonly licensing: Licensing["Service"]
+  readonly productId: string
+  readonly publicKeyPem: string
+  readonly license: { readonly id: string; readonly key: string }
+  readonly store: LicenseStore["Service"]
+}
+
+/** Requests in flight through the in-process transport: while any is, the machine waits on real I/O. */
+let inflight = 0
+const idleWaiters = new Set<() => void>()
+const tracked =
+  (fetch: Emulator["fetch"]): typeof globalThis.fetch =>
+  (input, init) => {
+    inflight++
+    return fetch(input as Request, init).finally(() => {
+      inflight--
+      if (inflight === 0) for (const wake of idleWaiters) wake()
+    })
+  }
+
+export const emulatorLayer = (emulator: Emulator, host = "http://emulator.invalid") =>
+  LicenseApi.layer({ host }).pipe(
+    Layer.provide(FetchHttpClient.layer),
+    Layer.provide(Layer.succeed(FetchHttpClient.Fetch, tracked(emulator.fetch)))
+  )
+
+/** Sets the TestClock to {@link Start}, makes an emulator on it, a product, a licence, and a client. */
+export const makeSim = (
+  licenseOptions: Omit<LicenseOptions, "productId"> = {},
+  config: Partial<LicensingConfig> = {},
+  machine: MachineIdentity = identity()
+): Effect.Effect<Sim, never, Scope.Scope> =>
+  Effect.gen(function* () {
+    yield* TestClock.setTime(Start)
+    const clock = yield* Clock.Clock
+    const emulator = createEmulator({ now: () => clock.currentTimeMillisUnsafe() })
+    const product = yield* Effect.promise(() => emulator.createProduct())
+    const license = yield* Effect.promise(() =>
+      emulator.createLicense({ productId: product.productId, ...licenseOptions })
+    )
+    const platform = Layer.mergeAll(emulatorLayer(emulator), LicenseStore.layerMemory, Fingerprint.layerStatic(machine))
+    const context = yield* Layer.build(
+      Licensing.layer({ productId: product.productId, publicKeyPem: product.publicKeyPem, ...config }).pipe(
+        Layer.provideMerge(platform)
+      )
+    )
+    const licensing = Context.get(context, Licensing)
+    const store = Context.get(context, LicenseStore)
+    return { emulator, licensing, productId: product.productId, publicKeyPem: product.publicKeyPem, license, store }
+  })
+
+/** Resolves with the view once the machine is settled, or undefined after `turns` idle event-loop turns. */
+const settledWithin = (licensing: Licensing["Service"], realMillis: number) =>
+  Effect.callback<LicenseView | undefined>((resume) => {
+    const view = () => Effect.runSync(licensing.current)
+    const first = view()
+    if (first.settled) {
+      resume(Effect.succeed(first))
+      return
+    }
+    const sub = licensing.actor.subscribe(() => {
+      const v = view()
+      if (v.settled) {
+        cleanup()
+        resume(Effect.succeed(v))
+      }
+    })
+    // Real time here waits for in-process I/O (signing, fetch, verification), never for licence timing: with no
+    // request in flight, a few turns of the event loop let a verification finish before the machine is judged
+    // to be sleeping on the TestClock.
+    let turns = 0
+    let timer: ReturnType<typeof globalThis.setTimeout> | undefined
+    const tick = () => {
+      if (inflight > 0) {
+        idleWaiters.add(tick)
+        return
+      }
+      idleWaiters.delete(tick)
+      if (turns++ >= realMillis) {
+        cleanup()
+        resume(Effect.succeed(undefined))
+        return
+      }
+      timer = globalThis.setTimeout(tick, 0)
+    }
+    tick()
+    const cleanup = () => {
+      sub.unsubscribe()
+      idleWaiters.delete(tick)
+      if (timer !== undefined) globalThis.clearTimeout(timer)
+    }
+    return Effect.sync(cleanup)
+  })
+
+/**
+ * Waits until the machine is settled. While it is not, it is either doing I/O (which finishes in real time) or
+ * sleeping on the TestClock inside a retry; in the second case virtual time is nudged forward in growing steps.
+ */
+export const settled = (licensing: Licensing["Service"]): Effect.Effect<LicenseView> =>
+  Effect.gen(function* () {
+    let step = 100
+    while (true) {
+      const view = yield* settledWithin(licensing, 3)
+      if (view !== undefined) return view
+      yield* TestClock.adjust(step)
+      step = Math.min(step * 2, 5_000)
+    }
+  })
+
+/**
+ * Moves virtual time to `until` (epoch ms), stepping to each deadline the machine reports (never more than
+ * `maxStep`), settling after every step. `onStep` sees every settled view, for timelines and invariants.
+ */
+export const drive = (
+  licensing: Licensing["Service"],
+  until: number,
+  onStep: (view: LicenseView, now: number) => void = () => {},
+  maxStep = HOUR
+): Effect.Effect<LicenseView> =>
+  Effect.gen(function* () {
+    let view = yield* settled(licensing)
+    let now = yield* Clock.currentTimeMillis
+    onStep(view, now)
+    while (now < until) {
+      const deadline = view.nextDeadline
+      const target = Math.min(until, deadline !== undefined && deadline > now ? deadline : now + maxStep, now + maxStep)
+      yield* TestClock.adjust(Math.max(1, target - now))
+      view = yield* settled(licensing)
+      now = yield* Clock.currentTimeMillis
+      onStep(view, now)
+    }
+    return view
+  })
