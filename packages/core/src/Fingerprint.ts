@@ -32,6 +32,8 @@ export interface MachineIdentity {
   readonly vmName: string | undefined
   /** True inside a container (Docker, Podman, Kubernetes, WSL counts as false: it is a VM). */
   readonly container: boolean
+  /** The container runtime, when `container` is true and a layer could tell. */
+  readonly containerKind?: "docker" | "podman" | "kubernetes" | "lxc" | "unknown" | undefined
   readonly os: OsName
   readonly osVersion: string
   readonly hostname: string

@@ -1,5 +1,6 @@
 /**
- * A simulation harness: one licensing client and one in-process emulator on the same `TestClock`.
+ * Simulation: one licensing client and one in-process emulator on the same `TestClock`, for tests, the demo and
+ * users who want to see years of their licence policy in seconds.
  *
  * The emulator's `now` reads the test's Effect `Clock`, and the client's HTTP goes through Effect's
  * `FetchHttpClient` with the emulator's in-process `fetch` (the real HTTP path is covered beside it in the

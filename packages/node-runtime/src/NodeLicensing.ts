@@ -1,0 +1,76 @@
+/**
+ * One line to licence a Node or Electron app: `NodeLicensing.layer(config)` wires core's `Licensing` to the Node
+ * fingerprint, the durable encrypted file store and the Node HTTP client; `createNodeLicensing(config)` is the
+ * same for applications that don't use Effect.
+ *
+ * @example
+ * const licensing = createNodeLicensing({ productId, publicKeyPem })
+ * await licensing.activate(process.env.LICENSE_KEY!)
+ * licensing.subscribe((view) => console.log(view.state))
+ *
+ * @since 0.1.0
+ */
+import {
+  createLicensing,
+  Fingerprint,
+  LicenseApi,
+  type LicenseApiConfig,
+  LicenseStore,
+  Licensing,
+  type LicensingConfig,
+  type PromiseLicensing
+} from "@licensure/core"
+import { NodeFingerprint } from "@licensure/fingerprint"
+import { Effect, Layer } from "effect"
+import * as NodeFileStore from "./NodeFileStore.ts"
+import * as NodeHttp from "./NodeHttp.ts"
+import type { StoreScope } from "./Paths.ts"
+
+export interface NodeLicensingConfig extends LicensingConfig {
+  /** `"default"` (api.cryptlex.com), `"eu"`, or an on-premise / emulator base URL. */
+  readonly host?: LicenseApiConfig["host"]
+  /** `"user"` (default), `"system"` (shared by all users), or `"memory"` (this process only). */
+  readonly scope?: StoreScope | "memory" | undefined
+  /** Where the licence file lives; default the platform's usual data directory. */
+  readonly directory?: string | undefined
+  readonly http?: NodeHttp.NodeHttpOptions | undefined
+  /** Fingerprint options (a fake root for tests, a data dir for the generated id). */
+  readonly fingerprint?: Omit<NodeFingerprint.NodeFingerprintOptions, "productId"> | undefined
+  readonly userAgent?: string | undefined
+}
+
+/** The platform services for one product on Node: fingerprint, store (keyed by the fingerprint), HTTP API. */
+export const platformLayer = (config: NodeLicensingConfig): Layer.Layer<LicenseApi | LicenseStore | Fingerprint> => {
+  const fingerprint = NodeFingerprint.layer({ productId: config.productId, ...config.fingerprint })
+  const scope = config.scope
+  const store =
+    scope === "memory"
+      ? LicenseStore.layerMemory
+      : Layer.unwrap(
+          Effect.gen(function* () {
+            const fp = yield* Fingerprint
+            // DECISION: when the machine identity cannot be read at all, the store still opens with the product id
+            // as key material, so the app gets a status (and a re-activation) instead of a start-up failure.
+            const identity = yield* Effect.result(fp.current)
+            return NodeFileStore.layer({
+              productId: config.productId,
+              fingerprint: identity._tag === "Success" ? identity.success.fingerprint : `unknown:${config.productId}`,
+              ...(scope !== undefined ? { scope } : {}),
+              ...(config.directory !== undefined ? { directory: config.directory } : {})
+            })
+          })
+        )
+  const api = LicenseApi.layer({
+    host: config.host,
+    userAgent: config.userAgent ?? `licensure-node/${process.versions.node}`
+  }).pipe(Layer.provide(NodeHttp.layer(config.http ?? {})))
+  return Layer.mergeAll(api, store.pipe(Layer.provide(fingerprint)), fingerprint)
+}
+
+/** `Licensing` for Node, with every platform service wired. */
+export const layer = (config: NodeLicensingConfig): Layer.Layer<Licensing | LicenseStore | Fingerprint | LicenseApi> =>
+  Licensing.layer(config).pipe(Layer.provideMerge(platformLayer(config)))
+
+/** The Promise face on Node. */
+export const createNodeLicensing = (config: NodeLicensingConfig): PromiseLicensing =>
+  createLicensing({ ...config, layer: platformLayer(config) })

@@ -1,0 +1,6 @@
+export * as NodeFileStore from "./NodeFileStore.ts"
+export * as NodeHttp from "./NodeHttp.ts"
+export * as NodeLicensing from "./NodeLicensing.ts"
+export { createNodeLicensing } from "./NodeLicensing.ts"
+export * as Paths from "./Paths.ts"
+export * as Simulation from "./Simulation.ts"
