@@ -19,21 +19,24 @@ const recordStates = (actor: { subscribe: (f: (s: { value: unknown }) => void) =
 const iso = (ms: number) => new Date(ms).toISOString()
 
 describe("lifecycle simulations against the emulator on one TestClock", () => {
-  it.effect("one year with a one-hour sync interval makes 8,760 ± 1 syncs and stays licensed throughout", () =>
-    Effect.gen(function* () {
-      const sim = yield* makeSim({ serverSyncInterval: 3600, serverSyncGracePeriod: 7 * 86400 })
-      yield* sim.licensing.activate(sim.license.key)
-      const seen = recordStates(sim.licensing.actor)
-      let unlicensed = 0
-      yield* drive(sim.licensing, Start + 365 * DAY, (v) => {
-        if (!v.licensed) unlicensed++
-      })
-      const syncs = syncCount(yield* Effect.promise(() => sim.emulator.log()))
-      assert.isAtLeast(syncs, 8759)
-      assert.isAtMost(syncs, 8761)
-      assert.strictEqual(unlicensed, 0)
-      assert.deepStrictEqual([...new Set(seen)].sort(), ["active", "renewDue"])
-    })
+  it.effect(
+    "one year with a one-hour sync interval makes 8,760 ± 1 syncs and stays licensed throughout",
+    () =>
+      Effect.gen(function* () {
+        const sim = yield* makeSim({ serverSyncInterval: 3600, serverSyncGracePeriod: 7 * 86400 })
+        yield* sim.licensing.activate(sim.license.key)
+        const seen = recordStates(sim.licensing.actor)
+        let unlicensed = 0
+        yield* drive(sim.licensing, Start + 365 * DAY, (v) => {
+          if (!v.licensed) unlicensed++
+        })
+        const syncs = syncCount(yield* Effect.promise(() => sim.emulator.log()))
+        assert.isAtLeast(syncs, 8759)
+        assert.isAtMost(syncs, 8761)
+        assert.strictEqual(unlicensed, 0)
+        assert.deepStrictEqual([...new Set(seen)].sort(), ["active", "renewDue"])
+      }),
+    { timeout: 300_000 }
   )
 
   it.effect("a 3-day outage inside a 7-day grace goes to grace and back to active on the first good sync", () =>
@@ -161,6 +164,11 @@ describe("lifecycle simulations against the emulator on one TestClock", () => {
       assert.strictEqual(small.state, "active")
       yield* TestClock.setTime(now - 2 * HOUR)
       const big = yield* sim.licensing.check
+      yield* sim.licensing.flush
+      // The last-seen time is a high-water mark: persisted on every evaluation, never moved back.
+      const stored = yield* sim.store.load
+      assert.isTrue(Option.isSome(stored))
+      assert.strictEqual(Option.getOrThrow(stored).lastSeenAt, now)
       assert.strictEqual(big.state, "clockTampered")
       assert.strictEqual(big.status.name, "LA_E_TIME_MODIFIED")
       assert.isFalse(big.licensed)

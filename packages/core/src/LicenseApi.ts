@@ -158,7 +158,14 @@ export class LicenseApi extends Context.Service<LicenseApi, LicenseApiService>()
           .pipe(
             Effect.mapError(
               (error) =>
-                new ApiError({ operation, reason: new NetworkFailure({ timedOut: false, message: error.message }) })
+                new ApiError({
+                  operation,
+                  // The platform client reports its own connect/read timeouts in the description.
+                  reason: new NetworkFailure({
+                    timedOut: /timeout|timed out/i.test(error.message),
+                    message: error.message
+                  })
+                })
             ),
             Effect.flatMap((response) =>
               okStatus.includes(response.status) ? onOk(response) : Effect.flip(refusal(operation, response))

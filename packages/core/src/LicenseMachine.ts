@@ -75,7 +75,13 @@ export interface FailureInfo {
 
 /** Result of an invoked operation, always resolved (never rejected) so the machine sees failures as data. */
 export type OperationResult =
-  | { readonly type: "ok"; readonly facts: LicenseFacts; readonly at: number }
+  | {
+      readonly type: "ok"
+      readonly facts: LicenseFacts
+      readonly at: number
+      /** When the operation began: the next sync is counted from here, so slow answers cause no drift. */
+      readonly startedAt?: number | undefined
+    }
   | { readonly type: "failed"; readonly failure: FailureInfo; readonly at: number }
 
 export type LoadResult =
@@ -92,6 +98,12 @@ export interface MachineConfig {
   readonly now: () => number
   /** Answer a rejected fingerprint with deactivate-then-activate (the forum thread's fallback). */
   readonly reactivateOnFingerprintRejected?: boolean | undefined
+  /**
+   * The licence key the application knows, if any. When the stored record cannot be read (corrupt, foreign,
+   * unverifiable), the machine re-activates with it: the server gives the same machine its existing activation
+   * back, so the licence recovers without the user's help.
+   */
+  readonly licenseKey?: string | undefined
 }
 
 export interface LicenseContext {
@@ -284,6 +296,7 @@ export const licenseMachine = setup({
     persist: () => {},
     /** Removes the stored record. Provided by the runtime. */
     clearStore: () => {},
+    useConfiguredKey: assign({ pendingKey: ({ context }) => context.config.licenseKey }),
     rememberKey: assign({
       pendingKey: ({ event }) => (event.type === "ACTIVATE" ? event.key : undefined)
     }),
@@ -300,7 +313,10 @@ export const licenseMachine = setup({
       if (output === undefined || !("facts" in output)) return {}
       return {
         facts: output.facts,
-        nextSyncAt: nextSyncAfter(output.facts, output.facts.lastSyncedAt),
+        nextSyncAt: nextSyncAfter(
+          output.facts,
+          "startedAt" in output && output.startedAt !== undefined ? output.startedAt : output.facts.lastSyncedAt
+        ),
         syncFailing: false,
         syncHalted: false,
         lastError: undefined,
@@ -373,6 +389,10 @@ export const licenseMachine = setup({
       const output = (event as { output?: LoadResult }).output
       return output?.type === "empty" && output.failure !== undefined
     },
+    loadFailedWithKey: ({ event, context }) => {
+      const output = (event as { output?: LoadResult }).output
+      return output?.type === "empty" && output.failure !== undefined && context.config.licenseKey !== undefined
+    },
     ok: outputOk,
     syncTransient: syncFailureIs("transient"),
     syncRevoked: syncFailureIs("revoked"),
@@ -423,6 +443,7 @@ export const licenseMachine = setup({
         input: ({ context }) => context.config,
         onDone: [
           { guard: "loaded", target: "evaluating", actions: "adoptFacts" },
+          { guard: "loadFailedWithKey", target: "activating", actions: ["recordLoadFailure", "useConfiguredKey"] },
           { guard: "loadFailed", target: "unactivated", actions: "recordLoadFailure" },
           { target: "unactivated" }
         ]

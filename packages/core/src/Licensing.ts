@@ -75,6 +75,8 @@ export interface LicensingConfig {
   readonly retry?: RetryPolicy.RetryOptions | undefined
   /** Answer a sync that rejects the fingerprint with deactivate-then-activate (off by default). */
   readonly reactivateOnFingerprintRejected?: boolean | undefined
+  /** The key to re-activate with when the stored record is unreadable (corrupt, foreign, forged). */
+  readonly licenseKey?: string | undefined
 }
 
 /** Readable licence details from the current token. */
@@ -487,10 +489,11 @@ export class Licensing extends Context.Service<Licensing, LicensingService>()("@
         effect: Effect.Effect<LicenseFacts, OpError>
       ): Effect.Effect<OperationResult> =>
         Effect.gen(function* () {
+          const startedAt = yield* now
           const result = yield* Effect.result(effect)
           const at = yield* now
           return result._tag === "Success"
-            ? { type: "ok" as const, facts: result.success, at }
+            ? { type: "ok" as const, facts: result.success, at, startedAt }
             : { type: "failed" as const, failure: failureFromError(operation, result.failure), at }
         })
 
@@ -554,7 +557,8 @@ export class Licensing extends Context.Service<Licensing, LicensingService>()("@
         input: {
           productId: config.productId,
           now: clock.now,
-          reactivateOnFingerprintRejected: config.reactivateOnFingerprintRejected
+          reactivateOnFingerprintRejected: config.reactivateOnFingerprintRejected,
+          licenseKey: config.licenseKey
         }
       })
 

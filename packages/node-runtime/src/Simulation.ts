@@ -3,9 +3,10 @@
  * users who want to see years of their licence policy in seconds.
  *
  * The emulator's `now` reads the test's Effect `Clock`, and the client's HTTP goes through Effect's
- * `FetchHttpClient` with the emulator's in-process `fetch` (the real HTTP path is covered beside it in the
- * emulator and client suites). {@link drive} moves virtual time from deadline to deadline, waiting (in real time)
- * for the machine to settle after each step, because a woken timer may start I/O that TestClock cannot see.
+ * `FetchHttpClient`: by default with the emulator's in-process `fetch`, or, with `transport: "loopback"`, over a
+ * real HTTP server on 127.0.0.1 (the demo's choice). Either way a counter knows when a request is in flight.
+ * {@link drive} moves virtual time from deadline to deadline, waiting (in real time) for the machine to settle
+ * after each step, because a woken timer may start I/O that TestClock cannot see.
  */
 import {
   Fingerprint,
@@ -16,7 +17,7 @@ import {
   type LicenseView,
   type MachineIdentity
 } from "@licensure/core"
-import { createEmulator, type Emulator } from "@licensure/emulator"
+import { createEmulator, type Emulator, startEmulator } from "@licensure/emulator"
 import type { LicenseOptions } from "@licensure/emulator/AdminApi"
 import { Clock, Context, Effect, Layer, type Scope } from "effect"
 import { FetchHttpClient } from "effect/http"
@@ -50,40 +51,103 @@ export interface Sim {
   readonly store: LicenseStore["Service"]
 }
 
-/** Requests in flight through the in-process transport: while any is, the machine waits on real I/O. */
+/** Requests in flight through either transport: while any is, the machine waits on real I/O. */
 let inflight = 0
 const idleWaiters = new Set<() => void>()
 const tracked =
   (fetch: Emulator["fetch"]): typeof globalThis.fetch =>
   (input, init) => {
     inflight++
-    return fetch(input as Request, init).finally(() => {
+    return fetch(input as Request | string | URL, init).finally(() => {
       inflight--
       if (inflight === 0) for (const wake of idleWaiters) wake()
     })
   }
 
+const inflightStart = Effect.sync(() => {
+  inflight++
+})
+const inflightEnd = Effect.sync(() => {
+  inflight--
+  if (inflight === 0) for (const wake of idleWaiters) wake()
+})
+
+/**
+ * Counts a whole API call (request, body read, decoding) as in flight, not only the fetch: a body is read after
+ * the fetch resolves, and the TestClock must not be nudged while it is (the call's timeout runs on it).
+ */
+const trackCalls = <R>(layer: Layer.Layer<LicenseApi, never, R>): Layer.Layer<LicenseApi, never, R> =>
+  Layer.effect(
+    LicenseApi,
+    Effect.gen(function* () {
+      const api = yield* LicenseApi
+      const track = <A, E>(call: Effect.Effect<A, E>) =>
+        Effect.acquireUseRelease(
+          inflightStart,
+          () => call,
+          () => inflightEnd
+        )
+      return LicenseApi.of({
+        activate: (body) => track(api.activate(body)),
+        sync: (id, body) => track(api.sync(id, body)),
+        deactivate: (id) => track(api.deactivate(id)),
+        activateTrial: (body) => track(api.activateTrial(body)),
+        syncTrial: (id, body) => track(api.syncTrial(id, body))
+      })
+    })
+  ).pipe(Layer.provide(layer))
+
 export const emulatorLayer = (emulator: Emulator, host = "http://emulator.invalid") =>
-  LicenseApi.layer({ host }).pipe(
-    Layer.provide(FetchHttpClient.layer),
-    Layer.provide(Layer.succeed(FetchHttpClient.Fetch, tracked(emulator.fetch)))
+  trackCalls(
+    LicenseApi.layer({ host }).pipe(
+      Layer.provide(FetchHttpClient.layer),
+      Layer.provide(Layer.succeed(FetchHttpClient.Fetch, tracked(emulator.fetch)))
+    )
   )
 
-/** Sets the TestClock to {@link Start}, makes an emulator on it, a product, a licence, and a client. */
+/** The client's HTTP over the real network to a served emulator (`startEmulator`), through the same counter. */
+export const loopbackLayer = (emulator: Emulator) =>
+  trackCalls(
+    LicenseApi.layer({ host: emulator.url }).pipe(
+      Layer.provide(FetchHttpClient.layer),
+      Layer.provide(Layer.succeed(FetchHttpClient.Fetch, tracked(globalThis.fetch)))
+    )
+  )
+
+export interface SimOptions {
+  /** Epoch ms the TestClock is set to before anything else (default {@link Start}). */
+  readonly start?: number
+  /**
+   * `"in-process"` (default): the emulator's `fetch`, no socket. `"loopback"`: the emulator serves HTTP on
+   * 127.0.0.1 at a free port, the client reaches it with `globalThis.fetch`, and the server closes with the scope.
+   */
+  readonly transport?: "in-process" | "loopback"
+}
+
+/** Sets the TestClock to the start ({@link Start}), makes an emulator on it, a product, a licence, and a client. */
 export const makeSim = (
   licenseOptions: Omit<LicenseOptions, "productId"> = {},
   config: Partial<LicensingConfig> = {},
-  machine: MachineIdentity = identity()
+  machine: MachineIdentity = identity(),
+  options: SimOptions = {}
 ): Effect.Effect<Sim, never, Scope.Scope> =>
   Effect.gen(function* () {
-    yield* TestClock.setTime(Start)
+    yield* TestClock.setTime(options.start ?? Start)
     const clock = yield* Clock.Clock
-    const emulator = createEmulator({ now: () => clock.currentTimeMillisUnsafe() })
+    const now = () => clock.currentTimeMillisUnsafe()
+    const loopback = options.transport === "loopback"
+    const emulator = loopback
+      ? yield* Effect.acquireRelease(
+          Effect.promise(() => startEmulator({ now })),
+          (served) => Effect.promise(() => served.close())
+        )
+      : createEmulator({ now })
     const product = yield* Effect.promise(() => emulator.createProduct())
     const license = yield* Effect.promise(() =>
       emulator.createLicense({ productId: product.productId, ...licenseOptions })
     )
-    const platform = Layer.mergeAll(emulatorLayer(emulator), LicenseStore.layerMemory, Fingerprint.layerStatic(machine))
+    const api = loopback ? loopbackLayer(emulator) : emulatorLayer(emulator)
+    const platform = Layer.mergeAll(api, LicenseStore.layerMemory, Fingerprint.layerStatic(machine))
     const context = yield* Layer.build(
       Licensing.layer({ productId: product.productId, publicKeyPem: product.publicKeyPem, ...config }).pipe(
         Layer.provideMerge(platform)
@@ -114,7 +178,7 @@ const settledWithin = (licensing: Licensing["Service"], realMillis: number) =>
     // request in flight, a few turns of the event loop let a verification finish before the machine is judged
     // to be sleeping on the TestClock.
     let turns = 0
-    let timer: ReturnType<typeof globalThis.setTimeout> | undefined
+    let timer: ReturnType<typeof globalThis.setImmediate> | undefined
     const tick = () => {
       if (inflight > 0) {
         idleWaiters.add(tick)
@@ -126,13 +190,13 @@ const settledWithin = (licensing: Licensing["Service"], realMillis: number) =>
         resume(Effect.succeed(undefined))
         return
       }
-      timer = globalThis.setTimeout(tick, 0)
+      timer = globalThis.setImmediate(tick)
     }
     tick()
     const cleanup = () => {
       sub.unsubscribe()
       idleWaiters.delete(tick)
-      if (timer !== undefined) globalThis.clearTimeout(timer)
+      if (timer !== undefined) globalThis.clearImmediate(timer)
     }
     return Effect.sync(cleanup)
   })
@@ -145,7 +209,7 @@ export const settled = (licensing: Licensing["Service"]): Effect.Effect<LicenseV
   Effect.gen(function* () {
     let step = 100
     while (true) {
-      const view = yield* settledWithin(licensing, 3)
+      const view = yield* settledWithin(licensing, 20)
       if (view !== undefined) return view
       yield* TestClock.adjust(step)
       step = Math.min(step * 2, 5_000)

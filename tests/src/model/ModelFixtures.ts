@@ -18,10 +18,12 @@ export const ProductId = "prod-model"
 export const LicenseKey = "KEY-MODEL-1"
 const Fingerprint = "f".repeat(64)
 
+/** The `true` run also knows the licence key, so the recovery from an unreadable store is reachable in it. */
 export const configFor = (reactivateOnFingerprintRejected: boolean): MachineConfig => ({
   productId: ProductId,
   now: () => FixedNow,
-  reactivateOnFingerprintRejected
+  reactivateOnFingerprintRejected,
+  ...(reactivateOnFingerprintRejected ? { licenseKey: LicenseKey } : {})
 })
 
 const activationClaims = (overrides: Partial<ActivationClaims>): ActivationClaims => ({
