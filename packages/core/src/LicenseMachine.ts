@@ -66,6 +66,8 @@ export interface FailureInfo {
     | "FingerprintFailure"
     | "LeaseLapsed"
     | "ActivationCleared"
+    /** A bug or an unexpected exception inside an operation: reported as data, never thrown at the host. */
+    | "InternalError"
   readonly code?: string | undefined
   readonly message: string
   /** True for failures worth retrying (network, rate limit, server). */

@@ -14,6 +14,7 @@
  * @since 0.1.0
  */
 import {
+  Cause,
   Clock,
   Context,
   Deferred,
@@ -488,18 +489,46 @@ export class Licensing extends Context.Service<Licensing, LicensingService>()("@
         operation: FailureInfo["operation"],
         effect: Effect.Effect<LicenseFacts, OpError>
       ): Effect.Effect<OperationResult> =>
-        Effect.gen(function* () {
-          const startedAt = yield* now
-          const result = yield* Effect.result(effect)
-          const at = yield* now
-          return result._tag === "Success"
-            ? { type: "ok" as const, facts: result.success, at, startedAt }
-            : { type: "failed" as const, failure: failureFromError(operation, result.failure), at }
-        })
+        guarded(
+          operation,
+          Effect.gen(function* () {
+            const startedAt = yield* now
+            const result = yield* Effect.result(effect)
+            const at = yield* now
+            return result._tag === "Success"
+              ? { type: "ok" as const, facts: result.success, at, startedAt }
+              : { type: "failed" as const, failure: failureFromError(operation, result.failure), at }
+          }),
+          failed
+        )
+
+      /** An operation's defect (a thrown exception, a bug) becomes a failed result instead of stopping the machine. */
+      const internalFailure = (operation: FailureInfo["operation"], cause: Cause.Cause<unknown>): FailureInfo => ({
+        operation,
+        kind: "InternalError",
+        message: `unexpected error: ${String(Cause.squash(cause))}`,
+        transient: false
+      })
+      const guarded = <A>(
+        operation: FailureInfo["operation"],
+        effect: Effect.Effect<A>,
+        onDefect: (failure: FailureInfo, at: number) => A
+      ): Effect.Effect<A> =>
+        Effect.catchCause(effect, (cause) =>
+          Cause.hasInterruptsOnly(cause)
+            ? Effect.failCause(cause as Cause.Cause<never>)
+            : Effect.map(now, (at) => onDefect(internalFailure(operation, cause), at))
+        )
+      const failed = (failure: FailureInfo, at: number) => ({ type: "failed" as const, failure, at })
 
       const machine = licenseMachine.provide({
         actors: {
-          load: fromPromise(({ signal }) => runPromise(load, { signal })),
+          load: fromPromise(({ signal }) =>
+            runPromise(
+              guarded("load", load, (failure): LoadResult => ({ type: "empty", failure })),
+              { signal }
+            )
+          ),
           activate: fromPromise(({ input, signal }) =>
             runPromise(asOperation("activate", activate(input.key)), { signal })
           ),
@@ -518,13 +547,17 @@ export class Licensing extends Context.Service<Licensing, LicensingService>()("@
           ),
           deactivate: fromPromise(({ input, signal }) =>
             runPromise(
-              Effect.gen(function* (): Effect.fn.Return<DeactivateResult> {
-                const result = yield* Effect.result(deactivate(input.facts))
-                const at = yield* now
-                return result._tag === "Success"
-                  ? { type: "ok" }
-                  : { type: "failed", failure: failureFromError("deactivate", result.failure), at }
-              }),
+              guarded(
+                "deactivate",
+                Effect.gen(function* (): Effect.fn.Return<DeactivateResult> {
+                  const result = yield* Effect.result(deactivate(input.facts))
+                  const at = yield* now
+                  return result._tag === "Success"
+                    ? { type: "ok" }
+                    : { type: "failed", failure: failureFromError("deactivate", result.failure), at }
+                }),
+                failed
+              ),
               { signal }
             )
           )
