@@ -282,12 +282,18 @@ const readJson = (operation: ApiOperation, response: HttpClientResponse.HttpClie
     )
   )
 
-/** Parses `Retry-After` as seconds or an HTTP date (relative to the server's `Date`, else unusable). */
-const parseRetryAfter = (value: string | undefined): number | undefined => {
+/**
+ * Parses `Retry-After` (RFC 9110): delay seconds, or an HTTP date, counted from the server's own `Date` header so
+ * that a client whose clock is off still waits what the server asked. A date with no `Date` header is unusable.
+ */
+const parseRetryAfter = (value: string | undefined, serverDate: string | undefined): number | undefined => {
   if (value === undefined) return undefined
-  const seconds = Number(value.trim())
-  if (Number.isFinite(seconds) && seconds >= 0) return seconds
-  return undefined
+  const text = value.trim()
+  const seconds = Number(text)
+  if (text !== "" && Number.isFinite(seconds) && seconds >= 0) return seconds
+  const at = Date.parse(text)
+  const now = serverDate === undefined ? Number.NaN : Date.parse(serverDate)
+  return Number.isFinite(at) && Number.isFinite(now) ? Math.max(0, Math.round((at - now) / 1000)) : undefined
 }
 
 /** Turns a non-success answer into the matching reason (as a success, flipped by the caller). */
@@ -295,7 +301,7 @@ const refusal = (operation: ApiOperation, response: HttpClientResponse.HttpClien
   Effect.gen(function* () {
     const status = response.status
     if (status === 429) {
-      const retryAfterSeconds = parseRetryAfter(response.headers["retry-after"])
+      const retryAfterSeconds = parseRetryAfter(response.headers["retry-after"], response.headers.date)
       return new ApiError({
         operation,
         reason: new RateLimited({

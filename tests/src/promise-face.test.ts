@@ -1,0 +1,191 @@
+/**
+ * The Promise face (`createLicensing`) as an application without Effect uses it: methods that resolve with views
+ * or reject with a `LicensingError`, `subscribe` listeners (one of which throws), and `close()`. The platform is
+ * core's API client over real HTTP to an emulator on 127.0.0.1, a memory store and a fixed machine identity; the
+ * clock is the real one, and nothing here depends on time passing.
+ *
+ * Whether `close()` lets the process end is a question about a process, so it is asked of a child Node process
+ * that runs the same steps and then has nothing left to do.
+ */
+import { spawn } from "node:child_process"
+import { fileURLToPath } from "node:url"
+import { afterAll, afterEach, assert, beforeAll, describe, it } from "@effect/vitest"
+import {
+  createLicensing,
+  Fingerprint,
+  LicenseApi,
+  LicenseStore,
+  type LicenseView,
+  type PromiseLicensing
+} from "@licensure/core"
+import { type Emulator, startEmulator } from "@licensure/emulator"
+import { identity } from "@licensure/node-runtime/Simulation"
+import { Layer } from "effect"
+import { FetchHttpClient } from "effect/http"
+
+let emulator: Emulator
+let productId: string
+let publicKeyPem: string
+const open: Array<PromiseLicensing> = []
+
+beforeAll(async () => {
+  emulator = await startEmulator()
+  ;({ productId, publicKeyPem } = await emulator.createProduct())
+})
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((licensing) => licensing.close()))
+})
+afterAll(() => emulator?.close())
+
+const platform = () =>
+  Layer.mergeAll(
+    LicenseApi.layer({ host: emulator.url }).pipe(Layer.provide(FetchHttpClient.layer)),
+    LicenseStore.layerMemory,
+    Fingerprint.layerStatic(identity())
+  )
+
+const client = () => {
+  const licensing = createLicensing({ productId, publicKeyPem, layer: platform() })
+  open.push(licensing)
+  return licensing
+}
+
+/** Lets the event loop turn until `condition` holds (listener deliveries are asynchronous), at most 500 turns. */
+const until = async (condition: () => boolean, what: string) => {
+  for (let turn = 0; turn < 500 && !condition(); turn++) await new Promise<void>((resolve) => setImmediate(resolve))
+  assert.isTrue(condition(), what)
+}
+
+describe("createLicensing", () => {
+  it("activate resolves with the view; status, view, license and check answer from it", async () => {
+    const { id, key } = await emulator.createLicense({ productId })
+    const licensing = client()
+    const view = await licensing.activate(key)
+    assert.strictEqual(view.state, "active")
+    assert.isTrue(view.licensed)
+    assert.strictEqual(view.license?.key, key)
+    assert.strictEqual(view.license?.licenseId, id)
+    assert.deepStrictEqual(await licensing.status(), { name: "LA_OK", code: 0 })
+    assert.strictEqual((await licensing.view()).license?.activationId, view.license?.activationId)
+    assert.strictEqual((await licensing.license())?.licenseId, id)
+    assert.strictEqual((await licensing.check()).state, "active")
+    const onServer = await emulator.getLicense(id)
+    assert.strictEqual(onServer.activations.length, 1)
+  })
+
+  it("subscribe delivers changes; a listener that throws breaks nothing; unsubscribe stops delivery", async () => {
+    const { key } = await emulator.createLicense({ productId })
+    const licensing = client()
+    let thrown = 0
+    const unsubscribeThrower = licensing.subscribe(() => {
+      thrown++
+      throw new Error("a listener's own bug")
+    })
+    const seen: Array<LicenseView> = []
+    const unsubscribe = licensing.subscribe((view) => seen.push(view))
+
+    await licensing.activate(key)
+    await until(() => seen.some((v) => v.state === "active"), "the listener saw the activation")
+    assert.isTrue(seen.some((v) => v.state === "activating"))
+    assert.isAtLeast(thrown, 2, "the throwing listener kept being called after it threw")
+
+    // The client still works after the listener threw.
+    const synced = await licensing.sync()
+    assert.strictEqual(synced.state, "active")
+    await until(() => seen.some((v) => v.state === "renewDue"), "the listener saw the sync")
+
+    unsubscribeThrower()
+    unsubscribe()
+    const delivered = seen.length
+    const thrownBefore = thrown
+    const after = await licensing.deactivate()
+    assert.strictEqual(after.state, "unactivated")
+    // Give any late delivery its chance before checking that none came.
+    for (let turn = 0; turn < 50; turn++) await new Promise<void>((resolve) => setImmediate(resolve))
+    assert.strictEqual(seen.length, delivered)
+    assert.strictEqual(thrown, thrownBefore)
+  })
+
+  it("a failing activation rejects with a LicensingError: an Error with the server's code and LexActivator status", async () => {
+    const licensing = client()
+    const error: unknown = await licensing.activate("NO-SUCH-KEY").then(
+      () => undefined,
+      (e: unknown) => e
+    )
+    assert.instanceOf(error, Error)
+    const e = error as Error & { _tag: string; code?: string; status: { name: string; code: number } }
+    assert.strictEqual(e._tag, "LicensingError")
+    assert.strictEqual(e.code, "INVALID_LICENSE_KEY")
+    assert.deepStrictEqual(e.status, { name: "LA_E_LICENSE_KEY", code: 54 })
+    assert.isAbove(e.message.length, 0)
+    const status = await licensing.status()
+    assert.notStrictEqual(status.code, 0)
+    assert.strictEqual((await licensing.view()).state, "unactivated")
+  })
+
+  it("sync with no activation rejects with a LicensingError saying so", async () => {
+    const licensing = client()
+    const error = (await licensing.sync().then(
+      () => undefined,
+      (e: unknown) => e
+    )) as Error & { kind: string }
+    assert.instanceOf(error, Error)
+    assert.strictEqual(error.kind, "NotActivated")
+  })
+
+  it("close() resolves, and a process that closed its client ends by itself", async () => {
+    const script = `
+      import { createLicensing, Fingerprint, LicenseApi, LicenseStore } from "@licensure/core"
+      import { startEmulator } from "@licensure/emulator"
+      import { identity } from "@licensure/node-runtime/Simulation"
+      import { Layer } from "effect"
+      import { FetchHttpClient } from "effect/http"
+      const emulator = await startEmulator()
+      const { productId, publicKeyPem } = await emulator.createProduct()
+      const { key } = await emulator.createLicense({ productId, serverSyncInterval: 60 })
+      const layer = Layer.mergeAll(
+        LicenseApi.layer({ host: emulator.url }).pipe(Layer.provide(FetchHttpClient.layer)),
+        LicenseStore.layerMemory,
+        Fingerprint.layerStatic(identity())
+      )
+      const licensing = createLicensing({ productId, publicKeyPem, layer })
+      const states = []
+      licensing.subscribe((view) => states.push(view.state))
+      const view = await licensing.activate(key)
+      const closed = await licensing.close()
+      await emulator.close()
+      process.stdout.write(JSON.stringify({ state: view.state, nextSyncAt: view.nextSyncAt, closed: closed ?? null }))
+    `
+    const cwd = fileURLToPath(new URL("..", import.meta.url))
+    const outcome = await new Promise<{ code: number | null; stdout: string; stderr: string; killed: boolean }>(
+      (resolve) => {
+        const child = spawn(process.execPath, ["--input-type=module", "-e", script], { cwd })
+        let stdout = ""
+        let stderr = ""
+        child.stdout.on("data", (chunk: Buffer) => {
+          stdout += chunk.toString()
+        })
+        child.stderr.on("data", (chunk: Buffer) => {
+          stderr += chunk.toString()
+        })
+        // A safety net, not a measurement: a child still running this long after its work is one kept alive.
+        let killed = false
+        const guard = setTimeout(() => {
+          killed = true
+          child.kill("SIGKILL")
+        }, 30_000)
+        child.on("close", (code) => {
+          clearTimeout(guard)
+          resolve({ code, stdout, stderr, killed })
+        })
+      }
+    )
+    assert.isFalse(outcome.killed, `the child process was kept alive after close(); stderr: ${outcome.stderr}`)
+    assert.strictEqual(outcome.code, 0, outcome.stderr)
+    const result = JSON.parse(outcome.stdout) as { state: string; nextSyncAt: number | null; closed: null }
+    assert.strictEqual(result.state, "active")
+    // A sync timer was armed (a minute ahead), and close() still let the process end.
+    assert.isNumber(result.nextSyncAt)
+    assert.isNull(result.closed)
+  })
+})
