@@ -1,0 +1,367 @@
+/**
+ * The local state-chart inspector, end to end: a simulated client (emulator and client on one `TestClock`), the
+ * inspector's real HTTP server on 127.0.0.1, and Debian's Chromium driven through playwright-core. The browser is
+ * waited for in real time (that is the browser's pace, not the licence's); licence time moves only by `drive`.
+ *
+ * Chromium must be at /usr/bin/chromium (CI installs Debian's package); without it the browser test fails and
+ * says so, it does not skip.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
+import * as Http from "node:http"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { assert, describe, it } from "@effect/vitest"
+import { Chart } from "@licensure/core"
+import * as Inspector from "@licensure/node-runtime/Inspector"
+import { drive, HOUR, makeSim, Start } from "@licensure/node-runtime/Simulation"
+import { Effect } from "effect"
+import { type Browser, chromium } from "playwright-core"
+
+const ChromiumPath = "/usr/bin/chromium"
+const PngSignature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])
+
+const launchChromium = Effect.acquireRelease(
+  Effect.promise((): Promise<Browser> => {
+    if (!existsSync(ChromiumPath)) {
+      return Promise.reject(
+        new Error(`${ChromiumPath} is missing: install Debian's chromium package (apt-get install chromium)`)
+      )
+    }
+    return chromium.launch({
+      executablePath: ChromiumPath,
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run"
+      ]
+    })
+  }),
+  (browser) => Effect.promise(() => browser.close())
+)
+
+const tempDir = Effect.acquireRelease(
+  Effect.sync(() => mkdtempSync(join(tmpdir(), "licensure-inspector-"))),
+  (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
+)
+
+interface Reply {
+  readonly status: number
+  readonly headers: Http.IncomingHttpHeaders
+  readonly body: string
+}
+
+const request = (url: string, options: { method?: string; host?: string } = {}) =>
+  Effect.promise(
+    () =>
+      new Promise<Reply>((resolve, reject) => {
+        const req = Http.request(
+          url,
+          {
+            method: options.method ?? "GET",
+            ...(options.host !== undefined ? { headers: { host: options.host } } : {})
+          },
+          (res) => {
+            let body = ""
+            res.setEncoding("utf8")
+            res.on("data", (chunk: string) => {
+              body += chunk
+            })
+            res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }))
+            res.on("error", reject)
+          }
+        )
+        req.on("error", reject)
+        req.end()
+      })
+  )
+
+/** A raw Server-Sent Events reader: every `data:` payload parsed, with a way to wait for one that matches. */
+const openEvents = (url: string) =>
+  Effect.promise(
+    () =>
+      new Promise<{
+        readonly events: Array<Inspector.InspectorEvent>
+        readonly until: (p: (e: Inspector.InspectorEvent) => boolean) => Promise<Inspector.InspectorEvent>
+        readonly ended: Promise<void>
+        readonly headers: Http.IncomingHttpHeaders
+        readonly abort: () => void
+      }>((resolve, reject) => {
+        const events: Array<Inspector.InspectorEvent> = []
+        const waiters = new Set<() => void>()
+        const req = Http.get(url, (res) => {
+          let buffer = ""
+          res.setEncoding("utf8")
+          const ended = new Promise<void>((done) => {
+            res.on("end", () => done())
+            res.on("close", () => done())
+          })
+          res.on("data", (chunk: string) => {
+            buffer += chunk
+            let cut = buffer.indexOf("\n\n")
+            while (cut >= 0) {
+              const block = buffer.slice(0, cut)
+              buffer = buffer.slice(cut + 2)
+              for (const line of block.split("\n")) {
+                if (line.startsWith("data: ")) events.push(JSON.parse(line.slice("data: ".length)))
+              }
+              cut = buffer.indexOf("\n\n")
+            }
+            for (const wake of waiters) wake()
+          })
+          resolve({
+            events,
+            headers: res.headers,
+            ended,
+            abort: () => req.destroy(),
+            until: (p) =>
+              new Promise((found) => {
+                const check = () => {
+                  const hit = events.find(p)
+                  if (hit !== undefined) {
+                    waiters.delete(check)
+                    found(hit)
+                  }
+                }
+                waiters.add(check)
+                check()
+              })
+          })
+        })
+        req.on("error", reject)
+      })
+  )
+
+describe("the local state-chart inspector", () => {
+  it.effect(
+    "Chromium draws every state, highlights active, and follows the licence into suspended",
+    () =>
+      Effect.gen(function* () {
+        const sim = yield* makeSim({ serverSyncInterval: 3600 })
+        yield* sim.licensing.activate(sim.license.key)
+        const inspector = yield* Inspector.start(sim.licensing)
+        yield* Effect.addFinalizer(() => inspector.close)
+        const dir = yield* tempDir
+        const browser = yield* launchChromium
+        const graph = Chart.toGraph()
+
+        const page = yield* Effect.promise(() => browser.newPage({ viewport: { width: 1500, height: 1000 } }))
+        const requested: Array<string> = []
+        const problems: Array<string> = []
+        page.on("request", (r) => requested.push(r.url()))
+        page.on("pageerror", (e) => problems.push(e.message))
+        page.on("console", (m) => {
+          if (m.type() === "error") problems.push(m.text())
+        })
+        yield* Effect.promise(() => page.goto(inspector.url))
+        yield* Effect.promise(() =>
+          page.waitForSelector('#chart g.state.current[data-state="active"]', { timeout: 10_000 })
+        )
+
+        const drawn = yield* Effect.promise(() =>
+          page.$$eval("#chart g.state", (nodes) => nodes.map((n) => n.getAttribute("data-state") ?? ""))
+        )
+        assert.deepStrictEqual([...drawn].sort(), [...graph.states].sort())
+        const current = yield* Effect.promise(() =>
+          page.$$eval("#chart g.state.current", (nodes) => nodes.map((n) => n.getAttribute("data-state")))
+        )
+        assert.deepStrictEqual(current, ["active"])
+        // Every merged edge is drawn, with its label.
+        const pairs = new Set(graph.edges.map((e) => `${e.from}>${e.to}`))
+        const edgeCount = yield* Effect.promise(() => page.$$eval("#chart g.edge path", (paths) => paths.length))
+        const labelCount = yield* Effect.promise(() => page.$$eval("#chart .edge-label", (labels) => labels.length))
+        assert.strictEqual(edgeCount, pairs.size)
+        assert.strictEqual(labelCount, pairs.size)
+        // Readable: no two state boxes overlap.
+        const boxes = yield* Effect.promise(() =>
+          page.$$eval("#chart g.state rect", (rects) =>
+            rects.map((r) => {
+              const b = r.getBoundingClientRect()
+              return { x: b.x, y: b.y, w: b.width, h: b.height }
+            })
+          )
+        )
+        for (let i = 0; i < boxes.length; i++) {
+          for (let j = i + 1; j < boxes.length; j++) {
+            const a = boxes[i]!
+            const b = boxes[j]!
+            const overlap = a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h
+            assert.isFalse(overlap, `state boxes ${drawn[i]} and ${drawn[j]} overlap`)
+          }
+        }
+
+        const firstLine = yield* Effect.promise(() => page.textContent("#timeline li:first-child"))
+        assert.include(firstLine, "active")
+        assert.include(firstLine, "LA_OK")
+        // The timeline shows licence time (the TestClock), not the wall clock.
+        assert.include(firstLine, new Date(Start).toISOString().slice(0, 10))
+
+        yield* Effect.promise(() => sim.emulator.updateLicense(sim.license.id, { suspended: true }))
+        const view = yield* drive(sim.licensing, Start + 2 * HOUR)
+        assert.strictEqual(view.state, "suspended")
+        yield* Effect.promise(() =>
+          page.waitForSelector('#chart g.state.current[data-state="suspended"]', { timeout: 10_000 })
+        )
+        const afterSuspend = yield* Effect.promise(() =>
+          page.$$eval("#chart g.state.current", (nodes) => nodes.map((n) => n.getAttribute("data-state")))
+        )
+        assert.deepStrictEqual(afterSuspend, ["suspended"])
+        const top = yield* Effect.promise(() => page.textContent("#timeline li:first-child"))
+        assert.include(top, "suspended")
+        assert.include(top, "LA_SUSPENDED")
+        const timeline = yield* Effect.promise(() =>
+          page.$$eval("#timeline li", (items) => items.map((li) => li.getAttribute("data-state")))
+        )
+        // Newest first: the sync that found the suspension passed through renewDue after active.
+        assert.strictEqual(timeline[timeline.length - 1], "active")
+        assert.include(timeline, "renewDue")
+        assert.strictEqual(yield* Effect.promise(() => page.textContent("#current-state")), "suspended")
+
+        // Labels: the current state's way out are shown, the rest wait for the "all edge labels" switch.
+        const nextLabel = '#chart .edge-label[data-from="suspended"][data-to="renewDue"]'
+        const otherLabel = '#chart .edge-label[data-from="active"][data-to="renewDue"]'
+        assert.isTrue(yield* Effect.promise(() => page.isVisible(nextLabel)))
+        assert.include(yield* Effect.promise(() => page.textContent(nextLabel)), "SYNC")
+        assert.isFalse(yield* Effect.promise(() => page.isVisible(otherLabel)))
+        yield* Effect.promise(() => page.check("#all-labels"))
+        assert.isTrue(yield* Effect.promise(() => page.isVisible(otherLabel)))
+        yield* Effect.promise(() => page.uncheck("#all-labels"))
+
+        const shot = join(dir, "inspector.png")
+        yield* Effect.promise(() => page.screenshot({ path: shot, fullPage: true }))
+        const png = readFileSync(shot)
+        assert.isAbove(png.length, 1000)
+        assert.isTrue(png.subarray(0, 8).equals(PngSignature))
+        yield* Effect.promise(() => page.screenshot({ path: "/work/inspector.png", fullPage: true }))
+
+        // Offline: everything the page asked for came from the inspector itself.
+        const origin = new URL(inspector.url).origin
+        assert.isAbove(requested.length, 0)
+        for (const url of requested) assert.isTrue(url.startsWith(origin), `the page requested ${url}`)
+        assert.deepStrictEqual(problems, [])
+      }),
+    20_000
+  )
+
+  it.effect("serves the chart, the current view and an event stream that starts with the current view", () =>
+    Effect.gen(function* () {
+      const sim = yield* makeSim({ serverSyncInterval: 3600 })
+      const inspector = yield* Inspector.start(sim.licensing)
+      assert.match(inspector.url, /^http:\/\/127\.0\.0\.1:\d+\/$/)
+
+      const chart = yield* request(`${inspector.url}chart.json`)
+      assert.strictEqual(chart.status, 200)
+      assert.deepStrictEqual(JSON.parse(chart.body), JSON.parse(JSON.stringify(Chart.toGraph())))
+
+      const home = yield* request(inspector.url)
+      assert.strictEqual(home.status, 200)
+      assert.match(String(home.headers["content-type"]), /^text\/html/)
+      assert.include(String(home.headers["content-security-policy"]), "default-src 'none'")
+      // Nothing to fetch from elsewhere: no src/href attributes, no CSS imports or remote urls.
+      assert.notMatch(home.body, /\b(src|href)\s*=|@import|url\(\s*["']?https?:/)
+
+      const stream = yield* openEvents(`${inspector.url}events`)
+      assert.strictEqual(stream.headers["content-type"], "text/event-stream; charset=utf-8")
+      const first = yield* Effect.promise(() => stream.until(() => true))
+      assert.strictEqual(first.state, "unactivated")
+      assert.strictEqual(first.time, Start)
+
+      yield* sim.licensing.activate(sim.license.key)
+      const active = yield* Effect.promise(() => stream.until((e) => e.state === "active"))
+      assert.isTrue(active.licensed)
+      assert.strictEqual(active.status.name, "LA_OK")
+      assert.strictEqual(active.license?.key, sim.license.key)
+      // One event per change: no two neighbours are the same view.
+      for (let i = 1; i < stream.events.length; i++) {
+        const { time: _a, ...a } = stream.events[i - 1]!
+        const { time: _b, ...b } = stream.events[i]!
+        assert.notDeepEqual(a, b)
+      }
+
+      const state = yield* request(`${inspector.url}state.json`)
+      assert.strictEqual(state.status, 200)
+      const body = JSON.parse(state.body) as Inspector.InspectorEvent
+      const { time, ...view } = body
+      assert.deepStrictEqual(view, JSON.parse(JSON.stringify(yield* sim.licensing.current)))
+      assert.strictEqual(time, Start)
+
+      // A client that goes away mid-stream leaves the server working.
+      stream.abort()
+      yield* Effect.promise(() => stream.ended)
+      yield* sim.licensing.deactivate
+      const after = yield* request(`${inspector.url}state.json`)
+      assert.strictEqual(JSON.parse(after.body).state, "unactivated")
+    })
+  )
+
+  it.effect("refuses other hosts, unknown paths and other methods, saying what it expected", () =>
+    Effect.gen(function* () {
+      const sim = yield* makeSim()
+      const inspector = yield* Inspector.start(sim.licensing)
+      const port = new URL(inspector.url).port
+
+      const rebound = yield* request(`${inspector.url}state.json`, { host: "attacker.example" })
+      assert.strictEqual(rebound.status, 403)
+      assert.include(rebound.body, `127.0.0.1:${port}`)
+      assert.include(rebound.body, "attacker.example")
+      assert.notInclude(rebound.body, "unactivated")
+
+      const viaLocalhost = yield* request(`${inspector.url}state.json`, { host: `localhost:${port}` })
+      assert.strictEqual(viaLocalhost.status, 200)
+
+      const missing = yield* request(`${inspector.url}nope`)
+      assert.strictEqual(missing.status, 404)
+      assert.include(missing.body, "/chart.json")
+
+      const posted = yield* request(`${inspector.url}state.json`, { method: "POST" })
+      assert.strictEqual(posted.status, 405)
+      assert.strictEqual(posted.headers.allow, "GET, HEAD")
+    })
+  )
+
+  it.effect("close ends open event streams and frees the port; a second close is harmless", () =>
+    Effect.gen(function* () {
+      const sim = yield* makeSim()
+      const inspector = yield* Inspector.start(sim.licensing)
+      const stream = yield* openEvents(`${inspector.url}events`)
+      yield* Effect.promise(() => stream.until(() => true))
+      yield* inspector.close
+      yield* Effect.promise(() => stream.ended)
+      const refused = yield* Effect.promise(() =>
+        fetch(`${inspector.url}state.json`).then(
+          () => "answered",
+          (e: unknown) => String((e as { cause?: { code?: string } }).cause?.code)
+        )
+      )
+      assert.strictEqual(refused, "ECONNREFUSED")
+      yield* inspector.close
+      // The port is free again: a new inspector can take it.
+      const again = yield* Inspector.start(sim.licensing, { port: Number(new URL(inspector.url).port) })
+      assert.strictEqual(again.url, inspector.url)
+    })
+  )
+
+  it.effect("bad options and a taken port fail with a typed error that says what was expected", () =>
+    Effect.gen(function* () {
+      const sim = yield* makeSim()
+      const badPort = yield* Effect.flip(Inspector.start(sim.licensing, { port: 70_000 }))
+      assert.strictEqual(badPort._tag, "InspectorError")
+      assert.strictEqual(badPort.reason, "badOption")
+      assert.include(badPort.message, "expected port to be an integer 0–65535, got 70000")
+
+      const badHost = yield* Effect.flip(Inspector.start(sim.licensing, { host: "0.0.0.0" as "127.0.0.1" }))
+      assert.strictEqual(badHost.reason, "badOption")
+      assert.include(badHost.message, '"0.0.0.0"')
+
+      const first = yield* Inspector.start(sim.licensing)
+      const port = Number(new URL(first.url).port)
+      const taken = yield* Effect.flip(Inspector.start(sim.licensing, { port }))
+      assert.strictEqual(taken.reason, "listen")
+      assert.include(taken.message, `127.0.0.1:${port}`)
+      assert.include(taken.message, "EADDRINUSE")
+    })
+  )
+})
