@@ -19,7 +19,7 @@ import {
 } from "@licensure/core"
 import { createEmulator, type Emulator, startEmulator } from "@licensure/emulator"
 import type { LicenseOptions } from "@licensure/emulator/AdminApi"
-import { Clock, Context, Effect, Layer, type Scope } from "effect"
+import { Clock, Context, Effect, Exit, Layer, type Scope } from "effect"
 import { FetchHttpClient } from "effect/http"
 import { TestClock } from "effect/testing"
 
@@ -53,6 +53,11 @@ export interface Sim {
 
 /** Requests in flight through either transport: while any is, the machine waits on real I/O. */
 let inflight = 0
+/**
+ * Whether the last API call failed. Only a failed call is followed by a retry sleep on the TestClock; after a
+ * successful one the client verifies the token in real time (WebCrypto), and virtual time must not be nudged.
+ */
+let lastCallFailed = false
 const idleWaiters = new Set<() => void>()
 const tracked =
   (fetch: Emulator["fetch"]): typeof globalThis.fetch =>
@@ -67,10 +72,12 @@ const tracked =
 const inflightStart = Effect.sync(() => {
   inflight++
 })
-const inflightEnd = Effect.sync(() => {
-  inflight--
-  if (inflight === 0) for (const wake of idleWaiters) wake()
-})
+const inflightEnd = (failed: boolean) =>
+  Effect.sync(() => {
+    inflight--
+    lastCallFailed = failed
+    if (inflight === 0) for (const wake of idleWaiters) wake()
+  })
 
 /**
  * Counts a whole API call (request, body read, decoding) as in flight, not only the fetch: a body is read after
@@ -85,7 +92,7 @@ const trackCalls = <R>(layer: Layer.Layer<LicenseApi, never, R>): Layer.Layer<Li
         Effect.acquireUseRelease(
           inflightStart,
           () => call,
-          () => inflightEnd
+          (_, exit) => inflightEnd(Exit.isFailure(exit))
         )
       return LicenseApi.of({
         activate: (body) => track(api.activate(body)),
@@ -174,29 +181,36 @@ const settledWithin = (licensing: Licensing["Service"], realMillis: number) =>
         resume(Effect.succeed(v))
       }
     })
-    // Real time here waits for in-process I/O (signing, fetch, verification), never for licence timing: with no
-    // request in flight, a few turns of the event loop let a verification finish before the machine is judged
-    // to be sleeping on the TestClock.
+    // Real time here waits for in-process I/O (signing, fetch, verification), never for licence timing. With a
+    // request in flight, wait for it. After a failed call the machine is most likely asleep in a retry on the
+    // TestClock: a couple of event-loop turns, then report "not settled" so the caller nudges virtual time. After
+    // a successful call (or none yet) it is working in real time: wait for the change, nudging only if nothing
+    // happens for a while (a safety valve, not the normal path).
     let turns = 0
-    let timer: ReturnType<typeof globalThis.setImmediate> | undefined
+    let immediate: ReturnType<typeof globalThis.setImmediate> | undefined
+    let timer: ReturnType<typeof globalThis.setTimeout> | undefined
+    const giveUp = () => {
+      cleanup()
+      resume(Effect.succeed(undefined))
+    }
     const tick = () => {
       if (inflight > 0) {
+        turns = 0
         idleWaiters.add(tick)
         return
       }
       idleWaiters.delete(tick)
-      if (turns++ >= realMillis) {
-        cleanup()
-        resume(Effect.succeed(undefined))
-        return
-      }
-      timer = globalThis.setImmediate(tick)
+      turns++
+      if (lastCallFailed ? turns > realMillis : turns > 2_000) return giveUp()
+      if (turns < 200) immediate = globalThis.setImmediate(tick)
+      else timer = globalThis.setTimeout(tick, 1)
     }
     tick()
     const cleanup = () => {
       sub.unsubscribe()
       idleWaiters.delete(tick)
-      if (timer !== undefined) globalThis.clearImmediate(timer)
+      if (immediate !== undefined) globalThis.clearImmediate(immediate)
+      if (timer !== undefined) globalThis.clearTimeout(timer)
     }
     return Effect.sync(cleanup)
   })
@@ -209,7 +223,7 @@ export const settled = (licensing: Licensing["Service"]): Effect.Effect<LicenseV
   Effect.gen(function* () {
     let step = 100
     while (true) {
-      const view = yield* settledWithin(licensing, 20)
+      const view = yield* settledWithin(licensing, 3)
       if (view !== undefined) return view
       yield* TestClock.adjust(step)
       step = Math.min(step * 2, 5_000)

@@ -1,0 +1,290 @@
+/**
+ * The demo behind `pnpm demo`: a year in the life of one licence, in seconds. It serves the emulator over HTTP on
+ * 127.0.0.1, creates a product and a licence, and runs a real licensing client against it on Effect's
+ * `TestClock` from a fixed date: activation, periodic syncs, a 2-day outage inside the grace period and the
+ * recovery, a suspension and the reinstatement, a renewal that moves the expiry, an outage longer than the grace
+ * period, and a revocation. It prints a timeline (one row per state change and per scripted event, with the
+ * requests the emulator has served so far) and a summary, and writes `state-chart.mmd`, `timeline.json` and
+ * `summary.json` to the output directory. Everything it opened is closed before {@link runDemo} resolves.
+ */
+import * as NodeFs from "node:fs"
+import * as NodePath from "node:path"
+import { Chart, type LicenseView } from "@licensure/core"
+import type { LogEntry } from "@licensure/emulator/AdminApi"
+import { Clock, Effect, Option, Random } from "effect"
+import { TestClock } from "effect/testing"
+import { DAY, HOUR, makeSim, settled } from "./Simulation.ts"
+
+/** Virtual time starts here, so every run prints the same timeline. */
+export const DemoStart = Date.parse("2027-01-01T00:00:00Z")
+
+/**
+ * The demo licence syncs every 6 hours, not every hour: over real loopback HTTP a year of hourly syncs (8,760
+ * round trips, each waited for in real time) takes longer than the demo's 30-second budget on a 2-core machine.
+ * The one-hour year is proven in process by the simulation suite.
+ */
+export const DemoSyncIntervalHours = 6
+
+/** What happens when, in virtual days from {@link DemoStart}. */
+export const DemoScript = {
+  gracePeriodDays: 7,
+  expiresDay: 200,
+  firstOutage: { day: 30, days: 2 },
+  suspendDay: 90,
+  reinstateDay: 97,
+  renewDay: 150,
+  renewedExpiresDay: 400,
+  secondOutage: { day: 200, days: 10 },
+  revokeDay: 300,
+  endDay: 365
+} as const
+
+export interface DemoRow {
+  /** Virtual time, ISO-8601. */
+  readonly at: string
+  /** Virtual time as `day N hh:mm` from the start. */
+  readonly day: string
+  readonly state: string
+  readonly event: string
+  /** Requests the emulator had served (its log) when the row was written. */
+  readonly requests: number
+}
+
+export interface DemoSummary {
+  readonly start: string
+  readonly virtualDays: number
+  readonly syncIntervalHours: number
+  readonly gracePeriodDays: number
+  /** Successful server syncs (`PATCH /v3/activations/{id}` answered 200). */
+  readonly syncs: number
+  /** Every request the emulator served, failed and dropped ones included. */
+  readonly requests: number
+  /** Virtual hours spent in each settled state. */
+  readonly hoursInState: Readonly<Record<string, number>>
+  /** LexActivator statuses the client reported, in order of first appearance. */
+  readonly statusesSeen: ReadonlyArray<string>
+  /** The settled states in the order the client went through them. */
+  readonly states: ReadonlyArray<string>
+  /** The licence expiries the client saw, ISO-8601, in order. */
+  readonly expiries: ReadonlyArray<string>
+  /** The stored activation was gone at the end (revocation clears it). */
+  readonly storeCleared: boolean
+  readonly wallSeconds: number
+  readonly outDir: string
+  readonly files: ReadonlyArray<string>
+  /** The rows printed; `summary.json` holds everything else, `timeline.json` these. */
+  readonly timeline: ReadonlyArray<DemoRow>
+}
+
+export interface DemoOptions {
+  /** Where each printed line goes (default `console.log`). */
+  readonly write?: ((line: string) => void) | undefined
+  /** Where the chart, timeline and summary are written (default `./out/demo`, created when missing). */
+  readonly outDir?: string | undefined
+}
+
+const iso = (ms: number) => new Date(ms).toISOString()
+const two = (n: number) => String(n).padStart(2, "0")
+
+const dayLabel = (ms: number) => {
+  const offset = ms - DemoStart
+  const day = Math.floor(offset / DAY)
+  const minutes = Math.floor((offset - day * DAY) / 60_000)
+  return `day ${String(day).padStart(3)} ${two(Math.floor(minutes / 60))}:${two(minutes % 60)}`
+}
+
+const syncCount = (log: ReadonlyArray<LogEntry>) =>
+  log.filter((e) => e.method === "PATCH" && e.path.startsWith("/v3/activations/") && e.status === 200).length
+
+const failureWords: Readonly<Record<string, string>> = {
+  NetworkFailure: "network",
+  ServerFailure: "server error",
+  RateLimited: "rate limited",
+  MalformedResponse: "malformed answer",
+  NotFound: "activation not found"
+}
+
+const lastSyncDay = (view: LicenseView) =>
+  view.license === undefined ? "?" : dayLabel(view.license.lastSyncedAt).slice(4).trim()
+
+/** Says what the client just did, from the view before and the view after a step. */
+const describeChange = (before: LicenseView | undefined, view: LicenseView): string => {
+  const error = view.lastError
+  if (error !== undefined && error !== before?.lastError && error.operation === "sync") {
+    if (view.clearedBecause !== undefined) {
+      return `sync refused (${error.code ?? error.kind}): activation cleared`
+    }
+    return `sync failed (${failureWords[error.kind] ?? error.code ?? error.kind})`
+  }
+  if (view.state === "graceOver") return "grace period over, no sync since day " + lastSyncDay(view)
+  if (view.state === "suspended") return "sync: the server says suspended"
+  if (view.state === "expired") return "licence expired"
+  if (view.state === "active" && before !== undefined) {
+    if (before.state === "suspended") return "sync ok: reinstated"
+    if (before.state === "grace" || before.state === "graceOver") return "sync ok: server reachable again"
+  }
+  return "now " + view.state
+}
+
+/** A fixed-width row: virtual time, state, event, requests so far. */
+const formatRow = (row: DemoRow) => `${row.day}  ${row.state.padEnd(12)}  ${row.event.padEnd(56)}  ${row.requests}`
+
+/** Runs the demo; resolves with the summary once the server and the client are closed and the files written. */
+export const runDemo = async (options: DemoOptions = {}): Promise<DemoSummary> => {
+  const write = options.write ?? ((line: string) => console.log(line))
+  const outDir = NodePath.resolve(options.outDir ?? NodePath.join("out", "demo"))
+  const wallStart = performance.now()
+  const script = DemoScript
+  const ssi = DemoSyncIntervalHours * 3600
+
+  const program = Effect.gen(function* () {
+    const sim = yield* makeSim(
+      {
+        serverSyncInterval: ssi,
+        serverSyncGracePeriod: script.gracePeriodDays * 86_400,
+        expiresAt: iso(DemoStart + script.expiresDay * DAY)
+      },
+      {},
+      undefined,
+      { start: DemoStart, transport: "loopback" }
+    )
+    const { emulator, licensing } = sim
+    const at = (day: number) => DemoStart + day * DAY
+
+    write(`licensure demo: one licence, ${script.endDay} virtual days from ${iso(DemoStart)}`)
+    write(
+      `emulator on ${emulator.url}; the client syncs every ${DemoSyncIntervalHours} hours over loopback HTTP ` +
+        `(not hourly, to finish in seconds); grace ${script.gracePeriodDays} days`
+    )
+    write("")
+    write(`${"virtual time".padEnd(13)}  ${"state".padEnd(12)}  ${"event".padEnd(56)}  requests`)
+
+    const rows: Array<DemoRow> = []
+    const states: Array<string> = []
+    const statuses: Array<string> = []
+    const expiries: Array<number> = []
+    const hours: Record<string, number> = {}
+    let last: { view: LicenseView; now: number } | undefined
+
+    const requestsSoFar = Effect.promise(() => emulator.log()).pipe(Effect.map((log) => log.length))
+    const row = (now: number, state: string, event: string) =>
+      Effect.gen(function* () {
+        const r: DemoRow = { at: iso(now), day: dayLabel(now), state, event, requests: yield* requestsSoFar }
+        rows.push(r)
+        write(formatRow(r))
+      })
+
+    /** Books the time since the last observation to the state the client was in, and prints what changed. */
+    const observe = (view: LicenseView, now: number) =>
+      Effect.gen(function* () {
+        if (last !== undefined) hours[last.view.state] = (hours[last.view.state] ?? 0) + (now - last.now) / HOUR
+        if (!statuses.includes(view.status.name)) statuses.push(view.status.name)
+        const expiry = view.license?.expiresAt
+        const before = last?.view
+        if (before === undefined || before.state !== view.state) {
+          states.push(view.state)
+          if (before !== undefined) yield* row(now, view.state, describeChange(before, view))
+        }
+        if (expiry !== undefined && expiries[expiries.length - 1] !== expiry) {
+          if (expiries.length > 0) yield* row(now, view.state, `sync: expiry moved to ${dayLabel(expiry)}`)
+          expiries.push(expiry)
+        }
+        last = { view, now }
+      })
+
+    /** Moves virtual time to `until`, stepping from deadline to deadline and observing every settled view. */
+    const runTo = (until: number) =>
+      Effect.gen(function* () {
+        let view = yield* settled(licensing)
+        let now = yield* Clock.currentTimeMillis
+        yield* observe(view, now)
+        while (now < until) {
+          const deadline = view.nextDeadline
+          // The machine's own wake timer re-arms at most hourly; TestClock fires those on the way to the target.
+          const target = Math.min(until, deadline !== undefined && deadline > now ? deadline : until)
+          yield* TestClock.adjust(Math.max(1, target - now))
+          view = yield* settled(licensing)
+          now = yield* Clock.currentTimeMillis
+          yield* observe(view, now)
+        }
+      })
+
+    const activated = yield* licensing.activate(sim.license.key).pipe(Effect.orDie)
+    yield* row(DemoStart, activated.state, `activate (licence expires ${dayLabel(at(script.expiresDay))})`)
+    yield* observe(activated, DemoStart)
+
+    const outage = (o: { readonly day: number; readonly days: number }) =>
+      Effect.gen(function* () {
+        yield* runTo(at(o.day))
+        const now = yield* Clock.currentTimeMillis
+        yield* Effect.promise(() => emulator.addFault({ kind: "drop", from: now, until: at(o.day + o.days) }))
+        yield* row(now, last!.view.state, `fault: network outage for ${o.days} days`)
+      })
+    const admin = (day: number, event: string, patch: Parameters<typeof emulator.updateLicense>[1]) =>
+      Effect.gen(function* () {
+        yield* runTo(at(day))
+        yield* Effect.promise(() => emulator.updateLicense(sim.license.id, patch))
+        yield* row(yield* Clock.currentTimeMillis, last!.view.state, event)
+      })
+
+    yield* outage(script.firstOutage)
+    yield* admin(script.suspendDay, "admin: suspend", { suspended: true })
+    yield* admin(script.reinstateDay, "admin: reinstate", { suspended: false })
+    yield* admin(script.renewDay, `admin: renew until ${dayLabel(at(script.renewedExpiresDay))}`, {
+      expiresAt: iso(at(script.renewedExpiresDay))
+    })
+    yield* outage(script.secondOutage)
+    yield* admin(script.revokeDay, "admin: revoke", { revoked: true })
+    yield* runTo(at(script.endDay))
+    yield* licensing.flush
+    const storeCleared = Option.isNone(yield* sim.store.load)
+    const end = yield* Clock.currentTimeMillis
+    yield* row(end, last!.view.state, storeCleared ? "end (no stored activation)" : "end")
+    const log = yield* Effect.promise(() => emulator.log())
+    return { rows, states, statuses, expiries, hours, storeCleared, log, end }
+  })
+
+  const result = await Effect.runPromise(
+    program.pipe(Effect.scoped, Effect.provide(TestClock.layer()), Random.withSeed("licensure-demo"))
+  )
+  const wallSeconds = Math.round((performance.now() - wallStart) / 100) / 10
+
+  NodeFs.mkdirSync(outDir, { recursive: true })
+  const files = ["state-chart.mmd", "timeline.json", "summary.json"].map((name) => NodePath.join(outDir, name))
+  const summary: DemoSummary = {
+    start: iso(DemoStart),
+    virtualDays: (result.end - DemoStart) / DAY,
+    syncIntervalHours: DemoSyncIntervalHours,
+    gracePeriodDays: script.gracePeriodDays,
+    syncs: syncCount(result.log),
+    requests: result.log.length,
+    hoursInState: Object.fromEntries(Object.entries(result.hours).map(([s, h]) => [s, Math.round(h * 100) / 100])),
+    statusesSeen: result.statuses,
+    states: result.states,
+    expiries: result.expiries.map(iso),
+    storeCleared: result.storeCleared,
+    wallSeconds,
+    outDir,
+    files,
+    timeline: result.rows
+  }
+  const { timeline, ...rest } = summary
+  NodeFs.writeFileSync(files[0]!, Chart.toMermaid() + "\n")
+  NodeFs.writeFileSync(files[1]!, JSON.stringify(timeline, null, 2) + "\n")
+  NodeFs.writeFileSync(files[2]!, JSON.stringify(rest, null, 2) + "\n")
+
+  write("")
+  write(`virtual days      ${summary.virtualDays}`)
+  write(`syncs             ${summary.syncs} (every ${DemoSyncIntervalHours} h while the server was reachable)`)
+  write(`requests          ${summary.requests}`)
+  write(
+    `hours in state    ${Object.entries(summary.hoursInState)
+      .map(([s, h]) => `${s} ${h}`)
+      .join(", ")}`
+  )
+  write(`statuses seen     ${summary.statusesSeen.join(", ")}`)
+  write(`expiries seen     ${summary.expiries.join(" → ")}`)
+  write(`wall clock        ${wallSeconds} s`)
+  write(`wrote             ${files.join(", ")}`)
+  return summary
+}

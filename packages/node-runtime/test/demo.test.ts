@@ -1,0 +1,164 @@
+import * as NodeFs from "node:fs"
+import * as NodeOs from "node:os"
+import * as NodePath from "node:path"
+import { Chart } from "@licensure/core"
+import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import { type DemoRow, DemoScript, DemoStart, type DemoSummary, DemoSyncIntervalHours, runDemo } from "../src/Demo.ts"
+
+const HOUR = 3_600_000
+const DAY = 24 * HOUR
+const at = (day: number) => DemoStart + day * DAY
+const interval = DemoSyncIntervalHours * HOUR
+/** A sync that follows an event comes within one interval, plus the retries and nudges of a failing attempt. */
+const slack = interval + 10 * 60_000
+
+let outDir = ""
+let lines: Array<string> = []
+let summary: DemoSummary
+
+beforeAll(async () => {
+  outDir = NodeFs.mkdtempSync(NodePath.join(NodeOs.tmpdir(), "licensure-demo-"))
+  lines = []
+  summary = await runDemo({ write: (line) => lines.push(line), outDir })
+})
+
+afterAll(() => {
+  if (outDir !== "") NodeFs.rmSync(outDir, { recursive: true, force: true })
+})
+
+/** The first row at or after `from` whose state (or event) matches. */
+const firstRow = (predicate: (row: DemoRow) => boolean, from = DemoStart): DemoRow => {
+  const row = summary.timeline.find((r) => Date.parse(r.at) >= from && predicate(r))
+  assert.isDefined(row, "expected a matching timeline row")
+  return row!
+}
+const time = (row: DemoRow) => Date.parse(row.at)
+
+describe("the demo: a year of one licence against the emulator on loopback", () => {
+  it("goes through the whole story, in order", () => {
+    assert.deepStrictEqual(summary.states, [
+      "active",
+      "grace",
+      "active",
+      "suspended",
+      "active",
+      "grace",
+      "graceOver",
+      "active",
+      "revoked"
+    ])
+    assert.strictEqual(summary.virtualDays, DemoScript.endDay)
+    assert.strictEqual(summary.timeline[summary.timeline.length - 1]!.state, "revoked")
+    assert.isTrue(summary.storeCleared)
+    for (const status of ["LA_OK", "LA_SUSPENDED", "LA_GRACE_PERIOD_OVER", "LA_E_REVOKED"]) {
+      assert.include(summary.statusesSeen, status)
+    }
+  })
+
+  it("turns each scripted event into the state change it causes, at the next sync or deadline", () => {
+    const o1 = DemoScript.firstOutage
+    const grace1 = firstRow((r) => r.state === "grace", at(o1.day))
+    assert.isAtLeast(time(grace1), at(o1.day))
+    assert.isBelow(time(grace1), at(o1.day) + slack)
+    assert.strictEqual(grace1.event, "sync failed (network)")
+    const back1 = firstRow((r) => r.state === "active", time(grace1))
+    assert.isAtLeast(time(back1), at(o1.day + o1.days))
+    assert.isBelow(time(back1), at(o1.day + o1.days) + slack)
+
+    const suspended = firstRow((r) => r.state === "suspended")
+    assert.isAtLeast(time(suspended), at(DemoScript.suspendDay))
+    assert.isBelow(time(suspended), at(DemoScript.suspendDay) + slack)
+    const reinstated = firstRow((r) => r.state === "active", time(suspended))
+    assert.isAtLeast(time(reinstated), at(DemoScript.reinstateDay))
+    assert.isBelow(time(reinstated), at(DemoScript.reinstateDay) + slack)
+
+    const o2 = DemoScript.secondOutage
+    const grace2 = firstRow((r) => r.state === "grace", at(o2.day))
+    assert.isBelow(time(grace2), at(o2.day) + slack)
+    const over = firstRow((r) => r.state === "graceOver")
+    // Grace runs out a grace period after the last good sync, which came at most one interval before the outage.
+    assert.isAtLeast(time(over), at(o2.day + DemoScript.gracePeriodDays) - interval)
+    assert.isBelow(time(over), at(o2.day + DemoScript.gracePeriodDays) + 1000)
+    const back2 = firstRow((r) => r.state === "active", time(over))
+    assert.isAtLeast(time(back2), at(o2.day + o2.days))
+    assert.isBelow(time(back2), at(o2.day + o2.days) + slack)
+
+    const revoked = firstRow((r) => r.state === "revoked")
+    assert.isAtLeast(time(revoked), at(DemoScript.revokeDay))
+    assert.isBelow(time(revoked), at(DemoScript.revokeDay) + slack)
+    assert.match(revoked.event, /REVOKED_LICENSE/)
+  })
+
+  it("shows the renewal as a new expiry at the first sync after it", () => {
+    assert.deepStrictEqual(summary.expiries, [
+      new Date(at(DemoScript.expiresDay)).toISOString(),
+      new Date(at(DemoScript.renewedExpiresDay)).toISOString()
+    ])
+    const moved = firstRow((r) => r.event.startsWith("sync: expiry moved"))
+    assert.isAtLeast(time(moved), at(DemoScript.renewDay))
+    assert.isBelow(time(moved), at(DemoScript.renewDay) + slack)
+  })
+
+  it("syncs once per interval while the server answers, and counts every request", () => {
+    const reachableDays = DemoScript.revokeDay - DemoScript.firstOutage.days - DemoScript.secondOutage.days
+    const expected = (reachableDays * 24) / DemoSyncIntervalHours
+    assert.isAtLeast(summary.syncs, expected - 1)
+    assert.isAtMost(summary.syncs, expected + 1)
+    // Failed attempts (dropped, retried) and the activation and the refused sync are requests too.
+    assert.isAbove(summary.requests, summary.syncs + 2)
+    const counts = summary.timeline.map((r) => r.requests)
+    for (let i = 1; i < counts.length; i++) assert.isAtLeast(counts[i]!, counts[i - 1]!)
+    assert.strictEqual(counts[0], 1)
+    assert.strictEqual(counts[counts.length - 1], summary.requests)
+  })
+
+  it("books every virtual hour to a state", () => {
+    const hours = summary.hoursInState
+    const total = Object.values(hours).reduce((a, b) => a + b, 0)
+    assert.closeTo(total, DemoScript.endDay * 24, 0.1)
+    const ih = DemoSyncIntervalHours
+    assert.closeTo(hours["suspended"]!, (DemoScript.reinstateDay - DemoScript.suspendDay) * 24, ih)
+    const overHours = (DemoScript.secondOutage.days - DemoScript.gracePeriodDays) * 24
+    assert.isAtLeast(hours["graceOver"]!, overHours)
+    assert.isAtMost(hours["graceOver"]!, overHours + 2 * ih)
+    assert.closeTo(hours["revoked"]!, (DemoScript.endDay - DemoScript.revokeDay) * 24, ih)
+  })
+
+  it("prints a header, one line per timeline row and a summary", () => {
+    assert.match(lines[1]!, new RegExp(`every ${DemoSyncIntervalHours} hours`))
+    const header = lines.findIndex((l) => l.startsWith("virtual time"))
+    assert.isAtLeast(header, 0)
+    const printed = lines.slice(header + 1, header + 1 + summary.timeline.length)
+    summary.timeline.forEach((row, i) => {
+      assert.isTrue(printed[i]!.startsWith(row.day), `line ${i} starts with ${row.day}`)
+      assert.include(printed[i]!, row.event)
+      assert.isTrue(printed[i]!.trimEnd().endsWith(String(row.requests)))
+    })
+    assert.isTrue(lines.some((l) => l.startsWith("syncs") && l.includes(String(summary.syncs))))
+    assert.isTrue(lines.some((l) => l.startsWith("statuses seen") && l.includes("LA_E_REVOKED")))
+  })
+
+  it("writes the state chart, the timeline and the summary next to each other", () => {
+    const chart = NodeFs.readFileSync(NodePath.join(outDir, "state-chart.mmd"), "utf8")
+    assert.isTrue(chart.startsWith("stateDiagram-v2"))
+    assert.strictEqual(chart.trimEnd(), Chart.toMermaid())
+    const timeline = JSON.parse(NodeFs.readFileSync(NodePath.join(outDir, "timeline.json"), "utf8"))
+    assert.deepStrictEqual(timeline, summary.timeline)
+    const written = JSON.parse(NodeFs.readFileSync(NodePath.join(outDir, "summary.json"), "utf8"))
+    assert.strictEqual(written.syncs, summary.syncs)
+    assert.deepStrictEqual(written.states, summary.states)
+    assert.notProperty(written, "timeline")
+  })
+
+  it("closes the emulator before it resolves", async () => {
+    const url = /on (http:\/\/127\.0\.0\.1:\d+)/.exec(lines[1]!)?.[1]
+    assert.isDefined(url)
+    let refused = false
+    try {
+      await fetch(`${url}/__admin/log`)
+    } catch {
+      refused = true
+    }
+    assert.isTrue(refused, "the emulator's port still answers")
+  })
+})
