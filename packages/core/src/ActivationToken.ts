@@ -115,16 +115,12 @@ const describeToken = (token: unknown) =>
       ? "an empty string"
       : `a string of ${token.split(".").length} part(s)`
 
-const decodeClaims = <S extends Schema.Top & { readonly DecodingServices: never }>(schema: S, payload: unknown) =>
-  Schema.decodeUnknownEffect(schema)(payload).pipe(
-    Effect.mapError(
-      (error) =>
-        new TokenError({
-          reason: "badClaims",
-          message: `the token's claims are not what Cryptlex sends: ${error.message}`
-        })
-    )
-  )
+const badClaims = (error: { readonly message: string }) =>
+  new TokenError({ reason: "badClaims", message: `the token's claims are not what Cryptlex sends: ${error.message}` })
+
+// Decoders are built once: a token is verified on every start and every sync.
+const decodeActivationClaims = Schema.decodeUnknownEffect(ActivationTokenClaims)
+const decodeTrialClaims = Schema.decodeUnknownEffect(TrialTokenClaims)
 
 const checkExpected = (
   claims: { readonly productId: string; readonly fingerprint: string; readonly key?: string | undefined },
@@ -173,7 +169,7 @@ export const verify = (
 ): Effect.Effect<ActivationClaims, TokenError> =>
   Effect.gen(function* () {
     const payload = yield* verifySignature(token, publicKeyPem)
-    const claims = yield* decodeClaims(ActivationTokenClaims, payload)
+    const claims = yield* Effect.mapError(decodeActivationClaims(payload), badClaims)
     yield* checkExpected(claims, expected)
     return claims
   })
@@ -186,7 +182,7 @@ export const verifyTrial = (
 ): Effect.Effect<TrialClaims, TokenError> =>
   Effect.gen(function* () {
     const payload = yield* verifySignature(token, publicKeyPem)
-    const claims = yield* decodeClaims(TrialTokenClaims, payload)
+    const claims = yield* Effect.mapError(decodeTrialClaims(payload), badClaims)
     yield* checkExpected(claims, expected)
     return claims
   })
