@@ -659,35 +659,27 @@ export class Licensing extends Context.Service<Licensing, LicensingService>()("@
           return yield* failIfNew(operation, before)(view)
         })
 
+      /** A command that needs an activation: refused with `NotActivated` rather than silently ignored. */
+      const requireActivation = (operation: "deactivate" | "sync", event: Parameters<typeof actor.send>[0]) =>
+        Effect.gen(function* () {
+          yield* ready
+          if (actor.getSnapshot().context.facts === undefined) {
+            return yield* new LicensingError({
+              operation,
+              kind: "NotActivated",
+              message: `there is no activation on this machine to ${operation}`,
+              status: lexStatus("LA_FAIL"),
+              state: actor.getSnapshot().value as string
+            })
+          }
+          return yield* run(operation, event)
+        })
+
       return {
         activate: (key: string) => run("activate", { type: "ACTIVATE", key }),
         activateTrial: run("activateTrial", { type: "ACTIVATE_TRIAL" }),
-        deactivate: Effect.gen(function* () {
-          yield* ready
-          if (actor.getSnapshot().context.facts === undefined) {
-            return yield* new LicensingError({
-              operation: "deactivate",
-              kind: "NotActivated",
-              message: "there is no activation on this machine to deactivate",
-              status: lexStatus("LA_FAIL"),
-              state: actor.getSnapshot().value as string
-            })
-          }
-          return yield* run("deactivate", { type: "DEACTIVATE" })
-        }),
-        sync: Effect.gen(function* () {
-          yield* ready
-          if (actor.getSnapshot().context.facts === undefined) {
-            return yield* new LicensingError({
-              operation: "sync",
-              kind: "NotActivated",
-              message: "there is no activation on this machine to sync",
-              status: lexStatus("LA_FAIL"),
-              state: actor.getSnapshot().value as string
-            })
-          }
-          return yield* run("sync", { type: "SYNC" })
-        }),
+        deactivate: requireActivation("deactivate", { type: "DEACTIVATE" }),
+        sync: requireActivation("sync", { type: "SYNC" }),
         check: Effect.gen(function* () {
           yield* ready
           return yield* command(() => actor.send({ type: "CHECK" }))
