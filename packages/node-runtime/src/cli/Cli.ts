@@ -1,0 +1,272 @@
+/**
+ * The `licensure` CLI as a function: `run(args, io)` resolves with the exit code and writes only through `io`, so
+ * the bin is a thin shell around it. Each licensing command opens one client (`createNodeLicensing`) and closes it
+ * before resolving, so that no timer or socket keeps the process alive once the command is done; `watch` and
+ * `emulator` run until `io.interrupted` resolves (SIGINT or SIGTERM in the bin), then close the same way.
+ *
+ * Errors are sorted into three kinds: a {@link UsageError} is one line on stderr and exit 2; a `LicensingError`
+ * (the operation asked for failed) is one line naming the server's code and the LexActivator status, and its
+ * exit code from `ExitCodes.ts`; anything else is a bug, reported in one line with exit 1 (with the stack when
+ * `LICENSURE_DEBUG` is set).
+ *
+ * @since 0.1.0
+ */
+import * as NodeFs from "node:fs"
+import * as NodeOs from "node:os"
+import * as NodePath from "node:path"
+import type { LicensingError, LicenseView, PromiseLicensing } from "@licensure/core"
+import packageJson from "../../package.json" with { type: "json" }
+import type { createNodeLicensing as CreateNodeLicensing } from "../NodeLicensing.ts"
+import { type CliSettings, type Env, resolveConfig } from "./CliConfig.ts"
+import { type CommandLine, parseCommandLine } from "./CommandLine.ts"
+import { ExitCode, exitCodeOfError, exitCodeOfView } from "./ExitCodes.ts"
+import { helpText } from "./Help.ts"
+import { makeProgress, type Progress, type ProgressStream } from "./Progress.ts"
+import { renderStatusTable, statusJson } from "./StatusReport.ts"
+import { isUsageError, UsageError } from "./UsageError.ts"
+
+export interface CliIo {
+  readonly stdout: { readonly write: (text: string) => unknown }
+  readonly stderr: ProgressStream
+  readonly env: Env
+  readonly cwd: string
+  /** Resolves when the user asks the long-running commands (`watch`, `emulator`) to stop. */
+  readonly interrupted: () => Promise<void>
+}
+
+/**
+ * DECISION: the CLI retries a transient failure twice, with waits of at most 250 ms then 500 ms, instead of the
+ * library's four retries up to a minute apart. A person (or a CI step) is waiting on a terminal; an unreachable
+ * server should be reported in about a second, with its exit code, rather than after a minute of silence. The
+ * background client in an application keeps the library's patient policy.
+ */
+const CliRetry = { retries: 2, base: "250 millis", cap: "1 second" } as const
+
+export const run = async (args: ReadonlyArray<string>, io: CliIo): Promise<number> => {
+  const line = (text: string) => io.stdout.write(`${text}\n`)
+  const complain = (text: string) => io.stderr.write(`licensure: ${text}\n`)
+  let commandLine: CommandLine | undefined
+  try {
+    commandLine = parseCommandLine(args)
+    return await dispatch(commandLine, io, line)
+  } catch (error) {
+    if (isUsageError(error)) {
+      complain(`${error.message} (see licensure --help)`)
+      return ExitCode.usage
+    }
+    if (isLicensingError(error)) {
+      const code = exitCodeOfError(error)
+      complain(describeLicensingError(error, code))
+      if (commandLine?.json === true) {
+        const { operation, kind, code: serverCode, message, status, state } = error
+        line(JSON.stringify({ error: { operation, kind, code: serverCode, message, status, state }, exitCode: code }))
+      }
+      return code
+    }
+    complain(`unexpected error: ${error instanceof Error ? error.message : String(error)}`)
+    if (io.env.LICENSURE_DEBUG !== undefined && error instanceof Error && error.stack !== undefined) {
+      io.stderr.write(`${error.stack}\n`)
+    }
+    return ExitCode.internal
+  }
+}
+
+const isLicensingError = (error: unknown): error is LicensingError =>
+  typeof error === "object" && error !== null && (error as { _tag?: unknown })._tag === "LicensingError"
+
+const describeLicensingError = (error: LicensingError, exitCode: number): string => {
+  const what = error.code ?? error.kind
+  const status = `${error.status.name} ${error.status.code}`
+  switch (error.kind) {
+    case "ServerRefused":
+    case "UnknownServerCode":
+    case "NotFound":
+      return `${error.operation} refused by the server: ${what}: ${error.message} (${status})`
+    case "TokenRejected":
+      return `${error.operation} failed: the server's answer does not verify against the public key (${what}): ${error.message}`
+    case "NotActivated":
+      return `${error.operation}: ${error.message}`
+    default:
+      return exitCode === ExitCode.unreachable
+        ? `${error.operation} failed: the licence server could not be reached or did not serve the request: ${what}: ${error.message} (${status})`
+        : `${error.operation} failed: ${what}: ${error.message} (${status})`
+  }
+}
+
+const dispatch = async (commandLine: CommandLine, io: CliIo, line: (text: string) => void): Promise<number> => {
+  switch (commandLine.command) {
+    case "help":
+      io.stdout.write(helpText())
+      return ExitCode.licensed
+    case "version":
+      line(packageJson.version)
+      return ExitCode.licensed
+    case "chart":
+      return chart(commandLine, io, line)
+    case "emulator":
+      return emulator(commandLine, io, line)
+    case "demo":
+      return demo(commandLine, line)
+    default: {
+      const settings = resolveConfig(commandLine.config, io.env, io.cwd)
+      const progress = makeProgress(io.stderr)
+      // Loaded only once the command line and configuration are known good, so that a mistake is answered at once.
+      const { createNodeLicensing } = await import("../NodeLicensing.ts")
+      const { resolveHost } = await import("@licensure/core/LicenseApi")
+      const licensing = open(createNodeLicensing, settings)
+      try {
+        return await licensingCommand(commandLine, resolveHost(settings.host), licensing, progress, io, line)
+      } finally {
+        await licensing.close()
+      }
+    }
+  }
+}
+
+const open = (create: typeof CreateNodeLicensing, settings: CliSettings): PromiseLicensing =>
+  create({
+    productId: settings.productId,
+    publicKeyPem: settings.publicKeyPem,
+    host: settings.host,
+    scope: settings.scope,
+    directory: settings.directory,
+    appVersion: settings.appVersion,
+    retry: CliRetry,
+    ...(settings.fingerprintRoot !== undefined ? { fingerprint: { root: settings.fingerprintRoot } } : {})
+  })
+
+const licensingCommand = async (
+  commandLine: CommandLine,
+  host: string,
+  licensing: PromiseLicensing,
+  progress: Progress,
+  io: CliIo,
+  line: (text: string) => void
+): Promise<number> => {
+  const report = (view: LicenseView, exitCode = exitCodeOfView(view)) => {
+    line(commandLine.json ? JSON.stringify(statusJson(view, exitCode)) : renderStatusTable(view))
+    return exitCode
+  }
+  switch (commandLine.command) {
+    case "activate": {
+      const key = commandLine.positionals[0]!
+      return report(await progress.around(`activating with ${host}`, () => licensing.activate(key)))
+    }
+    case "trial":
+      return report(await progress.around(`starting the trial with ${host}`, () => licensing.activateTrial()))
+    case "status":
+      return report(await licensing.check())
+    case "sync":
+      return report(await progress.around(`syncing with ${host}`, () => licensing.sync()))
+    case "deactivate": {
+      const view = await progress.around(`deactivating with ${host}`, () => licensing.deactivate())
+      if (commandLine.json) return report(view, ExitCode.licensed)
+      line("deactivated: this machine's activation was released")
+      return ExitCode.licensed
+    }
+    case "watch":
+      return watch(commandLine, licensing, io, line)
+    default:
+      throw new UsageError({ message: `\`${commandLine.command}\` is not a licensing command` })
+  }
+}
+
+const watch = async (
+  commandLine: CommandLine,
+  licensing: PromiseLicensing,
+  io: CliIo,
+  line: (text: string) => void
+): Promise<number> => {
+  // Listen for the interrupt before the first line goes out: a reader that stops us on seeing it must not find the
+  // process still without a handler (and so killed by the signal's default action).
+  const interrupted = io.interrupted()
+  let last: string | undefined
+  const unsubscribe = licensing.subscribe((view) => {
+    // The view also changes when only a timestamp moves; a line is worth printing when the state or status does.
+    const shownNow = `${view.state} ${view.status.name}`
+    if (shownNow === last) return
+    last = shownNow
+    line(
+      commandLine.json
+        ? JSON.stringify({ at: new Date().toISOString(), ...statusJson(view, exitCodeOfView(view)) })
+        : `${new Date().toISOString()} ${shownNow}`
+    )
+  })
+  try {
+    await interrupted
+  } finally {
+    unsubscribe()
+  }
+  return ExitCode.licensed
+}
+
+const chart = async (commandLine: CommandLine, io: CliIo, line: (text: string) => void): Promise<number> => {
+  const { toGraph, toMermaid } = await import("@licensure/core/Chart")
+  const text = commandLine.json ? JSON.stringify(toGraph(), null, 2) : toMermaid()
+  if (commandLine.out === undefined) {
+    line(text)
+    return ExitCode.licensed
+  }
+  const path = NodePath.resolve(io.cwd, commandLine.out)
+  try {
+    NodeFs.writeFileSync(path, `${text}\n`)
+  } catch (cause) {
+    throw new UsageError({
+      message: `--out: cannot write ${path}: ${(cause as NodeJS.ErrnoException).code ?? String(cause)}`
+    })
+  }
+  io.stderr.write(`licensure: wrote the chart to ${path}\n`)
+  return ExitCode.licensed
+}
+
+const emulator = async (commandLine: CommandLine, io: CliIo, line: (text: string) => void): Promise<number> => {
+  const { startEmulator } = await import("@licensure/emulator")
+  const server = await startEmulator({ port: commandLine.port }).catch((cause: unknown) => {
+    throw new UsageError({
+      message: `--port: cannot listen on 127.0.0.1:${commandLine.port}: ${cause instanceof Error ? cause.message : String(cause)}`
+    })
+  })
+  const interrupted = io.interrupted()
+  let keyDirectory: string | undefined
+  try {
+    if (!commandLine.seed) {
+      line(JSON.stringify({ url: server.url }))
+    } else {
+      const product = await server.createProduct()
+      const license = await server.createLicense({ productId: product.productId })
+      keyDirectory = NodeFs.mkdtempSync(NodePath.join(NodeOs.tmpdir(), "licensure-emulator-"))
+      const publicKeyPath = NodePath.join(keyDirectory, "public-key.pem")
+      NodeFs.writeFileSync(publicKeyPath, product.publicKeyPem)
+      line(
+        JSON.stringify({
+          url: server.url,
+          productId: product.productId,
+          publicKeyPath,
+          key: license.key,
+          licenseId: license.id
+        })
+      )
+      io.stderr.write(
+        [
+          "licensure: emulator seeded with a product and a licence. In another shell:",
+          `  export LICENSURE_HOST=${server.url} LICENSURE_PRODUCT_ID=${product.productId} LICENSURE_PUBLIC_KEY=${publicKeyPath}`,
+          `  licensure activate ${license.key}`,
+          "  licensure status",
+          "Ctrl-C stops the emulator (its products and licences live in memory only).",
+          ""
+        ].join("\n")
+      )
+    }
+    await interrupted
+    return ExitCode.licensed
+  } finally {
+    await server.close()
+    if (keyDirectory !== undefined) NodeFs.rmSync(keyDirectory, { recursive: true, force: true })
+  }
+}
+
+const demo = async (commandLine: CommandLine, line: (text: string) => void): Promise<number> => {
+  const { runDemo } = await import("../Demo.ts")
+  await runDemo({ write: line, ...(commandLine.out !== undefined ? { outDir: commandLine.out } : {}) })
+  return ExitCode.licensed
+}

@@ -1,0 +1,169 @@
+/**
+ * The `licensure` command line, parsed by hand: a command, its positional arguments and its flags. Flags may come
+ * before or after the command, as `--flag value` or `--flag=value`; `--` ends the flags. Each command accepts only
+ * the flags that mean something to it, so a typo or a misplaced flag is one clear {@link UsageError} instead of
+ * being silently ignored.
+ *
+ * Only the syntax is checked here. The values that can also come from the environment or the config file (scope,
+ * host, public key) are checked once, in `CliConfig.ts`, whatever their source.
+ *
+ * @since 0.1.0
+ */
+import { shown, UsageError } from "./UsageError.ts"
+
+export const Commands = [
+  "activate",
+  "trial",
+  "status",
+  "sync",
+  "deactivate",
+  "watch",
+  "chart",
+  "emulator",
+  "demo"
+] as const
+export type CommandName = (typeof Commands)[number]
+
+/** The commands that talk to the licence of a product, and so need its configuration. */
+export const LicensingCommands: ReadonlyArray<CommandName> = [
+  "activate",
+  "trial",
+  "status",
+  "sync",
+  "deactivate",
+  "watch"
+]
+
+/** Configuration flags, by the field they set. */
+export interface ConfigFlags {
+  readonly productId?: string
+  readonly publicKeyPath?: string
+  readonly publicKeyPem?: string
+  readonly host?: string
+  readonly scope?: string
+  readonly dir?: string
+  readonly config?: string
+  readonly appVersion?: string
+}
+
+export interface CommandLine {
+  readonly command: CommandName | "help" | "version"
+  readonly positionals: ReadonlyArray<string>
+  readonly config: ConfigFlags
+  readonly json: boolean
+  readonly out: string | undefined
+  readonly port: number
+  readonly seed: boolean
+}
+
+interface FlagSpec {
+  readonly takesValue: boolean
+  readonly commands: ReadonlyArray<CommandName>
+  readonly configField?: keyof ConfigFlags
+}
+
+const flags: Readonly<Record<string, FlagSpec>> = {
+  "--product-id": { takesValue: true, commands: LicensingCommands, configField: "productId" },
+  "--public-key": { takesValue: true, commands: LicensingCommands, configField: "publicKeyPath" },
+  "--public-key-pem": { takesValue: true, commands: LicensingCommands, configField: "publicKeyPem" },
+  "--host": { takesValue: true, commands: LicensingCommands, configField: "host" },
+  "--scope": { takesValue: true, commands: LicensingCommands, configField: "scope" },
+  "--dir": { takesValue: true, commands: LicensingCommands, configField: "dir" },
+  "--config": { takesValue: true, commands: LicensingCommands, configField: "config" },
+  "--app-version": { takesValue: true, commands: LicensingCommands, configField: "appVersion" },
+  "--json": { takesValue: false, commands: [...LicensingCommands, "chart"] },
+  "--out": { takesValue: true, commands: ["chart", "demo"] },
+  "--port": { takesValue: true, commands: ["emulator"] },
+  "--seed": { takesValue: false, commands: ["emulator"] }
+}
+
+const isCommand = (word: string): word is CommandName => (Commands as ReadonlyArray<string>).includes(word)
+
+/** Parses `process.argv.slice(2)`; fails with a {@link UsageError} naming the first thing wrong. */
+export const parseCommandLine = (args: ReadonlyArray<string>): CommandLine => {
+  if (args.some((arg) => arg === "--help" || arg === "-h") || args[0] === "help") {
+    return { command: "help", positionals: [], config: {}, json: false, out: undefined, port: 0, seed: false }
+  }
+  if (args.some((arg) => arg === "--version" || arg === "-V")) {
+    return { command: "version", positionals: [], config: {}, json: false, out: undefined, port: 0, seed: false }
+  }
+  let command: CommandName | undefined
+  const positionals: Array<string> = []
+  const given: Array<{ readonly flag: string; readonly value: string | undefined }> = []
+  let onlyPositionals = false
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!
+    if (onlyPositionals || !arg.startsWith("-") || arg === "-") {
+      if (command === undefined) {
+        if (!isCommand(arg)) {
+          throw new UsageError({ message: `unknown command ${shown(arg)} (expected one of ${Commands.join(", ")})` })
+        }
+        command = arg
+      } else {
+        positionals.push(arg)
+      }
+      continue
+    }
+    if (arg === "--") {
+      onlyPositionals = true
+      continue
+    }
+    const eq = arg.indexOf("=")
+    const flag = eq > 0 ? arg.slice(0, eq) : arg
+    const spec = flags[flag]
+    if (spec === undefined) throw new UsageError({ message: `unknown flag ${shown(flag)}` })
+    let value: string | undefined
+    if (spec.takesValue) {
+      value = eq > 0 ? arg.slice(eq + 1) : args[++i]
+      if (value === undefined || value === "") throw new UsageError({ message: `${flag} expects a value, got nothing` })
+    } else if (eq > 0) {
+      throw new UsageError({ message: `${flag} takes no value, got ${shown(arg.slice(eq + 1))}` })
+    }
+    given.push({ flag, value })
+  }
+  if (command === undefined) {
+    throw new UsageError({ message: `missing command (expected one of ${Commands.join(", ")})` })
+  }
+
+  const config: Record<string, string> = {}
+  let json = false
+  let out: string | undefined
+  let port = 0
+  let seed = false
+  const seen = new Set<string>()
+  for (const { flag, value } of given) {
+    const spec = flags[flag]!
+    if (!spec.commands.includes(command)) {
+      throw new UsageError({
+        message: `${flag} is not an option of \`${command}\` (it belongs to ${spec.commands.join(", ")})`
+      })
+    }
+    if (seen.has(flag)) throw new UsageError({ message: `${flag} given twice` })
+    seen.add(flag)
+    if (spec.configField !== undefined) config[spec.configField] = value!
+    else if (flag === "--json") json = true
+    else if (flag === "--seed") seed = true
+    else if (flag === "--out") out = value
+    else if (flag === "--port") port = parsePort(value!)
+  }
+
+  const arity = command === "activate" ? 1 : 0
+  if (positionals.length < arity) {
+    throw new UsageError({ message: "activate expects a licence key (licensure activate <key>), got nothing" })
+  }
+  if (positionals.length > arity) {
+    const extra = positionals.slice(arity)
+    throw new UsageError({
+      message: `\`${command}\` takes ${arity === 0 ? "no arguments" : "one argument"}, got also ${extra.map(shown).join(" ")}`
+    })
+  }
+  return { command, positionals, config, json, out, port, seed }
+}
+
+const parsePort = (raw: string): number => {
+  const port = Number(raw)
+  if (!/^\d+$/.test(raw) || port > 65_535) {
+    throw new UsageError({ message: `--port expects an integer from 0 to 65535, got ${shown(raw)}` })
+  }
+  return port
+}

@@ -1,0 +1,392 @@
+/**
+ * The `licensure` CLI end to end, as real processes: an emulator process serves the Cryptlex API on 127.0.0.1,
+ * and each command is a `node …/licensure.ts` child with its configuration in the environment, its store in a
+ * temporary directory and a fake machine root for the fingerprint. Every process must end on its own (or on
+ * SIGINT for `watch` and `emulator`) with the documented exit code, so a timer left running would show as a hang.
+ */
+import { type ChildProcess, spawn } from "node:child_process"
+import * as NodeFs from "node:fs"
+import * as NodeNet from "node:net"
+import * as NodeOs from "node:os"
+import * as NodePath from "node:path"
+import * as NodeReadline from "node:readline"
+import { fileURLToPath } from "node:url"
+import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import { ExitCode } from "../src/cli/ExitCodes.ts"
+
+const repoRoot = fileURLToPath(new URL("../../../", import.meta.url))
+const cliBin = fileURLToPath(new URL("../src/bin/licensure.ts", import.meta.url))
+const emulatorBin = fileURLToPath(new URL("../../emulator/src/bin/licensure-emulator.ts", import.meta.url))
+const exampleApp = NodePath.join(repoRoot, "examples", "basic-app", "main.ts")
+
+interface Finished {
+  readonly code: number | null
+  readonly signal: NodeJS.Signals | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
+interface Running {
+  readonly child: ChildProcess
+  readonly nextLine: (test: (line: string) => boolean) => Promise<string>
+  readonly finished: Promise<Finished>
+}
+
+let work: string
+let machineRoot: string
+let emulator: ChildProcess | undefined
+let emulatorUrl: string
+let productId: string
+let publicKeyPath: string
+
+/** Only what the child needs: no proxy variables, no LICENSURE_* from the developer's shell. */
+const baseEnv = (): Record<string, string> => ({
+  PATH: process.env.PATH ?? "",
+  HOME: work,
+  XDG_DATA_HOME: NodePath.join(work, "xdg")
+})
+
+const start = (script: string, args: ReadonlyArray<string>, env: Record<string, string>, cwd = work): Running => {
+  const child = spawn(process.execPath, [script, ...args], { cwd, env, stdio: ["ignore", "pipe", "pipe"] })
+  let stdout = ""
+  let stderr = ""
+  const lines: Array<string> = []
+  const waiters: Array<{ test: (line: string) => boolean; resolve: (line: string) => void }> = []
+  child.stdout!.on("data", (chunk: Buffer) => {
+    stdout += chunk.toString("utf8")
+  })
+  child.stderr!.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString("utf8")
+  })
+  NodeReadline.createInterface({ input: child.stdout! }).on("line", (line) => {
+    lines.push(line)
+    for (let i = waiters.length - 1; i >= 0; i--) {
+      if (waiters[i]!.test(line)) waiters.splice(i, 1)[0]!.resolve(line)
+    }
+  })
+  const finished = new Promise<Finished>((resolve) =>
+    child.once("close", (code, signal) => resolve({ code, signal, stdout, stderr }))
+  )
+  const nextLine = (test: (line: string) => boolean) => {
+    const seen = lines.find(test)
+    if (seen !== undefined) return Promise.resolve(seen)
+    return new Promise<string>((resolve, reject) => {
+      waiters.push({ test, resolve })
+      finished.then((f) => reject(new Error(`exited with ${f.code} before the line came; stderr: ${f.stderr}`)))
+    })
+  }
+  return { child, nextLine, finished }
+}
+
+const configured = (dir: string, extra: Record<string, string> = {}): Record<string, string> => ({
+  ...baseEnv(),
+  LICENSURE_PRODUCT_ID: productId,
+  LICENSURE_PUBLIC_KEY: publicKeyPath,
+  LICENSURE_HOST: emulatorUrl,
+  LICENSURE_DIR: dir,
+  LICENSURE_FINGERPRINT_ROOT: machineRoot,
+  ...extra
+})
+
+/** Runs the CLI to completion. */
+const cli = (args: ReadonlyArray<string>, env: Record<string, string>, cwd?: string) =>
+  start(cliBin, args, env, cwd).finished
+
+const admin = async (method: string, path: string, body?: unknown): Promise<any> => {
+  const response = await fetch(new URL(path, emulatorUrl), {
+    method,
+    ...(body === undefined ? {} : { headers: { "content-type": "application/json" }, body: JSON.stringify(body) })
+  })
+  assert.isTrue(response.ok, `${method} ${path} answered ${response.status}`)
+  const text = await response.text()
+  return text === "" ? undefined : JSON.parse(text)
+}
+
+const newLicense = (): Promise<{ id: string; key: string }> => admin("POST", "/__admin/licenses", { productId })
+
+const storeDir = () => NodeFs.mkdtempSync(NodePath.join(work, "store-"))
+
+/** A usage error is exactly one line on stderr, with no stack trace, and nothing on stdout. */
+const assertOneLineError = (result: Finished, code: number, pattern: RegExp) => {
+  assert.strictEqual(result.code, code, result.stderr)
+  assert.strictEqual(result.stdout, "")
+  const lines = result.stderr.trimEnd().split("\n")
+  assert.strictEqual(lines.length, 1, result.stderr)
+  assert.match(lines[0]!, /^licensure: /)
+  assert.match(lines[0]!, pattern)
+  assert.notMatch(result.stderr, /\n\s+at /)
+}
+
+/** A port on 127.0.0.1 that nothing listens on (it was free a moment ago, and is closed again). */
+const closedPort = async (): Promise<number> => {
+  const server = NodeNet.createServer()
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+  const port = (server.address() as NodeNet.AddressInfo).port
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+  return port
+}
+
+beforeAll(async () => {
+  work = NodeFs.mkdtempSync(NodePath.join(NodeOs.tmpdir(), "licensure-cli-"))
+  machineRoot = NodePath.join(work, "machine")
+  NodeFs.mkdirSync(NodePath.join(machineRoot, "etc"), { recursive: true })
+  NodeFs.writeFileSync(NodePath.join(machineRoot, "etc", "machine-id"), "4c1f0e5a9b2d4e7f8a6b3c2d1e0f9a8b\n")
+  const running = start(emulatorBin, ["--port", "0"], baseEnv())
+  emulator = running.child
+  emulatorUrl = (JSON.parse(await running.nextLine(() => true)) as { url: string }).url
+  const product = (await admin("POST", "/__admin/products", {})) as { productId: string; publicKeyPem: string }
+  productId = product.productId
+  publicKeyPath = NodePath.join(work, "public-key.pem")
+  NodeFs.writeFileSync(publicKeyPath, product.publicKeyPem)
+})
+
+afterAll(async () => {
+  if (emulator !== undefined && emulator.exitCode === null) {
+    const exited = new Promise((resolve) => emulator!.once("close", resolve))
+    emulator.kill("SIGTERM")
+    await exited
+  }
+  NodeFs.rmSync(work, { recursive: true, force: true })
+})
+
+describe("licensure CLI (real processes against a real emulator)", () => {
+  it("activates, shows status as JSON, syncs, deactivates, and then reports not activated", async () => {
+    const license = await newLicense()
+    const env = configured(storeDir())
+
+    const activated = await cli(["activate", license.key], env)
+    assert.strictEqual(activated.code, ExitCode.licensed, activated.stderr)
+    assert.match(activated.stdout, /^state\s+active$/m)
+    assert.match(activated.stdout, /^status\s+LA_OK \(0\)$/m)
+    assert.notInclude(activated.stdout, license.key, "the key is masked")
+    assert.strictEqual(activated.stderr, "", "piped: no spinner, no progress lines")
+
+    const status = await cli(["status", "--json"], env)
+    assert.strictEqual(status.code, ExitCode.licensed, status.stderr)
+    const view = JSON.parse(status.stdout)
+    assert.strictEqual(view.state, "active")
+    assert.strictEqual(view.licensed, true)
+    assert.deepStrictEqual(view.status, { name: "LA_OK", code: 0 })
+    assert.strictEqual(view.exitCode, 0)
+    assert.strictEqual(view.license.licenseId, license.id)
+    assert.strictEqual(
+      view.license.key,
+      `${license.key.slice(0, -4).replace(/[A-Z0-9]/g, "*")}${license.key.slice(-4)}`
+    )
+    const onServer = await admin("GET", `/__admin/licenses/${license.id}`)
+    assert.strictEqual(onServer.activations.length, 1)
+    assert.strictEqual(view.license.activationId, onServer.activations[0].id)
+
+    await admin("DELETE", "/__admin/log")
+    const synced = await cli(["sync"], env)
+    assert.strictEqual(synced.code, ExitCode.licensed, synced.stderr)
+    assert.match(synced.stdout, /^state\s+active$/m)
+    const log = (await admin("GET", "/__admin/log")) as Array<{ method: string; path: string; status: number }>
+    assert.deepStrictEqual(
+      log.map((e) => `${e.method} ${e.path} ${e.status}`),
+      [`PATCH /v3/activations/${view.license.activationId} 200`]
+    )
+
+    const deactivated = await cli(["deactivate"], env)
+    assert.strictEqual(deactivated.code, ExitCode.licensed, deactivated.stderr)
+    assert.match(deactivated.stdout, /deactivated/)
+    assert.strictEqual((await admin("GET", `/__admin/licenses/${license.id}`)).activations.length, 0)
+
+    const after = await cli(["status", "--json"], env)
+    assert.strictEqual(after.code, ExitCode.notActivated)
+    assert.strictEqual(after.code, 20)
+    const gone = JSON.parse(after.stdout)
+    assert.strictEqual(gone.state, "unactivated")
+    assert.strictEqual(gone.licensed, false)
+    assert.strictEqual(gone.exitCode, 20)
+
+    const table = await cli(["status"], env)
+    assert.strictEqual(table.code, 20)
+    assert.match(table.stdout, /^state\s+unactivated$/m)
+  })
+
+  it("answers configuration and usage mistakes with one line and exit 2", async () => {
+    const corruptKey = NodePath.join(work, "corrupt.pem")
+    NodeFs.writeFileSync(corruptKey, "-----BEGIN PUBLIC KEY-----\nnot base64 at all!\n-----END PUBLIC KEY-----\n")
+    const { LICENSURE_PRODUCT_ID: _, ...withoutProduct } = configured(storeDir())
+    const [missingProduct, unknownFlag, misplacedFlag, missingKey, badPem, badScope, badHost] = await Promise.all([
+      cli(["status"], withoutProduct),
+      cli(["status", "--bogus"], configured(storeDir())),
+      cli(["chart", "--product-id", "x"], baseEnv()),
+      cli(["activate"], configured(storeDir())),
+      cli(["status"], configured(storeDir(), { LICENSURE_PUBLIC_KEY: corruptKey })),
+      cli(["status", "--scope", "galaxy"], configured(storeDir())),
+      cli(["status"], configured(storeDir(), { LICENSURE_HOST: "ftp://example.com" }))
+    ])
+    assertOneLineError(missingProduct, ExitCode.usage, /missing product id: give --product-id, LICENSURE_PRODUCT_ID/)
+    assertOneLineError(unknownFlag, ExitCode.usage, /unknown flag "--bogus"/)
+    assertOneLineError(misplacedFlag, ExitCode.usage, /--product-id is not an option of `chart`/)
+    assertOneLineError(missingKey, ExitCode.usage, /activate expects a licence key/)
+    assertOneLineError(
+      badPem,
+      ExitCode.usage,
+      /LICENSURE_PUBLIC_KEY \(.*corrupt\.pem\): expected an RSA public key in PEM/
+    )
+    assertOneLineError(badScope, ExitCode.usage, /--scope: expected user, system or memory, got "galaxy"/)
+    assertOneLineError(badHost, ExitCode.usage, /LICENSURE_HOST: expected an http or https URL/)
+  })
+
+  it("exits 31 naming the server's code for a wrong key, and 30 when the server cannot be reached", async () => {
+    const license = await newLicense()
+    const port = await closedPort()
+    const [wrongKey, unreachable] = await Promise.all([
+      cli(["activate", "000000-111111-222222-333333-444444-555555", "--json"], configured(storeDir())),
+      cli(["activate", license.key, "--host", `http://127.0.0.1:${port}`], configured(storeDir()))
+    ])
+    assert.strictEqual(wrongKey.code, ExitCode.refused)
+    assert.strictEqual(wrongKey.code, 31)
+    assert.match(wrongKey.stderr, /^licensure: activate refused by the server: INVALID_LICENSE_KEY: .+LA_E_LICENSE_KEY/)
+    // With --json, scripts get the failure on stdout too.
+    const failure = JSON.parse(wrongKey.stdout)
+    assert.strictEqual(failure.exitCode, 31)
+    assert.strictEqual(failure.error.code, "INVALID_LICENSE_KEY")
+    assert.deepStrictEqual(failure.error.status, { name: "LA_E_LICENSE_KEY", code: 54 })
+    assert.strictEqual(unreachable.code, ExitCode.unreachable)
+    assert.strictEqual(unreachable.code, 30)
+    assert.match(unreachable.stderr, /^licensure: activate failed: the licence server could not be reached/)
+    assert.match(unreachable.stderr, new RegExp(`NetworkFailure: .*127\\.0\\.0\\.1:${port}.*LA_E_INET`))
+    // Neither attempt took a seat.
+    assert.strictEqual((await admin("GET", `/__admin/licenses/${license.id}`)).activations.length, 0)
+  })
+
+  it("exits 11 after a sync finds the licence suspended, 21 once it is revoked, and 20 after that", async () => {
+    const license = await newLicense()
+    const env = configured(storeDir())
+    assert.strictEqual((await cli(["activate", license.key], env)).code, 0)
+
+    await admin("PATCH", `/__admin/licenses/${license.id}`, { suspended: true })
+    const suspended = await cli(["sync", "--json"], env)
+    assert.strictEqual(suspended.code, ExitCode.suspended, suspended.stderr)
+    assert.strictEqual(JSON.parse(suspended.stdout).state, "suspended")
+
+    await admin("PATCH", `/__admin/licenses/${license.id}`, { suspended: false, revoked: true })
+    const revoked = await cli(["sync"], env)
+    assert.strictEqual(revoked.code, ExitCode.revoked)
+    assert.strictEqual(revoked.code, 21)
+    assert.match(revoked.stderr, /^licensure: sync refused by the server: REVOKED_LICENSE: .+LA_E_REVOKED 53/)
+
+    // The revocation cleared the stored activation: this machine is no longer activated.
+    const status = await cli(["status", "--json"], env)
+    assert.strictEqual(status.code, ExitCode.notActivated)
+    assert.strictEqual(JSON.parse(status.stdout).state, "unactivated")
+  })
+
+  it("starts a trial and reports it", async () => {
+    const env = configured(storeDir(), { LICENSURE_FINGERPRINT_ROOT: NodePath.join(work, "trial-machine") })
+    NodeFs.mkdirSync(NodePath.join(work, "trial-machine", "etc"), { recursive: true })
+    NodeFs.writeFileSync(
+      NodePath.join(work, "trial-machine", "etc", "machine-id"),
+      "9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b\n"
+    )
+    const trial = await cli(["trial", "--json"], env)
+    assert.strictEqual(trial.code, ExitCode.licensed, trial.stderr)
+    const view = JSON.parse(trial.stdout)
+    assert.strictEqual(view.state, "trialActive")
+    assert.strictEqual(view.license.type, "trial")
+    assert.isAbove(view.license.expiresAt, Date.now())
+    const status = await cli(["status"], env)
+    assert.strictEqual(status.code, 0, status.stderr)
+    assert.match(status.stdout, /^state\s+trialActive$/m)
+  })
+
+  it("takes its configuration from ./licensure.json, with flags over variables over the file", async () => {
+    const license = await newLicense()
+    const project = NodeFs.mkdtempSync(NodePath.join(work, "project-"))
+    NodeFs.copyFileSync(publicKeyPath, NodePath.join(project, "key.pem"))
+    NodeFs.writeFileSync(
+      NodePath.join(project, "licensure.json"),
+      JSON.stringify({ productId, publicKeyPath: "key.pem", host: "http://127.0.0.1:9", dir: "licence" })
+    )
+    const env = {
+      ...baseEnv(),
+      LICENSURE_FINGERPRINT_ROOT: machineRoot,
+      // The variable beats the file's unreachable host; the flag beats the variable's product id.
+      LICENSURE_HOST: emulatorUrl,
+      LICENSURE_PRODUCT_ID: "not-this-product"
+    }
+    const activated = await cli(["activate", license.key, "--product-id", productId], env, project)
+    assert.strictEqual(activated.code, 0, activated.stderr)
+    // The file's relative `dir` is relative to the file: the licence landed next to it.
+    assert.isTrue(NodeFs.readdirSync(NodePath.join(project, "licence")).some((name) => name.endsWith(".user.lic")))
+    assert.strictEqual((await admin("GET", `/__admin/licenses/${license.id}`)).activations.length, 1)
+  })
+
+  it("prints the lifecycle chart as Mermaid, as a JSON graph, or into a file", async () => {
+    const out = NodePath.join(work, "chart.mmd")
+    const [mermaid, graph, written] = await Promise.all([
+      cli(["chart"], baseEnv()),
+      cli(["chart", "--json"], baseEnv()),
+      cli(["chart", "--out", out], baseEnv())
+    ])
+    assert.strictEqual(mermaid.code, 0, mermaid.stderr)
+    assert.match(mermaid.stdout, /^stateDiagram-v2\n {2}\[\*\] --> loading\n/)
+    assert.match(mermaid.stdout, /active --> /)
+    assert.strictEqual(graph.code, 0, graph.stderr)
+    const parsed = JSON.parse(graph.stdout) as { initial: string; states: Array<string>; edges: Array<unknown> }
+    assert.strictEqual(parsed.initial, "loading")
+    assert.includeMembers(parsed.states, ["unactivated", "active", "grace", "revoked"])
+    assert.isAbove(parsed.edges.length, 10)
+    assert.strictEqual(written.code, 0, written.stderr)
+    assert.strictEqual(written.stdout, "")
+    assert.strictEqual(NodeFs.readFileSync(out, "utf8"), mermaid.stdout)
+  })
+
+  it("watch prints a line per change and exits 0 on SIGINT", async () => {
+    const license = await newLicense()
+    const env = configured(storeDir())
+    assert.strictEqual((await cli(["activate", license.key], env)).code, 0)
+    const watching = start(cliBin, ["watch"], env)
+    const line = await watching.nextLine((l) => / active LA_OK$/.test(l))
+    assert.match(line, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z active LA_OK$/)
+    watching.child.kill("SIGINT")
+    const done = await watching.finished
+    assert.strictEqual(done.code, 0, done.stderr)
+    assert.strictEqual(done.stderr, "")
+    for (const printed of done.stdout.trimEnd().split("\n")) {
+      assert.match(printed, /^\S+Z [a-zA-Z]+ LA_[A-Z_]+$/)
+    }
+  })
+
+  it("emulator --seed serves a product and a licence that the CLI and the example app can use", async () => {
+    const seeded = start(cliBin, ["emulator", "--seed", "--port", "0"], baseEnv())
+    const info = JSON.parse(await seeded.nextLine(() => true)) as {
+      url: string
+      productId: string
+      publicKeyPath: string
+      key: string
+    }
+    assert.match(info.url, /^http:\/\/127\.0\.0\.1:\d+$/)
+    assert.isTrue(NodeFs.readFileSync(info.publicKeyPath, "utf8").startsWith("-----BEGIN PUBLIC KEY-----"))
+    const env = {
+      ...baseEnv(),
+      LICENSURE_HOST: info.url,
+      LICENSURE_PRODUCT_ID: info.productId,
+      LICENSURE_PUBLIC_KEY: info.publicKeyPath,
+      LICENSURE_DIR: storeDir()
+    }
+    // The example app activates with LICENSE_KEY on first run and gates its feature on the licence.
+    const app = start(exampleApp, [], { ...env, LICENSE_KEY: info.key })
+    await app.nextLine((l) => l === "premium features: enabled")
+    app.child.kill("SIGINT")
+    const appDone = await app.finished
+    assert.strictEqual(appDone.code, 0, appDone.stderr)
+    assert.match(appDone.stdout, /^licence: active \(LA_OK\)/m)
+    assert.match(appDone.stdout, /bye\n$/)
+
+    // The CLI, on the same machine and directory, sees the app's activation.
+    const status = await cli(["status", "--json"], env)
+    assert.strictEqual(status.code, 0, status.stderr)
+    assert.strictEqual(JSON.parse(status.stdout).state, "active")
+
+    seeded.child.kill("SIGINT")
+    const done = await seeded.finished
+    assert.strictEqual(done.code, 0, done.stderr)
+    assert.match(done.stderr, /export LICENSURE_HOST=http:\/\/127\.0\.0\.1:\d+ LICENSURE_PRODUCT_ID=/)
+    assert.isFalse(NodeFs.existsSync(info.publicKeyPath), "the temporary key file is removed on exit")
+  })
+})
