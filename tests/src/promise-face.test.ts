@@ -189,3 +189,22 @@ describe("createLicensing", () => {
     assert.isNull(result.closed)
   })
 })
+
+describe("closing mid-call", () => {
+  it("a call still running when close() is called rejects with a typed Closed error", async () => {
+    const { key } = await emulator.createLicense({ productId })
+    // Hold the activation request on the server so that close() lands while it is in flight.
+    await emulator.addFault({ kind: "delay", delayMs: 2_000, count: 1, match: { method: "POST" } })
+    const licensing = createLicensing({ productId, publicKeyPem, layer: platform() })
+    const pending = licensing.activate(key)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    await licensing.close()
+    const error = (await pending.then(
+      () => undefined,
+      (e: unknown) => e
+    )) as { _tag?: string; kind?: string } | undefined
+    await emulator.clearFaults()
+    assert.strictEqual(error?._tag, "LicensingError")
+    assert.strictEqual(error?.kind, "Closed")
+  })
+})

@@ -17,14 +17,8 @@ import { Cause, Effect, Exit, Layer, ManagedRuntime, Stream } from "effect"
 import type { Fingerprint } from "./Fingerprint.ts"
 import type { LicenseApi } from "./LicenseApi.ts"
 import type { LicenseStore } from "./LicenseStore.ts"
-import type { LexStatus } from "./LexStatus.ts"
-import {
-  type LicenseDetails,
-  Licensing,
-  type LicensingConfig,
-  type LicensingError,
-  type LicenseView
-} from "./Licensing.ts"
+import { type LexStatus, lexStatus } from "./LexStatus.ts"
+import { type LicenseDetails, Licensing, type LicensingConfig, LicensingError, type LicenseView } from "./Licensing.ts"
 
 export interface PromiseLicensingConfig extends LicensingConfig {
   /** The platform: HTTP (through `LicenseApi`), storage and fingerprint. */
@@ -62,10 +56,16 @@ export const createLicensing = (config: PromiseLicensingConfig): PromiseLicensin
           return yield* f(yield* Licensing)
         })
       )
-      .then((exit) => {
-        if (Exit.isSuccess(exit)) return exit.value
-        throw Exit.isFailure(exit) ? squash(exit) : new Error("licensure: unexpected exit")
-      })
+      .then(
+        (exit) => {
+          if (Exit.isSuccess(exit)) return exit.value
+          throw toError(exit.cause)
+        },
+        (error: unknown) => {
+          // The runtime was disposed before the call could start.
+          throw closedError(String(error))
+        }
+      )
   return {
     activate: (key) => run((l) => l.activate(key)),
     activateTrial: () => run((l) => l.activateTrial),
@@ -104,5 +104,15 @@ const provideLayer = (
   platform: Layer.Layer<LicenseApi | LicenseStore | Fingerprint>
 ) => Layer.provide(l, platform)
 
-const squash = (exit: Exit.Exit<unknown, unknown>): unknown =>
-  Exit.isFailure(exit) ? Cause.squash(exit.cause) : undefined
+const closedError = (detail: string) =>
+  new LicensingError({
+    operation: "any",
+    kind: "Closed",
+    message: `the licensing client was closed before the call finished (${detail})`,
+    status: lexStatus("LA_FAIL"),
+    state: "closed"
+  })
+
+/** A typed failure stays as it is; an interruption (the client closed mid-call) becomes a `Closed` error. */
+const toError = (cause: Cause.Cause<LicensingError>): unknown =>
+  Cause.hasInterruptsOnly(cause) ? closedError("interrupted") : Cause.squash(cause)
