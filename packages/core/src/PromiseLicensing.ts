@@ -13,7 +13,7 @@
  *
  * @since 0.1.0
  */
-import { Cause, Effect, Exit, Layer, ManagedRuntime, Stream } from "effect"
+import { Cause, Effect, Exit, Layer, ManagedRuntime, Scope, Stream } from "effect"
 import type { Fingerprint } from "./Fingerprint.ts"
 import type { LicenseApi } from "./LicenseApi.ts"
 import type { LicenseStore } from "./LicenseStore.ts"
@@ -39,6 +39,11 @@ export interface PromiseLicensing {
   readonly license: () => Promise<LicenseDetails | undefined>
   /** Calls `listener` on every change; returns the unsubscribe function. Listener errors are caught. */
   readonly subscribe: (listener: (view: LicenseView) => void) => () => void
+  /**
+   * Runs an Effect program against the running `Licensing` service (for Effect-aware extras such as the Node
+   * inspector); its scope lasts until `close()`.
+   */
+  readonly use: <A, E>(f: (licensing: Licensing["Service"]) => Effect.Effect<A, E, Scope.Scope>) => Promise<A>
   /** Stops timers and I/O in flight. */
   readonly close: () => Promise<void>
 }
@@ -48,6 +53,7 @@ export type { LicensingError }
 
 export const createLicensing = (config: PromiseLicensingConfig): PromiseLicensing => {
   const { layer, ...licensingConfig } = config
+  const closing: Array<Scope.Closeable> = []
   const runtime = ManagedRuntime.make(Licensing.layer(licensingConfig).pipe((l) => provideLayer(l, layer)))
   const run = <A>(f: (l: Licensing["Service"]) => Effect.Effect<A, LicensingError>): Promise<A> =>
     runtime
@@ -95,7 +101,18 @@ export const createLicensing = (config: PromiseLicensingConfig): PromiseLicensin
       )
       return () => controller.abort()
     },
-    close: () => runtime.dispose()
+    use: (f) =>
+      runtime.runPromise(
+        Effect.gen(function* () {
+          const scope = yield* Scope.make()
+          closing.push(scope)
+          return yield* Scope.provide(f(yield* Licensing), scope)
+        })
+      ),
+    close: async () => {
+      for (const scope of closing.splice(0)) await runtime.runPromise(Scope.close(scope, Exit.void))
+      await runtime.dispose()
+    }
   }
 }
 

@@ -352,6 +352,23 @@ describe("licensure CLI (real processes against a real emulator)", () => {
     }
   })
 
+  it("watch --inspect serves the live state-chart page and still exits 0 on SIGINT", async () => {
+    const license = await newLicense()
+    const env = configured(storeDir())
+    assert.strictEqual((await cli(["activate", license.key], env)).code, 0)
+    const watching = start(cliBin, ["watch", "--inspect"], env)
+    const announced = await watching.nextLine((l) => l.startsWith("inspector: "))
+    const url = announced.slice("inspector: ".length)
+    assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/?$/)
+    const state = (await (await fetch(new URL("/state.json", url))).json()) as { state: string }
+    assert.strictEqual(state.state, "active")
+    const page = await (await fetch(url)).text()
+    assert.include(page, "<svg")
+    watching.child.kill("SIGINT")
+    const done = await watching.finished
+    assert.strictEqual(done.code, 0, done.stderr)
+  })
+
   it("emulator --seed serves a product and a licence that the CLI and the example app can use", async () => {
     const seeded = start(cliBin, ["emulator", "--seed", "--port", "0"], baseEnv())
     const info = JSON.parse(await seeded.nextLine(() => true)) as {

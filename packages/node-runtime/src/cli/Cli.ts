@@ -180,6 +180,11 @@ const watch = async (
   // Listen for the interrupt before the first line goes out: a reader that stops us on seeing it must not find the
   // process still without a handler (and so killed by the signal's default action).
   const interrupted = io.interrupted()
+  if (commandLine.inspect) {
+    const { Inspector } = await import("../index.ts")
+    const { url } = await licensing.use((service) => Inspector.start(service))
+    line(`inspector: ${url}`)
+  }
   let last: string | undefined
   const unsubscribe = licensing.subscribe((view) => {
     // The view also changes when only a timestamp moves; a line is worth printing when the state or status does.

@@ -54,6 +54,8 @@ export interface CommandLine {
   readonly out: string | undefined
   readonly port: number
   readonly seed: boolean
+  /** `watch --inspect`: also serve the state-chart inspector page on loopback. */
+  readonly inspect: boolean
 }
 
 interface FlagSpec {
@@ -74,7 +76,8 @@ const flags: Readonly<Record<string, FlagSpec>> = {
   "--json": { takesValue: false, commands: [...LicensingCommands, "chart"] },
   "--out": { takesValue: true, commands: ["chart", "demo"] },
   "--port": { takesValue: true, commands: ["emulator"] },
-  "--seed": { takesValue: false, commands: ["emulator"] }
+  "--seed": { takesValue: false, commands: ["emulator"] },
+  "--inspect": { takesValue: false, commands: ["watch"] }
 }
 
 const isCommand = (word: string): word is CommandName => (Commands as ReadonlyArray<string>).includes(word)
@@ -82,10 +85,28 @@ const isCommand = (word: string): word is CommandName => (Commands as ReadonlyAr
 /** Parses `process.argv.slice(2)`; fails with a {@link UsageError} naming the first thing wrong. */
 export const parseCommandLine = (args: ReadonlyArray<string>): CommandLine => {
   if (args.some((arg) => arg === "--help" || arg === "-h") || args[0] === "help") {
-    return { command: "help", positionals: [], config: {}, json: false, out: undefined, port: 0, seed: false }
+    return {
+      command: "help",
+      positionals: [],
+      config: {},
+      json: false,
+      out: undefined,
+      port: 0,
+      seed: false,
+      inspect: false
+    }
   }
   if (args.some((arg) => arg === "--version" || arg === "-V")) {
-    return { command: "version", positionals: [], config: {}, json: false, out: undefined, port: 0, seed: false }
+    return {
+      command: "version",
+      positionals: [],
+      config: {},
+      json: false,
+      out: undefined,
+      port: 0,
+      seed: false,
+      inspect: false
+    }
   }
   let command: CommandName | undefined
   const positionals: Array<string> = []
@@ -130,6 +151,7 @@ export const parseCommandLine = (args: ReadonlyArray<string>): CommandLine => {
   let out: string | undefined
   let port = 0
   let seed = false
+  let inspect = false
   const seen = new Set<string>()
   for (const { flag, value } of given) {
     const spec = flags[flag]!
@@ -143,6 +165,7 @@ export const parseCommandLine = (args: ReadonlyArray<string>): CommandLine => {
     if (spec.configField !== undefined) config[spec.configField] = value!
     else if (flag === "--json") json = true
     else if (flag === "--seed") seed = true
+    else if (flag === "--inspect") inspect = true
     else if (flag === "--out") out = value
     else if (flag === "--port") port = parsePort(value!)
   }
@@ -157,7 +180,7 @@ export const parseCommandLine = (args: ReadonlyArray<string>): CommandLine => {
       message: `\`${command}\` takes ${arity === 0 ? "no arguments" : "one argument"}, got also ${extra.map(shown).join(" ")}`
     })
   }
-  return { command, positionals, config, json, out, port, seed }
+  return { command, positionals, config, json, out, port, seed, inspect }
 }
 
 const parsePort = (raw: string): number => {
