@@ -58,6 +58,7 @@ export const makeStoreFile = (options: StoreFileOptions): StoreFile => {
     }
   }
 
+  let swept = false
   return {
     path,
     lockPath,
@@ -67,8 +68,13 @@ export const makeStoreFile = (options: StoreFileOptions): StoreFile => {
       // Seal before taking the lock: the lock is held only for the disk work.
       const sealed = cipher.seal(plaintext)
       return withLock(() => {
-        sweepTemporaries(path)
-        sweepLockTemporaries(lockPath, options.lock.staleMillis)
+        // Leftovers of writers that crashed mid-save are swept once per store, not on every save: they are litter,
+        // never read, and two directory listings would cost a third of each save.
+        if (!swept) {
+          sweepTemporaries(path)
+          sweepLockTemporaries(lockPath, options.lock.staleMillis)
+          swept = true
+        }
         replaceAtomically(path, sealed)
       })
     },
