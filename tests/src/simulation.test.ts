@@ -179,6 +179,62 @@ describe("lifecycle simulations against the emulator on one TestClock", () => {
     })
   )
 
+  it.effect("a clock that jumps forward past the expiry is noticed at once, not at the next sync", () =>
+    Effect.gen(function* () {
+      const sim = yield* makeSim({ serverSyncInterval: 30 * 86400, expiresAt: iso(Start + 10 * DAY) })
+      yield* sim.licensing.activate(sim.license.key)
+      yield* drive(sim.licensing, Start + DAY)
+      // One jump of the wall clock; every timer due by then fires in order, and the machine re-evaluates.
+      yield* TestClock.setTime(Start + 12 * DAY)
+      const view = yield* settled(sim.licensing)
+      assert.strictEqual(view.state, "expired")
+      assert.strictEqual(view.status.name, "LA_EXPIRED")
+    })
+  )
+
+  it.effect("after a day asleep, a client syncs once to catch up, not once per missed interval", () =>
+    Effect.gen(function* () {
+      // A sleeping laptop: the wall clock jumps while monotonic timers stand still. The TestClock is the monotonic
+      // time (timers sleep on it); the clock the client and the emulator read is the TestClock plus a jump offset.
+      const test = (yield* Clock.Clock) as TestClock.TestClock
+      let offset = 0
+      const wall = () => test.currentTimeMillisUnsafe() + offset
+      const jumped: TestClock.TestClock = {
+        ...test,
+        currentTimeMillisUnsafe: wall,
+        currentTimeMillis: Effect.sync(wall),
+        currentTimeNanosUnsafe: () => BigInt(wall()) * 1_000_000n,
+        currentTimeNanos: Effect.sync(() => BigInt(wall()) * 1_000_000n),
+        monotonicTimeNanosUnsafe: () => test.monotonicTimeNanosUnsafe(),
+        monotonicTimeNanos: Effect.suspend(() => test.monotonicTimeNanos),
+        sleep: (duration) => test.sleep(duration),
+        adjust: (duration) => test.adjust(duration),
+        setTime: (timestamp) => test.setTime(timestamp - offset),
+        withLive: (effect) => test.withLive(effect)
+      }
+      yield* Effect.provideService(
+        Effect.gen(function* () {
+          const sim = yield* makeSim({ serverSyncInterval: 3600, serverSyncGracePeriod: 7 * 86400 })
+          yield* sim.licensing.activate(sim.license.key)
+          yield* drive(sim.licensing, Start + 2 * HOUR)
+          yield* Effect.promise(() => sim.emulator.clearLog())
+          offset += DAY
+          assert.strictEqual(yield* Clock.currentTimeMillis, Start + 2 * HOUR + DAY)
+          // Within the next (monotonic) hour the armed timer fires once; the wall clock says a day has passed.
+          yield* TestClock.adjust(HOUR)
+          const view = yield* settled(sim.licensing)
+          assert.strictEqual(view.state, "active")
+          const log = yield* Effect.promise(() => sim.emulator.log())
+          assert.strictEqual(syncCount(log), 1)
+          // The cadence restarts from that sync.
+          assert.strictEqual(view.nextSyncAt! - log[0]!.at, HOUR)
+        }),
+        Clock.Clock,
+        jumped
+      )
+    })
+  )
+
   it.effect("a transient 503 is retried under the retry policy and the emulator sees every attempt", () =>
     Effect.gen(function* () {
       const sim = yield* makeSim({ serverSyncInterval: 3600 })
