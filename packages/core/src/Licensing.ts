@@ -132,8 +132,17 @@ export class LicensingError extends Schema.TaggedError<LicensingError>()("Licens
   state: Schema.String
 }) {}
 
+/** Per-activation settings; each overrides the configuration's value for this activation and its syncs. */
+export interface ActivateOptions {
+  readonly metadata?: ReadonlyArray<MetadataEntry> | undefined
+  readonly leaseDuration?: number | undefined
+  readonly email?: string | undefined
+  readonly password?: string | undefined
+  readonly releaseVersion?: string | undefined
+}
+
 export interface LicensingService {
-  readonly activate: (key: string) => Effect.Effect<LicenseView, LicensingError>
+  readonly activate: (key: string, options?: ActivateOptions) => Effect.Effect<LicenseView, LicensingError>
   readonly activateTrial: Effect.Effect<LicenseView, LicensingError>
   readonly deactivate: Effect.Effect<LicenseView, LicensingError>
   readonly sync: Effect.Effect<LicenseView, LicensingError>
@@ -145,6 +154,8 @@ export interface LicensingService {
   readonly license: Effect.Effect<LicenseDetails | undefined>
   /** Every change, starting with the current view. */
   readonly changes: Stream.Stream<LicenseView>
+  /** The same stream as `changes`, under the name the design uses. */
+  readonly state: Stream.Stream<LicenseView>
   readonly ref: SubscriptionRef.SubscriptionRef<LicenseView>
   /** Resolves once every queued store write has landed. */
   readonly flush: Effect.Effect<void>
@@ -153,6 +164,9 @@ export interface LicensingService {
 }
 
 const settled: ReadonlySet<string> = new Set(SettledStates)
+
+const definedOnly = <A extends object>(a: A): Partial<A> =>
+  Object.fromEntries(Object.entries(a).filter(([, v]) => v !== undefined)) as Partial<A>
 
 const toMillis = (seconds: number) => (seconds === 0 ? undefined : seconds * 1000)
 
@@ -318,7 +332,10 @@ export class Licensing extends Context.Service<Licensing, LicensingService>()("@
           Effect.logWarning(`licensure: could not ${what} the licence record: ${error.message}`)
         )
 
+      // Set by `activate(key, options)`: this process's activation settings, over the configuration's.
+      let activation: ActivateOptions = {}
       const activationBody = (key: string, fp: string, identity: MachineIdentity): ActivationRequest => {
+        const settings = { ...config, ...definedOnly(activation) }
         const meters: Array<MeterAttributeIncrement> = [...pendingMeters].map(([name, usesIncrement]) => ({
           name,
           usesIncrement
@@ -334,11 +351,11 @@ export class Licensing extends Context.Service<Licensing, LicensingService>()("@
           userHash: identity.userHash,
           container: identity.container,
           ...(identity.vmName !== undefined ? { vmName: identity.vmName } : {}),
-          ...(config.metadata !== undefined ? { metadata: config.metadata } : {}),
-          ...(config.leaseDuration !== undefined ? { leaseDuration: config.leaseDuration } : {}),
-          ...(config.email !== undefined ? { email: config.email } : {}),
-          ...(config.password !== undefined ? { password: config.password } : {}),
-          ...(config.releaseVersion !== undefined ? { releaseVersion: config.releaseVersion } : {}),
+          ...(settings.metadata !== undefined ? { metadata: settings.metadata } : {}),
+          ...(settings.leaseDuration !== undefined ? { leaseDuration: settings.leaseDuration } : {}),
+          ...(settings.email !== undefined ? { email: settings.email } : {}),
+          ...(settings.password !== undefined ? { password: settings.password } : {}),
+          ...(settings.releaseVersion !== undefined ? { releaseVersion: settings.releaseVersion } : {}),
           ...(meters.length > 0 ? { meterAttributes: meters } : {})
         }
       }
@@ -676,7 +693,11 @@ export class Licensing extends Context.Service<Licensing, LicensingService>()("@
         })
 
       return {
-        activate: (key: string) => run("activate", { type: "ACTIVATE", key }),
+        activate: (key: string, options?: ActivateOptions) =>
+          Effect.suspend(() => {
+            activation = options ?? {}
+            return run("activate", { type: "ACTIVATE", key })
+          }),
         activateTrial: run("activateTrial", { type: "ACTIVATE_TRIAL" }),
         deactivate: requireActivation("deactivate", { type: "DEACTIVATE" }),
         sync: requireActivation("sync", { type: "SYNC" }),
@@ -696,6 +717,7 @@ export class Licensing extends Context.Service<Licensing, LicensingService>()("@
           return facts === undefined ? undefined : detailsOf(facts)
         }),
         changes: SubscriptionRef.changes(ref),
+        state: SubscriptionRef.changes(ref),
         ref,
         flush,
         actor

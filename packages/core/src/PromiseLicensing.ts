@@ -18,7 +18,14 @@ import type { Fingerprint } from "./Fingerprint.ts"
 import type { LicenseApi } from "./LicenseApi.ts"
 import type { LicenseStore } from "./LicenseStore.ts"
 import { type LexStatus, lexStatus } from "./LexStatus.ts"
-import { type LicenseDetails, Licensing, type LicensingConfig, LicensingError, type LicenseView } from "./Licensing.ts"
+import {
+  type ActivateOptions,
+  type LicenseDetails,
+  Licensing,
+  type LicensingConfig,
+  LicensingError,
+  type LicenseView
+} from "./Licensing.ts"
 
 export interface PromiseLicensingConfig extends LicensingConfig {
   /** The platform: HTTP (through `LicenseApi`), storage and fingerprint. */
@@ -26,7 +33,7 @@ export interface PromiseLicensingConfig extends LicensingConfig {
 }
 
 export interface PromiseLicensing {
-  readonly activate: (key: string) => Promise<LicenseView>
+  readonly activate: (key: string, options?: ActivateOptions) => Promise<LicenseView>
   readonly activateTrial: () => Promise<LicenseView>
   readonly deactivate: () => Promise<LicenseView>
   readonly sync: () => Promise<LicenseView>
@@ -73,7 +80,7 @@ export const createLicensing = (config: PromiseLicensingConfig): PromiseLicensin
         }
       )
   return {
-    activate: (key) => run((l) => l.activate(key)),
+    activate: (key, options) => run((l) => l.activate(key, options)),
     activateTrial: () => run((l) => l.activateTrial),
     deactivate: () => run((l) => l.deactivate),
     sync: () => run((l) => l.sync),
