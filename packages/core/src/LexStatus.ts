@@ -89,7 +89,10 @@ export const lexStatusOfServerCode = (code: string): LexStatusName => {
 }
 
 /** The LexActivator error for a failed call: the server code, else the transport class. */
-export const lexStatusOfFailure = (failure: { readonly kind: string; readonly code?: string | undefined }) => {
+export const lexStatusOfFailure = (failure: {
+  readonly kind: string
+  readonly code?: string | undefined
+}): LexStatusName => {
   if (failure.code !== undefined) return lexStatusOfServerCode(failure.code)
   switch (failure.kind) {
     case "NetworkFailure":

@@ -259,6 +259,17 @@ const failureOf = (event: unknown): FailureInfo | undefined => {
   return output !== undefined && "failure" in output ? output.failure : undefined
 }
 
+/** The context after the stored activation is dropped, saying why. */
+const forgotten = (why: FailureInfo | undefined) => ({
+  facts: undefined,
+  status: undefined,
+  nextSyncAt: undefined,
+  syncFailing: false,
+  syncHalted: false,
+  lastError: why,
+  clearedBecause: why
+})
+
 const statusIs =
   (...statuses: ReadonlyArray<ValidationStatus>) =>
   ({ context }: { context: LicenseContext }) =>
@@ -343,36 +354,16 @@ export const licenseMachine = setup({
       return { syncFailing: true, nextSyncAt: at + wait, lastError: failure }
     }),
     haltSync: assign({ syncHalted: true, lastError: ({ event }) => failureOf(event) }),
-    forget: assign(({ event, context }) => {
-      const failure = failureOf(event)
-      return {
-        facts: undefined,
-        status: undefined,
-        nextSyncAt: undefined,
-        syncFailing: false,
-        syncHalted: false,
-        lastError: failure ?? context.lastError,
-        clearedBecause: failure ?? context.clearedBecause
-      }
-    }),
-    forgetLapsedLease: assign(({ context }) => {
-      const failure: FailureInfo = {
+    forget: assign(({ event, context }) => forgotten(failureOf(event) ?? context.lastError)),
+    forgetLapsedLease: assign(({ context }) => ({
+      ...forgotten({
         operation: "validate",
         kind: "LeaseLapsed",
         message: "the hosted-floating lease ended before it was renewed; the activation token was dropped",
         transient: false
-      }
-      return {
-        facts: undefined,
-        status: undefined,
-        nextSyncAt: undefined,
-        syncFailing: false,
-        syncHalted: false,
-        lastError: failure,
-        clearedBecause: failure,
-        pendingKey: context.facts?.key
-      }
-    }),
+      }),
+      pendingKey: context.facts?.key
+    })),
     forgetDeactivated: assign({
       facts: undefined,
       status: undefined,

@@ -45,7 +45,7 @@ import {
   SettledStates
 } from "./LicenseMachine.ts"
 import { LicenseStore, RecordVersion, type StoredRecord } from "./LicenseStore.ts"
-import { type LexStatus, lexStatus, lexStatusOfFailure } from "./LexStatus.ts"
+import { type LexStatus, type LexStatusName, lexStatus, lexStatusOfFailure } from "./LexStatus.ts"
 import type {
   ActivationClaims,
   ActivationMeterAttribute,
@@ -205,45 +205,35 @@ export const detailsOf = (facts: LicenseFacts): LicenseDetails => {
   }
 }
 
+/** LexActivator's answer for each validation outcome (protocol §2, §3). */
+const lexOfValidation: Record<ValidationStatus, LexStatusName> = {
+  ok: "LA_OK",
+  expired: "LA_EXPIRED",
+  suspended: "LA_SUSPENDED",
+  graceOver: "LA_GRACE_PERIOD_OVER",
+  leaseLapsed: "LA_FAIL",
+  clockBehindServer: "LA_E_TIME",
+  clockRolledBack: "LA_E_TIME_MODIFIED",
+  wrongProduct: "LA_FAIL",
+  wrongKey: "LA_FAIL",
+  fingerprintMismatch: "LA_E_MACHINE_FINGERPRINT"
+}
+
+/** The state's LexActivator status: the last validation's, except where the state itself says more. */
 const statusOf = (state: LicenseStateName, context: LicenseContext): LexStatus => {
   switch (state) {
-    case "active":
-    case "grace":
-    case "trialActive":
-      return lexStatus("LA_OK")
-    case "expired":
-      return lexStatus("LA_EXPIRED")
-    case "suspended":
-      return lexStatus("LA_SUSPENDED")
-    case "graceOver":
-      return lexStatus("LA_GRACE_PERIOD_OVER")
     case "trialExpired":
       return lexStatus("LA_TRIAL_EXPIRED")
     case "revoked":
       return lexStatus("LA_E_REVOKED")
     case "fingerprintMismatch":
       return lexStatus("LA_E_MACHINE_FINGERPRINT")
-    case "clockTampered":
-      return lexStatus(context.status === "clockBehindServer" ? "LA_E_TIME" : "LA_E_TIME_MODIFIED")
     case "unactivated": {
       const why = context.clearedBecause
-      return why === undefined ? lexStatus("LA_FAIL") : lexStatus(lexStatusOfFailure(why) as never)
+      return why === undefined ? lexStatus("LA_FAIL") : lexStatus(lexStatusOfFailure(why))
     }
-    default: {
-      // Working states report the licence as it was last evaluated.
-      switch (context.status) {
-        case "ok":
-          return lexStatus("LA_OK")
-        case "expired":
-          return lexStatus("LA_EXPIRED")
-        case "suspended":
-          return lexStatus("LA_SUSPENDED")
-        case "graceOver":
-          return lexStatus("LA_GRACE_PERIOD_OVER")
-        default:
-          return lexStatus("LA_FAIL")
-      }
-    }
+    default:
+      return lexStatus(context.status === undefined ? "LA_FAIL" : lexOfValidation[context.status])
   }
 }
 
@@ -662,7 +652,7 @@ export class Licensing extends Context.Service<Licensing, LicensingService>()("@
               kind: error.kind,
               ...(error.code !== undefined ? { code: error.code } : {}),
               message: error.message,
-              status: lexStatus(lexStatusOfFailure(error) as never),
+              status: lexStatus(lexStatusOfFailure(error)),
               state: view.state
             })
           )
