@@ -45,7 +45,9 @@ describe("a fleet in one process", () => {
         yield* settleAll
       }
       const views = yield* settleAll
-      views.forEach((view, i) => assert.strictEqual(view.state, i === 7 ? "suspended" : "active", `client ${i}`))
+      for (const [i, view] of views.entries()) {
+        assert.strictEqual(view.state, i === 7 ? "suspended" : "active", `client ${i}`)
+      }
       // Each client made its own 24 hourly syncs against its own activation.
       const log = yield* Effect.promise(() => emulator.log())
       const ids = new Set(views.map((v) => v.license!.activationId))
