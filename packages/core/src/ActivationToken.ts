@@ -43,69 +43,80 @@ export interface Expected {
 type PublicKey = Awaited<ReturnType<typeof importSPKI>>
 const keyCache = new Map<string, Promise<PublicKey>>()
 
-const importKey = (publicKeyPem: string) =>
-  Effect.tryPromise({
-    try: () => {
-      let key = keyCache.get(publicKeyPem)
-      if (key === undefined) {
-        key = importSPKI(publicKeyPem, "RS256")
-        keyCache.set(publicKeyPem, key)
-        key.catch(() => keyCache.delete(publicKeyPem))
-      }
-      return key
-    },
-    catch: (cause) =>
-      new TokenError({
+const importKey = (publicKeyPem: string): Promise<PublicKey> => {
+  let key = keyCache.get(publicKeyPem)
+  if (key === undefined) {
+    key = importSPKI(publicKeyPem, "RS256").catch((cause: unknown) => {
+      keyCache.delete(publicKeyPem)
+      throw new TokenError({
         reason: "badPublicKey",
         message: `expected an RSA public key as SPKI PEM ("-----BEGIN PUBLIC KEY-----"), but it did not import: ${describe(cause)}`
       })
-  })
+    })
+    keyCache.set(publicKeyPem, key)
+  }
+  return key
+}
 
 const describe = (cause: unknown) => (cause instanceof Error ? cause.message : String(cause))
 
-/** Checks the signature and returns the raw payload. */
-const verifySignature = (token: string, publicKeyPem: string) =>
-  Effect.gen(function* () {
-    if (typeof token !== "string" || token.split(".").length !== 3) {
-      return yield* new TokenError({
-        reason: "malformed",
-        message: `expected a JWT of three dot-separated parts, got ${describeToken(token)}`
+const decoder = new TextDecoder()
+
+/**
+ * Checks the signature and returns the raw payload; rejects with a {@link TokenError} only. One async function
+ * rather than a chain of effects: a token is verified on every start and every sync, and this is the hot path.
+ */
+const verifySignatureAsync = async (token: string, publicKeyPem: string): Promise<unknown> => {
+  if (typeof token !== "string" || token.split(".").length !== 3) {
+    throw new TokenError({
+      reason: "malformed",
+      message: `expected a JWT of three dot-separated parts, got ${describeToken(token)}`
+    })
+  }
+  let alg: unknown
+  try {
+    alg = decodeProtectedHeader(token).alg
+  } catch (cause) {
+    throw new TokenError({ reason: "malformed", message: `the token header is not valid JSON: ${describe(cause)}` })
+  }
+  if (!AllowedAlgorithms.includes(alg as (typeof AllowedAlgorithms)[number])) {
+    throw new TokenError({
+      reason: "algorithmNotAllowed",
+      message: `expected alg ${AllowedAlgorithms.join(" or ")}, got ${JSON.stringify(alg ?? null)}`
+    })
+  }
+  const key = await importKey(publicKeyPem)
+  // compactVerify checks the signature only: Cryptlex tokens carry no `exp`/`nbf`, expiry is the custom `eat` and
+  // is judged by Validation on Effect's Clock, never by the JWT library's idea of the time.
+  let bytes: Uint8Array
+  try {
+    bytes = (await compactVerify(token, key, { algorithms: [...AllowedAlgorithms] })).payload
+  } catch (cause) {
+    if (cause instanceof errors.JWSSignatureVerificationFailed) {
+      throw new TokenError({
+        reason: "badSignature",
+        message: "the signature does not match the product's public key (tampered, or signed by another key)"
       })
     }
-    const header = yield* Effect.try({
-      try: () => decodeProtectedHeader(token),
-      catch: (cause) =>
-        new TokenError({ reason: "malformed", message: `the token header is not valid JSON: ${describe(cause)}` })
-    })
-    if (!AllowedAlgorithms.includes(header.alg as (typeof AllowedAlgorithms)[number])) {
-      return yield* new TokenError({
-        reason: "algorithmNotAllowed",
-        message: `expected alg ${AllowedAlgorithms.join(" or ")}, got ${JSON.stringify(header.alg ?? null)}`
-      })
+    if (cause instanceof errors.JOSEAlgNotAllowed) {
+      throw new TokenError({ reason: "algorithmNotAllowed", message: describe(cause) })
     }
-    const key = yield* importKey(publicKeyPem)
-    // compactVerify checks the signature only: Cryptlex tokens carry no `exp`/`nbf`, expiry is the custom `eat`
-    // and is judged by Validation on Effect's Clock, never by the JWT library's idea of the time.
-    const { payload: bytes } = yield* Effect.tryPromise({
-      try: () => compactVerify(token, key, { algorithms: [...AllowedAlgorithms] }),
-      catch: (cause) => {
-        if (cause instanceof errors.JWSSignatureVerificationFailed) {
-          return new TokenError({
-            reason: "badSignature",
-            message: "the signature does not match the product's public key (tampered, or signed by another key)"
-          })
-        }
-        if (cause instanceof errors.JOSEAlgNotAllowed) {
-          return new TokenError({ reason: "algorithmNotAllowed", message: describe(cause) })
-        }
-        return new TokenError({ reason: "malformed", message: `the token does not parse: ${describe(cause)}` })
-      }
-    })
-    const payload = yield* Effect.try({
-      try: () => JSON.parse(new TextDecoder().decode(bytes)) as unknown,
-      catch: () => new TokenError({ reason: "badClaims", message: "expected a JSON object as the token payload" })
-    })
-    return payload
+    throw new TokenError({ reason: "malformed", message: `the token does not parse: ${describe(cause)}` })
+  }
+  try {
+    return JSON.parse(decoder.decode(bytes)) as unknown
+  } catch {
+    throw new TokenError({ reason: "badClaims", message: "expected a JSON object as the token payload" })
+  }
+}
+
+const verifySignature = (token: string, publicKeyPem: string): Effect.Effect<unknown, TokenError> =>
+  Effect.tryPromise({
+    try: () => verifySignatureAsync(token, publicKeyPem),
+    catch: (cause) =>
+      cause instanceof TokenError
+        ? cause
+        : new TokenError({ reason: "malformed", message: `the token could not be checked: ${describe(cause)}` })
   })
 
 const describeToken = (token: unknown) =>
