@@ -19,11 +19,11 @@ import { DAY, HOUR, makeSim, settled } from "./Simulation.ts"
 export const DemoStart = Date.parse("2027-01-01T00:00:00Z")
 
 /**
- * The demo licence syncs every 6 hours, not every hour: over real loopback HTTP a year of hourly syncs (8,760
- * round trips, each waited for in real time) takes longer than the demo's 30-second budget on a 2-core machine.
- * The one-hour year is proven in process by the simulation suite.
+ * The demo licence syncs every hour, as the issue asks: over real loopback HTTP a year of hourly syncs (about
+ * 7,000 round trips, each waited for in real time) measured 22–28 s here on an idle 2-core machine (29 s beside a
+ * CPU hog). Tests pass a longer interval (`syncIntervalHours`) to keep the suite fast.
  */
-export const DemoSyncIntervalHours = 6
+export const DemoSyncIntervalHours = 1
 
 /** What happens when, in virtual days from {@link DemoStart}. */
 export const DemoScript = {
@@ -81,6 +81,8 @@ export interface DemoOptions {
   readonly write?: ((line: string) => void) | undefined
   /** Where the chart, timeline and summary are written (default `./out/demo`, created when missing). */
   readonly outDir?: string | undefined
+  /** The licence's sync interval in hours (default {@link DemoSyncIntervalHours}). */
+  readonly syncIntervalHours?: number | undefined
 }
 
 const iso = (ms: number) => new Date(ms).toISOString()
@@ -135,7 +137,8 @@ export const runDemo = async (options: DemoOptions = {}): Promise<DemoSummary> =
   const outDir = NodePath.resolve(options.outDir ?? NodePath.join("out", "demo"))
   const wallStart = performance.now()
   const script = DemoScript
-  const ssi = DemoSyncIntervalHours * 3600
+  const intervalHours = options.syncIntervalHours ?? DemoSyncIntervalHours
+  const ssi = intervalHours * 3600
 
   const program = Effect.gen(function* () {
     const sim = yield* makeSim(
@@ -153,8 +156,8 @@ export const runDemo = async (options: DemoOptions = {}): Promise<DemoSummary> =
 
     write(`licensure demo: one licence, ${script.endDay} virtual days from ${iso(DemoStart)}`)
     write(
-      `emulator on ${emulator.url}; the client syncs every ${DemoSyncIntervalHours} hours over loopback HTTP ` +
-        `(not hourly, to finish in seconds); grace ${script.gracePeriodDays} days`
+      `emulator on ${emulator.url}; the client syncs every ${intervalHours === 1 ? "hour" : `${intervalHours} hours`} over ` +
+        `loopback HTTP; grace ${script.gracePeriodDays} days`
     )
     write("")
     write(`${"virtual time".padEnd(13)}  ${"state".padEnd(12)}  ${"event".padEnd(56)}  requests`)
@@ -254,7 +257,7 @@ export const runDemo = async (options: DemoOptions = {}): Promise<DemoSummary> =
   const summary: DemoSummary = {
     start: iso(DemoStart),
     virtualDays: (result.end - DemoStart) / DAY,
-    syncIntervalHours: DemoSyncIntervalHours,
+    syncIntervalHours: intervalHours,
     gracePeriodDays: script.gracePeriodDays,
     syncs: syncCount(result.log),
     requests: result.log.length,
@@ -275,7 +278,7 @@ export const runDemo = async (options: DemoOptions = {}): Promise<DemoSummary> =
 
   write("")
   write(`virtual days      ${summary.virtualDays}`)
-  write(`syncs             ${summary.syncs} (every ${DemoSyncIntervalHours} h while the server was reachable)`)
+  write(`syncs             ${summary.syncs} (every ${summary.syncIntervalHours} h while the server was reachable)`)
   write(`requests          ${summary.requests}`)
   write(
     `hours in state    ${Object.entries(summary.hoursInState)

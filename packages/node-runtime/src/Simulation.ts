@@ -22,6 +22,7 @@ import type { LicenseOptions } from "@licensure/emulator/AdminApi"
 import { Clock, Context, Effect, Exit, Layer, type Scope } from "effect"
 import { FetchHttpClient } from "effect/http"
 import { TestClock } from "effect/testing"
+import * as NodeHttp from "./NodeHttp.ts"
 
 export const Start = Date.parse("2026-01-01T00:00:00Z")
 export const HOUR = 3_600_000
@@ -112,14 +113,12 @@ export const emulatorLayer = (emulator: Emulator, host = "http://emulator.invali
     )
   )
 
-/** The client's HTTP over the real network to a served emulator (`startEmulator`), through the same counter. */
+/**
+ * The client's HTTP over the real network to a served emulator (`startEmulator`): the Node HTTP layer an
+ * application gets from `NodeLicensing`, never a proxy (the emulator is on loopback).
+ */
 export const loopbackLayer = (emulator: Emulator) =>
-  trackCalls(
-    LicenseApi.layer({ host: emulator.url }).pipe(
-      Layer.provide(FetchHttpClient.layer),
-      Layer.provide(Layer.succeed(FetchHttpClient.Fetch, tracked(globalThis.fetch)))
-    )
-  )
+  trackCalls(LicenseApi.layer({ host: emulator.url }).pipe(Layer.provide(NodeHttp.layer({ proxy: "none" }))))
 
 export interface SimOptions {
   /** Epoch ms the TestClock is set to before anything else (default {@link Start}). */
