@@ -20,7 +20,7 @@ export const DemoStart = Date.parse("2027-01-01T00:00:00Z")
 
 /**
  * The demo licence syncs every hour, as the issue asks: over real loopback HTTP a year of hourly syncs (about
- * 7,000 round trips, each waited for in real time) measured 22–28 s here on an idle 2-core machine (29 s beside a
+ * 7,000 round trips, each waited for in real time) measured 23–27 s here on a quiet 2-core machine (30 s beside a
  * CPU hog). Tests pass a longer interval (`syncIntervalHours`) to keep the suite fast.
  */
 export const DemoSyncIntervalHours = 1
