@@ -23,6 +23,7 @@ import {
   Layer,
   Option,
   Queue,
+  Result,
   Schema,
   type Scope,
   type Stream,
@@ -46,15 +47,16 @@ import {
 } from "./LicenseMachine.ts"
 import { LicenseStore, RecordVersion, type StoredRecord } from "./LicenseStore.ts"
 import { type LexStatus, type LexStatusName, lexStatus, lexStatusOfFailure } from "./LexStatus.ts"
-import type {
-  ActivationClaims,
-  ActivationMeterAttribute,
-  ActivationRequest,
-  LicenseMeterAttribute,
-  MetadataEntry,
-  MeterAttributeIncrement,
-  TrialActivationRequest,
-  TrialClaims
+import {
+  type ActivationClaims,
+  type ActivationMeterAttribute,
+  type ActivationRequest,
+  type LicenseMeterAttribute,
+  type MetadataEntry,
+  MetadataEntry as MetadataEntrySchema,
+  type MeterAttributeIncrement,
+  type TrialActivationRequest,
+  type TrialClaims
 } from "./Protocol.ts"
 import * as RetryPolicy from "./RetryPolicy.ts"
 import type { ValidationStatus } from "./Validation.ts"
@@ -78,6 +80,60 @@ export interface LicensingConfig {
   readonly reactivateOnFingerprintRejected?: boolean | undefined
   /** The key to re-activate with when the stored record is unreadable (corrupt, foreign, forged). */
   readonly licenseKey?: string | undefined
+}
+
+/** A configuration the library cannot work with: says which option, what was expected and what came. */
+export class LicensingConfigError extends Schema.TaggedError<LicensingConfigError>()("LicensingConfigError", {
+  message: Schema.String
+}) {}
+
+const NonNegativeInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
+
+/** What a configuration must look like; options other than these (the platform's) pass through unchecked. */
+const LicensingConfigSchema = Schema.Struct({
+  productId: Schema.NonEmptyString,
+  publicKeyPem: Schema.String.check(
+    Schema.isPattern(/-----BEGIN PUBLIC KEY-----[\s\S]+-----END PUBLIC KEY-----/, {
+      expected: "an RSA public key as SPKI PEM (-----BEGIN PUBLIC KEY----- … -----END PUBLIC KEY-----)"
+    })
+  ),
+  appVersion: Schema.optional(Schema.String),
+  releaseVersion: Schema.optional(Schema.String),
+  metadata: Schema.optional(Schema.Array(MetadataEntrySchema)),
+  leaseDuration: Schema.optional(Schema.Int.check(Schema.isGreaterThanOrEqualTo(-1))),
+  email: Schema.optional(Schema.String),
+  password: Schema.optional(Schema.String),
+  licenseKey: Schema.optional(Schema.NonEmptyString),
+  reactivateOnFingerprintRejected: Schema.optional(Schema.Boolean),
+  retry: Schema.optional(
+    Schema.Struct({
+      base: Schema.optional(Schema.Unknown),
+      cap: Schema.optional(Schema.Unknown),
+      retries: Schema.optional(NonNegativeInt)
+    })
+  )
+})
+
+/** Checks a configuration before anything starts; a wrong option is one typed error, never a later surprise. */
+export const checkConfig = <C extends LicensingConfig>(config: C): Result.Result<C, LicensingConfigError> => {
+  const result = Schema.decodeUnknownResult(LicensingConfigSchema)(config)
+  if (Result.isSuccess(result)) return Result.succeed(config)
+  const message = result.failure.message
+  return Result.fail(
+    new LicensingConfigError({ message: `invalid licensing configuration: ${message}, got ${cameAt(config, message)}` })
+  )
+}
+
+/** What the configuration holds at the path a schema message names (`at ["metadata"][0]["key"]`), shortened. */
+const cameAt = (config: unknown, message: string): string => {
+  const path = /at ((?:\[[^\]]+\])+)/.exec(message)?.[1] ?? ""
+  let value: unknown = config
+  for (const match of path.matchAll(/\[("?)([^"\]]*)\1\]/g)) {
+    const segment = match[2] ?? ""
+    value = value === null || typeof value !== "object" ? undefined : (value as Record<string, unknown>)[segment]
+  }
+  const text = value === undefined ? "nothing" : JSON.stringify(value)
+  return text.length > 60 ? `${text.slice(0, 57)}…` : text
 }
 
 /** Readable licence details from the current token. */
@@ -714,8 +770,12 @@ export class Licensing extends Context.Service<Licensing, LicensingService>()("@
       } satisfies LicensingService
     })
 
+  /** Fails with {@link LicensingConfigError} when the configuration is wrong, before anything starts. */
   static readonly layer = (
     config: LicensingConfig
-  ): Layer.Layer<Licensing, never, LicenseApi | LicenseStore | Fingerprint> =>
-    Layer.effect(Licensing, Licensing.make(config))
+  ): Layer.Layer<Licensing, LicensingConfigError, LicenseApi | LicenseStore | Fingerprint> =>
+    Layer.effect(
+      Licensing,
+      Effect.flatMap(Effect.fromResult(checkConfig(config)), (checked) => Licensing.make(checked))
+    )
 }

@@ -13,13 +13,14 @@
  *
  * @since 0.1.0
  */
-import { Cause, Effect, Exit, Layer, ManagedRuntime, Scope, Stream } from "effect"
+import { Cause, Effect, Exit, Layer, ManagedRuntime, Result, Scope, Stream } from "effect"
 import type { Fingerprint } from "./Fingerprint.ts"
 import type { LicenseApi } from "./LicenseApi.ts"
 import type { LicenseStore } from "./LicenseStore.ts"
 import { type LexStatus, lexStatus } from "./LexStatus.ts"
 import {
   type ActivateOptions,
+  checkConfig,
   type LicenseDetails,
   Licensing,
   type LicensingConfig,
@@ -58,10 +59,16 @@ export interface PromiseLicensing {
 /** A thrown `LicensingError` keeps its fields; it is an `Error` with a readable message. */
 export type { LicensingError }
 
+/**
+ * @throws {LicensingConfigError} synchronously, when an option is wrong (nothing has started then); everything
+ * after that is reported through the returned promises and listeners.
+ */
 export const createLicensing = (config: PromiseLicensingConfig): PromiseLicensing => {
   const { layer, ...licensingConfig } = config
+  const checked = checkConfig(licensingConfig)
+  if (Result.isFailure(checked)) throw checked.failure
   const closing: Array<Scope.Closeable> = []
-  const runtime = ManagedRuntime.make(Licensing.layer(licensingConfig).pipe((l) => provideLayer(l, layer)))
+  const runtime = ManagedRuntime.make(Layer.provide(Layer.effect(Licensing, Licensing.make(checked.success)), layer))
   const run = <A>(f: (l: Licensing["Service"]) => Effect.Effect<A, LicensingError>): Promise<A> =>
     runtime
       .runPromiseExit(
@@ -122,11 +129,6 @@ export const createLicensing = (config: PromiseLicensingConfig): PromiseLicensin
     }
   }
 }
-
-const provideLayer = (
-  l: Layer.Layer<Licensing, never, LicenseApi | LicenseStore | Fingerprint>,
-  platform: Layer.Layer<LicenseApi | LicenseStore | Fingerprint>
-) => Layer.provide(l, platform)
 
 const closedError = (detail: string) =>
   new LicensingError({

@@ -18,6 +18,7 @@ import {
   LicenseStore,
   Licensing,
   type LicensingConfig,
+  type LicensingConfigError,
   type PromiseLicensing
 } from "@licensure/core"
 import { NodeFingerprint } from "@licensure/fingerprint"
@@ -68,7 +69,9 @@ export const platformLayer = (config: NodeLicensingConfig): Layer.Layer<LicenseA
 }
 
 /** `Licensing` for Node, with every platform service wired. */
-export const layer = (config: NodeLicensingConfig): Layer.Layer<Licensing | LicenseStore | Fingerprint | LicenseApi> =>
+export const layer = (
+  config: NodeLicensingConfig
+): Layer.Layer<Licensing | LicenseStore | Fingerprint | LicenseApi, LicensingConfigError> =>
   Licensing.layer(config).pipe(Layer.provideMerge(platformLayer(config)))
 
 /** The Promise face on Node. */

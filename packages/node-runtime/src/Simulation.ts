@@ -154,11 +154,12 @@ export const makeSim = (
     )
     const api = loopback ? loopbackLayer(emulator) : emulatorLayer(emulator)
     const platform = Layer.mergeAll(api, LicenseStore.layerMemory, Fingerprint.layerStatic(machine))
+    // A wrong option here is a mistake in the simulation itself: it stops the run with the configuration error.
     const context = yield* Layer.build(
       Licensing.layer({ productId: product.productId, publicKeyPem: product.publicKeyPem, ...config }).pipe(
         Layer.provideMerge(platform)
       )
-    )
+    ).pipe(Effect.orDie)
     const licensing = Context.get(context, Licensing)
     const store = Context.get(context, LicenseStore)
     return { emulator, licensing, productId: product.productId, publicKeyPem: product.publicKeyPem, license, store }

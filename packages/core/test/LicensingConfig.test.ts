@@ -1,0 +1,73 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Layer } from "effect"
+import { FetchHttpClient } from "effect/http"
+import { Fingerprint } from "../src/Fingerprint.ts"
+import { LicenseApi } from "../src/LicenseApi.ts"
+import { LicenseStore } from "../src/LicenseStore.ts"
+import { checkConfig, Licensing, LicensingConfigError, type LicensingConfig } from "../src/Licensing.ts"
+import { createLicensing } from "../src/PromiseLicensing.ts"
+
+const pem = "-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA\n-----END PUBLIC KEY-----\n"
+const good: LicensingConfig = { productId: "b5c8e1f0-0000-4000-8000-000000000001", publicKeyPem: pem }
+
+const platform = Layer.mergeAll(
+  LicenseApi.layer({ host: "http://127.0.0.1:9" }).pipe(Layer.provide(FetchHttpClient.layer)),
+  LicenseStore.layerMemory,
+  Fingerprint.layerStatic({
+    fingerprint: "f".repeat(64),
+    components: [],
+    vmName: undefined,
+    container: false,
+    os: "linux",
+    osVersion: "6",
+    hostname: "h",
+    userHash: "u".repeat(64),
+    sources: []
+  })
+)
+
+const messageOf = (config: LicensingConfig) => {
+  try {
+    createLicensing({ ...config, layer: platform })
+  } catch (error) {
+    assert.instanceOf(error, LicensingConfigError)
+    return (error as LicensingConfigError).message
+  }
+  return assert.fail("expected createLicensing to refuse the configuration")
+}
+
+describe("a wrong option is refused before anything starts, saying what was expected and what came", () => {
+  it("an empty product id", () => {
+    const message = messageOf({ ...good, productId: "" })
+    assert.include(message, "productId")
+  })
+
+  it("a public key that is not a PEM", () => {
+    const message = messageOf({ ...good, publicKeyPem: "ssh-rsa AAAA" })
+    assert.include(message, "publicKeyPem")
+    assert.include(message, "SPKI PEM")
+    assert.include(message, "ssh-rsa AAAA")
+  })
+
+  it("a metadata key over 256 characters and a lease below -1", () => {
+    assert.include(messageOf({ ...good, metadata: [{ key: "k".repeat(257), value: "v" }] }), "metadata")
+    assert.include(messageOf({ ...good, leaseDuration: -5 }), "leaseDuration")
+  })
+
+  it("a good configuration passes, and unknown (platform) options are left alone", () => {
+    const checked = checkConfig({ ...good, host: "eu" } as LicensingConfig)
+    assert.strictEqual(checked._tag, "Success")
+    const licensing = createLicensing({ ...good, layer: platform })
+    return licensing.close()
+  })
+
+  it.effect("the Effect layer fails with the same typed error", () =>
+    Effect.gen(function* () {
+      const error = yield* Effect.flip(
+        Layer.build(Licensing.layer({ ...good, productId: "" }).pipe(Layer.provide(platform)))
+      )
+      assert.strictEqual(error._tag, "LicensingConfigError")
+      assert.include(error.message, "productId")
+    })
+  )
+})
