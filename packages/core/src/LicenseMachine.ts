@@ -284,7 +284,7 @@ const isTrial = ({ context }: { context: LicenseContext }) => context.facts?.kin
 const settledCommands = {
   ACTIVATE: { target: "#license.activating", actions: "rememberKey" },
   ACTIVATE_TRIAL: { target: "#license.activatingTrial" },
-  DEACTIVATE: { target: "#license.deactivating", guard: "hasActivation" },
+  DEACTIVATE: { target: "#license.deactivating", guard: "hasFacts" },
   SYNC: { target: "#license.renewDue", guard: "hasFacts" },
   CHECK: { target: "#license.evaluating" }
 } as const
@@ -364,19 +364,11 @@ export const licenseMachine = setup({
       }),
       pendingKey: context.facts?.key
     })),
-    forgetDeactivated: assign({
-      facts: undefined,
-      status: undefined,
-      nextSyncAt: undefined,
-      syncFailing: false,
-      syncHalted: false,
-      lastError: undefined,
-      clearedBecause: undefined
-    })
+    /** Deactivated on purpose: nothing went wrong, so no reason is kept. */
+    forgetDeactivated: assign(() => forgotten(undefined))
   },
   guards: {
     hasFacts: ({ context }) => context.facts !== undefined,
-    hasActivation: ({ context }) => context.facts !== undefined,
     loaded: ({ event }) => (event as { output?: LoadResult }).output?.type === "loaded",
     loadFailed: ({ event }) => {
       const output = (event as { output?: LoadResult }).output

@@ -380,33 +380,9 @@ export class Licensing extends Context.Service<Licensing, LicensingService>()("@
 
       // Set by `activate(key, options)`: this process's activation settings, over the configuration's.
       let activation: ActivateOptions = {}
-      const activationBody = (key: string, fp: string, identity: MachineIdentity): ActivationRequest => {
-        const settings = { ...config, ...definedOnly(activation) }
-        const meters: Array<MeterAttributeIncrement> = [...pendingMeters].map(([name, usesIncrement]) => ({
-          name,
-          usesIncrement
-        }))
-        return {
-          key,
-          productId: config.productId,
-          fingerprint: fp,
-          hostname: identity.hostname,
-          appVersion: config.appVersion ?? "0.0.0",
-          os: identity.os,
-          osVersion: identity.osVersion,
-          userHash: identity.userHash,
-          container: identity.container,
-          ...(identity.vmName !== undefined ? { vmName: identity.vmName } : {}),
-          ...(settings.metadata !== undefined ? { metadata: settings.metadata } : {}),
-          ...(settings.leaseDuration !== undefined ? { leaseDuration: settings.leaseDuration } : {}),
-          ...(settings.email !== undefined ? { email: settings.email } : {}),
-          ...(settings.password !== undefined ? { password: settings.password } : {}),
-          ...(settings.releaseVersion !== undefined ? { releaseVersion: settings.releaseVersion } : {}),
-          ...(meters.length > 0 ? { meterAttributes: meters } : {})
-        }
-      }
 
-      const trialBody = (fp: string, identity: MachineIdentity): TrialActivationRequest => ({
+      /** What every request says about this machine and the application (activation and trial alike). */
+      const machineFields = (fp: string, identity: MachineIdentity) => ({
         productId: config.productId,
         fingerprint: fp,
         hostname: identity.hostname,
@@ -417,6 +393,26 @@ export class Licensing extends Context.Service<Licensing, LicensingService>()("@
         container: identity.container,
         ...(identity.vmName !== undefined ? { vmName: identity.vmName } : {})
       })
+
+      const activationBody = (key: string, fp: string, identity: MachineIdentity): ActivationRequest => {
+        const settings = { ...config, ...definedOnly(activation) }
+        const meters: Array<MeterAttributeIncrement> = [...pendingMeters].map(([name, usesIncrement]) => ({
+          name,
+          usesIncrement
+        }))
+        return {
+          key,
+          ...machineFields(fp, identity),
+          ...(settings.metadata !== undefined ? { metadata: settings.metadata } : {}),
+          ...(settings.leaseDuration !== undefined ? { leaseDuration: settings.leaseDuration } : {}),
+          ...(settings.email !== undefined ? { email: settings.email } : {}),
+          ...(settings.password !== undefined ? { password: settings.password } : {}),
+          ...(settings.releaseVersion !== undefined ? { releaseVersion: settings.releaseVersion } : {}),
+          ...(meters.length > 0 ? { meterAttributes: meters } : {})
+        }
+      }
+
+      const trialBody = (fp: string, identity: MachineIdentity): TrialActivationRequest => machineFields(fp, identity)
 
       const factsFrom = (
         kind: LicenseFacts["kind"],

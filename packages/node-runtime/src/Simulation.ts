@@ -52,7 +52,7 @@ export interface Sim {
   readonly store: LicenseStore["Service"]
 }
 
-/** Requests in flight through either transport: while any is, the machine waits on real I/O. */
+/** API calls in flight (request, body, decoding): while any is, the machine waits on real I/O. */
 let inflight = 0
 /**
  * Whether the last API call failed. Only a failed call is followed by a retry sleep on the TestClock; after a
@@ -60,16 +60,6 @@ let inflight = 0
  */
 let lastCallFailed = false
 const idleWaiters = new Set<() => void>()
-const tracked =
-  (fetch: Emulator["fetch"]): typeof globalThis.fetch =>
-  (input, init) => {
-    inflight++
-    return fetch(input as Request | string | URL, init).finally(() => {
-      inflight--
-      if (inflight === 0) for (const wake of idleWaiters) wake()
-    })
-  }
-
 const inflightStart = Effect.sync(() => {
   inflight++
 })
@@ -109,7 +99,7 @@ export const emulatorLayer = (emulator: Emulator, host = "http://emulator.invali
   trackCalls(
     LicenseApi.layer({ host }).pipe(
       Layer.provide(FetchHttpClient.layer),
-      Layer.provide(Layer.succeed(FetchHttpClient.Fetch, tracked(emulator.fetch)))
+      Layer.provide(Layer.succeed(FetchHttpClient.Fetch, emulator.fetch as typeof globalThis.fetch))
     )
   )
 

@@ -9,18 +9,9 @@ import { randomBytes, randomUUID, type KeyObject } from "node:crypto"
 import type { ActivationMeterAttribute, LicenseType, MetadataEntry } from "@licensure/core/Protocol"
 import type { ActivationView, FaultKind, LicenseView, LogEntry, ProductView, TrialActivationView } from "../AdminApi.ts"
 
-export interface Product {
-  readonly id: string
-  readonly name: string
+/** A product as the admin API shows it (less its trial activations), plus the private key it signs with. */
+export interface Product extends Omit<ProductView, "trialActivations"> {
   readonly privateKey: KeyObject
-  readonly publicKeyPem: string
-  readonly allowTrial: boolean
-  readonly trialLength: number
-  readonly allowedTrialActivations: number
-  readonly trialServerSyncInterval: number
-  readonly trialServerSyncGracePeriod: number
-  readonly trialAllowedClockOffset: number
-  readonly metadata: ReadonlyArray<MetadataEntry>
 }
 
 export interface LicenseMeter {
