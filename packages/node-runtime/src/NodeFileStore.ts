@@ -26,7 +26,7 @@ import {
 import { Clock, Effect, Layer, Option, Result, Schema, Semaphore } from "effect"
 import { LockTimeoutError } from "./internal/FileLock.ts"
 import { ioError } from "./internal/IoError.ts"
-import { makeStoreFile, type StoreFile } from "./internal/StoreFile.ts"
+import { makeStoreFile, maxFileBytes, type StoreFile } from "./internal/StoreFile.ts"
 import { defaultDirectory, type StoreScope, storeFilePath } from "./Paths.ts"
 
 export interface NodeFileStoreOptions {
@@ -73,16 +73,22 @@ export const make = (options: NodeFileStoreOptions): LicenseStoreService => {
   // In-process writers queue here; the lock file orders them against other processes.
   const writers = Semaphore.makeUnsafe(1)
 
-  const failure = (what: string) => (cause: unknown) =>
+  const failure = (what: string, expected: string) => (cause: unknown) =>
     cause instanceof LockTimeoutError
       ? new StoreError({ reason: "locked", message: `${what}: ${cause.message}` })
-      : ioError(what, cause)
+      : ioError(what, expected, cause)
 
-  const readBytes = Effect.try({ try: file.read, catch: failure(`could not read ${file.path}`) })
+  const readBytes = Effect.try({
+    try: file.read,
+    catch: failure(`could not read ${file.path}`, "a regular file, or nothing there")
+  })
 
   const quarantine = (first: Rejection): Effect.Effect<Option.Option<StoredRecord>, StoreError> =>
     Effect.acquireUseRelease(
-      Effect.tryPromise({ try: file.lock, catch: failure(`could not lock ${file.path}`) }),
+      Effect.tryPromise({
+        try: file.lock,
+        catch: failure(`could not lock ${file.path}`, `to create the lock file ${file.lockPath}`)
+      }),
       () =>
         Effect.gen(function* () {
           // Look again under the lock: a writer may have replaced the bad file since we read it, and a good file
@@ -94,7 +100,10 @@ export const make = (options: NodeFileStoreOptions): LicenseStoreService => {
           const suffix = `.corrupt-${compactTimestamp(yield* Clock.currentTimeMillis)}-${randomTag()}`
           const to = yield* Effect.try({
             try: () => file.moveAside(suffix),
-            catch: failure(`could not move the unusable store file ${file.path} aside`)
+            catch: failure(
+              `could not move the unusable store file ${file.path} aside`,
+              `to rename it to ${file.path}${suffix}`
+            )
           })
           return yield* new StoreError({
             reason: verdict.reason,
@@ -133,12 +142,18 @@ export const make = (options: NodeFileStoreOptions): LicenseStoreService => {
       }
       const plaintext = Buffer.from(JSON.stringify(encoded.success), "utf8")
       yield* writers.withPermit(
-        Effect.tryPromise({ try: () => file.save(plaintext), catch: failure(`could not save ${file.path}`) })
+        Effect.tryPromise({
+          try: () => file.save(plaintext),
+          catch: failure(
+            `could not save ${file.path}`,
+            "to write the record to a temporary file beside it and rename that into place"
+          )
+        })
       )
     })
 
   const clear: Effect.Effect<void, StoreError> = writers.withPermit(
-    Effect.tryPromise({ try: file.remove, catch: failure(`could not delete ${file.path}`) })
+    Effect.tryPromise({ try: file.remove, catch: failure(`could not delete ${file.path}`, "to remove the file") })
   )
 
   return { load, save, clear }
@@ -157,6 +172,13 @@ interface Rejection {
 type Verdict = { readonly _tag: "Record"; readonly record: StoredRecord } | Rejection
 
 const classify = (file: StoreFile, bytes: Uint8Array): Verdict => {
+  if (bytes.length > maxFileBytes) {
+    return {
+      _tag: "Rejected",
+      reason: "corrupt",
+      message: `the file is larger than ${maxFileBytes} bytes, far more than any store file; it is not one`
+    }
+  }
   const opened = file.open(bytes)
   if (opened._tag === "Rejected") return opened
   let json: unknown

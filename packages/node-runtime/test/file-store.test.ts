@@ -320,6 +320,17 @@ describe("NodeFileStore", () => {
       })
     )
 
+    it.effect("breaks a lock stamped in the future on this host instead of waiting for it to age", () =>
+      Effect.gen(function* () {
+        const { store, path } = storeIn(yield* temporaryDirectory, { lockTimeoutMillis: 200 })
+        NodeFs.mkdirSync(NodePath.dirname(path), { recursive: true })
+        writeLock(path, { pid: process.pid, host: NodeOs.hostname(), at: Date.now() + 3_600_000, nonce: "future" })
+        yield* store.save(recordFor("after-future", 1))
+        assert.deepStrictEqual(yield* store.load, Option.some(recordFor("after-future", 1)))
+        assert.isFalse(NodeFs.existsSync(`${path}.lock`))
+      })
+    )
+
     it.effect("breaks an unreadable lock file only once it is old", () =>
       Effect.gen(function* () {
         const { store, path } = storeIn(yield* temporaryDirectory, { lockTimeoutMillis: 100 })
@@ -355,7 +366,38 @@ describe("NodeFileStore", () => {
       const { store } = storeIn(NodePath.join(notADirectory, "store"))
       const error = yield* expectFailure(store.save(recordFor("w", 1)))
       assert.strictEqual(error.reason, "io")
-      assert.match(error.message, /could not save .*: ENOTDIR/)
+      assert.match(error.message, /could not save .*: expected to write the record .*, got ENOTDIR from mkdir on /)
+      assert.include(error.message, notADirectory)
+    })
+  )
+
+  it.effect("answers a directory in place of the file with a typed io error on load and save, and keeps it", () =>
+    Effect.gen(function* () {
+      const { store, path } = storeIn(yield* temporaryDirectory)
+      NodeFs.mkdirSync(path, { recursive: true })
+      const loadError = yield* expectFailure(store.load)
+      assert.strictEqual(loadError.reason, "io")
+      assert.include(loadError.message, `got a directory at ${path}`)
+      const saveError = yield* expectFailure(store.save(recordFor("w", 1)))
+      assert.strictEqual(saveError.reason, "io")
+      assert.match(saveError.message, /got EISDIR from rename/)
+      assert.isTrue(NodeFs.statSync(path).isDirectory())
+      assert.deepStrictEqual(
+        NodeFs.readdirSync(NodePath.dirname(path)).filter((name) => name !== NodePath.basename(path)),
+        [],
+        "no temporary or lock file is left behind"
+      )
+    })
+  )
+
+  it.effect("answers a FIFO in place of the file with a typed io error instead of blocking on it", () =>
+    Effect.gen(function* () {
+      const { store, path } = storeIn(yield* temporaryDirectory)
+      const made = spawnSync("mkfifo", [path])
+      assert.strictEqual(made.status, 0)
+      const error = yield* expectFailure(store.load)
+      assert.strictEqual(error.reason, "io")
+      assert.include(error.message, `got a FIFO at ${path}`)
     })
   )
 

@@ -12,30 +12,67 @@
 import * as NodeCrypto from "node:crypto"
 import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
-import { errorCode } from "./SystemError.ts"
+import { errorCode, NotARegularFileError, onPath } from "./SystemError.ts"
 
 const tempMarker = ".tmp-"
 
-/** The file's bytes, or `undefined` when there is no file. */
-export const readIfPresent = (path: string): Buffer | undefined => {
+/**
+ * The file's first `limit` bytes (the whole file when it is no longer), or `undefined` when there is no file.
+ *
+ * Whatever sits at the path is opened without blocking and checked to be a regular file before a byte is read, so
+ * that a FIFO, a device (`/dev/zero` behind a symlink) or a directory there is a typed refusal rather than a read
+ * that never returns or never ends. A file longer than `limit` is not read to its end.
+ */
+export const readIfPresent = (path: string, limit: number): Buffer | undefined => {
+  let fd: number
   try {
-    return NodeFs.readFileSync(path)
+    fd = NodeFs.openSync(path, NodeFs.constants.O_RDONLY | (NodeFs.constants.O_NONBLOCK ?? 0))
   } catch (cause) {
     if (errorCode(cause) === "ENOENT") return undefined
     throw cause
   }
+  try {
+    const stat = onPath(path, () => NodeFs.fstatSync(fd))
+    if (!stat.isFile()) throw new NotARegularFileError(path, describeKind(stat))
+    const buffer = Buffer.alloc(Math.min(stat.size, limit))
+    let filled = 0
+    while (filled < buffer.length) {
+      const read = onPath(path, () => NodeFs.readSync(fd, buffer, filled, buffer.length - filled, filled))
+      if (read === 0) break
+      filled += read
+    }
+    return buffer.subarray(0, filled)
+  } finally {
+    NodeFs.closeSync(fd)
+  }
 }
+
+const describeKind = (stat: NodeFs.Stats): string =>
+  stat.isDirectory()
+    ? "a directory"
+    : stat.isFIFO()
+      ? "a FIFO"
+      : stat.isCharacterDevice()
+        ? "a character device"
+        : stat.isBlockDevice()
+          ? "a block device"
+          : stat.isSocket()
+            ? "a socket"
+            : "something that is not a file"
 
 /** Replaces (or creates) `path` with `bytes`, mode 0600, all or nothing. The caller holds the writer lock. */
 export const replaceAtomically = (path: string, bytes: Uint8Array): void => {
   const temp = `${path}${tempMarker}${NodeCrypto.randomBytes(6).toString("hex")}`
+  // Created before the try: if the open fails, there is nothing of ours to remove.
+  const fd = NodeFs.openSync(temp, "wx", 0o600)
   try {
-    const fd = NodeFs.openSync(temp, "wx", 0o600)
     try {
-      NodeFs.writeFileSync(fd, bytes)
-      // The creation mode is filtered by the umask; set it outright so that no umask can widen it.
-      NodeFs.fchmodSync(fd, 0o600)
-      NodeFs.fsyncSync(fd)
+      onPath(temp, () => {
+        NodeFs.writeFileSync(fd, bytes)
+        // The creation mode is filtered by the umask; set it outright so that no umask can widen it.
+        NodeFs.fchmodSync(fd, 0o600)
+        NodeFs.fsyncSync(fd)
+      })
     } finally {
       NodeFs.closeSync(fd)
     }
@@ -108,7 +145,7 @@ export const syncDirectory = (directory: string): void => {
     throw cause
   }
   try {
-    NodeFs.fsyncSync(fd)
+    onPath(directory, () => NodeFs.fsyncSync(fd))
   } catch (cause) {
     if (!unsupportedDirectorySync(cause)) throw cause
   } finally {

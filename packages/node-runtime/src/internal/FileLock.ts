@@ -15,7 +15,7 @@ import * as NodeCrypto from "node:crypto"
 import * as NodeFs from "node:fs"
 import * as NodeOs from "node:os"
 import * as NodePath from "node:path"
-import { errorCode } from "./SystemError.ts"
+import { errorCode, onPath } from "./SystemError.ts"
 
 export interface FileLockOptions {
   /** How long to keep retrying before failing with reason `locked`. */
@@ -30,6 +30,7 @@ export interface HeldLock {
 }
 
 const lockTempMarker = ".new-"
+const lockAsideMarker = ".stale-"
 
 interface LockContent {
   readonly pid: number
@@ -78,17 +79,31 @@ const tryAcquire = (path: string, staleMillis: number): Attempt => {
  * there is broken by age.
  */
 const createWithContent = (path: string, temp: string, content: string): boolean => {
-  NodeFs.writeFileSync(temp, content, { mode: 0o600, flag: "wx" })
+  // Opened before the try (a failed open leaves nothing of ours), filled inside it: a write that fails (a full
+  // disk) must not leave the empty private file behind.
+  const fd = NodeFs.openSync(temp, "wx", 0o600)
+  try {
+    try {
+      onPath(temp, () => NodeFs.writeFileSync(fd, content))
+    } finally {
+      NodeFs.closeSync(fd)
+    }
+    return linkInPlace(temp, path) ?? createExclusive(path, content)
+  } finally {
+    NodeFs.rmSync(temp, { force: true })
+  }
+}
+
+/** True when linked, false when the name is taken, `undefined` when this file system has no hard links. */
+const linkInPlace = (temp: string, path: string): boolean | undefined => {
   try {
     NodeFs.linkSync(temp, path)
     return true
   } catch (cause) {
     const code = errorCode(cause)
     if (code === "EEXIST") return false
-    if (code !== "EPERM" && code !== "ENOTSUP" && code !== "ENOSYS" && code !== "EXDEV") throw cause
-    return createExclusive(path, content)
-  } finally {
-    NodeFs.rmSync(temp, { force: true })
+    if (code === "EPERM" || code === "ENOTSUP" || code === "ENOSYS" || code === "EXDEV") return undefined
+    throw cause
   }
 }
 
@@ -101,7 +116,7 @@ const createExclusive = (path: string, content: string): boolean => {
     throw cause
   }
   try {
-    NodeFs.writeSync(fd, content)
+    onPath(path, () => NodeFs.writeSync(fd, content))
     NodeFs.closeSync(fd)
   } catch (cause) {
     // A lock we could not fill in (a full disk) must not sit there looking half-written until it goes stale.
@@ -113,15 +128,15 @@ const createExclusive = (path: string, content: string): boolean => {
 }
 
 /**
- * Removes the private files of lock attempts killed before they cleaned up. Only files older than the stale bound
+ * Removes the private files of lock attempts (and of lock breakers) killed before they cleaned up. Only files older than the stale bound
  * are touched, so a live attempt's file is never pulled from under it.
  */
 export const sweepLockTemporaries = (path: string, staleMillis: number): void => {
   const directory = NodePath.dirname(path)
-  const prefix = NodePath.basename(path) + lockTempMarker
+  const prefixes = [lockTempMarker, lockAsideMarker].map((marker) => NodePath.basename(path) + marker)
   const now = Date.now()
   for (const name of NodeFs.readdirSync(directory)) {
-    if (!name.startsWith(prefix)) continue
+    if (!prefixes.some((prefix) => name.startsWith(prefix))) continue
     const full = NodePath.join(directory, name)
     try {
       if (now - NodeFs.statSync(full).mtimeMs > staleMillis) NodeFs.rmSync(full, { force: true })
@@ -148,8 +163,10 @@ const inspectExisting = (path: string, staleMillis: number): Attempt => {
   // crash; only its age tells which.
   const stale =
     content === undefined
-      ? now - modifiedAt > staleMillis
-      : now - content.at > staleMillis || (content.host === NodeOs.hostname() && !processAlive(content.pid))
+      ? implausibleAge(now - modifiedAt, staleMillis, staleMillis)
+      : content.host === NodeOs.hostname()
+        ? implausibleAge(now - content.at, staleMillis, sameHostFutureMillis) || !processAlive(content.pid)
+        : implausibleAge(now - content.at, staleMillis, staleMillis)
   if (stale) {
     breakStale(path, raw)
     return { _tag: "Busy" }
@@ -158,11 +175,25 @@ const inspectExisting = (path: string, staleMillis: number): Attempt => {
 }
 
 /**
+ * DECISION: a lock stamped in the future is broken, not waited on. On this host it was stamped by this very clock,
+ * so a stamp more than 1 s ahead means the clock was set back (or the file was planted) since, and the holder's
+ * few milliseconds are long over; waiting for such a lock to age would block every save for as long as the clock
+ * went back. A lock from another host (a shared directory) may be ahead by that host's clock skew, so there the
+ * bound is the stale bound, the same both ways. The file's own mtime (for an unreadable lock) is set by the file
+ * system, which may be remote: also the stale bound.
+ */
+const sameHostFutureMillis = 1_000
+
+/** True when a lock `age` ms old (negative: stamped in the future) cannot belong to a live, honest holder. */
+const implausibleAge = (age: number, staleMillis: number, futureMillis: number): boolean =>
+  age > staleMillis || -age > futureMillis || Number.isNaN(age)
+
+/**
  * Removes a stale lock without ever removing a fresh one: the lock is first renamed to a private name (only one
  * breaker can win that rename), and if what was taken is not the stale content we judged, it is linked back.
  */
 const breakStale = (path: string, judged: string): void => {
-  const aside = `${path}.stale-${NodeCrypto.randomBytes(6).toString("hex")}`
+  const aside = `${path}${lockAsideMarker}${NodeCrypto.randomBytes(6).toString("hex")}`
   try {
     NodeFs.renameSync(path, aside)
   } catch (cause) {

@@ -18,6 +18,13 @@ import {
 import { acquireLock, type FileLockOptions, type HeldLock, releaseLock, sweepLockTemporaries } from "./FileLock.ts"
 import { makeStoreCipher, type Opened } from "./StoreCipher.ts"
 
+/**
+ * DECISION: 1 MiB. A record is a signed token of a few kilobytes plus a handful of component hashes; a store file
+ * anywhere near this size is not one, and is refused (as corrupt) after reading just past this bound rather than
+ * read whole into memory.
+ */
+export const maxFileBytes = 1024 * 1024
+
 export interface StoreFileOptions {
   readonly path: string
   readonly fingerprint: string
@@ -28,7 +35,10 @@ export interface StoreFileOptions {
 export interface StoreFile {
   readonly path: string
   readonly lockPath: string
-  /** The raw bytes, or `undefined` when there is no file. Needs no lock: a reader only ever sees whole files. */
+  /**
+   * The raw bytes (at most `maxFileBytes + 1` of them), or `undefined` when there is no file. Needs no lock: a
+   * reader only ever sees whole files.
+   */
   readonly read: () => Buffer | undefined
   /** Authenticates and decrypts a file's bytes, or says why they cannot be. */
   readonly open: (bytes: Uint8Array) => Opened
@@ -62,7 +72,7 @@ export const makeStoreFile = (options: StoreFileOptions): StoreFile => {
   return {
     path,
     lockPath,
-    read: () => readIfPresent(path),
+    read: () => readIfPresent(path, maxFileBytes + 1),
     open: cipher.open,
     save: async (plaintext) => {
       // Seal before taking the lock: the lock is held only for the disk work.
