@@ -38,4 +38,11 @@ if [ ! -d node_modules ] || [ ! -f "$stamp" ] || [ pnpm-lock.yaml -nt "$stamp" ]
   touch "$stamp"
 fi
 
+# The browser test needs Debian's Chromium; the test command brings it when it is missing (root, apt).
+if [ "${1:-}" = "test" ] && ! command -v chromium >/dev/null 2>&1; then
+  echo "licensure: installing Debian chromium for the browser test" >&2
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) >&2 ||
+    echo "licensure: chromium install failed; the browser test will fail" >&2
+fi
+
 exec pnpm run --silent "$@"
