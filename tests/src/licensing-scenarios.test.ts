@@ -303,7 +303,7 @@ describe("the server forgets or refuses the activation", () => {
         (yield* log(sim.emulator)).map((e) => [e.method, e.path, e.status]),
         [
           ["PATCH", `/v3/activations/${firstId}`, 400],
-          ["DELETE", `/v3/activations/${firstId}`, 204],
+          ["POST", `/v3/activations/${firstId}/deactivate`, 204],
           ["POST", "/v3/activations", 201]
         ]
       )
@@ -530,7 +530,7 @@ describe("restart", () => {
 })
 
 describe("deactivation", () => {
-  it.effect("deactivate sends DELETE, frees the seat, clears the store", () =>
+  it.effect("deactivate posts to …/deactivate (as LexActivator does), frees the seat, clears the store", () =>
     Effect.gen(function* () {
       const sim = yield* makeSim({ serverSyncInterval: 3600 })
       const activated = yield* sim.licensing.activate(sim.license.key)
@@ -543,7 +543,7 @@ describe("deactivation", () => {
       assert.isFalse(yield* stored(sim.store))
       assert.deepStrictEqual(
         (yield* log(sim.emulator)).map((e) => [e.method, e.path, e.status]),
-        [["DELETE", `/v3/activations/${activated.license!.activationId}`, 204]]
+        [["POST", `/v3/activations/${activated.license!.activationId}/deactivate`, 204]]
       )
       assert.strictEqual((yield* promise(() => sim.emulator.getLicense(sim.license.id))).activations.length, 0)
       // With nothing left to deactivate, the command says so.

@@ -11,7 +11,13 @@
  */
 import { Effect, Schema } from "effect"
 import { compactVerify, decodeProtectedHeader, errors, importSPKI } from "jose"
-import { type ActivationClaims, ActivationTokenClaims, type TrialClaims, TrialTokenClaims } from "./Protocol.ts"
+import {
+  type ActivationClaims,
+  ActivationTokenClaims,
+  lenientPayload,
+  type TrialClaims,
+  TrialTokenClaims
+} from "./Protocol.ts"
 
 /** The algorithms a token may be signed with. Cryptlex signs with its 2048-bit RSA key (protocol §2). */
 export const AllowedAlgorithms = ["RS256"] as const
@@ -40,6 +46,12 @@ export interface Expected {
   readonly fingerprint?: string | undefined
 }
 
+/**
+ * DECISION: a token longer than this is refused unread. Real tokens are a few kilobytes; the limit is the
+ * request-body limit ({@link MaxBodyBytes} in Protocol.ts), so a hostile answer cannot make us parse megabytes.
+ */
+export const MaxTokenLength = 64 * 1024
+
 type PublicKey = Awaited<ReturnType<typeof importSPKI>>
 const keyCache = new Map<string, Promise<PublicKey>>()
 
@@ -67,6 +79,12 @@ const decoder = new TextDecoder()
  * rather than a chain of effects: a token is verified on every start and every sync, and this is the hot path.
  */
 const verifySignatureAsync = async (token: string, publicKeyPem: string): Promise<unknown> => {
+  if (typeof token === "string" && token.length > MaxTokenLength) {
+    throw new TokenError({
+      reason: "malformed",
+      message: `expected a token of at most ${MaxTokenLength} characters, got ${token.length}`
+    })
+  }
   if (typeof token !== "string" || token.split(".").length !== 3) {
     throw new TokenError({
       reason: "malformed",
@@ -145,7 +163,8 @@ const checkExpected = (
       })
     )
   }
-  if (expected.key !== undefined && claims.key !== expected.key) {
+  // LexActivator compares ToUpper(token key) with ToUpper(local key) (reference-client.md row 35).
+  if (expected.key !== undefined && claims.key?.toUpperCase() !== expected.key.toUpperCase()) {
     return Effect.fail(
       new TokenError({
         reason: "wrongKey",
@@ -180,10 +199,28 @@ export const verify = (
 ): Effect.Effect<ActivationClaims, TokenError> =>
   Effect.gen(function* () {
     const payload = yield* verifySignature(token, publicKeyPem)
-    const claims = yield* Effect.mapError(decodeActivationClaims(payload), badClaims)
+    const claims = yield* Effect.mapError(decodeActivationClaims(lenientPayload(payload)), badClaims)
     yield* checkExpected(claims, expected)
     return claims
   })
+
+/**
+ * DECISION: a trial token is told from an activation token by the licence it does not carry. Both name their
+ * activation `aid` (reference-client.md row 32), but LexActivator 3.34's `ParseTrialActivationPayload` reads no
+ * `lid` and no `key`, while every activation token carries both (row 26). A token with either claim is an
+ * activation token, and is refused where a trial token is expected.
+ */
+const licenceClaimsOnTrial = (payload: unknown): Effect.Effect<void, TokenError> => {
+  const claims = typeof payload === "object" && payload !== null ? (payload as Record<string, unknown>) : {}
+  const carried = (["lid", "key"] as const).filter((name) => claims[name] !== undefined && claims[name] !== null)
+  return carried.length === 0
+    ? Effect.void
+    : Effect.fail(
+        badClaims({
+          message: `expected a trial token, which carries no licence; got one with ${carried.join(" and ")}, which is an activation token`
+        })
+      )
+}
 
 /** Verifies a trial-activation token (same rules, the trial claim set). */
 export const verifyTrial = (
@@ -193,7 +230,8 @@ export const verifyTrial = (
 ): Effect.Effect<TrialClaims, TokenError> =>
   Effect.gen(function* () {
     const payload = yield* verifySignature(token, publicKeyPem)
-    const claims = yield* Effect.mapError(decodeTrialClaims(payload), badClaims)
+    yield* licenceClaimsOnTrial(payload)
+    const claims = yield* Effect.mapError(decodeTrialClaims(lenientPayload(payload)), badClaims)
     yield* checkExpected(claims, expected)
     return claims
   })

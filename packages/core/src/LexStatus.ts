@@ -30,15 +30,23 @@ export const LexStatusCodes = {
   LA_E_METADATA_KEY_LENGTH: 64,
   LA_E_METADATA_VALUE_LENGTH: 65,
   LA_E_TIME_MODIFIED: 69,
+  LA_E_RELEASE_VERSION_FORMAT: 70,
   LA_E_AUTHENTICATION_FAILED: 71,
   LA_E_METER_ATTRIBUTE_USES_LIMIT_REACHED: 73,
+  LA_E_RELEASE_VERSION_NOT_ALLOWED: 77,
   LA_E_VM: 80,
   LA_E_COUNTRY: 81,
   LA_E_IP: 82,
   LA_E_CONTAINER: 83,
   LA_E_RATE_LIMIT: 90,
   LA_E_SERVER: 91,
-  LA_E_CLIENT: 92
+  LA_E_CLIENT: 92,
+  LA_E_ACCOUNT_ID: 93,
+  LA_E_FREE_PLAN_ACTIVATION_LIMIT_REACHED: 106,
+  LA_E_LICENSE_NOT_EFFECTIVE: 110,
+  LA_E_DEVICE_NOT_FOUND: 111,
+  LA_E_DEVICE_VALIDATION_FAILED: 112,
+  LA_E_ACTIVATION_CLONE_DETECTED: 114
 } as const
 
 export type LexStatusName = keyof typeof LexStatusCodes
@@ -50,9 +58,36 @@ export interface LexStatus {
 
 export const lexStatus = (name: LexStatusName): LexStatus => ({ name, code: LexStatusCodes[name] })
 
-/** The LexActivator error for a server `code` (protocol §1.8); an unknown code is `LA_E_CLIENT`. */
+/**
+ * The LexActivator error for a server `code` (reference-client.md rows 21, 22); an unknown code is `LA_E_CLIENT`.
+ *
+ * DECISION (row 21 names the 3.42 device codes and the meter/entitlement codes, not their statuses):
+ * `INVALID_DEVICE_ID` → 111, `INVALID_DEVICE_CHALLENGE_SIGNATURE` → 112, `ACTIVATION_CLONE_DETECTED` → 114 (the
+ * 3.42 header's names); `INVALID_ACTIVATION_ID` → 59 and `INVALID_LICENSE_ID` → 54, the nearest older statuses.
+ */
 export const lexStatusOfServerCode = (code: string): LexStatusName => {
   switch (code) {
+    case "ACTIVATION_NOT_FOUND":
+    case "INVALID_ACTIVATION_ID":
+      return "LA_E_ACTIVATION_NOT_FOUND"
+    case "LICENSE_NOT_EFFECTIVE":
+      return "LA_E_LICENSE_NOT_EFFECTIVE"
+    case "INVALID_ACCOUNT_ID":
+      return "LA_E_ACCOUNT_ID"
+    case "INVALID_RELEASE_VERSION_FORMAT":
+      return "LA_E_RELEASE_VERSION_FORMAT"
+    case "RELEASE_VERSION_NOT_ALLOWED":
+      return "LA_E_RELEASE_VERSION_NOT_ALLOWED"
+    case "FREE_PLAN_ACTIVATION_LIMIT_REACHED":
+      return "LA_E_FREE_PLAN_ACTIVATION_LIMIT_REACHED"
+    case "INVALID_LICENSE_ID":
+      return "LA_E_LICENSE_KEY"
+    case "INVALID_DEVICE_ID":
+      return "LA_E_DEVICE_NOT_FOUND"
+    case "INVALID_DEVICE_CHALLENGE_SIGNATURE":
+      return "LA_E_DEVICE_VALIDATION_FAILED"
+    case "ACTIVATION_CLONE_DETECTED":
+      return "LA_E_ACTIVATION_CLONE_DETECTED"
     case "ACTIVATION_LIMIT_REACHED":
       return "LA_E_ACTIVATION_LIMIT"
     case "DEACTIVATION_LIMIT_REACHED":
@@ -92,7 +127,10 @@ export const lexStatusOfServerCode = (code: string): LexStatusName => {
 export const lexStatusOfFailure = (failure: {
   readonly kind: string
   readonly code?: string | undefined
+  readonly transient?: boolean | undefined
 }): LexStatusName => {
+  // A server answer whose token failed verification is a server fault (its `code` is the token reason).
+  if (failure.kind === "TokenRejected") return failure.transient === true ? "LA_E_SERVER" : "LA_FAIL"
   if (failure.code !== undefined) return lexStatusOfServerCode(failure.code)
   switch (failure.kind) {
     case "NetworkFailure":

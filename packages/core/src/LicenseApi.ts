@@ -13,6 +13,7 @@ import { HttpClient, HttpClientRequest, type HttpClientResponse } from "effect/h
 import {
   type ActivationRequest,
   ActivationResponse,
+  type DeactivationRequest,
   ErrorBody,
   Endpoints,
   Hosts,
@@ -122,7 +123,7 @@ export const LibraryVersion = "0.1.0"
 export interface LicenseApiService {
   readonly activate: (body: ActivationRequest) => Effect.Effect<string, ApiError>
   readonly sync: (activationId: string, body: ActivationRequest) => Effect.Effect<string, ApiError>
-  readonly deactivate: (activationId: string) => Effect.Effect<void, ApiError>
+  readonly deactivate: (activationId: string, body: DeactivationRequest) => Effect.Effect<void, ApiError>
   readonly activateTrial: (body: TrialActivationRequest) => Effect.Effect<string, ApiError>
   readonly syncTrial: (trialActivationId: string, body: TrialActivationRequest) => Effect.Effect<string, ApiError>
 }
@@ -200,6 +201,14 @@ export class LicenseApi extends Context.Service<LicenseApi, LicenseApiService>()
           : Effect.succeed(text)
       }
 
+      /** LexActivator sends `X-Account-Id` on every call (reference-client.md row 8): here, the body's id when set. */
+      const withAccount = (request: HttpClientRequest.HttpClientRequest, body: unknown) => {
+        const accountId = (body as { readonly accountId?: unknown } | null)?.accountId
+        return typeof accountId === "string" && accountId !== ""
+          ? HttpClientRequest.setHeader(request, "x-account-id", accountId)
+          : request
+      }
+
       const tokenCall = (
         operation: ApiOperation,
         method: "POST" | "PATCH",
@@ -210,7 +219,10 @@ export class LicenseApi extends Context.Service<LicenseApi, LicenseApiService>()
         Effect.flatMap(jsonBody(operation, body), (text) =>
           send(
             operation,
-            HttpClientRequest.make(method)(path).pipe(HttpClientRequest.bodyText(text, "application/json")),
+            withAccount(
+              HttpClientRequest.make(method)(path).pipe(HttpClientRequest.bodyText(text, "application/json")),
+              body
+            ),
             [200, 201],
             (response) =>
               readJson(operation, response).pipe(
@@ -240,12 +252,20 @@ export class LicenseApi extends Context.Service<LicenseApi, LicenseApiService>()
       return LicenseApi.of({
         activate: (body) => tokenCall("activate", "POST", Endpoints.activate(), body, "activationToken"),
         sync: (id, body) => tokenCall("sync", "PATCH", Endpoints.sync(id), body, "activationToken"),
-        deactivate: (id) =>
-          send(
-            "deactivate",
-            HttpClientRequest.make("DELETE")(Endpoints.deactivate(id)),
-            [200, 202, 204],
-            () => Effect.void
+        // LexActivator 3.34 succeeds on 204 only; the reference page documents 200 too (row 4).
+        deactivate: (id, body) =>
+          Effect.flatMap(jsonBody("deactivate", body), (text) =>
+            send(
+              "deactivate",
+              withAccount(
+                HttpClientRequest.make("POST")(Endpoints.deactivate(id)).pipe(
+                  HttpClientRequest.bodyText(text, "application/json")
+                ),
+                body
+              ),
+              [200, 204],
+              () => Effect.void
+            )
           ),
         activateTrial: (body) =>
           tokenCall("activateTrial", "POST", Endpoints.activateTrial(), body, "trialActivationToken"),
@@ -296,12 +316,35 @@ const parseRetryAfter = (value: string | undefined, serverDate: string | undefin
   return Number.isFinite(at) && Number.isFinite(now) ? Math.max(0, Math.round((at - now) / 1000)) : undefined
 }
 
+/**
+ * Parses `X-Rate-Limit-Reset`: an HTTP/ISO date (counted from the server's `Date`), epoch seconds (likewise), or
+ * small delay seconds.
+ *
+ * DECISION: the reference page says only "the UTC …" time of the reset; a value up to one day is read as seconds
+ * to wait, a larger number as epoch seconds, anything else as a date.
+ */
+const parseRateLimitReset = (value: string | undefined, serverDate: string | undefined): number | undefined => {
+  if (value === undefined) return undefined
+  const text = value.trim()
+  const number = Number(text)
+  const now = serverDate === undefined ? Number.NaN : Date.parse(serverDate)
+  if (text !== "" && Number.isFinite(number)) {
+    if (number >= 0 && number <= 86_400) return number
+    return Number.isFinite(now) ? Math.max(0, Math.round(number - now / 1000)) : undefined
+  }
+  const at = Date.parse(text)
+  return Number.isFinite(at) && Number.isFinite(now) ? Math.max(0, Math.round((at - now) / 1000)) : undefined
+}
+
 /** Turns a non-success answer into the matching reason (as a success, flipped by the caller). */
 const refusal = (operation: ApiOperation, response: HttpClientResponse.HttpClientResponse) =>
   Effect.gen(function* () {
     const status = response.status
     if (status === 429) {
-      const retryAfterSeconds = parseRetryAfter(response.headers["retry-after"], response.headers.date)
+      // Cryptlex's `X-Rate-Limit-Reset` (the window's end, a UTC time) when `Retry-After` is absent (row 23).
+      const retryAfterSeconds =
+        parseRetryAfter(response.headers["retry-after"], response.headers.date) ??
+        parseRateLimitReset(response.headers["x-rate-limit-reset"], response.headers.date)
       return new ApiError({
         operation,
         reason: new RateLimited({
@@ -316,6 +359,12 @@ const refusal = (operation: ApiOperation, response: HttpClientResponse.HttpClien
       body = Schema.decodeUnknownSync(ErrorBody)(JSON.parse(text))
     } catch {
       body = undefined
+    }
+    // LexActivator: a 404 coded ACTIVATION_NOT_FOUND clears the activation; on deactivation any 404 does (rows
+    // 18, 19). A 404 without a code is read the same way.
+    const code = body?.code === "" ? undefined : body?.code
+    if (status === 404 && (operation === "deactivate" || code === undefined || code === "ACTIVATION_NOT_FOUND")) {
+      return new ApiError({ operation, reason: new NotFound({ message: body?.message ?? "not found on the server" }) })
     }
     if (body?.code !== undefined && body.code !== "") {
       const classified = classifyServerCode(body.code)

@@ -220,8 +220,10 @@ const syncDue = (context: LicenseContext) =>
   context.nextSyncAt !== undefined &&
   context.config.now() >= context.nextSyncAt
 
-/** Server codes after which LexActivator clears the local activation (protocol §1.8, starred). */
-const ClearingCodes: ReadonlySet<string> = new Set([
+/** Server codes after which LexActivator 3.34 clears the local activation (reference-client.md row 22). */
+export const ClearingCodes: ReadonlySet<string> = new Set([
+  "ACTIVATION_NOT_FOUND",
+  "INVALID_ACCOUNT_ID",
   "INVALID_PRODUCT_ID",
   "INVALID_LICENSE_KEY",
   "VM_ACTIVATION_NOT_ALLOWED",
@@ -388,7 +390,7 @@ export const licenseMachine = setup({
     syncClearing: syncFailureIs("clearing"),
     deactivateGone: ({ event }) => {
       const failure = failureOf(event)
-      return failure?.kind === "NotFound"
+      return failure?.kind === "NotFound" || failure?.code === "INVALID_ACCOUNT_ID"
     },
     noFacts: ({ context }) => context.facts === undefined,
     fingerprintMismatch: statusIs("fingerprintMismatch"),

@@ -32,7 +32,7 @@ import {
 import { type Actor, createActor, fromPromise, type SnapshotFrom } from "xstate"
 import * as ActivationToken from "./ActivationToken.ts"
 import { Fingerprint, type MachineIdentity } from "./Fingerprint.ts"
-import { type ApiError, isTransient, LicenseApi } from "./LicenseApi.ts"
+import { type ApiError, isTransient, LibraryVersion, LicenseApi } from "./LicenseApi.ts"
 import {
   type DeactivateResult,
   type FailureInfo,
@@ -51,6 +51,7 @@ import {
   type ActivationClaims,
   type ActivationMeterAttribute,
   type ActivationRequest,
+  type DeactivationRequest,
   type LicenseMeterAttribute,
   type MetadataEntry,
   MetadataEntry as MetadataEntrySchema,
@@ -68,7 +69,13 @@ export interface LicensingConfig {
   /** The product's RSA public key, SPKI PEM, from the Cryptlex dashboard. */
   readonly publicKeyPem: string
   readonly appVersion?: string | undefined
+  /** The Cryptlex account id (the dashboard shows it): sent in every body (`""` when unset) and as `X-Account-Id`. */
+  readonly accountId?: string | undefined
   readonly releaseVersion?: string | undefined
+  readonly releasePlatform?: string | undefined
+  readonly releaseChannel?: string | undefined
+  /** The release's publication time, as the Cryptlex release shows it. */
+  readonly releasePublishedAt?: string | undefined
   /** Sent with activations (protocol: key ≤ 256, value ≤ 4096 characters). */
   readonly metadata?: ReadonlyArray<MetadataEntry> | undefined
   /** Hosted-floating: the lease the client asks for, in seconds (if the licence allows client lease durations). */
@@ -98,7 +105,11 @@ const LicensingConfigSchema = Schema.Struct({
     })
   ),
   appVersion: Schema.optional(Schema.String),
+  accountId: Schema.optional(Schema.String),
   releaseVersion: Schema.optional(Schema.String),
+  releasePlatform: Schema.optional(Schema.String),
+  releaseChannel: Schema.optional(Schema.String),
+  releasePublishedAt: Schema.optional(Schema.String),
   metadata: Schema.optional(Schema.Array(MetadataEntrySchema)),
   leaseDuration: Schema.optional(Schema.Int.check(Schema.isGreaterThanOrEqualTo(-1))),
   email: Schema.optional(Schema.String),
@@ -333,6 +344,11 @@ const failureFromError = (
     case "ApiError":
       return failureFromApi(operation, error)
     case "TokenError":
+      // Only a verified, server-coded refusal may clear a stored activation: a sync answer whose token fails
+      // verification (garbage, another signer, another machine's) is a server fault, retried under grace.
+      if (operation === "sync") {
+        return { operation, kind: "TokenRejected", code: error.reason, message: error.message, transient: true }
+      }
       return {
         operation,
         kind: error.reason === "wrongFingerprint" ? "FingerprintFailure" : "TokenRejected",
@@ -341,7 +357,8 @@ const failureFromError = (
         transient: false
       }
     default:
-      return { operation, kind: "FingerprintFailure", message: error.message, transient: false }
+      // The machine's own fingerprint failing to read during a sync is no reason to drop the activation either.
+      return { operation, kind: "FingerprintFailure", message: error.message, transient: operation === "sync" }
   }
 }
 
@@ -383,6 +400,8 @@ export class Licensing extends Context.Service<Licensing, LicensingService>()("@
 
       /** What every request says about this machine and the application (activation and trial alike). */
       const machineFields = (fp: string, identity: MachineIdentity) => ({
+        accountId: config.accountId ?? "",
+        clientVersion: `licensure/${LibraryVersion}`,
         productId: config.productId,
         fingerprint: fp,
         hostname: identity.hostname,
@@ -407,12 +426,35 @@ export class Licensing extends Context.Service<Licensing, LicensingService>()("@
           ...(settings.leaseDuration !== undefined ? { leaseDuration: settings.leaseDuration } : {}),
           ...(settings.email !== undefined ? { email: settings.email } : {}),
           ...(settings.password !== undefined ? { password: settings.password } : {}),
-          ...(settings.releaseVersion !== undefined ? { releaseVersion: settings.releaseVersion } : {}),
+          ...releaseFields(settings.releaseVersion),
           ...(meters.length > 0 ? { meterAttributes: meters } : {})
         }
       }
 
-      const trialBody = (fp: string, identity: MachineIdentity): TrialActivationRequest => machineFields(fp, identity)
+      /** LexActivator's release fields, each when set; `releasePublishedAt` only when not empty (row 7). */
+      const releaseFields = (releaseVersion: string | undefined) => ({
+        ...(releaseVersion !== undefined ? { releaseVersion } : {}),
+        ...(config.releasePlatform !== undefined ? { releasePlatform: config.releasePlatform } : {}),
+        ...(config.releaseChannel !== undefined ? { releaseChannel: config.releaseChannel } : {}),
+        ...(config.releasePublishedAt !== undefined && config.releasePublishedAt !== ""
+          ? { releasePublishedAt: config.releasePublishedAt }
+          : {})
+      })
+
+      const trialBody = (fp: string, identity: MachineIdentity): TrialActivationRequest => ({
+        ...machineFields(fp, identity),
+        ...releaseFields(config.releaseVersion)
+      })
+
+      /** LexActivator's `DeactivationViewModel`: the activation's fingerprint, this machine's os and user (row 4). */
+      const deactivationBody = (id: string, fp: string, identity: MachineIdentity): DeactivationRequest => ({
+        id,
+        productId: config.productId,
+        accountId: config.accountId ?? "",
+        fingerprint: fp,
+        userHash: identity.userHash,
+        os: identity.os
+      })
 
       const factsFrom = (
         kind: LicenseFacts["kind"],
@@ -541,7 +583,12 @@ export class Licensing extends Context.Service<Licensing, LicensingService>()("@
         })
 
       const deactivate = (facts: LicenseFacts) =>
-        facts.kind === "trial" ? Effect.void : retry(api.deactivate((facts.claims as ActivationClaims).activationId))
+        facts.kind === "trial"
+          ? Effect.void
+          : Effect.flatMap(fingerprint.current, (identity) => {
+              const id = (facts.claims as ActivationClaims).activationId
+              return retry(api.deactivate(id, deactivationBody(id, facts.fingerprint, identity)))
+            })
 
       type OpError = ApiError | ActivationToken.TokenError | { readonly _tag: "FingerprintError"; message: string }
       const asOperation = (

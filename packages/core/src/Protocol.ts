@@ -25,15 +25,14 @@ export const Hosts = {
 /**
  * Paths of the calls a client makes, relative to the host.
  *
- * DECISION (protocol §1.4, "sync endpoint not found"): a trial is synced with `PATCH /v3/trial-activations/{id}`,
- * mirroring `PATCH /v3/activations/{id}`, and answers 200 with `{trialActivationToken}`.
- * DECISION (protocol §1.3): deactivation uses `DELETE /v3/activations/{id}` (the body of the newer
- * `POST …/deactivate` is undocumented); success is any 2xx, the emulator answers 204.
+ * A trial is synced with `PATCH /v3/trial-activations/{id}` (reference-client.md row 6: LexActivator 3.42 and
+ * the Web API reference). Deactivation is `POST /v3/activations/{id}/deactivate` with a
+ * {@link DeactivationRequest} body (reference-client.md row 4: LexActivator never sends DELETE).
  */
 export const Endpoints = {
   activate: () => "/v3/activations",
   sync: (activationId: string) => `/v3/activations/${encodeURIComponent(activationId)}`,
-  deactivate: (activationId: string) => `/v3/activations/${encodeURIComponent(activationId)}`,
+  deactivate: (activationId: string) => `/v3/activations/${encodeURIComponent(activationId)}/deactivate`,
   activateTrial: () => "/v3/trial-activations",
   syncTrial: (trialActivationId: string) => `/v3/trial-activations/${encodeURIComponent(trialActivationId)}`
 } as const
@@ -64,16 +63,34 @@ export const MeterAttributeIncrement = Schema.Struct({
 export type MeterAttributeIncrement = typeof MeterAttributeIncrement.Type
 
 const NonEmpty = Schema.NonEmptyString
+const Between = (minimum: number, maximum: number) =>
+  Schema.String.check(Schema.isMinLength(minimum), Schema.isMaxLength(maximum))
+/** The Web API reference's field limits (reference-client.md rows 4, 10, 12). */
+const Key = Between(1, 256)
+const ProductId = Between(1, 256)
+const FingerprintField = Between(64, 1024)
+const Hostname = Between(1, 1024)
+const UserHash = Between(1, 256)
 
-/** Body of `POST /v3/activations` and `PATCH /v3/activations/{id}` (protocol §1.1, §1.2). */
+/** Fields LexActivator sends with every activation and trial body (reference-client.md rows 7, 8). */
+const clientFields = {
+  accountId: Schema.optionalKey(Schema.String),
+  clientVersion: Schema.optionalKey(Schema.String),
+  releaseVersion: Schema.optionalKey(Schema.String),
+  releasePlatform: Schema.optionalKey(Schema.String),
+  releaseChannel: Schema.optionalKey(Schema.String),
+  releasePublishedAt: Schema.optionalKey(Schema.String)
+}
+
+/** Body of `POST /v3/activations` and `PATCH /v3/activations/{id}` (reference-client.md rows 2, 3, 7). */
 export const ActivationRequest = Schema.Struct({
-  key: NonEmpty,
-  productId: NonEmpty,
-  fingerprint: NonEmpty,
-  hostname: Schema.String,
+  key: Key,
+  productId: ProductId,
+  fingerprint: FingerprintField,
+  hostname: Hostname,
   appVersion: Schema.String,
   os: OsName,
-  userHash: Schema.String,
+  userHash: UserHash,
   osVersion: Schema.optionalKey(Schema.String),
   vmName: Schema.optionalKey(Schema.String),
   container: Schema.optionalKey(Schema.Boolean),
@@ -82,9 +99,7 @@ export const ActivationRequest = Schema.Struct({
   leaseDuration: Schema.optionalKey(Schema.Int),
   metadata: Schema.optionalKey(Schema.Array(MetadataEntry)),
   meterAttributes: Schema.optionalKey(Schema.Array(MeterAttributeIncrement)),
-  releaseVersion: Schema.optionalKey(Schema.String),
-  accountId: Schema.optionalKey(Schema.String),
-  clientVersion: Schema.optionalKey(Schema.String)
+  ...clientFields
 })
 export type ActivationRequest = typeof ActivationRequest.Type
 
@@ -94,18 +109,33 @@ export type ActivationResponse = typeof ActivationResponse.Type
 
 /** Body of `POST /v3/trial-activations` and of the trial sync (protocol §1.4). */
 export const TrialActivationRequest = Schema.Struct({
-  productId: NonEmpty,
-  fingerprint: NonEmpty,
-  hostname: Schema.String,
+  productId: ProductId,
+  fingerprint: FingerprintField,
+  hostname: Hostname,
   appVersion: Schema.String,
   os: OsName,
-  userHash: Schema.String,
+  userHash: UserHash,
   osVersion: Schema.optionalKey(Schema.String),
   vmName: Schema.optionalKey(Schema.String),
   container: Schema.optionalKey(Schema.Boolean),
-  metadata: Schema.optionalKey(Schema.Array(MetadataEntry))
+  metadata: Schema.optionalKey(Schema.Array(MetadataEntry)),
+  ...clientFields
 })
 export type TrialActivationRequest = typeof TrialActivationRequest.Type
+
+/**
+ * Body of `POST /v3/activations/{id}/deactivate`: LexActivator's `DeactivationViewModel`
+ * `{id, productId, accountId, fingerprint, os, userHash}` (reference-client.md row 4).
+ */
+export const DeactivationRequest = Schema.Struct({
+  id: Schema.optionalKey(Schema.String),
+  productId: ProductId,
+  accountId: Schema.optionalKey(Schema.String),
+  fingerprint: FingerprintField,
+  userHash: UserHash,
+  os: OsName
+})
+export type DeactivationRequest = typeof DeactivationRequest.Type
 
 export const TrialActivationResponse = Schema.Struct({ trialActivationToken: NonEmpty })
 export type TrialActivationResponse = typeof TrialActivationResponse.Type
@@ -115,13 +145,21 @@ export type TrialActivationResponse = typeof TrialActivationResponse.Type
 // ---------------------------------------------------------------------------------------------------------------
 
 /**
- * Every error `code` the server is known to send (protocol §1.8).
- *
- * DECISION: no wire code was found for a refused container activation; `CONTAINER_ACTIVATION_NOT_ALLOWED`
- * (named like `VM_ACTIVATION_NOT_ALLOWED`) is what the emulator sends and the client recognises. A code outside
- * this list is kept verbatim as {@link UnknownServerCode}, never dropped.
+ * Every error `code` the server is known to send: LexActivator 3.34's and 3.42's handlers (reference-client.md
+ * row 21). A code outside this list is kept verbatim as {@link UnknownServerCode}, never dropped.
  */
 export const ServerErrorCodes = [
+  "ACTIVATION_NOT_FOUND",
+  "LICENSE_NOT_EFFECTIVE",
+  "INVALID_ACCOUNT_ID",
+  "INVALID_RELEASE_VERSION_FORMAT",
+  "RELEASE_VERSION_NOT_ALLOWED",
+  "FREE_PLAN_ACTIVATION_LIMIT_REACHED",
+  "INVALID_ACTIVATION_ID",
+  "INVALID_LICENSE_ID",
+  "INVALID_DEVICE_ID",
+  "INVALID_DEVICE_CHALLENGE_SIGNATURE",
+  "ACTIVATION_CLONE_DETECTED",
   "ACTIVATION_LIMIT_REACHED",
   "DEACTIVATION_LIMIT_REACHED",
   "INVALID_ACTIVATION_FINGERPRINT",
@@ -188,6 +226,17 @@ export type LicenseMeterAttribute = typeof LicenseMeterAttribute.Type
 export const ActivationMeterAttribute = Schema.Struct({ name: Schema.String, uses: Schema.Int })
 export type ActivationMeterAttribute = typeof ActivationMeterAttribute.Type
 
+/** `oa`: LexActivator's `OrganizationAddress` (reference-client.md row 28). */
+export const OrganizationAddress = Schema.Struct({
+  addressLine1: Schema.optionalKey(Schema.NullOr(Schema.String)),
+  addressLine2: Schema.optionalKey(Schema.NullOr(Schema.String)),
+  city: Schema.optionalKey(Schema.NullOr(Schema.String)),
+  state: Schema.optionalKey(Schema.NullOr(Schema.String)),
+  country: Schema.optionalKey(Schema.NullOr(Schema.String)),
+  postalCode: Schema.optionalKey(Schema.NullOr(Schema.String))
+})
+export type OrganizationAddress = typeof OrganizationAddress.Type
+
 export const LicenseType = Schema.Literals(["node-locked", "hosted-floating", "on-premise-floating"])
 export type LicenseType = typeof LicenseType.Type
 export const FingerprintMatchingStrategy = Schema.Literals(["exact", "fuzzy", "loose"])
@@ -219,7 +268,7 @@ const ActivationClaimFields = Schema.Struct({
   userEmail: Schema.optionalKey(Schema.String),
   userCompany: Schema.optionalKey(Schema.String),
   organizationName: Schema.optionalKey(Schema.String),
-  organizationAddress: Schema.optionalKey(Schema.String),
+  organizationAddress: Schema.optionalKey(Schema.Union([OrganizationAddress, Schema.String])),
   licenseCreatedAt: Schema.optionalKey(Schema.Int),
   licenseActivatedAt: Schema.optionalKey(Schema.Int),
   productMetadata: emptyList(MetadataEntry),
@@ -271,18 +320,21 @@ export type ActivationClaims = typeof ActivationTokenClaims.Type
 export type ActivationClaimsWire = typeof ActivationTokenClaims.Encoded
 
 /**
- * Trial-activation token claims.
- *
- * DECISION (protocol §1.4 gives no claim list for trial tokens): a trial token carries `tid` (trial activation
- * id), `pid`, `fp`, `iat`, `eat` (trial expiry), optionally `ssi`/`ssgpeat`/`aco` with the same meaning as in an
- * activation token, and `pmd`/`tmd` metadata lists.
+ * Trial-activation token claims: LexActivator's `ParseTrialActivationPayload` reads `aid, os, fp, fms, pid, uh,
+ * ul, eat, iat, orv, pmd, amd` (reference-client.md row 32). The sync and grace claims `ssi`/`ssgpeat`/`aco` are
+ * not in that set; they are read when present, with the reference's default 0 (no sync, no grace check).
  */
 const TrialClaimFields = Schema.Struct({
   trialActivationId: NonEmpty,
   productId: NonEmpty,
   fingerprint: NonEmpty,
+  fingerprintMatchingStrategy: Schema.optionalKey(FingerprintMatchingStrategy),
+  os: Schema.optionalKey(Schema.String),
+  userHash: Schema.optionalKey(Schema.String),
+  userLocked: Schema.optionalKey(Schema.Boolean),
+  offlineResponseValidity: Schema.optionalKey(Schema.Int),
   issuedAt: EpochSeconds,
-  expiresAt: EpochSeconds,
+  expiresAt: IntOrZero,
   serverSyncInterval: Seconds.pipe(Schema.withDecodingDefaultKey(zero)),
   serverSyncGraceExpiresAt: IntOrZero,
   allowedClockOffset: Seconds.pipe(Schema.withDecodingDefaultKey(zero)),
@@ -291,18 +343,79 @@ const TrialClaimFields = Schema.Struct({
 })
 
 export const TrialClaimNames = {
-  trialActivationId: "tid",
+  trialActivationId: "aid",
   productId: "pid",
   fingerprint: "fp",
+  fingerprintMatchingStrategy: "fms",
+  os: "os",
+  userHash: "uh",
+  userLocked: "ul",
+  offlineResponseValidity: "orv",
   issuedAt: "iat",
   expiresAt: "eat",
   serverSyncInterval: "ssi",
   serverSyncGraceExpiresAt: "ssgpeat",
   allowedClockOffset: "aco",
   productMetadata: "pmd",
-  trialMetadata: "tmd"
+  trialMetadata: "amd"
 } as const
 
 export const TrialTokenClaims = TrialClaimFields.pipe(Schema.encodeKeys(TrialClaimNames))
 export type TrialClaims = typeof TrialTokenClaims.Type
 export type TrialClaimsWire = typeof TrialTokenClaims.Encoded
+
+// ---------------------------------------------------------------------------------------------------------------
+// Lenient reading of a verified payload (reference-client.md rows 28-30)
+// ---------------------------------------------------------------------------------------------------------------
+
+/** Claims that say who and what a token is for: never relaxed, a wrong one is refused naming the claim. */
+export const IdentityClaims: ReadonlySet<string> = new Set(["aid", "lid", "pid", "key", "fp", "iat"])
+const ListClaims: ReadonlySet<string> = new Set(["pmd", "lmd", "umd", "amd", "lma", "ama"])
+const BooleanClaims: ReadonlySet<string> = new Set(["suspended", "ul"])
+
+/**
+ * Reads a verified payload as LexActivator does before the strict schema sees it: `null` in any non-identity
+ * claim is "absent"; a list claim may be a JSON-encoded string of the list; a numeric claim may be a numeric
+ * string (defensive); `0`/`1` stand for booleans. Anything else is left as it came, so the schema's error names
+ * the claim. Identity claims are never touched.
+ */
+export const lenientPayload = (payload: unknown): unknown => {
+  if (payload === null || typeof payload !== "object" || Array.isArray(payload)) return payload
+  const out: Record<string, unknown> = {}
+  for (const [name, value] of Object.entries(payload as Record<string, unknown>)) {
+    if (IdentityClaims.has(name)) {
+      out[name] = value
+      continue
+    }
+    if (value === null) continue
+    if (ListClaims.has(name) && typeof value === "string") {
+      try {
+        out[name] = value.trim() === "" ? [] : JSON.parse(value)
+      } catch {
+        out[name] = value
+      }
+      continue
+    }
+    if (BooleanClaims.has(name) && (value === 0 || value === 1)) {
+      out[name] = value === 1
+      continue
+    }
+    if (typeof value === "string" && /^-?\d{1,15}$/.test(value) && NumericClaims.has(name)) {
+      out[name] = Number(value)
+      continue
+    }
+    out[name] = value
+  }
+  return out
+}
+const NumericClaims: ReadonlySet<string> = new Set([
+  "eat",
+  "ssi",
+  "ssgpeat",
+  "aco",
+  "leat",
+  "ld",
+  "orv",
+  "lcat",
+  "laat"
+])

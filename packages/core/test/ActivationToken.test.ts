@@ -260,7 +260,7 @@ describe("ActivationToken.verifyTrial", () => {
     Effect.gen(function* () {
       const error = yield* Effect.flip(ActivationToken.verifyTrial(goodToken, publicKeyPem))
       assert.strictEqual(error.reason, "badClaims")
-      assert.include(error.message, "tid")
+      assert.include(error.message, "lid and key")
     })
   )
 

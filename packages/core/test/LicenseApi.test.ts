@@ -26,7 +26,8 @@ import {
   Hosts,
   MaxBodyBytes,
   ServerErrorCodes,
-  type TrialActivationRequest
+  type TrialActivationRequest,
+  type DeactivationRequest
 } from "../src/Protocol.ts"
 // The emulator depends on core, so core cannot list it as a dependency: its source is imported by path.
 import { type Emulator, startEmulator } from "../../emulator/src/index.ts"
@@ -44,6 +45,15 @@ const activationBody = (key: string, productId: string, extra: Partial<Activatio
   os: "linux",
   osVersion: "6.1",
   userHash: "b".repeat(64),
+  ...extra
+})
+
+const deactivationBody = (productId: string, extra: Partial<DeactivationRequest> = {}): DeactivationRequest => ({
+  productId,
+  accountId: "",
+  fingerprint: machineA,
+  userHash: "b".repeat(64),
+  os: "linux",
   ...extra
 })
 
@@ -165,8 +175,9 @@ const naturalCodes: ReadonlyArray<{
     })
   },
   {
+    // Under 400, where LexActivator reads it (reference-client.md row 20).
     code: "ACTIVATION_LIMIT_REACHED",
-    status: 409,
+    status: 400,
     operation: "activate",
     provoke: Effect.gen(function* () {
       const { key } = yield* licence({ allowedActivations: 1 })
@@ -206,7 +217,18 @@ const naturalCodes: ReadonlyArray<{
       const { key } = yield* licence({ allowedDeactivations: 0 })
       const api = yield* client()
       const id = yield* Effect.orDie(Effect.flatMap(api.activate(activationBody(key, productId)), activationIdOf))
-      return yield* Effect.flip(api.deactivate(id))
+      return yield* Effect.flip(api.deactivate(id, deactivationBody(productId)))
+    })
+  },
+  {
+    code: "INVALID_ACCOUNT_ID",
+    status: 400,
+    operation: "activate",
+    provoke: Effect.gen(function* () {
+      const product = yield* promise(() => emulator.createProduct({ accountId: "acc-right" }))
+      const { key } = yield* promise(() => emulator.createLicense({ productId: product.productId }))
+      const api = yield* client()
+      return yield* Effect.flip(api.activate(activationBody(key, product.productId, { accountId: "acc-wrong" })))
     })
   },
   {
@@ -220,7 +242,7 @@ const naturalCodes: ReadonlyArray<{
   },
   {
     code: "TRIAL_ACTIVATION_LIMIT_REACHED",
-    status: 409,
+    status: 400,
     operation: "activateTrial",
     provoke: Effect.gen(function* () {
       // The product allows one trial activation; another test may already have taken it with machine A.
@@ -231,18 +253,32 @@ const naturalCodes: ReadonlyArray<{
   }
 ]
 
-// Codes that only Cryptlex's own policies (accounts, geo and IP rules, offline files) produce.
-const injectedCodes = [
-  "AUTHENTICATION_FAILED",
-  "COUNTRY_NOT_ALLOWED",
-  "IP_ADDRESS_NOT_ALLOWED",
-  "INVALID_OFFLINE_REQUEST",
-  "NO_ERROR"
-] as const
+// Codes that only Cryptlex's own policies (accounts, plans, releases, devices, geo and IP rules, offline files)
+// produce, each with the status it is injected under: 400, where LexActivator reads activation codes
+// (reference-client.md row 20), and 403 for the policy refusals.
+const injectedCodes = {
+  AUTHENTICATION_FAILED: 403,
+  COUNTRY_NOT_ALLOWED: 403,
+  IP_ADDRESS_NOT_ALLOWED: 403,
+  INVALID_OFFLINE_REQUEST: 400,
+  NO_ERROR: 400,
+  LICENSE_NOT_EFFECTIVE: 400,
+  INVALID_RELEASE_VERSION_FORMAT: 400,
+  RELEASE_VERSION_NOT_ALLOWED: 400,
+  FREE_PLAN_ACTIVATION_LIMIT_REACHED: 400,
+  INVALID_ACTIVATION_ID: 400,
+  INVALID_LICENSE_ID: 400,
+  INVALID_DEVICE_ID: 400,
+  INVALID_DEVICE_CHALLENGE_SIGNATURE: 400,
+  ACTIVATION_CLONE_DETECTED: 400
+} as const
+
+// The code the emulator sends with a 404 for a missing activation; it is NotFound, not a refusal (row 18).
+const notFoundCodes = ["ACTIVATION_NOT_FOUND"] as const
 
 describe("LicenseApi over real HTTP", () => {
   it("covers every known server code, between the emulator's own and the injected ones", () => {
-    const covered = [...naturalCodes.map((c) => c.code), ...injectedCodes].sort()
+    const covered = [...naturalCodes.map((c) => c.code), ...Object.keys(injectedCodes), ...notFoundCodes].sort()
     assert.deepStrictEqual(covered, [...ServerErrorCodes].sort())
   })
 
@@ -274,11 +310,12 @@ describe("LicenseApi over real HTTP", () => {
         const api = yield* client()
         const id = yield* Effect.flatMap(api.activate(activationBody(key, productId)), activationIdOf)
         assert.strictEqual((yield* promise(() => emulator.getLicense(licenseId))).activations.length, 1)
-        yield* api.deactivate(id)
+        yield* api.deactivate(id, deactivationBody(productId))
         assert.strictEqual((yield* promise(() => emulator.getLicense(licenseId))).activations.length, 0)
         const log = yield* promise(() => emulator.log())
         const last = log.at(-1)!
-        assert.deepStrictEqual([last.method, last.path, last.status], ["DELETE", `/v3/activations/${id}`, 204])
+        // LexActivator 3.34 deactivates with POST …/deactivate and counts only 204 as done (reference-client.md row 4).
+        assert.deepStrictEqual([last.method, last.path, last.status], ["POST", `/v3/activations/${id}/deactivate`, 204])
       })
     )
 
@@ -324,15 +361,15 @@ describe("LicenseApi over real HTTP", () => {
       })
     )
 
-    for (const code of injectedCodes) {
-      it.effect(`${code} (injected with a {message, code} body) → ServerRefused, message kept`, () =>
+    for (const [code, status] of Object.entries(injectedCodes)) {
+      it.effect(`${code} (injected under ${status} with a {message, code} body) → ServerRefused, message kept`, () =>
         Effect.gen(function* () {
           const message = `refused by policy: ${code.toLowerCase()}`
-          yield* promise(() => emulator.addFault({ kind: "status", status: 403, body: { message, code }, count: 1 }))
+          yield* promise(() => emulator.addFault({ kind: "status", status, body: { message, code }, count: 1 }))
           const { key } = yield* licence()
           const api = yield* client()
           const error = yield* Effect.flip(api.activate(activationBody(key, productId)))
-          assertRefused(error, "activate", code, 403)
+          assertRefused(error, "activate", code, status)
           if (error.reason._tag === "ServerRefused") assert.strictEqual(error.reason.message, message)
         })
       )
@@ -388,7 +425,7 @@ describe("LicenseApi over real HTTP", () => {
         const { key } = yield* licence()
         const api = yield* client()
         const sync = yield* Effect.flip(api.sync("no-such-activation", activationBody(key, productId)))
-        const deactivate = yield* Effect.flip(api.deactivate("no-such-activation"))
+        const deactivate = yield* Effect.flip(api.deactivate("no-such-activation", deactivationBody(productId)))
         const syncTrial = yield* Effect.flip(api.syncTrial("no-such-trial", trialBody(productId)))
         for (const [error, operation] of [
           [sync, "sync"],
@@ -405,6 +442,37 @@ describe("LicenseApi over real HTTP", () => {
           [404, 404, 404]
         )
       })
+    )
+
+    // LexActivator 3.34: a 404 clears on sync only with ACTIVATION_NOT_FOUND (or, here, no code at all); on
+    // deactivate any 404 means the activation is gone (reference-client.md rows 18–19).
+    it.effect(
+      "404 with ACTIVATION_NOT_FOUND or no code → NotFound; another code on sync stays a refusal, on deactivate it is gone",
+      () =>
+        Effect.gen(function* () {
+          const { key } = yield* licence()
+          const api = yield* client()
+          const id = yield* Effect.flatMap(api.activate(activationBody(key, productId)), activationIdOf)
+          const fault = (code?: string) =>
+            promise(() =>
+              emulator.addFault({
+                kind: "status",
+                status: 404,
+                body: code === undefined ? { message: "gone" } : { message: "gone", code },
+                count: 1
+              })
+            )
+          yield* fault("ACTIVATION_NOT_FOUND")
+          assert.strictEqual((yield* Effect.flip(api.sync(id, activationBody(key, productId)))).reason._tag, "NotFound")
+          yield* fault()
+          assert.strictEqual((yield* Effect.flip(api.sync(id, activationBody(key, productId)))).reason._tag, "NotFound")
+          yield* fault("INVALID_LICENSE_KEY")
+          const coded = yield* Effect.flip(api.sync(id, activationBody(key, productId)))
+          assert.strictEqual(coded.reason._tag, "ServerRefused")
+          yield* fault("INVALID_LICENSE_KEY")
+          const gone = yield* Effect.flip(api.deactivate(id, deactivationBody(productId)))
+          assert.strictEqual(gone.reason._tag, "NotFound")
+        })
     )
 
     it.effect("an activation deleted on the server answers its next sync with NotFound", () =>
@@ -594,12 +662,12 @@ describe("LicenseApi over real HTTP", () => {
         const echo = yield* echoServer
         const api = yield* client({ host: `${echo.url}/cryptlex//`, userAgent: "acme-cad/7.2 (licensure)" })
         yield* api.sync("act/1", activationBody("KEY-1", productId))
-        yield* api.deactivate("act-2")
+        yield* api.deactivate("act-2", deactivationBody(productId))
         assert.deepStrictEqual(
           echo.requests.map((r) => [r.method, r.url, r.headers["user-agent"]]),
           [
             ["PATCH", "/cryptlex/v3/activations/act%2F1", "acme-cad/7.2 (licensure)"],
-            ["DELETE", "/cryptlex/v3/activations/act-2", "acme-cad/7.2 (licensure)"]
+            ["POST", "/cryptlex/v3/activations/act-2/deactivate", "acme-cad/7.2 (licensure)"]
           ]
         )
       })
@@ -630,9 +698,9 @@ interface Answer {
   readonly body?: string
 }
 
-/** What a Cryptlex server answers on success: `{activationToken}` for POST and PATCH, 204 for DELETE. */
-const successAnswer = (method: string): Answer =>
-  method === "DELETE"
+/** What a Cryptlex server answers on success: `{activationToken}` for POST and PATCH, 204 for a deactivation. */
+const successAnswer = (method: string, url: string): Answer =>
+  method === "DELETE" || url.endsWith("/deactivate")
     ? { status: 204 }
     : {
         status: method === "POST" ? 201 : 200,
@@ -641,7 +709,7 @@ const successAnswer = (method: string): Answer =>
       }
 
 /** A `node:http` server on 127.0.0.1 that records each request and answers with `answer`; closed with the scope. */
-const standIn = (answer: (method: string) => Answer = successAnswer) =>
+const standIn = (answer: (method: string, url: string) => Answer = successAnswer) =>
   Effect.acquireRelease(
     Effect.promise(
       () =>
@@ -658,7 +726,7 @@ const standIn = (answer: (method: string) => Answer = successAnswer) =>
                 headers: request.headers,
                 body: Buffer.concat(chunks).toString("utf8")
               })
-              const { status, headers, body } = answer(method)
+              const { status, headers, body } = answer(method, request.url ?? "")
               response.writeHead(status, headers)
               response.end(body)
             })

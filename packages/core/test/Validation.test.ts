@@ -73,12 +73,12 @@ describe("validate: one example per status", () => {
     assert.strictEqual(validate(input({ allowedClockOffset: -1 }, IAT - 10 * 365 * 24 * HOUR)), "ok")
   })
 
-  it("is clockRolledBack when the clock is more than an hour behind the last time it saw", () => {
+  it("is clockRolledBack when the clock is more than 3800 s behind the last time it saw (LexActivator's tolerance)", () => {
     const now = IAT + 100
     assert.strictEqual(validate(input({}, now, { lastSeenAt: (now + 2 * HOUR) * 1000 })), "clockRolledBack")
     assert.strictEqual(validate(input({}, now, { lastSeenAt: (now + HOUR / 2) * 1000 })), "ok")
-    assert.strictEqual(validate(input({}, now, { lastSeenAt: (now + HOUR) * 1000 })), "ok")
-    assert.strictEqual(validate(input({}, now, { lastSeenAt: (now + HOUR) * 1000 + 1 })), "clockRolledBack")
+    assert.strictEqual(validate(input({}, now, { lastSeenAt: (now + 3800) * 1000 })), "ok")
+    assert.strictEqual(validate(input({}, now, { lastSeenAt: (now + 3800) * 1000 + 1 })), "clockRolledBack")
     assert.strictEqual(validate(input({}, now, { lastSeenAt: (now - 5 * HOUR) * 1000 })), "ok")
   })
 
@@ -95,6 +95,16 @@ describe("validate: one example per status", () => {
     assert.strictEqual(validate(input({}, grace)), "ok")
     assert.strictEqual(validate(input({ serverSyncInterval: 0 }, grace + 1)), "ok")
     assert.strictEqual(validate(input({ serverSyncGraceExpiresAt: 0 }, grace + 1)), "ok")
+    // aco −1 turns the grace check off as well (LexActivator 3.34, reference-client.md row 33).
+    assert.strictEqual(validate(input({ allowedClockOffset: -1 }, grace + 1)), "ok")
+  })
+
+  it("compares licence keys case-insensitively, as LexActivator does (row 35)", () => {
+    assert.strictEqual(validate({ ...input({ key: "ABCD-1234" }), expected: { ...expected, key: "abcd-1234" } }), "ok")
+    assert.strictEqual(
+      validate({ ...input({ key: "ABCD-1234" }), expected: { ...expected, key: "abcd-1235" } }),
+      "wrongKey"
+    )
   })
 
   it("is expired after eat, or when eat is before iat; eat 0 never expires", () => {
@@ -114,8 +124,10 @@ describe("validate: one example per status", () => {
 
   it("reports the earliest failing check when several fail", () => {
     const late = claims.expiresAt + 1
-    assert.strictEqual(validate(input({ suspended: true, serverSyncInterval: 0 }, late)), "expired")
-    assert.strictEqual(validate(input({ suspended: true }, late)), "graceOver")
+    // LexActivator 3.34: lease → suspended → expired → grace (reference-client.md row 33).
+    assert.strictEqual(validate(input({ suspended: true }, late)), "suspended")
+    assert.strictEqual(validate(input({}, late)), "expired")
+    assert.strictEqual(validate(input({ serverSyncGraceExpiresAt: late - 10, expiresAt: 0 }, late)), "graceOver")
     assert.strictEqual(validate(input({ suspended: true, leaseExpiresAt: IAT + 1 }, late)), "leaseLapsed")
     assert.strictEqual(
       validate(input({ suspended: true, leaseExpiresAt: IAT + 1 }, late, { lastSeenAt: (late + 2 * HOUR) * 1000 })),
@@ -139,13 +151,21 @@ describe("validate: one example per status", () => {
 // ---------------------------------------------------------------------------------------------------------------
 
 /**
- * Protocol §2's order, restated independently of src: each status with the condition that makes it hold, in
- * the order LexActivator checks them (the clock rollback check sits after the server-clock check, with the
- * one-hour tolerance the src DECISION documents). `now` here is whole seconds, `nowMs` the Clock's millis.
+ * LexActivator 3.34's order (reference-client.md rows 32–36), restated independently of src: each status with
+ * the condition that makes it hold, in the order `ValidateActivationStatus` checks them, after identity and the
+ * two clock checks (`ValidateTime(iat, aco)` and `ValidateTime(lastRecorded, 3800)`). Keys compare in upper
+ * case (row 35). Grace is skipped when `ssi`, `ssgpeat` is 0 or `aco` is −1 (row 33). `now` here is whole
+ * seconds, `nowMs` the Clock's millis.
  */
 const documentedOrder: ReadonlyArray<readonly [string, (x: ValidationInput) => boolean]> = [
   ["wrongProduct", (x) => x.claims.productId !== x.expected.productId],
-  ["wrongKey", (x) => x.expected.key !== undefined && x.claims.key !== undefined && x.claims.key !== x.expected.key],
+  [
+    "wrongKey",
+    (x) =>
+      x.expected.key !== undefined &&
+      x.claims.key !== undefined &&
+      x.claims.key.toUpperCase() !== x.expected.key.toUpperCase()
+  ],
   ["fingerprintMismatch", (x) => x.claims.fingerprint !== x.expected.fingerprint],
   [
     "clockBehindServer",
@@ -154,7 +174,7 @@ const documentedOrder: ReadonlyArray<readonly [string, (x: ValidationInput) => b
       return aco !== -1 && x.claims.issuedAt - seconds(x) > aco
     }
   ],
-  ["clockRolledBack", (x) => x.lastSeenAt !== undefined && x.lastSeenAt - x.now > 3_600_000],
+  ["clockRolledBack", (x) => x.lastSeenAt !== undefined && x.lastSeenAt - x.now > 3_800_000],
   [
     "leaseLapsed",
     (x) => {
@@ -162,18 +182,19 @@ const documentedOrder: ReadonlyArray<readonly [string, (x: ValidationInput) => b
       return leat !== 0 && (leat < seconds(x) || leat < x.claims.issuedAt)
     }
   ],
+  ["suspended", (x) => x.claims.suspended === true],
+  [
+    "expired",
+    (x) => x.claims.expiresAt !== 0 && (x.claims.expiresAt < seconds(x) || x.claims.expiresAt < x.claims.issuedAt)
+  ],
   [
     "graceOver",
     (x) =>
       x.claims.serverSyncInterval !== 0 &&
       x.claims.serverSyncGraceExpiresAt !== 0 &&
+      (x.claims.allowedClockOffset ?? 0) !== -1 &&
       x.claims.serverSyncGraceExpiresAt < seconds(x)
-  ],
-  [
-    "expired",
-    (x) => x.claims.expiresAt !== 0 && (x.claims.expiresAt < seconds(x) || x.claims.expiresAt < x.claims.issuedAt)
-  ],
-  ["suspended", (x) => x.claims.suspended === true]
+  ]
 ]
 const seconds = (x: ValidationInput) => Math.floor(x.now / 1000)
 

@@ -22,6 +22,8 @@ export const ProductOptions = Schema.Struct({
   /** A fixed product id (default: a fresh GUID); lets golden fixtures name their product. */
   id: Schema.optionalKey(Schema.NonEmptyString),
   name: Schema.optionalKey(Schema.String),
+  /** The Cryptlex account id; when set, a request carrying another non-empty `accountId` is refused. */
+  accountId: Schema.optionalKey(Schema.NonEmptyString),
   allowTrial: Schema.optionalKey(Schema.Boolean),
   trialLength: Schema.optionalKey(Schema.Int),
   allowedTrialActivations: Schema.optionalKey(Schema.Int),
@@ -206,6 +208,7 @@ export interface ProductView {
   readonly id: string
   readonly name: string
   readonly publicKeyPem: string
+  readonly accountId: string | null
   readonly allowTrial: boolean
   readonly trialLength: number
   readonly allowedTrialActivations: number

@@ -2,18 +2,29 @@
  * The HTTP status the emulator answers with for each Cryptlex error code: the one table, so that a later
  * reading of the real API changes one line.
  *
- * DECISION (protocol §1.8: the sample maps codes under 400, the generated client also declares 409): the
- * three "limit reached" codes are sent with 409 Conflict, every other code with 400 Bad Request. Clients must
- * key on the `code`, not on the status.
+ * LexActivator 3.34 reads activation and trial codes only under 400, and `DEACTIVATION_LIMIT_REACHED` under 409
+ * (reference-client.md row 20): so 409 for that one code, 400 for every other. Clients must key on the `code`.
+ * `ACTIVATION_NOT_FOUND` comes with 404 (row 18).
  *
  * @since 0.1.0
  */
 import type { ServerErrorCode } from "@licensure/core/Protocol"
 
 export const ErrorStatus: { readonly [Code in ServerErrorCode]: number } = {
-  ACTIVATION_LIMIT_REACHED: 409,
+  ACTIVATION_LIMIT_REACHED: 400,
   DEACTIVATION_LIMIT_REACHED: 409,
-  TRIAL_ACTIVATION_LIMIT_REACHED: 409,
+  TRIAL_ACTIVATION_LIMIT_REACHED: 400,
+  ACTIVATION_NOT_FOUND: 404,
+  LICENSE_NOT_EFFECTIVE: 400,
+  INVALID_ACCOUNT_ID: 400,
+  INVALID_RELEASE_VERSION_FORMAT: 400,
+  RELEASE_VERSION_NOT_ALLOWED: 400,
+  FREE_PLAN_ACTIVATION_LIMIT_REACHED: 400,
+  INVALID_ACTIVATION_ID: 400,
+  INVALID_LICENSE_ID: 400,
+  INVALID_DEVICE_ID: 400,
+  INVALID_DEVICE_CHALLENGE_SIGNATURE: 400,
+  ACTIVATION_CLONE_DETECTED: 400,
   INVALID_ACTIVATION_FINGERPRINT: 400,
   VM_ACTIVATION_NOT_ALLOWED: 400,
   CONTAINER_ACTIVATION_NOT_ALLOWED: 400,

@@ -9,6 +9,7 @@ import {
   type ActivationClaims,
   type ActivationRequest,
   ActivationTokenClaims,
+  type DeactivationRequest,
   Endpoints,
   type TrialActivationRequest,
   type TrialClaims,
@@ -50,10 +51,17 @@ export interface Answer {
 }
 
 /** One JSON call over real HTTP; the body is parsed when there is one. */
-export const call = async (base: string, method: string, path: string, body?: unknown): Promise<Answer> => {
+export const call = async (
+  base: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {}
+): Promise<Answer> => {
   const response = await fetch(new URL(path, base), {
     method,
-    ...(body === undefined ? {} : { headers: { "content-type": "application/json" }, body: JSON.stringify(body) })
+    headers: { ...(body === undefined ? {} : { "content-type": "application/json" }), ...headers },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) })
   })
   const text = await response.text()
   return { status: response.status, headers: response.headers, body: text === "" ? undefined : JSON.parse(text) }
@@ -61,7 +69,18 @@ export const call = async (base: string, method: string, path: string, body?: un
 
 export const activate = (base: string, body: unknown) => call(base, "POST", Endpoints.activate(), body)
 export const sync = (base: string, id: string, body: unknown) => call(base, "PATCH", Endpoints.sync(id), body)
-export const deactivate = (base: string, id: string) => call(base, "DELETE", Endpoints.deactivate(id))
+/** What LexActivator 3.34 posts to deactivate (reference-client.md row 4): the activation's machine fields. */
+export const deactivationBody = (productId: string, extra: Partial<DeactivationRequest> = {}): DeactivationRequest => ({
+  productId,
+  accountId: "",
+  fingerprint: fingerprintOf("machine-a"),
+  os: "linux",
+  userHash: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+  ...extra
+})
+
+export const deactivate = (base: string, id: string, body: unknown) =>
+  call(base, "POST", Endpoints.deactivate(id), body)
 export const activateTrial = (base: string, body: unknown) => call(base, "POST", Endpoints.activateTrial(), body)
 export const syncTrial = (base: string, id: string, body: unknown) => call(base, "PATCH", Endpoints.syncTrial(id), body)
 

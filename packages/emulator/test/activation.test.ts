@@ -1,6 +1,15 @@
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { ErrorStatus, type Emulator, startEmulator } from "../src/index.ts"
-import { activate, activationBody, call, deactivate, fingerprintOf, sync, verifyActivation } from "./CryptlexCalls.ts"
+import {
+  activate,
+  activationBody,
+  call,
+  deactivate,
+  deactivationBody,
+  fingerprintOf,
+  sync,
+  verifyActivation
+} from "./CryptlexCalls.ts"
 
 const T0 = Date.parse("2030-01-01T00:00:00Z")
 let emulator: Emulator
@@ -86,9 +95,10 @@ describe("POST /v3/activations", () => {
     assert.strictEqual((await activate(emulator.url, activationBody(key, productId))).status, 201)
     const second = activationBody(key, productId, { fingerprint: fingerprintOf("machine-b") })
     assert.strictEqual((await activate(emulator.url, second)).status, 201)
+    // Under 400, where LexActivator 3.34 reads the limit codes (reference-client.md row 20).
     const third = await activate(emulator.url, activationBody(key, productId, { fingerprint: fingerprintOf("c") }))
     assertRefused(third, "ACTIVATION_LIMIT_REACHED")
-    assert.strictEqual(third.status, 409)
+    assert.strictEqual(third.status, 400)
   })
 
   it("treats allowedActivations 0 as unlimited", async () => {
@@ -355,16 +365,20 @@ describe("PATCH /v3/activations/{id}", () => {
   })
 })
 
-describe("DELETE /v3/activations/{id}", () => {
-  it("deactivates with 204, frees the seat, and a second delete or a sync gets 404", async () => {
+describe("POST /v3/activations/{id}/deactivate", () => {
+  it("deactivates with 204, frees the seat, and a second deactivation or a sync gets 404 ACTIVATION_NOT_FOUND", async () => {
     const { key, id } = await emulator.createLicense({ productId })
     const first = await activate(emulator.url, activationBody(key, productId))
     const { activationId } = await verifyActivation(first.body.activationToken, publicKeyPem)
-    const gone = await deactivate(emulator.url, activationId)
+    const gone = await deactivate(emulator.url, activationId, deactivationBody(productId))
     assert.strictEqual(gone.status, 204)
     assert.isUndefined(gone.body)
-    assert.strictEqual((await deactivate(emulator.url, activationId)).status, 404)
-    assert.strictEqual((await sync(emulator.url, activationId, activationBody(key, productId))).status, 404)
+    const again = await deactivate(emulator.url, activationId, deactivationBody(productId))
+    assert.strictEqual(again.status, 404)
+    assert.strictEqual(again.body.code, "ACTIVATION_NOT_FOUND")
+    const synced = await sync(emulator.url, activationId, activationBody(key, productId))
+    assert.strictEqual(synced.status, 404)
+    assert.strictEqual(synced.body.code, "ACTIVATION_NOT_FOUND")
     const license = await emulator.getLicense(id)
     assert.strictEqual(license.totalActivations, 0)
     assert.strictEqual(license.totalDeactivations, 1)
@@ -376,10 +390,10 @@ describe("DELETE /v3/activations/{id}", () => {
     const { key, id } = await emulator.createLicense({ productId, allowedDeactivations: 1 })
     const once = await activate(emulator.url, activationBody(key, productId))
     const a = await verifyActivation(once.body.activationToken, publicKeyPem)
-    assert.strictEqual((await deactivate(emulator.url, a.activationId)).status, 204)
+    assert.strictEqual((await deactivate(emulator.url, a.activationId, deactivationBody(productId))).status, 204)
     const twice = await activate(emulator.url, activationBody(key, productId))
     const b = await verifyActivation(twice.body.activationToken, publicKeyPem)
-    const refused = await deactivate(emulator.url, b.activationId)
+    const refused = await deactivate(emulator.url, b.activationId, deactivationBody(productId))
     assertRefused(refused, "DEACTIVATION_LIMIT_REACHED")
     assert.strictEqual(refused.status, 409)
     assert.strictEqual((await emulator.getLicense(id)).totalActivations, 1)
@@ -389,18 +403,73 @@ describe("DELETE /v3/activations/{id}", () => {
     const { key } = await emulator.createLicense({ productId, type: "hosted-floating", allowedDeactivations: 0 })
     const answer = await activate(emulator.url, activationBody(key, productId))
     const { activationId } = await verifyActivation(answer.body.activationToken, publicKeyPem)
-    assert.strictEqual((await deactivate(emulator.url, activationId)).status, 204)
+    assert.strictEqual((await deactivate(emulator.url, activationId, deactivationBody(productId))).status, 204)
+  })
+
+  it("checks the body: another machine's fingerprint, another product, a malformed body are refused and the seat kept", async () => {
+    const { key, id } = await emulator.createLicense({ productId })
+    const answer = await activate(emulator.url, activationBody(key, productId))
+    const { activationId } = await verifyActivation(answer.body.activationToken, publicKeyPem)
+    const otherMachine = await deactivate(
+      emulator.url,
+      activationId,
+      deactivationBody(productId, { fingerprint: fingerprintOf("machine-b") })
+    )
+    assertRefused(otherMachine, "INVALID_ACTIVATION_FINGERPRINT")
+    const other = await emulator.createProduct()
+    assertRefused(await deactivate(emulator.url, activationId, deactivationBody(other.productId)), "INVALID_PRODUCT_ID")
+    const malformed = await deactivate(emulator.url, activationId, { productId })
+    assert.strictEqual(malformed.status, 400)
+    assert.include(malformed.body.message, "fingerprint")
+    assert.strictEqual((await emulator.getLicense(id)).totalActivations, 1)
+  })
+
+  it("refuses a wrong accountId with INVALID_ACCOUNT_ID when the product has an account", async () => {
+    const product = await emulator.createProduct({ accountId: "acc-1" })
+    const { key } = await emulator.createLicense({ productId: product.productId })
+    const answer = await activate(emulator.url, activationBody(key, product.productId, { accountId: "acc-1" }))
+    assert.strictEqual(answer.status, 201)
+    const { activationId } = await verifyActivation(answer.body.activationToken, product.publicKeyPem)
+    const wrong = await deactivate(
+      emulator.url,
+      activationId,
+      deactivationBody(product.productId, { accountId: "acc-2" })
+    )
+    assertRefused(wrong, "INVALID_ACCOUNT_ID")
+    const right = await deactivate(
+      emulator.url,
+      activationId,
+      deactivationBody(product.productId, { accountId: "acc-1" })
+    )
+    assert.strictEqual(right.status, 204)
+  })
+})
+
+describe("DELETE /v3/activations/{id} (an admin call on Cryptlex)", () => {
+  it("answers 401 without a bearer token and keeps the activation; with one it deletes without counting", async () => {
+    const { key, id } = await emulator.createLicense({ productId })
+    const answer = await activate(emulator.url, activationBody(key, productId))
+    const { activationId } = await verifyActivation(answer.body.activationToken, publicKeyPem)
+    const anonymous = await call(emulator.url, "DELETE", `/v3/activations/${activationId}`)
+    assert.strictEqual(anonymous.status, 401)
+    assert.strictEqual((await emulator.getLicense(id)).totalActivations, 1)
+    const admin = await call(emulator.url, "DELETE", `/v3/activations/${activationId}`, undefined, {
+      authorization: "Bearer admin-token"
+    })
+    assert.strictEqual(admin.status, 204)
+    const license = await emulator.getLicense(id)
+    assert.strictEqual(license.totalActivations, 0)
+    assert.strictEqual(license.totalDeactivations, 0)
   })
 })
 
 describe("the error table", () => {
-  it("answers every limit code with 409 and every other code with 400", () => {
+  it("answers DEACTIVATION_LIMIT_REACHED with 409, ACTIVATION_NOT_FOUND with 404 and every other code with 400", () => {
+    // LexActivator 3.34 reads activation and trial codes only under 400, DEACTIVATION_LIMIT_REACHED under 409,
+    // and clears on 404 only with ACTIVATION_NOT_FOUND (reference-client.md rows 18 and 20).
     for (const [code, status] of Object.entries(ErrorStatus)) {
-      assert.strictEqual(
-        status,
-        code.endsWith("_LIMIT_REACHED") && code !== "METER_ATTRIBUTE_USES_LIMIT_REACHED" ? 409 : 400,
-        code
-      )
+      const expected = code === "DEACTIVATION_LIMIT_REACHED" ? 409 : code === "ACTIVATION_NOT_FOUND" ? 404 : 400
+      assert.strictEqual(status, expected, code)
     }
   })
 

@@ -223,11 +223,11 @@ describe("log", () => {
     await emulator.clearLog()
     const at = await emulator.clock.now()
     await call(emulator.url, "POST", "/v3/activations", { key: "x" })
-    await call(emulator.url, "DELETE", "/v3/activations/gone")
+    await call(emulator.url, "PATCH", "/v3/activations/gone", { key: "x" })
     await emulator.getProduct(productId)
     assert.deepStrictEqual(await emulator.log(), [
       { at, method: "POST", path: "/v3/activations", status: 400 },
-      { at, method: "DELETE", path: "/v3/activations/gone", status: 404 }
+      { at, method: "PATCH", path: "/v3/activations/gone", status: 400 }
     ])
     assert.strictEqual((await call(emulator.url, "DELETE", "/__admin/log")).status, 204)
     assert.deepStrictEqual(await emulator.log(), [])

@@ -186,7 +186,14 @@ describe("matching", () => {
     assert.strictEqual(created.status, 201)
     const { activationId } = await verifyActivation(created.body.activationToken, publicKeyPem)
     assert.strictEqual((await call(emulator.url, "PATCH", `/v3/activations/${activationId}`, body())).status, 500)
-    assert.strictEqual((await call(emulator.url, "DELETE", `/v3/activations/${activationId}`)).status, 204)
+    const deactivated = await call(emulator.url, "POST", `/v3/activations/${activationId}/deactivate`, {
+      productId,
+      accountId: "",
+      fingerprint: body().fingerprint,
+      os: "linux",
+      userHash: body().userHash
+    })
+    assert.strictEqual(deactivated.status, 204)
     assert.strictEqual((await call(emulator.url, "GET", "/__admin/clock")).status, 200)
   })
 

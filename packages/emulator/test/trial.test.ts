@@ -17,6 +17,7 @@ beforeAll(async () => {
       allowedTrialActivations: 20,
       trialServerSyncInterval: 600,
       trialServerSyncGracePeriod: DAY,
+      trialAllowedClockOffset: 3600,
       metadata: [{ key: "tier", value: "trial" }]
     }),
     emulator.createProduct({ allowTrial: false })
@@ -50,6 +51,31 @@ describe("POST /v3/trial-activations", () => {
     assert.deepStrictEqual(claims.trialMetadata, [{ key: "source", value: "site" }])
   })
 
+  it("signs LexActivator 3.34's trial claim set by default: no tid, tmd, ssi, ssgpeat or aco", async () => {
+    const plain = await emulator.createProduct()
+    const answer = await activateTrial(emulator.url, trialBody(plain.productId, { fingerprint: fingerprintOf("t0") }))
+    assert.strictEqual(answer.status, 201)
+    const [, payload] = String(answer.body.trialActivationToken).split(".")
+    const claims = JSON.parse(Buffer.from(payload!, "base64url").toString("utf8"))
+    assert.sameMembers(Object.keys(claims), [
+      "aid",
+      "os",
+      "fp",
+      "fms",
+      "pid",
+      "uh",
+      "ul",
+      "eat",
+      "iat",
+      "orv",
+      "pmd",
+      "amd"
+    ])
+    const decoded = await verifyTrial(answer.body.trialActivationToken, plain.publicKeyPem)
+    assert.strictEqual(decoded.serverSyncInterval, 0)
+    assert.strictEqual(decoded.allowedClockOffset, 0)
+  })
+
   it("gives the same machine its same trial back (same tid, same eat) however late it asks", async () => {
     const body = trialBody(productId, { fingerprint: fingerprintOf("t2") })
     const first = await verifyTrial((await activateTrial(emulator.url, body)).body.trialActivationToken, publicKeyPem)
@@ -71,13 +97,13 @@ describe("POST /v3/trial-activations", () => {
     refusedWith(await activateTrial(emulator.url, trialBody("not-a-product")), "INVALID_PRODUCT_ID")
   })
 
-  it("refuses new machines past the trial limit with 409 TRIAL_ACTIVATION_LIMIT_REACHED", async () => {
+  it("refuses new machines past the trial limit with 400 TRIAL_ACTIVATION_LIMIT_REACHED (where LexActivator reads it)", async () => {
     const product = await emulator.createProduct({ allowedTrialActivations: 1 })
     const first = trialBody(product.productId, { fingerprint: fingerprintOf("x1") })
     assert.strictEqual((await activateTrial(emulator.url, first)).status, 201)
     const second = await activateTrial(emulator.url, trialBody(product.productId, { fingerprint: fingerprintOf("x2") }))
     refusedWith(second, "TRIAL_ACTIVATION_LIMIT_REACHED")
-    assert.strictEqual(second.status, 409)
+    assert.strictEqual(second.status, 400)
     // The machine that already has the trial still gets it back.
     assert.strictEqual((await activateTrial(emulator.url, first)).status, 201)
   })

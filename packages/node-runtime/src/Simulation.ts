@@ -88,7 +88,7 @@ const trackCalls = <R>(layer: Layer.Layer<LicenseApi, never, R>): Layer.Layer<Li
       return LicenseApi.of({
         activate: (body) => track(api.activate(body)),
         sync: (id, body) => track(api.sync(id, body)),
-        deactivate: (id) => track(api.deactivate(id)),
+        deactivate: (id, body) => track(api.deactivate(id, body)),
         activateTrial: (body) => track(api.activateTrial(body)),
         syncTrial: (id, body) => track(api.syncTrial(id, body))
       })

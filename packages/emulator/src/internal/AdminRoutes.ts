@@ -54,6 +54,7 @@ export const createProduct = async (ctx: AdminContext, request: Request): Promis
     name: options.name ?? d.name,
     privateKey: keys.privateKey,
     publicKeyPem: keys.publicKeyPem,
+    accountId: options.accountId ?? null,
     allowTrial: options.allowTrial ?? d.allowTrial,
     trialLength: options.trialLength ?? d.trialLength,
     allowedTrialActivations: options.allowedTrialActivations ?? d.allowedTrialActivations,

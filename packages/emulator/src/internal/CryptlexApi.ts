@@ -9,6 +9,7 @@
 import {
   ActivationRequest,
   type ActivationRequest as ActivationRequestBody,
+  DeactivationRequest,
   TrialActivationRequest
 } from "@licensure/core/Protocol"
 import { cryptlexError, decodeOrRefuse, empty, json, plainError, readJson } from "./Http.ts"
@@ -32,6 +33,16 @@ const productOf = (ctx: ApiContext, productId: string): Product => {
   const product = ctx.store.products.get(productId)
   if (product === undefined) throw cryptlexError("INVALID_PRODUCT_ID", `No product with id ${productId}`)
   return product
+}
+
+/**
+ * `accountId` is checked when the product has one: a different non-empty id is `INVALID_ACCOUNT_ID`.
+ * DECISION (reference-client.md row 8 leaves enforcement unknown): an empty or absent id is accepted, as LexActivator
+ * sends `""` when its product data carries none.
+ */
+const checkAccount = (product: Product, accountId: string | undefined): void => {
+  if (product.accountId === null || accountId === undefined || accountId === "") return
+  if (accountId !== product.accountId) throw cryptlexError("INVALID_ACCOUNT_ID", "The account id is not the product's")
 }
 
 /** Policy checks shared by activation and sync, in order: revocation, licence type, VM, container. */
@@ -126,6 +137,7 @@ export const activate = async (ctx: ApiContext, request: Request): Promise<Respo
   const now = ctx.now()
   const { store } = ctx
   const product = productOf(ctx, body.productId)
+  checkAccount(product, body.accountId)
   const license = store.licensesByKey.get(body.key)
   if (license === undefined) throw cryptlexError("INVALID_LICENSE_KEY", "No licence has this key")
   if (license.productId !== product.id) {
@@ -170,7 +182,7 @@ export const activate = async (ctx: ApiContext, request: Request): Promise<Respo
 
 const findActivation = (ctx: ApiContext, id: string, now: number): Activation => {
   const activation = ctx.store.liveActivation(id, now)
-  if (activation === undefined) throw plainError(404, `No activation with id ${id}`)
+  if (activation === undefined) throw cryptlexError("ACTIVATION_NOT_FOUND", `No activation with id ${id}`)
   return activation
 }
 
@@ -183,6 +195,7 @@ export const syncActivation = async (ctx: ApiContext, id: string, request: Reque
   if (body.productId !== license.productId) {
     throw cryptlexError("INVALID_PRODUCT_ID", `The activation belongs to another product than ${body.productId}`)
   }
+  checkAccount(productOf(ctx, license.productId), body.accountId)
   if (body.key !== license.key) throw cryptlexError("INVALID_LICENSE_KEY", "The key is not this activation's")
   checkPolicy(license, body)
   if (body.fingerprint !== activation.fingerprint) {
@@ -197,15 +210,24 @@ export const syncActivation = async (ctx: ApiContext, id: string, request: Reque
 }
 
 /**
- * `DELETE /v3/activations/{id}` → 204.
+ * `POST /v3/activations/{id}/deactivate` → 204 (reference-client.md row 4). The body is checked first, then the
+ * activation (coded 404), its product, account and fingerprint.
  *
  * DECISION: only node-locked deactivations count against `allowedDeactivations` (−1 unlimited, 0 none); a
  * hosted-floating deactivation only hands the seat back, which is the normal end of every floating session.
  */
-export const deactivate = (ctx: ApiContext, id: string): Response => {
+export const deactivate = async (ctx: ApiContext, id: string, request: Request): Promise<Response> => {
+  const body = decodeOrRefuse(DeactivationRequest, await readJson(request), "deactivation request")
   const now = ctx.now()
   const activation = findActivation(ctx, id, now)
   const license = ctx.store.licenses.get(activation.licenseId)!
+  if (body.productId !== license.productId) {
+    throw cryptlexError("INVALID_PRODUCT_ID", `The activation belongs to another product than ${body.productId}`)
+  }
+  checkAccount(productOf(ctx, license.productId), body.accountId)
+  if (body.fingerprint !== activation.fingerprint) {
+    throw cryptlexError("INVALID_ACTIVATION_FINGERPRINT", "The fingerprint differs from the activation's")
+  }
   if (license.type === "node-locked") {
     if (license.allowedDeactivations >= 0 && license.totalDeactivations >= license.allowedDeactivations) {
       throw cryptlexError(
@@ -219,11 +241,26 @@ export const deactivate = (ctx: ApiContext, id: string): Response => {
   return empty(204)
 }
 
+/**
+ * `DELETE /v3/activations/{id}`: on Cryptlex an admin call (a bearer token; reference-client.md row 4, inferred
+ * from `delete-trial-activations-id`). DECISION: without `Authorization: Bearer …` it answers 401; with any bearer
+ * token it deletes the activation without counting a deactivation, like `DELETE /__admin/activations/{id}`.
+ */
+export const adminDeleteActivation = (ctx: ApiContext, id: string, request: Request): Response => {
+  if (!/^Bearer\s+\S+/i.test(request.headers.get("authorization") ?? "")) {
+    throw plainError(401, "Expected an Authorization: Bearer access token; this is an admin call")
+  }
+  findActivation(ctx, id, ctx.now())
+  ctx.store.activations.delete(id)
+  return empty(204)
+}
+
 /** `POST /v3/trial-activations` → 201 `{trialActivationToken}`; the same machine gets its same trial back. */
 export const activateTrial = async (ctx: ApiContext, request: Request): Promise<Response> => {
   const body = decodeOrRefuse(TrialActivationRequest, await readJson(request), "trial activation request")
   const now = ctx.now()
   const product = productOf(ctx, body.productId)
+  checkAccount(product, body.accountId)
   if (!product.allowTrial) throw cryptlexError("TRIAL_NOT_ALLOWED", "The product does not offer trials")
   const trials = ctx.store.trialsOf(product.id)
   let trial = trials.find((candidate) => candidate.fingerprint === body.fingerprint)
@@ -242,6 +279,7 @@ export const activateTrial = async (ctx: ApiContext, request: Request): Promise<
       createdAt: now,
       hostname: body.hostname,
       os: body.os,
+      userHash: body.userHash,
       metadata: body.metadata ?? [],
       expiresAt: now + product.trialLength * 1000
     }
@@ -255,6 +293,7 @@ export const activateTrial = async (ctx: ApiContext, request: Request): Promise<
 const updateTrialFacts = (trial: TrialActivation, body: typeof TrialActivationRequest.Type): void => {
   trial.hostname = body.hostname
   trial.os = body.os
+  trial.userHash = body.userHash
   if (body.metadata !== undefined) trial.metadata = body.metadata
 }
 
@@ -263,7 +302,8 @@ export const syncTrial = async (ctx: ApiContext, id: string, request: Request): 
   const body = decodeOrRefuse(TrialActivationRequest, await readJson(request), "trial activation request")
   const now = ctx.now()
   const trial = ctx.store.trials.get(id)
-  if (trial === undefined) throw plainError(404, `No trial activation with id ${id}`)
+  // DECISION: a missing trial gets the same coded 404 as a missing activation (reference-client.md row 18).
+  if (trial === undefined) throw cryptlexError("ACTIVATION_NOT_FOUND", `No trial activation with id ${id}`)
   if (body.productId !== trial.productId) {
     throw cryptlexError("INVALID_PRODUCT_ID", `The trial belongs to another product than ${body.productId}`)
   }

@@ -40,8 +40,12 @@ const routes = (ctx: RouterContext): ReadonlyArray<Route> => {
       pattern: new RegExp(`^/v3/activations/${segment}$`),
       methods: {
         PATCH: (request, id) => Cryptlex.syncActivation(api, id, request),
-        DELETE: (_, id) => Cryptlex.deactivate(api, id)
+        DELETE: (request, id) => Cryptlex.adminDeleteActivation(api, id, request)
       }
+    },
+    {
+      pattern: new RegExp(`^/v3/activations/${segment}/deactivate$`),
+      methods: { POST: (request, id) => Cryptlex.deactivate(api, id, request) }
     },
     { pattern: /^\/v3\/trial-activations\/?$/, methods: { POST: (request) => Cryptlex.activateTrial(api, request) } },
     {

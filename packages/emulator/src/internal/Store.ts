@@ -75,6 +75,7 @@ export interface TrialActivation {
   readonly createdAt: number
   hostname: string
   os: string
+  userHash: string
   metadata: ReadonlyArray<MetadataEntry>
   expiresAt: number
 }
@@ -101,9 +102,10 @@ export const Defaults = {
     allowTrial: true,
     trialLength: 14 * 86_400,
     allowedTrialActivations: -1,
-    trialServerSyncInterval: 3_600,
-    trialServerSyncGracePeriod: 2_592_000,
-    trialAllowedClockOffset: 3_600
+    // A real trial token carries no ssi/ssgpeat/aco (reference-client.md row 32): 0 leaves them out.
+    trialServerSyncInterval: 0,
+    trialServerSyncGracePeriod: 0,
+    trialAllowedClockOffset: 0
   },
   license: {
     type: "node-locked" as LicenseType,
@@ -233,6 +235,7 @@ export const productView = (store: Store, product: Product): ProductView => ({
   id: product.id,
   name: product.name,
   publicKeyPem: product.publicKeyPem,
+  accountId: product.accountId,
   allowTrial: product.allowTrial,
   trialLength: product.trialLength,
   allowedTrialActivations: product.allowedTrialActivations,

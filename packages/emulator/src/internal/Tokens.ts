@@ -74,19 +74,46 @@ export const activationToken = (product: Product, license: License, activation: 
   return sign(Schema.encodeSync(ActivationTokenClaims)(claims), product.privateKey)
 }
 
+/**
+ * A trial token with LexActivator 3.34's claim set: `aid os fp fms pid uh ul eat iat orv pmd amd`
+ * (reference-client.md row 32).
+ *
+ * DECISION: the sync and grace claims `ssi`/`ssgpeat`/`aco` are not in that set and are left out, unless a test
+ * product opts in with `trialServerSyncInterval` > 0 (an emulator extension, for clients that must cope with a
+ * server that sends them; the client reads them when present, with default 0).
+ */
 export const trialToken = (product: Product, trial: TrialActivation, now: number) => {
   const iat = seconds(now)
-  const payload = Schema.encodeSync(TrialTokenClaims)({
+  const sync =
+    product.trialServerSyncInterval > 0
+      ? {
+          serverSyncInterval: product.trialServerSyncInterval,
+          serverSyncGraceExpiresAt: graceExpiresAt(
+            iat,
+            product.trialServerSyncInterval,
+            product.trialServerSyncGracePeriod
+          ),
+          allowedClockOffset: product.trialAllowedClockOffset
+        }
+      : {}
+  const encoded = Schema.encodeSync(TrialTokenClaims)({
     trialActivationId: trial.id,
     productId: product.id,
     fingerprint: trial.fingerprint,
+    fingerprintMatchingStrategy: "exact",
+    os: trial.os,
+    userHash: trial.userHash,
+    userLocked: false,
+    offlineResponseValidity: 0,
     issuedAt: iat,
     expiresAt: seconds(trial.expiresAt),
-    serverSyncInterval: product.trialServerSyncInterval,
-    serverSyncGraceExpiresAt: graceExpiresAt(iat, product.trialServerSyncInterval, product.trialServerSyncGracePeriod),
-    allowedClockOffset: product.trialAllowedClockOffset,
+    serverSyncInterval: 0,
+    serverSyncGraceExpiresAt: 0,
+    allowedClockOffset: 0,
+    ...sync,
     productMetadata: product.metadata,
     trialMetadata: trial.metadata
   })
-  return sign(payload, product.privateKey)
+  const { ssi, ssgpeat, aco, ...payload } = encoded
+  return sign(product.trialServerSyncInterval > 0 ? encoded : payload, product.privateKey)
 }
