@@ -52,6 +52,7 @@ import {
   type ActivationMeterAttribute,
   type ActivationRequest,
   type DeactivationRequest,
+  type OrganizationAddress,
   type LicenseMeterAttribute,
   type MetadataEntry,
   MetadataEntry as MetadataEntrySchema,
@@ -171,6 +172,8 @@ export interface LicenseDetails {
   readonly licenseMeterAttributes: ReadonlyArray<LicenseMeterAttribute>
   readonly activationMeterAttributes: ReadonlyArray<ActivationMeterAttribute>
   readonly user: { readonly name?: string; readonly email?: string; readonly company?: string }
+  /** LexActivator's `GetLicenseOrganizationName` / `…Address` (`on`, `oa`: an address object, or a string). */
+  readonly organization: { readonly name?: string; readonly address?: OrganizationAddress | string }
 }
 
 /** One observable moment of the licence. */
@@ -268,6 +271,12 @@ export const detailsOf = (facts: LicenseFacts): LicenseDetails => {
           ...(a.userName !== undefined ? { name: a.userName } : {}),
           ...(a.userEmail !== undefined ? { email: a.userEmail } : {}),
           ...(a.userCompany !== undefined ? { company: a.userCompany } : {})
+        },
+    organization: trial
+      ? {}
+      : {
+          ...(a.organizationName !== undefined ? { name: a.organizationName } : {}),
+          ...(a.organizationAddress !== undefined ? { address: a.organizationAddress } : {})
         }
   }
 }

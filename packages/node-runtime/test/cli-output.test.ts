@@ -48,7 +48,8 @@ const activeView: LicenseView = {
     activationMetadata: [],
     licenseMeterAttributes: [],
     activationMeterAttributes: [],
-    user: {}
+    user: {},
+    organization: {}
   }
 }
 

@@ -1,0 +1,266 @@
+/**
+ * A Cryptlex-shaped server of the test's own (plain `node:http`), answering the way `reference-client.md` says
+ * the real one does, with the shapes our emulator does not produce by itself: `oa` as an address object, `null`
+ * user fields, list claims as JSON-encoded strings, numeric claims as numeric strings (rows 28–30), trial tokens
+ * with exactly LexActivator's claim set (row 32), limits under 400 and 409, coded 404s, 204 deactivations (rows
+ * 4, 18–20). It keeps just enough state to answer a whole lifecycle; `quirks` switch single answers.
+ */
+import { generateKeyPairSync, randomUUID } from "node:crypto"
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
+import type { AddressInfo } from "node:net"
+import { SignJWT } from "jose"
+
+interface Licence {
+  readonly key: string
+  readonly allowedActivations: number
+  readonly allowedDeactivations: number
+  deactivations: number
+  readonly organisation: boolean
+}
+interface Activation {
+  readonly id: string
+  readonly key: string
+  readonly fingerprint: string
+}
+
+export interface ReferenceServer {
+  readonly url: string
+  readonly productId: string
+  readonly accountId: string
+  readonly publicKeyPem: string
+  readonly licence: (options?: Partial<Omit<Licence, "key" | "deactivations">>) => string
+  /** The server forgets an activation (deleted in the dashboard). */
+  readonly forget: (activationId: string) => void
+  /** Answer shapes for the next tokens and refusals. */
+  readonly quirks: {
+    /** A 404 on sync of a forgotten activation carries no code (older servers, row 18). */
+    notFoundWithoutCode: boolean
+    /** Trial tokens come back already expired (`eat < iat`, row 32). */
+    trialExpired: boolean
+  }
+  readonly close: () => Promise<void>
+}
+
+const now = () => Math.floor(Date.now() / 1000)
+
+export const startReferenceServer = async (): Promise<ReferenceServer> => {
+  const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 })
+  const publicKeyPem = publicKey.export({ type: "spki", format: "pem" }).toString()
+  const productId = randomUUID()
+  const accountId = `acc-${randomUUID().slice(0, 8)}`
+  const licences = new Map<string, Licence>()
+  const activations = new Map<string, Activation>()
+  const trials = new Map<string, string>()
+  const quirks = { notFoundWithoutCode: false, trialExpired: false }
+
+  const sign = (payload: Record<string, unknown>) =>
+    new SignJWT(payload).setProtectedHeader({ alg: "RS256", typ: "JWT" }).sign(privateKey)
+
+  /** An activation token in the shapes LexActivator tolerates and our emulator does not send by itself. */
+  const activationToken = (activation: Activation, licence: Licence) => {
+    const iat = now()
+    return sign({
+      aid: activation.id,
+      lid: `lic-${licence.key.slice(0, 6)}`,
+      pid: productId,
+      key: licence.key,
+      fp: activation.fingerprint,
+      fms: "exact",
+      os: "linux",
+      type: "node-locked",
+      iat,
+      eat: iat + 365 * 86_400,
+      // Numeric claims as numeric strings (row 29–30, defensive).
+      ssi: "3600",
+      ssgpeat: iat + 30 * 86_400,
+      aco: 3600,
+      leat: 0,
+      ld: 0,
+      ls: "immediate",
+      orv: 0,
+      suspended: false,
+      // Null user fields (row 29).
+      name: null,
+      email: null,
+      company: null,
+      ...(licence.organisation
+        ? {
+            on: "Acme Research",
+            oa: {
+              addressLine1: "1 Lab Road",
+              addressLine2: null,
+              city: "Cambridge",
+              state: null,
+              country: "GB",
+              postalCode: "CB1 1AA"
+            }
+          }
+        : { on: null, oa: null }),
+      lcat: iat - 86_400,
+      laat: iat,
+      // List claims as JSON-encoded strings (row 30), and a null one.
+      pmd: JSON.stringify([{ key: "edition", value: "pro" }]),
+      lmd: "[]",
+      umd: null,
+      amd: [],
+      lma: JSON.stringify([
+        { id: "m1", name: "exports", allowedUses: 10, totalUses: 1, grossUses: 1, floating: false }
+      ]),
+      ama: [],
+      // Claims our client does not read (row 27): ignored, never refused.
+      accountid: accountId,
+      aa: licence.allowedActivations,
+      ta: [...activations.values()].filter((a) => a.key === licence.key).length,
+      mp: { allowMajorVersionUpdates: true, allowMinorVersionUpdates: true, validity: 0 }
+    })
+  }
+
+  const trialToken = (id: string, body: Record<string, unknown>) => {
+    const iat = now()
+    return sign({
+      aid: id,
+      os: body.os,
+      fp: body.fingerprint,
+      fms: "exact",
+      pid: productId,
+      uh: body.userHash,
+      ul: false,
+      eat: quirks.trialExpired ? iat - 60 : iat + 14 * 86_400,
+      iat,
+      orv: 0,
+      pmd: "[]",
+      amd: JSON.stringify([{ key: "source", value: "website" }])
+    })
+  }
+
+  const refuse = (response: ServerResponse, status: number, code: string | undefined, message: string) => {
+    response.writeHead(status, { "content-type": "application/json" })
+    response.end(JSON.stringify(code === undefined ? { message } : { message, code }))
+  }
+  const answer = (response: ServerResponse, status: number, body?: unknown) => {
+    if (body === undefined) {
+      response.writeHead(status)
+      response.end()
+      return
+    }
+    response.writeHead(status, { "content-type": "application/json" })
+    response.end(JSON.stringify(body))
+  }
+
+  const handle = async (request: IncomingMessage, response: ServerResponse, raw: string) => {
+    const method = request.method ?? ""
+    const path = new URL(request.url ?? "/", "http://x").pathname
+    let body: Record<string, unknown> = {}
+    try {
+      body = raw === "" ? {} : JSON.parse(raw)
+    } catch {
+      return refuse(response, 400, undefined, "The request body is not JSON")
+    }
+    // Row 8: the account id is required (empty allowed); a wrong non-empty one is INVALID_ACCOUNT_ID.
+    if (typeof body.accountId === "string" && body.accountId !== "" && body.accountId !== accountId) {
+      return refuse(response, 400, "INVALID_ACCOUNT_ID", "Invalid account id.")
+    }
+    if (method === "POST" && path === "/v3/activations") {
+      const licence = licences.get(String(body.key ?? "").toUpperCase())
+      if (licence === undefined) return refuse(response, 400, "INVALID_LICENSE_KEY", "Invalid license key.")
+      const existing = [...activations.values()].find(
+        (a) => a.key === licence.key && a.fingerprint === body.fingerprint
+      )
+      if (existing !== undefined)
+        return answer(response, 201, { activationToken: await activationToken(existing, licence) })
+      const used = [...activations.values()].filter((a) => a.key === licence.key).length
+      if (used >= licence.allowedActivations) {
+        return refuse(response, 400, "ACTIVATION_LIMIT_REACHED", "Activation limit of the license has been reached.")
+      }
+      const activation = { id: randomUUID(), key: licence.key, fingerprint: String(body.fingerprint) }
+      activations.set(activation.id, activation)
+      return answer(response, 201, { activationToken: await activationToken(activation, licence) })
+    }
+    const sync = /^\/v3\/activations\/([^/]+)$/.exec(path)
+    if (method === "PATCH" && sync !== null) {
+      const activation = activations.get(decodeURIComponent(sync[1]!))
+      if (activation === undefined) {
+        return refuse(
+          response,
+          404,
+          quirks.notFoundWithoutCode ? undefined : "ACTIVATION_NOT_FOUND",
+          "Activation not found."
+        )
+      }
+      return answer(response, 200, {
+        activationToken: await activationToken(activation, licences.get(activation.key)!)
+      })
+    }
+    const deactivate = /^\/v3\/activations\/([^/]+)\/deactivate$/.exec(path)
+    if (method === "POST" && deactivate !== null) {
+      const activation = activations.get(decodeURIComponent(deactivate[1]!))
+      if (activation === undefined) return refuse(response, 404, "ACTIVATION_NOT_FOUND", "Activation not found.")
+      if (body.fingerprint !== activation.fingerprint) {
+        return refuse(response, 400, "INVALID_ACTIVATION_FINGERPRINT", "Fingerprint does not match the activation.")
+      }
+      const licence = licences.get(activation.key)!
+      if (licence.deactivations >= licence.allowedDeactivations) {
+        return refuse(
+          response,
+          409,
+          "DEACTIVATION_LIMIT_REACHED",
+          "Deactivation limit of the license has been reached."
+        )
+      }
+      licence.deactivations += 1
+      activations.delete(activation.id)
+      return answer(response, 204)
+    }
+    if (method === "POST" && path === "/v3/trial-activations") {
+      const fingerprint = String(body.fingerprint)
+      const id = trials.get(fingerprint) ?? randomUUID()
+      trials.set(fingerprint, id)
+      return answer(response, 201, { trialActivationToken: await trialToken(id, body) })
+    }
+    const trialSync = /^\/v3\/trial-activations\/([^/]+)$/.exec(path)
+    if (method === "PATCH" && trialSync !== null) {
+      const id = decodeURIComponent(trialSync[1]!)
+      if (![...trials.values()].includes(id)) return refuse(response, 404, "ACTIVATION_NOT_FOUND", "Trial not found.")
+      return answer(response, 200, { trialActivationToken: await trialToken(id, body) })
+    }
+    return refuse(response, 404, undefined, `No route for ${method} ${path}`)
+  }
+
+  const server = createServer((request, response) => {
+    const chunks: Array<Buffer> = []
+    request.on("data", (chunk: Buffer) => chunks.push(chunk))
+    request.on("end", () => {
+      handle(request, response, Buffer.concat(chunks).toString("utf8")).catch((error: unknown) =>
+        refuse(response, 500, undefined, String(error))
+      )
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+  const { port } = server.address() as AddressInfo
+  return {
+    url: `http://127.0.0.1:${port}`,
+    productId,
+    accountId,
+    publicKeyPem,
+    quirks,
+    licence: (options = {}) => {
+      const key = randomUUID().toUpperCase()
+      licences.set(key, {
+        key,
+        allowedActivations: options.allowedActivations ?? 1,
+        allowedDeactivations: options.allowedDeactivations ?? 10,
+        deactivations: 0,
+        organisation: options.organisation ?? false
+      })
+      return key
+    },
+    forget: (id) => {
+      activations.delete(id)
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections()
+        server.close(() => resolve())
+      })
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * What the reference client does on the wire, written from `../shared/protocol/reference-client.md` (cited row by
+ * row), not from the emulator or from core. The conformance suite checks the requests our client sends and the
+ * answers a server gives against these lists; nothing here is imported from `packages/`.
+ */
+
+/** Row 7: every key LexActivator 3.34's `Stringify(ActivationViewModel)` emits. A body key outside it is ours alone. */
+export const ActivationBodyKeys = [
+  "accountId",
+  "os",
+  "osVersion",
+  "key",
+  "floating",
+  "fingerprint",
+  "userHash",
+  "productId",
+  "vmName",
+  "container",
+  "appVersion",
+  "releaseVersion",
+  "releasePublishedAt",
+  "releasePlatform",
+  "releaseChannel",
+  "hostname",
+  "clientVersion",
+  "leaseDuration",
+  "email",
+  "password",
+  "metadata",
+  "meterAttributes"
+] as const
+
+/** Rows 7–8 and the [REF] required marks: keys an activation body must carry. */
+export const ActivationBodyRequired = [
+  "accountId",
+  "key",
+  "productId",
+  "fingerprint",
+  "hostname",
+  "os",
+  "userHash",
+  "appVersion",
+  "clientVersion"
+] as const
+
+/** Rows 5–6: a trial body is the activation body without the licence (no key, email, password, lease). */
+export const TrialBodyKeys = ActivationBodyKeys.filter(
+  (key) => !["key", "email", "password", "leaseDuration", "floating", "meterAttributes"].includes(key)
+)
+export const TrialBodyRequired = ActivationBodyRequired.filter((key) => key !== "key")
+
+/** Row 4: `Stringify(DeactivationViewModel)` = exactly these keys. */
+export const DeactivationBodyKeys = ["id", "productId", "accountId", "fingerprint", "os", "userHash"] as const
+
+/** Row 32: `ParseTrialActivationPayload` reads exactly these claims; a real trial token carries no others. */
+export const TrialTokenClaimKeys = ["aid", "os", "fp", "fms", "pid", "uh", "ul", "eat", "iat", "orv", "pmd", "amd"]
+
+/** Rows 2–6: method and path of each call. */
+export const Calls = {
+  activate: { method: "POST", path: () => "/v3/activations" },
+  sync: { method: "PATCH", path: (id: string) => `/v3/activations/${id}` },
+  deactivate: { method: "POST", path: (id: string) => `/v3/activations/${id}/deactivate` },
+  activateTrial: { method: "POST", path: () => "/v3/trial-activations" },
+  syncTrial: { method: "PATCH", path: (id: string) => `/v3/trial-activations/${id}` }
+} as const
+
+/**
+ * Rows 18–20 and 4: the status each answer comes with. Activation and trial codes are read only under 400;
+ * `DEACTIVATION_LIMIT_REACHED` under 409; a missing activation is 404 with `ACTIVATION_NOT_FOUND`; a done
+ * deactivation is 204.
+ */
+export const AnswerStatus = {
+  activated: [200, 201],
+  synced: [200],
+  deactivated: [204],
+  ACTIVATION_LIMIT_REACHED: 400,
+  TRIAL_ACTIVATION_LIMIT_REACHED: 400,
+  INVALID_ACCOUNT_ID: 400,
+  DEACTIVATION_LIMIT_REACHED: 409,
+  ACTIVATION_NOT_FOUND: 404
+} as const
+
+/** Row 22 and `lexactivator-surface.md`: the LexActivator status our client must report for each outcome. */
+export const LexStatusFor = {
+  ok: { name: "LA_OK", code: 0 },
+  trialExpired: { name: "LA_TRIAL_EXPIRED", code: 25 },
+  ACTIVATION_LIMIT_REACHED: { name: "LA_E_ACTIVATION_LIMIT", code: 58 },
+  ACTIVATION_NOT_FOUND: { name: "LA_E_ACTIVATION_NOT_FOUND", code: 59 },
+  DEACTIVATION_LIMIT_REACHED: { name: "LA_E_DEACTIVATION_LIMIT", code: 60 },
+  INVALID_ACCOUNT_ID: { name: "LA_E_ACCOUNT_ID", code: 93 }
+} as const
+
+/** Row 28: the address object `oa` is, when it is an object. */
+export const OrganizationAddressKeys = ["addressLine1", "addressLine2", "city", "state", "country", "postalCode"]

@@ -1,0 +1,380 @@
+/**
+ * Wire conformance, written from `../shared/protocol/reference-client.md` (the lists in ./reference.ts): the
+ * Node client (`createNodeLicensing`, real fingerprint on a fake root, real encrypted file store, real HTTP)
+ * talks through a recording proxy to a server, and every exchange is checked against what LexActivator sends and
+ * what Cryptlex answers: method, path, headers and body keys of each request; status and shape of each answer;
+ * and the client's reaction (state, LexActivator status, what stays stored).
+ *
+ * The same suite runs twice: against a reference-shaped `node:http` server of the test's own (which sends the
+ * quirky shapes the reference tolerates), and against the emulator, which must pass it from the server side.
+ * A last block checks reactions only the reference-shaped server can provoke.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { afterAll, afterEach, assert, beforeAll, describe, it } from "@effect/vitest"
+import { type Emulator, startEmulator } from "@licensure/emulator"
+import { createNodeLicensing } from "@licensure/node-runtime/NodeLicensing"
+import { decodeJwt } from "jose"
+import { type Exchange, type Recorder, startRecorder } from "./recorder.ts"
+import {
+  ActivationBodyKeys,
+  ActivationBodyRequired,
+  AnswerStatus,
+  Calls,
+  DeactivationBodyKeys,
+  LexStatusFor,
+  OrganizationAddressKeys,
+  TrialBodyKeys,
+  TrialBodyRequired,
+  TrialTokenClaimKeys
+} from "./reference.ts"
+import { type ReferenceServer, startReferenceServer } from "./reference-server.ts"
+
+/** What the suite needs from a server: a product with an account, licences, and forgetting an activation. */
+interface Backend {
+  readonly url: string
+  readonly productId: string
+  readonly accountId: string
+  readonly publicKeyPem: string
+  readonly licence: (options?: { allowedActivations?: number; allowedDeactivations?: number }) => Promise<string>
+  readonly forget: (activationId: string) => Promise<void>
+  readonly close: () => Promise<void>
+}
+
+const referenceBackend = async (): Promise<Backend & { server: ReferenceServer }> => {
+  const server = await startReferenceServer()
+  return {
+    server,
+    url: server.url,
+    productId: server.productId,
+    accountId: server.accountId,
+    publicKeyPem: server.publicKeyPem,
+    licence: async (options) => server.licence(options),
+    forget: async (id) => server.forget(id),
+    close: server.close
+  }
+}
+
+const emulatorBackend = async (): Promise<Backend> => {
+  const emulator: Emulator = await startEmulator()
+  const accountId = "acc-emulated"
+  const { productId, publicKeyPem } = await emulator.createProduct({ accountId })
+  return {
+    url: emulator.url,
+    productId,
+    accountId,
+    publicKeyPem,
+    licence: async (options = {}) =>
+      (
+        await emulator.createLicense({
+          productId,
+          allowedActivations: options.allowedActivations ?? 1,
+          allowedDeactivations: options.allowedDeactivations ?? 10
+        })
+      ).key,
+    forget: (id) => emulator.deleteActivation(id),
+    close: () => emulator.close()
+  }
+}
+
+const made: Array<string> = []
+const tempDir = (prefix: string) => {
+  const dir = mkdtempSync(join(tmpdir(), prefix))
+  made.push(dir)
+  return dir
+}
+const fakeRoot = (machineId: string) => {
+  const root = tempDir("licensure-wire-root-")
+  mkdirSync(join(root, "etc"))
+  writeFileSync(join(root, "etc", "machine-id"), `${machineId}\n`)
+  return root
+}
+const machines = { a: "0c8f0e2a9b7d41c3a5e6f7081928374a", b: "1e1d2c3b4a5f46e7b8c9d0e1f2a3b4c5" } as const
+
+const clients: Array<{ close: () => Promise<void> }> = []
+const client = (backend: Backend, recorder: Recorder, options: { machine?: string; accountId?: string } = {}) => {
+  const licensing = createNodeLicensing({
+    productId: backend.productId,
+    publicKeyPem: backend.publicKeyPem,
+    accountId: options.accountId ?? backend.accountId,
+    appVersion: "2.4.1",
+    host: recorder.url,
+    directory: tempDir("licensure-wire-store-"),
+    fingerprint: {
+      root: fakeRoot(options.machine ?? machines.a),
+      platform: "linux",
+      env: {},
+      hostname: "workstation",
+      username: "tester"
+    },
+    http: { proxy: "none" },
+    retry: { retries: 0 }
+  })
+  clients.push(licensing)
+  return licensing
+}
+
+afterEach(async () => {
+  for (const c of clients.splice(0)) await c.close()
+  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true })
+})
+
+/** The one exchange of the last call to `call`, checked for method and path. */
+const lastCall = (recorder: Recorder, call: keyof typeof Calls, id = ""): Exchange => {
+  const exchange = recorder.exchanges.at(-1)
+  assert.isDefined(exchange, `expected a ${call} request, none was sent`)
+  assert.strictEqual(exchange!.method, Calls[call].method, `${call}: method`)
+  assert.strictEqual(exchange!.path, Calls[call].path(encodeURIComponent(id)), `${call}: path`)
+  return exchange!
+}
+
+/** Rows 8 and 14: JSON in, and `X-Account-Id` on every call when the account is known. */
+const assertHeaders = (exchange: Exchange, accountId: string) => {
+  assert.strictEqual(exchange.headers["content-type"], "application/json")
+  assert.strictEqual(exchange.headers["x-account-id"], accountId)
+  assert.isUndefined(exchange.headers.authorization, "no Authorization outside /v3/me")
+}
+
+const assertBodyKeys = (
+  body: Record<string, unknown>,
+  allowed: ReadonlyArray<string>,
+  required: ReadonlyArray<string>,
+  what: string
+) => {
+  const keys = Object.keys(body)
+  const foreign = keys.filter((key) => !allowed.includes(key))
+  assert.deepStrictEqual(foreign, [], `${what}: keys LexActivator never sends`)
+  const missing = required.filter((key) => !keys.includes(key))
+  assert.deepStrictEqual(missing, [], `${what}: keys the reference requires`)
+  // Field limits of the Web API reference (rows 10, 12).
+  const fingerprint = String(body.fingerprint)
+  assert.isAtLeast(fingerprint.length, 64)
+  assert.isAtMost(fingerprint.length, 1024)
+  if ("hostname" in body) assert.isAtLeast(String(body.hostname).length, 1)
+}
+
+const rejection = async (promise: Promise<unknown>) => {
+  try {
+    await promise
+  } catch (error) {
+    return error as { code?: string; status: { name: string; code: number }; state: string; message: string }
+  }
+  assert.fail("expected the call to be refused")
+}
+
+const activationIdOf = (token: string) => String(decodeJwt(token).aid)
+
+for (const [name, start] of [
+  ["the reference-shaped server", referenceBackend],
+  ["the emulator", emulatorBackend]
+] as const) {
+  describe(`wire conformance against ${name}`, () => {
+    let backend: Backend
+    let recorder: Recorder
+    beforeAll(async () => {
+      backend = await start()
+      recorder = await startRecorder(backend.url)
+    })
+    afterAll(async () => {
+      await recorder?.close()
+      await backend?.close()
+    })
+
+    it("activate, sync and deactivate: LexActivator's method, path, headers and body keys; 201, 200, 204", async () => {
+      const key = await backend.licence()
+      const licensing = client(backend, recorder)
+      const activated = await licensing.activate(key)
+      const activation = lastCall(recorder, "activate")
+      assertHeaders(activation, backend.accountId)
+      assertBodyKeys(activation.body, ActivationBodyKeys, ActivationBodyRequired, "activation body")
+      assert.strictEqual(activation.body.accountId, backend.accountId)
+      assert.include(AnswerStatus.activated, activation.status)
+      assert.strictEqual(activated.state, "active")
+      assert.deepStrictEqual(activated.status, LexStatusFor.ok)
+      const id = activationIdOf(activation.response.activationToken)
+
+      const synced = await licensing.sync()
+      const sync = lastCall(recorder, "sync", id)
+      assertHeaders(sync, backend.accountId)
+      assertBodyKeys(sync.body, ActivationBodyKeys, ActivationBodyRequired, "sync body")
+      assert.include(AnswerStatus.synced, sync.status)
+      assert.strictEqual(synced.state, "active")
+
+      const done = await licensing.deactivate()
+      const deactivation = lastCall(recorder, "deactivate", id)
+      assertHeaders(deactivation, backend.accountId)
+      assert.sameMembers(Object.keys(deactivation.body), [...DeactivationBodyKeys])
+      assert.strictEqual(deactivation.body.id, id)
+      assert.strictEqual(deactivation.body.fingerprint, activation.body.fingerprint)
+      assert.strictEqual(deactivation.body.userHash, activation.body.userHash)
+      assert.include(AnswerStatus.deactivated, deactivation.status)
+      assert.isUndefined(deactivation.response)
+      assert.strictEqual(done.state, "unactivated")
+      assert.isUndefined(await licensing.license())
+    })
+
+    it("a second machine past the limit: 400 ACTIVATION_LIMIT_REACHED → LA_E_ACTIVATION_LIMIT, nothing stored", async () => {
+      const key = await backend.licence({ allowedActivations: 1 })
+      await client(backend, recorder).activate(key)
+      const other = client(backend, recorder, { machine: machines.b })
+      const error = await rejection(other.activate(key))
+      const refused = lastCall(recorder, "activate")
+      assert.strictEqual(refused.status, AnswerStatus.ACTIVATION_LIMIT_REACHED)
+      assert.strictEqual(refused.response.code, "ACTIVATION_LIMIT_REACHED")
+      assert.strictEqual(error.code, "ACTIVATION_LIMIT_REACHED")
+      assert.deepStrictEqual(error.status, LexStatusFor.ACTIVATION_LIMIT_REACHED)
+      assert.strictEqual((await other.view()).state, "unactivated")
+    })
+
+    it("deactivation past the limit: 409 DEACTIVATION_LIMIT_REACHED → LA_E_DEACTIVATION_LIMIT, still active and stored", async () => {
+      const key = await backend.licence({ allowedDeactivations: 0 })
+      const licensing = client(backend, recorder)
+      await licensing.activate(key)
+      const error = await rejection(licensing.deactivate())
+      const refused = recorder.exchanges.at(-1)!
+      assert.strictEqual(refused.method, "POST")
+      assert.match(refused.path, /\/deactivate$/)
+      assert.strictEqual(refused.status, AnswerStatus.DEACTIVATION_LIMIT_REACHED)
+      assert.strictEqual(refused.response.code, "DEACTIVATION_LIMIT_REACHED")
+      assert.strictEqual(error.code, "DEACTIVATION_LIMIT_REACHED")
+      assert.deepStrictEqual(error.status, LexStatusFor.DEACTIVATION_LIMIT_REACHED)
+      const view = await licensing.view()
+      assert.strictEqual(view.state, "active")
+      assert.isTrue(view.licensed)
+      assert.isDefined(await licensing.license())
+    })
+
+    it("an activation deleted on the server: 404 ACTIVATION_NOT_FOUND on sync → cleared, LA_E_ACTIVATION_NOT_FOUND", async () => {
+      const key = await backend.licence()
+      const licensing = client(backend, recorder)
+      await licensing.activate(key)
+      const id = activationIdOf(recorder.exchanges.at(-1)!.response.activationToken)
+      await backend.forget(id)
+      const after = await licensing.sync().catch(() => licensing.view())
+      const gone = lastCall(recorder, "sync", id)
+      assert.strictEqual(gone.status, AnswerStatus.ACTIVATION_NOT_FOUND)
+      assert.strictEqual(gone.response.code, "ACTIVATION_NOT_FOUND")
+      assert.strictEqual(after.state, "unactivated")
+      assert.isFalse(after.licensed)
+      assert.deepStrictEqual(await licensing.status(), LexStatusFor.ACTIVATION_NOT_FOUND)
+      assert.isUndefined(await licensing.license())
+    })
+
+    it("a wrong account id: 400 INVALID_ACCOUNT_ID → LA_E_ACCOUNT_ID, nothing stored", async () => {
+      const key = await backend.licence()
+      const licensing = client(backend, recorder, { accountId: "acc-not-this-one" })
+      const error = await rejection(licensing.activate(key))
+      const refused = lastCall(recorder, "activate")
+      assert.strictEqual(refused.headers["x-account-id"], "acc-not-this-one")
+      assert.strictEqual(refused.status, AnswerStatus.INVALID_ACCOUNT_ID)
+      assert.strictEqual(refused.response.code, "INVALID_ACCOUNT_ID")
+      assert.deepStrictEqual(error.status, LexStatusFor.INVALID_ACCOUNT_ID)
+      assert.isUndefined(await licensing.license())
+    })
+
+    it("a trial: POST then PATCH /v3/trial-activations, a token with exactly LexActivator's trial claims", async () => {
+      const licensing = client(backend, recorder, { machine: machines.b })
+      const started = await licensing.activateTrial()
+      const trial = lastCall(recorder, "activateTrial")
+      assertHeaders(trial, backend.accountId)
+      assertBodyKeys(trial.body, TrialBodyKeys, TrialBodyRequired, "trial body")
+      assert.include(AnswerStatus.activated, trial.status)
+      const claims = decodeJwt(trial.response.trialActivationToken)
+      assert.deepStrictEqual(
+        Object.keys(claims).filter((k) => !TrialTokenClaimKeys.includes(k)),
+        [],
+        "trial claims outside LexActivator's set"
+      )
+      assert.strictEqual(started.state, "trialActive")
+      assert.isTrue(started.licensed)
+
+      const synced = await licensing.sync()
+      const sync = lastCall(recorder, "syncTrial", String(claims.aid))
+      assertBodyKeys(sync.body, TrialBodyKeys, TrialBodyRequired, "trial sync body")
+      assert.include(AnswerStatus.synced, sync.status)
+      assert.strictEqual(synced.state, "trialActive")
+    })
+
+    it("no DELETE /v3/activations from the client, ever (row 4: the reference never calls it)", () => {
+      assert.isAbove(recorder.exchanges.length, 10)
+      assert.deepStrictEqual(
+        recorder.exchanges.filter((e) => e.method === "DELETE").map((e) => e.path),
+        []
+      )
+    })
+  })
+}
+
+describe("reactions only the reference-shaped server provokes", () => {
+  let backend: Backend & { server: ReferenceServer }
+  let recorder: Recorder
+  beforeAll(async () => {
+    backend = await referenceBackend()
+    recorder = await startRecorder(backend.url)
+  })
+  afterAll(async () => {
+    await recorder?.close()
+    await backend?.close()
+  })
+
+  it("accepts oa as an address object, null user fields, JSON-string lists and numeric strings (rows 28–30)", async () => {
+    const key = backend.server.licence({ organisation: true })
+    const licensing = client(backend, recorder)
+    const view = await licensing.activate(key)
+    const raw = decodeJwt(recorder.exchanges.at(-1)!.response.activationToken)
+    assert.isObject(raw.oa)
+    assert.sameMembers(Object.keys(raw.oa as object), OrganizationAddressKeys)
+    assert.isNull(raw.name)
+    assert.isString(raw.pmd)
+    assert.strictEqual(raw.ssi, "3600")
+    assert.strictEqual(view.state, "active")
+    assert.isTrue(view.licensed)
+    const details = await licensing.license()
+    assert.isDefined(details)
+    assert.deepStrictEqual(details!.organization, {
+      name: "Acme Research",
+      address: {
+        addressLine1: "1 Lab Road",
+        addressLine2: null,
+        city: "Cambridge",
+        state: null,
+        country: "GB",
+        postalCode: "CB1 1AA"
+      }
+    })
+    assert.deepStrictEqual(details!.user, {})
+    assert.deepStrictEqual(details!.productMetadata, [{ key: "edition", value: "pro" }])
+    assert.strictEqual(details!.serverSyncInterval, 3600)
+  })
+
+  it("a 404 without a code on sync clears too", async () => {
+    const key = backend.server.licence()
+    const licensing = client(backend, recorder)
+    await licensing.activate(key)
+    backend.server.forget(activationIdOf(recorder.exchanges.at(-1)!.response.activationToken))
+    backend.server.quirks.notFoundWithoutCode = true
+    try {
+      const after = await licensing.sync().catch(() => licensing.view())
+      assert.strictEqual(recorder.exchanges.at(-1)!.status, 404)
+      assert.isUndefined(recorder.exchanges.at(-1)!.response.code)
+      assert.strictEqual(after.state, "unactivated")
+      assert.deepStrictEqual(await licensing.status(), LexStatusFor.ACTIVATION_NOT_FOUND)
+    } finally {
+      backend.server.quirks.notFoundWithoutCode = false
+    }
+  })
+
+  it("a trial token with eat before iat is an expired trial (row 32), not a malformed one", async () => {
+    backend.server.quirks.trialExpired = true
+    try {
+      const licensing = client(backend, recorder, { machine: machines.b })
+      const view = await licensing.activateTrial().catch(() => licensing.view())
+      assert.strictEqual(view.state, "trialExpired")
+      assert.isFalse(view.licensed)
+      assert.deepStrictEqual(await licensing.status(), LexStatusFor.trialExpired)
+    } finally {
+      backend.server.quirks.trialExpired = false
+    }
+  })
+})
