@@ -131,6 +131,8 @@ export const lexStatusOfFailure = (failure: {
 }): LexStatusName => {
   // A server answer whose token failed verification is a server fault (its `code` is the token reason).
   if (failure.kind === "TokenRejected") return failure.transient === true ? "LA_E_SERVER" : "LA_FAIL"
+  // A token for another machine carries the token reason as its `code`: the kind says more (issue 9).
+  if (failure.kind === "FingerprintFailure") return "LA_E_MACHINE_FINGERPRINT"
   if (failure.code !== undefined) return lexStatusOfServerCode(failure.code)
   switch (failure.kind) {
     case "NetworkFailure":

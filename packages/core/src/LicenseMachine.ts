@@ -21,10 +21,10 @@
  *
  * @since 0.1.0
  */
-import { assign, setup } from "xstate"
+import { assign, cancel, raise, setup } from "xstate"
 import type { FingerprintComponent } from "./Fingerprint.ts"
 import type { ApiErrorReason } from "./LicenseApi.ts"
-import type { ActivationClaims, TrialClaims } from "./Protocol.ts"
+import type { ActivationClaims, MetadataEntry, TrialClaims } from "./Protocol.ts"
 import { type ValidationStatus, validate } from "./Validation.ts"
 
 /** The longest a single timer is armed for; on waking the machine re-evaluates and re-arms. */
@@ -36,6 +36,22 @@ export const MaxTimerMillis = 60 * 60 * 1000
  * keeps a lease alive even when the sync interval is longer than the lease.
  */
 export const LeaseRenewMarginMillis = 60 * 1000
+
+/**
+ * DECISION: the longest a `Retry-After` can hold back the next sync: one day (a server asking for more is
+ * misconfigured or hostile; `Retry-After: 99999999999` must not stop sync for three thousand years). The wait is
+ * also never past the next deadline that matters (grace end, expiry, lease end), where a sync can still help.
+ */
+export const MaxRetryAfterMillis = 24 * 60 * 60 * 1000
+
+/** Per-activation settings; each overrides the configuration's value for this activation and its syncs. */
+export interface ActivateOptions {
+  readonly metadata?: ReadonlyArray<MetadataEntry> | undefined
+  readonly leaseDuration?: number | undefined
+  readonly email?: string | undefined
+  readonly password?: string | undefined
+  readonly releaseVersion?: string | undefined
+}
 
 /** The licence facts the machine reasons about, common to activation and trial tokens. */
 export interface LicenseFacts {
@@ -122,14 +138,20 @@ export interface LicenseContext {
   /** Why the stored activation was cleared, when it was. */
   readonly clearedBecause: FailureInfo | undefined
   readonly pendingKey: string | undefined
+  /** The options of the activation being made: they travel on the `ACTIVATE` event, never in a shared variable. */
+  readonly pendingOptions: ActivateOptions
+  /** The options the current activation was made with; its syncs send them again. */
+  readonly activationOptions: ActivateOptions
 }
 
 export type LicenseEvent =
-  | { readonly type: "ACTIVATE"; readonly key: string }
+  | { readonly type: "ACTIVATE"; readonly key: string; readonly options?: ActivateOptions | undefined }
   | { readonly type: "ACTIVATE_TRIAL" }
   | { readonly type: "DEACTIVATE" }
   | { readonly type: "SYNC" }
   | { readonly type: "CHECK" }
+  /** Raised by the machine itself while a sync is in flight, when a deadline comes: re-evaluate, keep syncing. */
+  | { readonly type: "WAKE" }
 
 /** States in which the machine waits for the world (a timer or a command), as opposed to working. */
 export const SettledStates = [
@@ -201,6 +223,20 @@ export const wakeDelay = (context: LicenseContext): number => {
   const now = context.config.now()
   if (deadline === undefined) return MaxTimerMillis
   return Math.max(0, Math.min(MaxTimerMillis, deadline - now))
+}
+
+/** `at` moved no later than the next licence deadline after `from` (grace end, expiry, lease end). */
+const capAtDeadline = (context: LicenseContext, from: number, at: number): number => {
+  const c = context.facts?.claims
+  if (c === undefined) return at
+  const deadlines: Array<number> = []
+  if (c.serverSyncInterval !== 0 && c.serverSyncGraceExpiresAt !== 0) {
+    deadlines.push(secondsDeadline(c.serverSyncGraceExpiresAt))
+  }
+  if (c.expiresAt !== 0) deadlines.push(secondsDeadline(c.expiresAt))
+  if ("leaseExpiresAt" in c && c.leaseExpiresAt !== 0) deadlines.push(secondsDeadline(c.leaseExpiresAt))
+  const ahead = deadlines.filter((t) => t > from)
+  return ahead.length === 0 ? at : Math.min(at, ...ahead)
 }
 
 const evaluate = (context: LicenseContext): ValidationStatus | undefined => {
@@ -300,10 +336,19 @@ export const licenseMachine = setup({
   actors: {
     // Placeholders: Licensing.ts provides the real ones with `machine.provide({ actors })`.
     load: undefined as unknown as import("xstate").PromiseActorLogic<LoadResult, MachineConfig>,
-    activate: undefined as unknown as import("xstate").PromiseActorLogic<OperationResult, { key: string }>,
+    activate: undefined as unknown as import("xstate").PromiseActorLogic<
+      OperationResult,
+      { key: string; options: ActivateOptions }
+    >,
     activateTrial: undefined as unknown as import("xstate").PromiseActorLogic<OperationResult, object>,
-    sync: undefined as unknown as import("xstate").PromiseActorLogic<OperationResult, { facts: LicenseFacts }>,
-    reactivate: undefined as unknown as import("xstate").PromiseActorLogic<OperationResult, { facts: LicenseFacts }>,
+    sync: undefined as unknown as import("xstate").PromiseActorLogic<
+      OperationResult,
+      { facts: LicenseFacts; options: ActivateOptions }
+    >,
+    reactivate: undefined as unknown as import("xstate").PromiseActorLogic<
+      OperationResult,
+      { facts: LicenseFacts; options: ActivateOptions }
+    >,
     deactivate: undefined as unknown as import("xstate").PromiseActorLogic<DeactivateResult, { facts: LicenseFacts }>
   },
   actions: {
@@ -313,8 +358,12 @@ export const licenseMachine = setup({
     clearStore: () => {},
     useConfiguredKey: assign({ pendingKey: ({ context }) => context.config.licenseKey }),
     rememberKey: assign({
-      pendingKey: ({ event }) => (event.type === "ACTIVATE" ? event.key : undefined)
+      pendingKey: ({ event }) => (event.type === "ACTIVATE" ? event.key : undefined),
+      pendingOptions: ({ event }) => (event.type === "ACTIVATE" ? (event.options ?? {}) : {})
     }),
+    adoptOptions: assign({ activationOptions: ({ context }) => context.pendingOptions }),
+    armSyncWake: raise({ type: "WAKE" }, { id: "syncWake", delay: ({ context }) => wakeDelay(context) }),
+    disarmSyncWake: cancel("syncWake"),
     evaluate: assign(({ context }) => {
       const now = context.config.now()
       const facts =
@@ -352,8 +401,13 @@ export const licenseMachine = setup({
       const failure = failureOf(event)
       const ssi = context.facts?.claims.serverSyncInterval ?? 0
       // Sync goes on at the sync interval (LexActivator's cadence), or later when the server asked for it.
-      const wait = Math.max(ssi * 1000, failure?.retryAfterMillis ?? 0, 1000)
-      return { syncFailing: true, nextSyncAt: at + wait, lastError: failure }
+      // A longer `Retry-After` is honoured up to a day, and never past the next deadline (but never sooner than
+      // the sync interval).
+      const cadence = Math.max(ssi * 1000, 1000)
+      const retryAfter = Math.min(failure?.retryAfterMillis ?? 0, MaxRetryAfterMillis)
+      const nextSyncAt =
+        retryAfter > cadence ? Math.max(at + cadence, capAtDeadline(context, at, at + retryAfter)) : at + cadence
+      return { syncFailing: true, nextSyncAt, lastError: failure }
     }),
     haltSync: assign({ syncHalted: true, lastError: ({ event }) => failureOf(event) }),
     forget: assign(({ event, context }) => forgotten(failureOf(event) ?? context.lastError)),
@@ -419,7 +473,9 @@ export const licenseMachine = setup({
     syncHalted: false,
     lastError: undefined,
     clearedBecause: undefined,
-    pendingKey: undefined
+    pendingKey: undefined,
+    pendingOptions: {},
+    activationOptions: {}
   }),
   initial: "loading",
   states: {
@@ -437,6 +493,7 @@ export const licenseMachine = setup({
       }
     },
     unactivated: {
+      tags: ["settled"],
       on: {
         ACTIVATE: { target: "activating", actions: "rememberKey" },
         ACTIVATE_TRIAL: { target: "activatingTrial" }
@@ -446,9 +503,9 @@ export const licenseMachine = setup({
       invoke: {
         id: "activate",
         src: "activate",
-        input: ({ context }) => ({ key: context.pendingKey ?? "" }),
+        input: ({ context }) => ({ key: context.pendingKey ?? "", options: context.pendingOptions }),
         onDone: [
-          { guard: "ok", target: "evaluating", actions: "adoptFacts" },
+          { guard: "ok", target: "evaluating", actions: ["adoptFacts", "adoptOptions"] },
           { guard: "hasFacts", target: "evaluating", actions: "recordFailure" },
           { target: "unactivated", actions: "recordFailure" }
         ]
@@ -485,10 +542,13 @@ export const licenseMachine = setup({
       ]
     },
     renewDue: {
+      // Deadlines keep firing while the sync is in flight: a licence that expires mid-sync is reported expired.
+      entry: "armSyncWake",
+      exit: "disarmSyncWake",
       invoke: {
         id: "sync",
         src: "sync",
-        input: ({ context }) => ({ facts: context.facts! }),
+        input: ({ context }) => ({ facts: context.facts!, options: context.activationOptions }),
         onDone: [
           { guard: "ok", target: "evaluating", actions: "adoptFacts" },
           { guard: "syncTransient", target: "evaluating", actions: "scheduleRetry" },
@@ -501,14 +561,18 @@ export const licenseMachine = setup({
         ]
       },
       on: {
-        DEACTIVATE: { target: "deactivating" }
+        DEACTIVATE: { target: "deactivating" },
+        ACTIVATE: { target: "activating", actions: "rememberKey" },
+        ACTIVATE_TRIAL: { target: "activatingTrial" },
+        CHECK: { actions: "evaluate" },
+        WAKE: { actions: ["evaluate", "armSyncWake"] }
       }
     },
     reactivating: {
       invoke: {
         id: "reactivate",
         src: "reactivate",
-        input: ({ context }) => ({ facts: context.facts! }),
+        input: ({ context }) => ({ facts: context.facts!, options: context.activationOptions }),
         onDone: [
           { guard: "ok", target: "evaluating", actions: "adoptFacts" },
           { target: "fingerprintMismatch", actions: ["forget", "clearStore"] }
@@ -527,16 +591,17 @@ export const licenseMachine = setup({
         ]
       }
     },
-    active: { after: { wake: "evaluating" }, on: settledCommands },
-    grace: { after: { wake: "evaluating" }, on: settledCommands },
-    graceOver: { after: { wake: "evaluating" }, on: settledCommands },
-    expired: { after: { wake: "evaluating" }, on: settledCommands },
-    suspended: { after: { wake: "evaluating" }, on: settledCommands },
-    clockTampered: { after: { wake: "evaluating" }, on: settledCommands },
-    trialActive: { after: { wake: "evaluating" }, on: settledCommands },
-    trialExpired: { after: { wake: "evaluating" }, on: settledCommands },
-    fingerprintMismatch: { on: settledCommands },
+    active: { tags: ["settled"], after: { wake: "evaluating" }, on: settledCommands },
+    grace: { tags: ["settled"], after: { wake: "evaluating" }, on: settledCommands },
+    graceOver: { tags: ["settled"], after: { wake: "evaluating" }, on: settledCommands },
+    expired: { tags: ["settled"], after: { wake: "evaluating" }, on: settledCommands },
+    suspended: { tags: ["settled"], after: { wake: "evaluating" }, on: settledCommands },
+    clockTampered: { tags: ["settled"], after: { wake: "evaluating" }, on: settledCommands },
+    trialActive: { tags: ["settled"], after: { wake: "evaluating" }, on: settledCommands },
+    trialExpired: { tags: ["settled"], after: { wake: "evaluating" }, on: settledCommands },
+    fingerprintMismatch: { tags: ["settled"], on: settledCommands },
     revoked: {
+      tags: ["settled"],
       on: {
         ACTIVATE: { target: "activating", actions: "rememberKey" },
         ACTIVATE_TRIAL: { target: "activatingTrial" }

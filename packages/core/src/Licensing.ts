@@ -18,6 +18,7 @@ import {
   Clock,
   Context,
   Deferred,
+  Duration,
   Effect,
   FiberSet,
   Layer,
@@ -34,6 +35,7 @@ import * as ActivationToken from "./ActivationToken.ts"
 import { Fingerprint, type MachineIdentity } from "./Fingerprint.ts"
 import { type ApiError, isTransient, LibraryVersion, LicenseApi } from "./LicenseApi.ts"
 import {
+  type ActivateOptions,
   type DeactivateResult,
   type FailureInfo,
   type LicenseContext,
@@ -42,8 +44,7 @@ import {
   type LoadResult,
   licenseMachine,
   nextDeadline,
-  type OperationResult,
-  SettledStates
+  type OperationResult
 } from "./LicenseMachine.ts"
 import { LicenseStore, RecordVersion, type StoredRecord } from "./LicenseStore.ts"
 import { type LexStatus, type LexStatusName, lexStatus, lexStatusOfFailure } from "./LexStatus.ts"
@@ -202,14 +203,15 @@ export class LicensingError extends Schema.TaggedError<LicensingError>()("Licens
   state: Schema.String
 }) {}
 
-/** Per-activation settings; each overrides the configuration's value for this activation and its syncs. */
-export interface ActivateOptions {
-  readonly metadata?: ReadonlyArray<MetadataEntry> | undefined
-  readonly leaseDuration?: number | undefined
-  readonly email?: string | undefined
-  readonly password?: string | undefined
-  readonly releaseVersion?: string | undefined
-}
+export type { ActivateOptions }
+
+/**
+ * DECISION: the longest one operation (an activation, a sync, a deactivation, with its retries) may take before it
+ * ends as a transient network failure: two minutes. The per-request timeout is 30 s (LicenseApi), so this is a
+ * few attempts; a server that never answers then costs one bounded operation, and the machine goes on (grace,
+ * the next sync) instead of waiting forever.
+ */
+export const OperationTimeoutMillis = 2 * 60 * 1000
 
 export interface LicensingService {
   readonly activate: (key: string, options?: ActivateOptions) => Effect.Effect<LicenseView, LicensingError>
@@ -233,7 +235,7 @@ export interface LicensingService {
   readonly actor: Actor<typeof licenseMachine>
 }
 
-const settled: ReadonlySet<string> = new Set(SettledStates)
+const isSettled = (snapshot: SnapshotFrom<typeof licenseMachine>) => snapshot.hasTag("settled")
 
 const definedOnly = <A extends object>(a: A): Partial<A> =>
   Object.fromEntries(Object.entries(a).filter(([, v]) => v !== undefined)) as Partial<A>
@@ -319,7 +321,7 @@ export const viewOf = (snapshot: SnapshotFrom<typeof licenseMachine>): LicenseVi
   const status = statusOf(state, context)
   return {
     state,
-    settled: settled.has(state),
+    settled: isSettled(snapshot),
     licensed: status.code === 0 && context.facts !== undefined,
     validation: context.status,
     status,
@@ -404,9 +406,6 @@ export class Licensing extends Context.Service<Licensing, LicensingService>()("@
           Effect.logWarning(`licensure: could not ${what} the licence record: ${error.message}`)
         )
 
-      // Set by `activate(key, options)`: this process's activation settings, over the configuration's.
-      let activation: ActivateOptions = {}
-
       /** What every request says about this machine and the application (activation and trial alike). */
       const machineFields = (fp: string, identity: MachineIdentity) => ({
         accountId: config.accountId ?? "",
@@ -422,8 +421,13 @@ export class Licensing extends Context.Service<Licensing, LicensingService>()("@
         ...(identity.vmName !== undefined ? { vmName: identity.vmName } : {})
       })
 
-      const activationBody = (key: string, fp: string, identity: MachineIdentity): ActivationRequest => {
-        const settings = { ...config, ...definedOnly(activation) }
+      const activationBody = (
+        key: string,
+        fp: string,
+        identity: MachineIdentity,
+        options: ActivateOptions
+      ): ActivationRequest => {
+        const settings = { ...config, ...definedOnly(options) }
         const meters: Array<MeterAttributeIncrement> = [...pendingMeters].map(([name, usesIncrement]) => ({
           name,
           usesIncrement
@@ -535,10 +539,10 @@ export class Licensing extends Context.Service<Licensing, LicensingService>()("@
         }
       })
 
-      const activate = (key: string) =>
+      const activate = (key: string, options: ActivateOptions) =>
         Effect.gen(function* () {
           const identity = yield* fingerprint.current
-          const token = yield* retry(api.activate(activationBody(key, identity.fingerprint, identity)))
+          const token = yield* retry(api.activate(activationBody(key, identity.fingerprint, identity, options)))
           const claims = yield* ActivationToken.verify(token, config.publicKeyPem, {
             productId: config.productId,
             key,
@@ -560,7 +564,7 @@ export class Licensing extends Context.Service<Licensing, LicensingService>()("@
         return factsFrom("trial", token, claims, identity, identity.fingerprint, at, undefined, undefined)
       })
 
-      const sync = (facts: LicenseFacts) =>
+      const sync = (facts: LicenseFacts, options: ActivateOptions) =>
         Effect.gen(function* () {
           const identity = yield* fingerprint.current
           if (facts.kind === "trial") {
@@ -576,7 +580,9 @@ export class Licensing extends Context.Service<Licensing, LicensingService>()("@
           const claims0 = facts.claims as ActivationClaims
           const key = facts.key ?? claims0.key
           const sent = new Map(pendingMeters)
-          const token = yield* retry(api.sync(claims0.activationId, activationBody(key, facts.fingerprint, identity)))
+          const token = yield* retry(
+            api.sync(claims0.activationId, activationBody(key, facts.fingerprint, identity, options))
+          )
           const claims = yield* ActivationToken.verify(token, config.publicKeyPem, {
             productId: config.productId,
             key,
@@ -599,6 +605,19 @@ export class Licensing extends Context.Service<Licensing, LicensingService>()("@
               return retry(api.deactivate(id, deactivationBody(id, facts.fingerprint, identity)))
             })
 
+      /** Every operation ends within {@link OperationTimeoutMillis}, retries included; `undefined` when it did not. */
+      const bounded = <A>(effect: Effect.Effect<A>): Effect.Effect<A | undefined> =>
+        Effect.timeoutOrElse(effect, {
+          duration: Duration.millis(OperationTimeoutMillis),
+          orElse: () => Effect.succeed(undefined)
+        })
+      const timedOut = (operation: FailureInfo["operation"]): FailureInfo => ({
+        operation,
+        kind: "NetworkFailure",
+        message: `the ${operation} did not finish within ${OperationTimeoutMillis / 1000} s (retries included)`,
+        transient: true
+      })
+
       type OpError = ApiError | ActivationToken.TokenError | { readonly _tag: "FingerprintError"; message: string }
       const asOperation = (
         operation: FailureInfo["operation"],
@@ -608,8 +627,9 @@ export class Licensing extends Context.Service<Licensing, LicensingService>()("@
           operation,
           Effect.gen(function* () {
             const startedAt = yield* now
-            const result = yield* Effect.result(effect)
+            const result = yield* Effect.result(effect).pipe(bounded)
             const at = yield* now
+            if (result === undefined) return { type: "failed" as const, failure: timedOut(operation), at }
             return result._tag === "Success"
               ? { type: "ok" as const, facts: result.success, at, startedAt }
               : { type: "failed" as const, failure: failureFromError(operation, result.failure), at }
@@ -645,17 +665,21 @@ export class Licensing extends Context.Service<Licensing, LicensingService>()("@
             )
           ),
           activate: fromPromise(({ input, signal }) =>
-            runPromise(asOperation("activate", activate(input.key)), { signal })
+            runPromise(asOperation("activate", activate(input.key, input.options)), { signal })
           ),
           activateTrial: fromPromise(({ signal }) =>
             runPromise(asOperation("activateTrial", activateTrial), { signal })
           ),
-          sync: fromPromise(({ input, signal }) => runPromise(asOperation("sync", sync(input.facts)), { signal })),
+          sync: fromPromise(({ input, signal }) =>
+            runPromise(asOperation("sync", sync(input.facts, input.options)), { signal })
+          ),
           reactivate: fromPromise(({ input, signal }) =>
             runPromise(
               asOperation(
                 "reactivate",
-                Effect.ignore(deactivate(input.facts)).pipe(Effect.andThen(activate(input.facts.key ?? "")))
+                Effect.ignore(deactivate(input.facts)).pipe(
+                  Effect.andThen(activate(input.facts.key ?? "", input.options))
+                )
               ),
               { signal }
             )
@@ -665,8 +689,9 @@ export class Licensing extends Context.Service<Licensing, LicensingService>()("@
               guarded(
                 "deactivate",
                 Effect.gen(function* (): Effect.fn.Return<DeactivateResult> {
-                  const result = yield* Effect.result(deactivate(input.facts))
+                  const result = yield* Effect.result(deactivate(input.facts)).pipe(bounded)
                   const at = yield* now
+                  if (result === undefined) return { type: "failed", failure: timedOut("deactivate"), at }
                   return result._tag === "Success"
                     ? { type: "ok" }
                     : { type: "failed", failure: failureFromError("deactivate", result.failure), at }
@@ -727,25 +752,47 @@ export class Licensing extends Context.Service<Licensing, LicensingService>()("@
       )
       actor.start()
 
-      /** Waits until the machine settles after `send`, then lands the store writes. */
-      const command = (send: () => void) =>
+      /** Sends (optionally) and waits until the snapshot satisfies `done`; answers at once when it already does. */
+      /**
+       * Sends (when given) and waits until a snapshot satisfies `done`; without a send, answers at once when the
+       * current snapshot already does.
+       *
+       * After a send, only snapshots newer than the one before it count. A command may be sent from inside the
+       * actor's own notification (an Effect continuation resumed by a subscriber runs synchronously there): the
+       * event then waits in XState's mailbox, and the snapshot being announced (seen also by a subscriber added
+       * during the announcement) is the old one, which must not answer the command.
+       */
+      const until = (done: (snapshot: SnapshotFrom<typeof licenseMachine>) => boolean, send?: () => void) =>
         Effect.callback<LicenseView>((resume) => {
-          let done = false
+          let finished = false
           const finish = (snapshot: SnapshotFrom<typeof licenseMachine>) => {
-            if (done) return
-            done = true
+            if (finished) return
+            finished = true
+            sub.unsubscribe()
             resume(Effect.succeed(viewOf(snapshot)))
           }
+          const before = actor.getSnapshot()
           const sub = actor.subscribe((snapshot) => {
-            if (settled.has(snapshot.value as string)) finish(snapshot)
+            if ((send === undefined || snapshot !== before) && done(snapshot)) finish(snapshot)
           })
-          send()
-          const after = actor.getSnapshot()
-          if (settled.has(after.value as string)) finish(after)
+          if (send === undefined) {
+            if (done(before)) finish(before)
+          } else {
+            send()
+          }
           return Effect.sync(() => sub.unsubscribe())
-        }).pipe(Effect.tap(() => flush))
+        })
 
-      const ready = command(() => {})
+      /** Waits until the machine settles after `send`, then lands the store writes. */
+      const command = (send: () => void) => until(isSettled, send).pipe(Effect.tap(() => flush))
+
+      /**
+       * Nothing another command started is in flight: settled, or syncing in the background (a background sync
+       * never holds a command back: the machine handles every command while it runs).
+       */
+      const ready = until((snapshot) => isSettled(snapshot) || snapshot.matches("renewDue"))
+      /** The stored record has been read (a local, time-bounded read at start-up). */
+      const loaded = until((snapshot) => !snapshot.matches("loading"))
 
       const failIfNew =
         (operation: string, before: FailureInfo | undefined) =>
@@ -792,16 +839,16 @@ export class Licensing extends Context.Service<Licensing, LicensingService>()("@
 
       return {
         activate: (key: string, options?: ActivateOptions) =>
-          Effect.suspend(() => {
-            activation = options ?? {}
-            return run("activate", { type: "ACTIVATE", key })
-          }),
+          run("activate", { type: "ACTIVATE", key, options: options ?? {} }),
         activateTrial: run("activateTrial", { type: "ACTIVATE_TRIAL" }),
         deactivate: requireActivation("deactivate", { type: "DEACTIVATE" }),
         sync: requireActivation("sync", { type: "SYNC" }),
+        // Answers at once from the facts at hand, also while a sync is in flight (the machine re-evaluates then
+        // without leaving the sync).
         check: Effect.gen(function* () {
-          yield* ready
-          return yield* command(() => actor.send({ type: "CHECK" }))
+          yield* loaded
+          actor.send({ type: "CHECK" })
+          return viewOf(actor.getSnapshot())
         }),
         incrementMeter: (name: string, increment: number) =>
           Effect.gen(function* () {

@@ -52,8 +52,21 @@ export const schedule = (options: RetryOptions = {}): Schedule.Schedule<number, 
   ) as Schedule.Schedule<number, ApiError>
 }
 
-/** Runs an API call with the retry policy: transient failures are retried, permanent ones fail at once. */
+/** The longest `Retry-After` waited inside one operation (see {@link retrying}). */
+export const MaxInOperationRetryAfterMillis = 60_000
+
+/**
+ * Runs an API call with the retry policy: transient failures are retried, permanent ones fail at once.
+ *
+ * DECISION: a `Retry-After` longer than a minute ({@link MaxInOperationRetryAfterMillis}) ends the retries at once: the
+ * operation fails with `RateLimited`, and the lifecycle machine schedules the next sync after the wait (capped at
+ * a day and at the next deadline, `LicenseMachine.MaxRetryAfterMillis`), instead of an operation sleeping for
+ * hours inside its own time bound.
+ */
 export const retrying =
   (options: RetryOptions = {}) =>
   <A, R>(effect: Effect.Effect<A, ApiError, R>): Effect.Effect<A, ApiError, R> =>
-    Effect.retry(effect, { schedule: schedule(options), while: isTransient })
+    Effect.retry(effect, {
+      schedule: schedule(options),
+      while: (error) => isTransient(error) && retryAfterMillis(error) <= MaxInOperationRetryAfterMillis
+    })

@@ -44,7 +44,9 @@ const commands: ReadonlyArray<LicenseEvent> = [
   { type: "ACTIVATE_TRIAL" },
   { type: "DEACTIVATE" },
   { type: "SYNC" },
-  { type: "CHECK" }
+  { type: "CHECK" },
+  // Raised by the machine itself (a deadline while a sync is in flight); the model sends it like the timer would.
+  { type: "WAKE" }
 ]
 
 const ok = (variants: ReadonlyArray<FactsVariant>): Array<OperationResult> =>

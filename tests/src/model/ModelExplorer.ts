@@ -9,6 +9,7 @@
  */
 import { licenseMachine } from "@licensure/core/LicenseMachine"
 import type {
+  ActivateOptions,
   DeactivateResult,
   LicenseContext,
   LicenseEvent,
@@ -30,10 +31,14 @@ const neverRun = (name: string) => () =>
 export const modelMachine = licenseMachine.provide({
   actors: {
     load: fromPromise<LoadResult, MachineConfig>(neverRun("load")),
-    activate: fromPromise<OperationResult, { key: string }>(neverRun("activate")),
+    activate: fromPromise<OperationResult, { key: string; options: ActivateOptions }>(neverRun("activate")),
     activateTrial: fromPromise<OperationResult, object>(neverRun("activateTrial")),
-    sync: fromPromise<OperationResult, { facts: NonNullable<LicenseContext["facts"]> }>(neverRun("sync")),
-    reactivate: fromPromise<OperationResult, { facts: NonNullable<LicenseContext["facts"]> }>(neverRun("reactivate")),
+    sync: fromPromise<OperationResult, { facts: NonNullable<LicenseContext["facts"]>; options: ActivateOptions }>(
+      neverRun("sync")
+    ),
+    reactivate: fromPromise<OperationResult, { facts: NonNullable<LicenseContext["facts"]>; options: ActivateOptions }>(
+      neverRun("reactivate")
+    ),
     deactivate: fromPromise<DeactivateResult, { facts: NonNullable<LicenseContext["facts"]> }>(neverRun("deactivate"))
   }
 })

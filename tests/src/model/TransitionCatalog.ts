@@ -16,6 +16,8 @@ export interface DefinedTransition {
   readonly index: number
   readonly guard: string | undefined
   readonly target: string
+  /** Targetless: runs its actions without leaving the state (the chart draws no edge for it). */
+  readonly internal: boolean
   readonly definition: AnyTransitionDefinition
 }
 
@@ -41,11 +43,12 @@ const entry = (
   definition: AnyTransitionDefinition
 ): DefinedTransition => {
   const targets = definition.target ?? []
-  if (targets.length !== 1) {
-    throw new Error(`expected exactly one target for ${node.key} ${eventType}#${index}, got ${targets.length}`)
+  if (targets.length > 1) {
+    throw new Error(`expected at most one target for ${node.key} ${eventType}#${index}, got ${targets.length}`)
   }
   const guard = guardName(definition.guard)
-  const target = targets[0]!.key
+  // A targetless transition runs its actions and stays (the sync's CHECK and WAKE): its target is its source.
+  const target = targets[0]?.key ?? node.key
   const label = guard === undefined ? "" : ` [${guard}]`
   return {
     id: `${node.key} --${eventType}#${index}${label}--> ${target}`,
@@ -54,6 +57,7 @@ const entry = (
     index,
     guard,
     target,
+    internal: targets.length === 0,
     definition
   }
 }
