@@ -1,0 +1,57 @@
+/**
+ * LexActivator statuses for server codes and failures, against the numbers in
+ * `../shared/reference/lexactivator-surface.md` and the mapping of reference-client.md rows 21–22 (restated
+ * here as numbers, not read from src).
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { LexStatusCodes, lexStatusOfFailure, lexStatusOfServerCode } from "../src/LexStatus.ts"
+import { ServerErrorCodes } from "../src/Protocol.ts"
+
+const code = (serverCode: string) => LexStatusCodes[lexStatusOfServerCode(serverCode)]
+
+describe("lexStatusOfServerCode", () => {
+  it("gives the reference's statuses for the codes row 22 names", () => {
+    const expected: Record<string, number> = {
+      ACTIVATION_NOT_FOUND: 59,
+      INVALID_ACTIVATION_FINGERPRINT: 63,
+      VM_ACTIVATION_NOT_ALLOWED: 80,
+      CONTAINER_ACTIVATION_NOT_ALLOWED: 83,
+      INVALID_ACCOUNT_ID: 93,
+      INVALID_PRODUCT_ID: 43,
+      INVALID_LICENSE_KEY: 54,
+      AUTHENTICATION_FAILED: 71,
+      COUNTRY_NOT_ALLOWED: 81,
+      IP_ADDRESS_NOT_ALLOWED: 82,
+      REVOKED_LICENSE: 53,
+      INVALID_LICENSE_TYPE: 55,
+      LICENSE_NOT_EFFECTIVE: 110,
+      ACTIVATION_LIMIT_REACHED: 58,
+      METER_ATTRIBUTE_USES_LIMIT_REACHED: 73,
+      INVALID_RELEASE_VERSION_FORMAT: 70,
+      RELEASE_VERSION_NOT_ALLOWED: 77,
+      FREE_PLAN_ACTIVATION_LIMIT_REACHED: 106
+    }
+    for (const [serverCode, status] of Object.entries(expected))
+      assert.strictEqual(code(serverCode), status, serverCode)
+  })
+
+  it("maps every known code to a status other than LA_E_CLIENT, and an unknown code to LA_E_CLIENT (92)", () => {
+    for (const serverCode of ServerErrorCodes.filter((c) => c !== "NO_ERROR" && c !== "INVALID_OFFLINE_REQUEST")) {
+      assert.notStrictEqual(code(serverCode), 92, serverCode)
+    }
+    assert.strictEqual(code("SOMETHING_NEW"), 92)
+  })
+})
+
+describe("lexStatusOfFailure", () => {
+  it("reports a token for another machine as LA_E_MACHINE_FINGERPRINT (63), whatever its code says", () => {
+    assert.strictEqual(LexStatusCodes[lexStatusOfFailure({ kind: "FingerprintFailure", code: "wrongFingerprint" })], 63)
+    assert.strictEqual(LexStatusCodes[lexStatusOfFailure({ kind: "FingerprintFailure" })], 63)
+  })
+
+  it("reports transport classes as LexActivator does", () => {
+    assert.strictEqual(LexStatusCodes[lexStatusOfFailure({ kind: "NetworkFailure" })], LexStatusCodes.LA_E_INET)
+    assert.strictEqual(LexStatusCodes[lexStatusOfFailure({ kind: "RateLimited" })], LexStatusCodes.LA_E_RATE_LIMIT)
+    assert.strictEqual(LexStatusCodes[lexStatusOfFailure({ kind: "NotFound" })], 59)
+  })
+})
