@@ -8,7 +8,7 @@
  *
  * @since 0.1.0
  */
-import { Context, Duration, Effect, Layer, Schema } from "effect"
+import { Context, Duration, Effect, Layer, Schema, Stream } from "effect"
 import { HttpClient, HttpClientRequest, type HttpClientResponse } from "effect/http"
 import {
   type ActivationRequest,
@@ -60,8 +60,53 @@ export class ServerFailure extends Schema.TaggedError<ServerFailure>()("ServerFa
 /** The request never got an answer: refused, dropped, DNS, TLS, timeout. */
 export class NetworkFailure extends Schema.TaggedError<NetworkFailure>()("NetworkFailure", {
   timedOut: Schema.Boolean,
-  message: Schema.String
+  message: Schema.String,
+  /** The platform's error code, when it gave one: `ECONNREFUSED`, `ENOTFOUND`, `CERT_HAS_EXPIRED`, … */
+  errno: Schema.optionalKey(Schema.String),
+  /** The failing system call (`connect`, `getaddrinfo`), when the platform said. */
+  syscall: Schema.optionalKey(Schema.String),
+  /** The host or address the call was for, when the platform said. */
+  host: Schema.optionalKey(Schema.String)
 }) {}
+
+/**
+ * What the platform said about a failed request: walks the error's `cause` chain (fetch wraps the socket error in
+ * a `TypeError`, undici wraps again) for the first `code`, `syscall` and host, and the innermost message.
+ */
+export const networkCause = (
+  error: unknown
+): { readonly errno?: string; readonly syscall?: string; readonly host?: string; readonly detail?: string } => {
+  let errno: string | undefined
+  let syscall: string | undefined
+  let host: string | undefined
+  let detail: string | undefined
+  let current: unknown = error
+  for (let depth = 0; depth < 8 && typeof current === "object" && current !== null; depth++) {
+    const e = current as {
+      code?: unknown
+      syscall?: unknown
+      hostname?: unknown
+      address?: unknown
+      port?: unknown
+      message?: unknown
+      cause?: unknown
+    }
+    if (errno === undefined && typeof e.code === "string" && /^[A-Z][A-Z0-9_]+$/.test(e.code)) errno = e.code
+    if (syscall === undefined && typeof e.syscall === "string") syscall = e.syscall
+    if (host === undefined && typeof e.hostname === "string") host = e.hostname
+    if (host === undefined && typeof e.address === "string") {
+      host = typeof e.port === "number" ? `${e.address}:${e.port}` : e.address
+    }
+    if (typeof e.message === "string" && e.message !== "") detail = e.message
+    current = e.cause
+  }
+  return {
+    ...(errno !== undefined ? { errno } : {}),
+    ...(syscall !== undefined ? { syscall } : {}),
+    ...(host !== undefined ? { host } : {}),
+    ...(detail !== undefined ? { detail } : {})
+  }
+}
 
 /** An answer whose body is not what the protocol says (not JSON, missing the token, wrong types). */
 export class MalformedResponse extends Schema.TaggedError<MalformedResponse>()("MalformedResponse", {
@@ -116,7 +161,17 @@ export interface LicenseApiConfig {
   /** Per-request timeout (default 30 seconds), measured on Effect's Clock. */
   readonly timeout?: Duration.Input | undefined
   readonly userAgent?: string | undefined
+  /** The largest response body read, in bytes (default {@link MaxResponseBytes}); a longer one is refused unread. */
+  readonly maxResponseBytes?: number | undefined
 }
+
+/**
+ * DECISION: 256 KiB. A real answer is a token of a few kilobytes (tokens over 64 KiB are refused anyway,
+ * `ActivationToken.MaxTokenLength`) or a one-line error; a body past this bound is a broken proxy, a captive
+ * portal or an attack, and is refused (as a malformed answer, a server fault) after reading just past the bound,
+ * never held whole in memory.
+ */
+export const MaxResponseBytes = 256 * 1024
 
 export const LibraryVersion = "0.1.0"
 
@@ -141,6 +196,7 @@ export class LicenseApi extends Context.Service<LicenseApi, LicenseApiService>()
       const base = resolveHost(config.host)
       const timeout = Duration.fromInputUnsafe(config.timeout ?? "30 seconds")
       const userAgent = config.userAgent ?? `licensure/${LibraryVersion}`
+      const cap = config.maxResponseBytes ?? MaxResponseBytes
 
       const send = <A>(
         operation: ApiOperation,
@@ -161,15 +217,21 @@ export class LicenseApi extends Context.Service<LicenseApi, LicenseApiService>()
               (error) =>
                 new ApiError({
                   operation,
-                  // The platform client reports its own connect/read timeouts in the description.
-                  reason: new NetworkFailure({
-                    timedOut: /timeout|timed out/i.test(error.message),
-                    message: error.message
-                  })
+                  // The platform client reports its own connect/read timeouts in the description; the socket's
+                  // own code (refused, DNS, TLS) is kept so support can tell them apart.
+                  reason: (() => {
+                    const { detail, ...cause } = networkCause(error)
+                    const said = [cause.errno, cause.syscall, cause.host].filter((x) => x !== undefined).join(" ")
+                    const message =
+                      said === ""
+                        ? error.message
+                        : `${error.message} (${said}${detail !== undefined ? `: ${detail}` : ""})`
+                    return new NetworkFailure({ timedOut: /timeout|timed out/i.test(message), message, ...cause })
+                  })()
                 })
             ),
             Effect.flatMap((response) =>
-              okStatus.includes(response.status) ? onOk(response) : Effect.flip(refusal(operation, response))
+              okStatus.includes(response.status) ? onOk(response) : Effect.flip(refusal(operation, response, cap))
             ),
             Effect.timeoutOrElse({
               duration: timeout,
@@ -225,7 +287,7 @@ export class LicenseApi extends Context.Service<LicenseApi, LicenseApiService>()
             ),
             [200, 201],
             (response) =>
-              readJson(operation, response).pipe(
+              readJson(operation, response, cap).pipe(
                 Effect.flatMap((json) =>
                   (field === "activationToken"
                     ? Schema.decodeUnknownEffect(ActivationResponse)(json).pipe(Effect.map((r) => r.activationToken))
@@ -278,14 +340,55 @@ export class LicenseApi extends Context.Service<LicenseApi, LicenseApiService>()
     Layer.effect(LicenseApi, LicenseApi.make(config))
 }
 
-const readJson = (operation: ApiOperation, response: HttpClientResponse.HttpClientResponse) =>
-  response.text.pipe(
-    Effect.mapError(
-      (error) =>
-        new ApiError({
-          operation,
-          reason: new NetworkFailure({ timedOut: false, message: `body read failed: ${error.message}` })
-        })
+/** A body longer than the cap: refused after reading just past it. */
+class BodyTooLarge {
+  readonly _tag = "BodyTooLarge"
+  readonly cap: number
+  constructor(cap: number) {
+    this.cap = cap
+  }
+}
+
+/** Reads the body as UTF-8 text, chunk by chunk, failing as soon as it passes `cap` bytes. */
+const readCapped = (response: HttpClientResponse.HttpClientResponse, cap: number) =>
+  Effect.suspend(() => {
+    const declared = Number(response.headers["content-length"])
+    if (Number.isFinite(declared) && declared > cap) return Effect.fail(new BodyTooLarge(cap))
+    const parts: Array<Uint8Array> = []
+    let total = 0
+    return Stream.runForEach(response.stream, (chunk) => {
+      total += chunk.byteLength
+      if (total > cap) return Effect.fail(new BodyTooLarge(cap))
+      parts.push(chunk)
+      return Effect.void
+    }).pipe(
+      Effect.map(() => {
+        const all = new Uint8Array(total)
+        let at = 0
+        for (const part of parts) {
+          all.set(part, at)
+          at += part.byteLength
+        }
+        return new TextDecoder().decode(all)
+      })
+    )
+  })
+
+const readJson = (operation: ApiOperation, response: HttpClientResponse.HttpClientResponse, cap: number) =>
+  readCapped(response, cap).pipe(
+    Effect.mapError((error) =>
+      error instanceof BodyTooLarge
+        ? new ApiError({
+            operation,
+            reason: new MalformedResponse({
+              status: response.status,
+              message: `expected a body of at most ${error.cap} bytes, got a longer one (not read further)`
+            })
+          })
+        : new ApiError({
+            operation,
+            reason: new NetworkFailure({ timedOut: false, message: `body read failed: ${error.message}` })
+          })
     ),
     Effect.flatMap((text) =>
       Effect.try({
@@ -337,7 +440,7 @@ const parseRateLimitReset = (value: string | undefined, serverDate: string | und
 }
 
 /** Turns a non-success answer into the matching reason (as a success, flipped by the caller). */
-const refusal = (operation: ApiOperation, response: HttpClientResponse.HttpClientResponse) =>
+const refusal = (operation: ApiOperation, response: HttpClientResponse.HttpClientResponse, cap: number) =>
   Effect.gen(function* () {
     const status = response.status
     if (status === 429) {
@@ -353,7 +456,8 @@ const refusal = (operation: ApiOperation, response: HttpClientResponse.HttpClien
         })
       })
     }
-    const text = yield* response.text.pipe(Effect.orElseSucceed(() => ""))
+    // A refusal's body is read under the same cap; past it, the answer is judged by its status alone.
+    const text = yield* readCapped(response, cap).pipe(Effect.orElseSucceed(() => ""))
     let body: ErrorBody | undefined
     try {
       body = Schema.decodeUnknownSync(ErrorBody)(JSON.parse(text))

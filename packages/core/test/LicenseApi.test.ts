@@ -602,7 +602,70 @@ describe("LicenseApi over real HTTP", () => {
         const api = yield* client({ host: `http://127.0.0.1:${port}` })
         const error = yield* Effect.flip(api.activate(activationBody("K", productId)))
         assert.strictEqual(error.reason._tag, "NetworkFailure")
-        if (error.reason._tag === "NetworkFailure") assert.isFalse(error.reason.timedOut)
+        if (error.reason._tag === "NetworkFailure") {
+          assert.isFalse(error.reason.timedOut)
+          // The socket's own cause survives, so support can tell refused from DNS from TLS.
+          assert.strictEqual(error.reason.errno, "ECONNREFUSED")
+          assert.include(error.message, "ECONNREFUSED")
+        }
+      })
+    )
+
+    it.effect("an unknown host keeps its DNS cause (ENOTFOUND or EAI_AGAIN, getaddrinfo)", () =>
+      Effect.gen(function* () {
+        const api = yield* client({ host: "http://no-such-host.invalid" })
+        const error = yield* Effect.flip(api.activate(activationBody("K", productId)))
+        assert.strictEqual(error.reason._tag, "NetworkFailure")
+        if (error.reason._tag === "NetworkFailure") {
+          assert.include(["ENOTFOUND", "EAI_AGAIN"], error.reason.errno)
+          assert.strictEqual(error.reason.syscall, "getaddrinfo")
+        }
+      })
+    )
+
+    it.effect("a body past the cap is refused after reading just past it, success or refusal alike", () =>
+      Effect.gen(function* () {
+        let written = 0
+        const endless = yield* Effect.acquireRelease(
+          Effect.promise(
+            () =>
+              new Promise<{ url: string; close: () => Promise<void> }>((resolve) => {
+                const server = createServer((request, response) => {
+                  request.resume()
+                  const status = request.url?.includes("deactivate") ? 500 : 201
+                  response.writeHead(status, { "content-type": "application/json" })
+                  // An endless body: a chunk whenever the socket drains, until the client hangs up.
+                  const chunk = Buffer.alloc(64 * 1024, 0x20)
+                  const pump = () => {
+                    while (!response.destroyed && response.write(chunk)) written += chunk.length
+                  }
+                  response.on("drain", pump)
+                  pump()
+                })
+                server.listen(0, "127.0.0.1", () => {
+                  const { port } = server.address() as AddressInfo
+                  resolve({
+                    url: `http://127.0.0.1:${port}`,
+                    close: () =>
+                      new Promise<void>((done) => {
+                        server.closeAllConnections()
+                        server.close(() => done())
+                      })
+                  })
+                })
+              })
+          ),
+          (s) => Effect.promise(() => s.close())
+        )
+        const api = yield* client({ host: endless.url, maxResponseBytes: 100_000 })
+        const error = yield* Effect.flip(api.activate(activationBody("K", productId)))
+        assert.strictEqual(error.reason._tag, "MalformedResponse", error.message)
+        assert.include(error.message, "at most 100000 bytes")
+        assert.isTrue(isTransient(error), "a hostile body is a server fault: retried, never a refusal")
+        const refusal = yield* Effect.flip(api.deactivate("act-1", deactivationBody(productId)))
+        assert.strictEqual(refusal.reason._tag, "ServerFailure", refusal.message)
+        // The server kept writing until the client hung up; the client read only a bounded part of it.
+        assert.isBelow(written, 64 * 1024 * 1024)
       })
     )
 
