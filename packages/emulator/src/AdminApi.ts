@@ -47,6 +47,22 @@ export const LicenseUser = Schema.Struct({
   company: Schema.optionalKey(Schema.String)
 })
 
+/** An organisation's address, the fields of LexActivator's `OrganizationAddress` (reference-client.md row 28). */
+export const OrganizationAddressOptions = Schema.Struct({
+  addressLine1: Schema.optionalKey(Schema.NullOr(Schema.String)),
+  addressLine2: Schema.optionalKey(Schema.NullOr(Schema.String)),
+  city: Schema.optionalKey(Schema.NullOr(Schema.String)),
+  state: Schema.optionalKey(Schema.NullOr(Schema.String)),
+  country: Schema.optionalKey(Schema.NullOr(Schema.String)),
+  postalCode: Schema.optionalKey(Schema.NullOr(Schema.String))
+})
+
+/** The organisation a licence belongs to: sent in its tokens as `on` (name) and `oa` (the address object). */
+export const LicenseOrganization = Schema.Struct({
+  name: Schema.String,
+  address: Schema.optionalKey(OrganizationAddressOptions)
+})
+
 export const MeterAttributePolicy = Schema.Struct({
   name: Schema.NonEmptyString,
   /** −1 means unlimited. */
@@ -67,7 +83,10 @@ const licensePolicyFields = {
   allowClientLeaseDuration: Schema.optionalKey(Schema.Boolean),
   allowedClockOffset: Schema.optionalKey(Schema.Int),
   metadata: Schema.optionalKey(Metadata),
-  user: Schema.optionalKey(LicenseUser),
+  /** `null` removes the user: the token then carries `name`/`email`/`company` as `null`. */
+  user: Schema.optionalKey(Schema.NullOr(LicenseUser)),
+  /** `null` (or absent) means none: the token then carries no `on`/`oa`. */
+  organization: Schema.optionalKey(Schema.NullOr(LicenseOrganization)),
   meterAttributes: Schema.optionalKey(Schema.Array(MeterAttributePolicy)),
   suspended: Schema.optionalKey(Schema.Boolean),
   revoked: Schema.optionalKey(Schema.Boolean)
@@ -165,6 +184,19 @@ export interface ActivationView {
   readonly leaseExpiresAt: string | null
 }
 
+/** A licence's organisation; every address field is present, `null` when not given. */
+export interface OrganizationView {
+  readonly name: string
+  readonly address: {
+    readonly addressLine1: string | null
+    readonly addressLine2: string | null
+    readonly city: string | null
+    readonly state: string | null
+    readonly country: string | null
+    readonly postalCode: string | null
+  }
+}
+
 /** Answer of `GET` and `PATCH /__admin/licenses/{id}`. */
 export interface LicenseView {
   readonly id: string
@@ -186,7 +218,9 @@ export interface LicenseView {
   readonly suspended: boolean
   readonly revoked: boolean
   readonly metadata: ReadonlyArray<MetadataEntry>
-  readonly user: { readonly name?: string; readonly email?: string; readonly company?: string }
+  /** `null` when the licence has no user. */
+  readonly user: { readonly name?: string; readonly email?: string; readonly company?: string } | null
+  readonly organization: OrganizationView | null
   readonly meterAttributes: ReadonlyArray<LicenseMeterView>
   readonly createdAt: string
   readonly activations: ReadonlyArray<ActivationView>

@@ -33,6 +33,7 @@ import {
 } from "./AdminApi.ts"
 import { makeClock } from "./internal/EmulatorClock.ts"
 import { listen } from "./internal/NodeServer.ts"
+import { CryptlexRateLimit, type RateLimitPolicy } from "./internal/RateLimit.ts"
 import { Dropped, type Handler, makeHandler } from "./internal/Router.ts"
 import { Store } from "./internal/Store.ts"
 
@@ -47,7 +48,30 @@ export interface EmulatorOptions {
   readonly manualClock?: { readonly startAt: number }
   /** RSA modulus length of product keys; at least 2048 (RS256's minimum), default 2048. */
   readonly keyBits?: number
+  /**
+   * Cryptlex's rate limit on `/v3/` (never `/__admin/`): `requests` per `windowSeconds` per client IP, timed on
+   * the emulator's clock; `false` turns it off. Default: {@link DefaultRateLimit}.
+   */
+  readonly rateLimit?: RateLimitOptions | false
 }
+
+export interface RateLimitOptions {
+  /** Requests allowed per window and client IP (an integer ≥ 1). */
+  readonly requests: number
+  /** The window's length in seconds (an integer ≥ 1). */
+  readonly windowSeconds: number
+}
+
+/** Cryptlex's documented limit, 50 requests per 5 seconds per IP (reference-client.md row 23). */
+export const CryptlexRateLimitOptions: RateLimitOptions = CryptlexRateLimit
+
+/**
+ * DECISION (reference-client.md row 23: Cryptlex limits 50 requests per 5 s per IP): off by default, for both
+ * `startEmulator` and `createEmulator`. With Cryptlex's numbers on by default, 13 existing tests of the repo fail
+ * (core's LicenseApi tests and the emulator's robustness tests make more than 50 requests without moving the
+ * manual clock), so a test that wants Cryptlex's limit asks for it: `rateLimit: CryptlexRateLimitOptions`.
+ */
+export const DefaultRateLimit: RateLimitOptions | false = false
 
 export interface EmulatorClockControl {
   /** The emulator's current time, epoch milliseconds. */
@@ -91,12 +115,23 @@ const InProcessUrl = "http://licensure-emulator.invalid"
 const networkError = (reason: string): TypeError => new TypeError("fetch failed", { cause: new Error(reason) })
 
 const checkOptions = (options: EmulatorOptions): void => {
-  const { port, keyBits, now, manualClock } = options
+  const { port, keyBits, now, manualClock, rateLimit } = options
   if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65_535)) {
     throw new TypeError(`port: Expected an integer from 0 to 65535, got ${port}`)
   }
   if (keyBits !== undefined && !(Number.isInteger(keyBits) && keyBits >= 2048)) {
     throw new TypeError(`keyBits: Expected an integer of at least 2048 (RS256's minimum), got ${keyBits}`)
+  }
+  if (rateLimit !== undefined && rateLimit !== false) {
+    if (rateLimit === null || typeof rateLimit !== "object") {
+      throw new TypeError(`rateLimit: Expected {requests, windowSeconds} or false, got ${String(rateLimit)}`)
+    }
+    for (const field of ["requests", "windowSeconds"] as const) {
+      const value = rateLimit[field]
+      if (!(Number.isInteger(value) && value >= 1)) {
+        throw new TypeError(`rateLimit.${field}: Expected an integer of at least 1, got ${String(value)}`)
+      }
+    }
   }
   if (now !== undefined && manualClock !== undefined) {
     throw new TypeError("Expected either now or manualClock, got both")
@@ -104,6 +139,11 @@ const checkOptions = (options: EmulatorOptions): void => {
   if (manualClock !== undefined && !Number.isFinite(manualClock.startAt)) {
     throw new TypeError(`manualClock.startAt: Expected epoch milliseconds, got ${manualClock.startAt}`)
   }
+}
+
+const rateLimitOf = (option: RateLimitOptions | false | undefined): RateLimitPolicy | null => {
+  const chosen = option ?? DefaultRateLimit
+  return chosen === false ? null : { requests: chosen.requests, windowSeconds: chosen.windowSeconds }
 }
 
 interface Core {
@@ -133,7 +173,8 @@ const makeCore = (options: EmulatorOptions): Core => {
     store: new Store(),
     clock: makeClock(options),
     keyBits: options.keyBits ?? 2048,
-    sleep
+    sleep,
+    rateLimit: rateLimitOf(options.rateLimit)
   })
   return {
     handler,

@@ -11,6 +11,7 @@ import {
   ActivationTokenClaims,
   type DeactivationRequest,
   Endpoints,
+  lenientPayload,
   type TrialActivationRequest,
   type TrialClaims,
   TrialTokenClaims
@@ -84,13 +85,20 @@ export const deactivate = (base: string, id: string, body: unknown) =>
 export const activateTrial = (base: string, body: unknown) => call(base, "POST", Endpoints.activateTrial(), body)
 export const syncTrial = (base: string, id: string, body: unknown) => call(base, "PATCH", Endpoints.syncTrial(id), body)
 
-/** Verifies an activation token like a client: RS256 only, the product's public key, then the claims schema. */
+/**
+ * Verifies an activation token like a client: RS256 only, the product's public key, then core's `lenientPayload`
+ * (a `null` claim is absent, as for `name: null` on a licence without a user) and the claims schema.
+ */
 export const verifyActivation = async (token: string, publicKeyPem: string): Promise<ActivationClaims> => {
   const header = decodeProtectedHeader(token)
   if (header.alg !== "RS256" || header.typ !== "JWT") throw new Error(`unexpected header ${JSON.stringify(header)}`)
   const { payload } = await jwtVerify(token, await importSPKI(publicKeyPem, "RS256"), { algorithms: ["RS256"] })
-  return Schema.decodeUnknownSync(ActivationTokenClaims)(payload)
+  return Schema.decodeUnknownSync(ActivationTokenClaims)(lenientPayload(payload))
 }
+
+/** The token's payload as signed (no decoding), to look at the wire shape of its claims. */
+export const rawPayload = (token: string): Record<string, unknown> =>
+  JSON.parse(Buffer.from(token.split(".")[1]!, "base64url").toString("utf8"))
 
 export const verifyTrial = async (token: string, publicKeyPem: string): Promise<TrialClaims> => {
   const { payload } = await jwtVerify(token, await importSPKI(publicKeyPem, "RS256"), { algorithms: ["RS256"] })

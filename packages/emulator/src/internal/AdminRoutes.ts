@@ -92,7 +92,25 @@ const applyPolicy = (license: License, policy: typeof LicensePatch.Type): void =
   }
   if (policy.allowedClockOffset !== undefined) license.allowedClockOffset = policy.allowedClockOffset
   if (policy.metadata !== undefined) license.metadata = policy.metadata
-  if (policy.user !== undefined) license.user = { ...policy.user }
+  if (policy.user !== undefined) license.user = policy.user === null ? null : { ...policy.user }
+  if (policy.organization !== undefined) {
+    const organization = policy.organization
+    const address = organization?.address ?? {}
+    license.organization =
+      organization === null
+        ? null
+        : {
+            name: organization.name,
+            address: {
+              addressLine1: address.addressLine1 ?? null,
+              addressLine2: address.addressLine2 ?? null,
+              city: address.city ?? null,
+              state: address.state ?? null,
+              country: address.country ?? null,
+              postalCode: address.postalCode ?? null
+            }
+          }
+  }
   if (policy.suspended !== undefined) license.suspended = policy.suspended
   if (policy.revoked !== undefined) license.revoked = policy.revoked
   if (policy.meterAttributes !== undefined) {
@@ -143,7 +161,8 @@ export const createLicense = async (ctx: AdminContext, request: Request): Promis
     suspended: false,
     revoked: false,
     metadata: [],
-    user: {},
+    user: null,
+    organization: null,
     meterAttributes: [],
     activatedAt: null
   }

@@ -42,7 +42,7 @@ const serve = async (handler: Handler, base: string, req: IncomingMessage, res: 
     plain(res, status, `Expected a request the emulator can read, got one it cannot: ${(error as Error).message}`)
     return
   }
-  const outcome = await handler(request)
+  const outcome = await handler(request, req.socket.remoteAddress ?? "unknown")
   if (outcome === Dropped) {
     req.socket.destroy()
     return

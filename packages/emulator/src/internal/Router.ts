@@ -9,13 +9,18 @@ import * as Cryptlex from "./CryptlexApi.ts"
 import type { EmulatorClock } from "./EmulatorClock.ts"
 import { malformedAnswer, statusAnswer, takeFault } from "./Faults.ts"
 import { json, Refusal } from "./Http.ts"
+import { makeRateLimiter, type RateLimitPolicy, tooManyRequests, withHeaders } from "./RateLimit.ts"
 import type { Store } from "./Store.ts"
 
 /** What the handler answers instead of a Response when a `drop` fault (or the caller's abort) ends a request. */
 export const Dropped: unique symbol = Symbol.for("@licensure/emulator/Dropped")
 export type Dropped = typeof Dropped
 
-export type Handler = (request: Request) => Promise<Response | Dropped>
+/** `clientIp` keys the rate limit; the HTTP server passes the socket's address, in process it is absent. */
+export type Handler = (request: Request, clientIp?: string) => Promise<Response | Dropped>
+
+/** The rate-limit key of requests that come without a client address (the in-process `fetch`). */
+export const InProcessClient = "in-process"
 
 export interface RouterContext {
   readonly store: Store
@@ -23,6 +28,8 @@ export interface RouterContext {
   readonly keyBits: number
   /** Waits `ms` of real time unless `signal` aborts first (then rejects). */
   readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>
+  /** Cryptlex's per-IP limit on `/v3/` (reference-client.md row 23); null when off. */
+  readonly rateLimit: RateLimitPolicy | null
 }
 
 type Route = {
@@ -120,7 +127,8 @@ const dispatch = async (table: ReadonlyArray<Route>, request: Request, path: str
 
 export const makeHandler = (ctx: RouterContext): Handler => {
   const table = routes(ctx)
-  return async (request) => {
+  const limiter = ctx.rateLimit === null ? null : makeRateLimiter(ctx.rateLimit)
+  return async (request, clientIp = InProcessClient) => {
     try {
       let path: string
       try {
@@ -130,6 +138,12 @@ export const makeHandler = (ctx: RouterContext): Handler => {
       }
       if (!path.startsWith("/v3/")) return await dispatch(table, request, path)
       const at = ctx.clock.now()
+      // The limit comes first, as Cryptlex's gateway answers before any handler (or, here, any fault) runs.
+      const rate = limiter?.take(clientIp, at)
+      if (rate?.limited === true && ctx.rateLimit !== null) {
+        ctx.store.log.push({ at, method: request.method, path, status: 429 })
+        return tooManyRequests(ctx.rateLimit, rate)
+      }
       const fault = takeFault(ctx.store, request.method, path, at)
       const served = (status: number): void => {
         ctx.store.log.push({ at, method: request.method, path, status, ...(fault ? { fault: fault.kind } : {}) })
@@ -153,7 +167,7 @@ export const makeHandler = (ctx: RouterContext): Handler => {
             ? malformedAnswer(fault)
             : await dispatch(table, request, path)
       served(response.status)
-      return response
+      return rate === undefined ? response : withHeaders(response, rate.headers)
     } catch (error) {
       return internalError(error)
     }

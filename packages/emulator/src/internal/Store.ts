@@ -7,7 +7,15 @@
  */
 import { randomBytes, randomUUID, type KeyObject } from "node:crypto"
 import type { ActivationMeterAttribute, LicenseType, MetadataEntry } from "@licensure/core/Protocol"
-import type { ActivationView, FaultKind, LicenseView, LogEntry, ProductView, TrialActivationView } from "../AdminApi.ts"
+import type {
+  ActivationView,
+  FaultKind,
+  LicenseView,
+  LogEntry,
+  OrganizationView,
+  ProductView,
+  TrialActivationView
+} from "../AdminApi.ts"
 
 /** A product as the admin API shows it (less its trial activations), plus the private key it signs with. */
 export interface Product extends Omit<ProductView, "trialActivations"> {
@@ -41,7 +49,10 @@ export interface License {
   suspended: boolean
   revoked: boolean
   metadata: ReadonlyArray<MetadataEntry>
-  user: { name?: string; email?: string; company?: string }
+  /** null when the licence has no user (the token's `name`/`email`/`company` are then `null`). */
+  user: { name?: string; email?: string; company?: string } | null
+  /** null when the licence has no organisation (the token then has no `on`/`oa`). */
+  organization: OrganizationView | null
   meterAttributes: Array<LicenseMeter>
   /** When the first activation happened (the token's `laat`). */
   activatedAt: number | null
@@ -213,7 +224,8 @@ export const licenseView = (store: Store, license: License, now: number): Licens
     suspended: license.suspended,
     revoked: license.revoked,
     metadata: license.metadata,
-    user: license.user,
+    user: license.user === null ? null : { ...license.user },
+    organization: license.organization === null ? null : { ...license.organization },
     meterAttributes: license.meterAttributes.map((meter) => ({ ...meter })),
     createdAt: iso(license.createdAt),
     activations: activations.map((activation) => activationView(license, activation))

@@ -54,9 +54,12 @@ export const activationToken = (product: Product, license: License, activation: 
     leaseExpiresAt: activation.leaseExpiresAt === null ? 0 : seconds(activation.leaseExpiresAt),
     leaseDuration: activation.leaseDuration,
     suspended: license.suspended,
-    ...(license.user.name === undefined ? {} : { userName: license.user.name }),
-    ...(license.user.email === undefined ? {} : { userEmail: license.user.email }),
-    ...(license.user.company === undefined ? {} : { userCompany: license.user.company }),
+    ...(license.user?.name === undefined ? {} : { userName: license.user.name }),
+    ...(license.user?.email === undefined ? {} : { userEmail: license.user.email }),
+    ...(license.user?.company === undefined ? {} : { userCompany: license.user.company }),
+    ...(license.organization === null
+      ? {}
+      : { organizationName: license.organization.name, organizationAddress: { ...license.organization.address } }),
     licenseCreatedAt: seconds(license.createdAt),
     ...(license.activatedAt === null ? {} : { licenseActivatedAt: seconds(license.activatedAt) }),
     productMetadata: product.metadata,
@@ -71,7 +74,30 @@ export const activationToken = (product: Product, license: License, activation: 
     })),
     activationMeterAttributes: activationMeters(license, activation)
   }
-  return sign(Schema.encodeSync(ActivationTokenClaims)(claims), product.privateKey)
+  const encoded: Record<string, unknown> = { ...Schema.encodeSync(ActivationTokenClaims)(claims) }
+  // The schema's user claims are optional strings and cannot encode null, so the nulls are put in afterwards,
+  // at the keys' usual place in the payload.
+  return sign(withUserNulls(encoded), product.privateKey)
+}
+
+/**
+ * DECISION (reference-client.md rows 28–29, section 2 item 4): like the Cryptlex resources, whose `"user": null`
+ * and user fields are `null` rather than absent, the token carries `name`, `email` and `company` always, `null`
+ * for each one the licence's user lacks (all three when it has no user). Core's `lenientPayload` reads a `null`
+ * claim as absent. `on`/`oa` are only there when the licence has an organisation, `oa` then being the
+ * `{addressLine1, addressLine2, city, state, country, postalCode}` object with `null` for a missing field.
+ */
+const withUserNulls = (encoded: Record<string, unknown>): Record<string, unknown> => {
+  const out: Record<string, unknown> = {}
+  const userClaims = ["name", "email", "company"] as const
+  for (const [claim, value] of Object.entries(encoded)) {
+    // The user claims go right after `suspended`, where the schema would have put them.
+    if (userClaims.includes(claim as (typeof userClaims)[number])) continue
+    out[claim] = value
+    if (claim === "suspended") for (const user of userClaims) out[user] = encoded[user] ?? null
+  }
+  for (const user of userClaims) if (!(user in out)) out[user] = encoded[user] ?? null
+  return out
 }
 
 /**
