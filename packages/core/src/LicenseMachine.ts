@@ -142,6 +142,8 @@ export interface LicenseContext {
   readonly pendingOptions: ActivateOptions
   /** The options the current activation was made with; its syncs send them again. */
   readonly activationOptions: ActivateOptions
+  /** Why the last write of the licence record failed; `undefined` once a write lands (or none failed). */
+  readonly storeError: string | undefined
 }
 
 export type LicenseEvent =
@@ -152,6 +154,8 @@ export type LicenseEvent =
   | { readonly type: "CHECK" }
   /** Raised by the machine itself while a sync is in flight, when a deadline comes: re-evaluate, keep syncing. */
   | { readonly type: "WAKE" }
+  /** The runtime reports how the last store write went (a failed save is never silent: the view carries it). */
+  | { readonly type: "STORE_RESULT"; readonly error: string | undefined }
 
 /** States in which the machine waits for the world (a timer or a command), as opposed to working. */
 export const SettledStates = [
@@ -475,9 +479,15 @@ export const licenseMachine = setup({
     clearedBecause: undefined,
     pendingKey: undefined,
     pendingOptions: {},
-    activationOptions: {}
+    activationOptions: {},
+    storeError: undefined
   }),
   initial: "loading",
+  on: {
+    STORE_RESULT: {
+      actions: assign({ storeError: ({ event }) => (event.type === "STORE_RESULT" ? event.error : undefined) })
+    }
+  },
   states: {
     loading: {
       invoke: {

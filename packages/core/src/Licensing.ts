@@ -25,6 +25,7 @@ import {
   Option,
   Queue,
   Result,
+  Schedule,
   Schema,
   type Scope,
   type Stream,
@@ -188,6 +189,10 @@ export interface LicenseView {
   readonly status: LexStatus
   readonly lastError: FailureInfo | undefined
   readonly clearedBecause: FailureInfo | undefined
+  /** False when the last write of the licence record failed: the licence holds now, but not across a restart. */
+  readonly persisted: boolean
+  /** What the failed write said (errno, call, path), until a later write lands. */
+  readonly storeError: string | undefined
   readonly nextSyncAt: number | undefined
   readonly nextDeadline: number | undefined
   readonly license: LicenseDetails | undefined
@@ -327,6 +332,8 @@ export const viewOf = (snapshot: SnapshotFrom<typeof licenseMachine>): LicenseVi
     status,
     lastError: context.lastError,
     clearedBecause: context.clearedBecause,
+    persisted: context.storeError === undefined,
+    storeError: context.storeError,
     nextSyncAt: context.syncHalted ? undefined : context.nextSyncAt,
     nextDeadline: nextDeadline(context),
     license: context.facts === undefined ? undefined : detailsOf(context.facts)
@@ -401,10 +408,28 @@ export class Licensing extends Context.Service<Licensing, LicensingService>()("@
         yield* Deferred.await(done)
       })
 
-      const storeErrors = (what: string) =>
-        Effect.catch((error: { readonly message: string }) =>
-          Effect.logWarning(`licensure: could not ${what} the licence record: ${error.message}`)
-        )
+      // How store writes went reaches the machine (and so every view) once the actor exists.
+      let reportStore: (error: string | undefined) => void = () => {}
+      /**
+       * A write is tried three times (0.2 s, 0.4 s apart on Effect's clock); if it still fails, the view says so
+       * (`persisted: false`, `storeError`) until a later write lands, and a warning is logged. Each evaluation
+       * (every wake-up, sync and command) writes the record again, so the save keeps being retried.
+       */
+      const storeErrors =
+        (what: string) =>
+        <R>(write: Effect.Effect<void, { readonly message: string }, R>) =>
+          write.pipe(
+            Effect.retry({ schedule: Schedule.exponential("200 millis"), times: 2 }),
+            Effect.matchEffect({
+              onSuccess: () => Effect.sync(() => reportStore(undefined)),
+              onFailure: (error) =>
+                Effect.logWarning(`licensure: could not ${what} the licence record: ${error.message}`).pipe(
+                  Effect.andThen(
+                    Effect.sync(() => reportStore(`could not ${what} the licence record: ${error.message}`))
+                  )
+                )
+            })
+          )
 
       /** What every request says about this machine and the application (activation and trial alike). */
       const machineFields = (fp: string, identity: MachineIdentity) => ({
@@ -750,6 +775,9 @@ export class Licensing extends Context.Service<Licensing, LicensingService>()("@
           actor.stop()
         })
       )
+      reportStore = (error) => {
+        if (actor.getSnapshot().context.storeError !== error) actor.send({ type: "STORE_RESULT", error })
+      }
       actor.start()
 
       /** Sends (optionally) and waits until the snapshot satisfies `done`; answers at once when it already does. */
@@ -784,7 +812,15 @@ export class Licensing extends Context.Service<Licensing, LicensingService>()("@
         })
 
       /** Waits until the machine settles after `send`, then lands the store writes. */
-      const command = (send: () => void) => until(isSettled, send).pipe(Effect.tap(() => flush))
+      const command = (send: () => void) =>
+        until(isSettled, send).pipe(
+          Effect.tap(() => flush),
+          // The writes have landed (or failed): the answer says which.
+          Effect.map((view) => {
+            const { storeError } = actor.getSnapshot().context
+            return { ...view, persisted: storeError === undefined, storeError }
+          })
+        )
 
       /**
        * Nothing another command started is in flight: settled, or syncing in the background (a background sync

@@ -23,6 +23,8 @@ const activeView: LicenseView = {
   status: lexStatus("LA_OK"),
   lastError: { operation: "sync", kind: "NetworkFailure", message: "connection refused", transient: true },
   clearedBecause: undefined,
+  persisted: true,
+  storeError: undefined,
   nextSyncAt: Date.parse("2030-01-01T01:00:00Z"),
   nextDeadline: Date.parse("2030-01-01T01:00:00Z"),
   license: {
