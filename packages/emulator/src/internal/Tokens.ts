@@ -28,8 +28,9 @@ const sign = (payload: Record<string, unknown>, privateKey: KeyObject): Promise<
 const seconds = (ms: number): number => Math.floor(ms / 1000)
 
 /**
- * DECISION (protocol §2 gives `ssgpeat` but not how it is computed): `ssgpeat = iat + serverSyncGracePeriod`,
- * and 0 (unlimited) when the grace period is ≤ 0 or the sync interval is 0 (no sync, so no grace to run out).
+ * DECISION (cryptlex-v3.md §2 gives `ssgpeat` but not how it is computed, and reference-client.md is silent):
+ * `ssgpeat = iat + serverSyncGracePeriod`, and 0 (unlimited) when the grace period is ≤ 0 or the sync interval
+ * is 0 (no sync, so no grace to run out).
  */
 export const graceExpiresAt = (iat: number, syncInterval: number, gracePeriod: number): number =>
   syncInterval > 0 && gracePeriod > 0 ? iat + gracePeriod : 0
