@@ -128,10 +128,51 @@ const LicensingConfigSchema = Schema.Struct({
   )
 })
 
+/** `rsaEncryption` (1.2.840.113549.1.1.1) with NULL parameters: the AlgorithmIdentifier of an RSA SPKI key. */
+const RsaAlgorithmIdentifier = [
+  0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00
+]
+
+/**
+ * Reads the PEM's body far enough to know it is an RSA SubjectPublicKeyInfo: Base64 that decodes to one DER
+ * SEQUENCE of exactly its stated length, starting with the rsaEncryption AlgorithmIdentifier. Synchronous, so
+ * `createLicensing` can refuse a garbled key before anything starts; jose checks the key itself on first use.
+ * Returns what is wrong, or `undefined`.
+ */
+export const publicKeyProblem = (pem: string): string | undefined => {
+  const body = /-----BEGIN PUBLIC KEY-----([\s\S]*?)-----END PUBLIC KEY-----/.exec(pem)?.[1]?.replace(/\s+/g, "")
+  if (body === undefined) return undefined // the schema's pattern says this one
+  if (body.length === 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(body) || body.length % 4 !== 0) {
+    return "publicKeyPem: expected Base64 between the PEM lines, got characters Base64 does not use (or a cut body)"
+  }
+  const der = Uint8Array.from(atob(body), (c) => c.charCodeAt(0))
+  let length = der[1] ?? 0
+  let header = 2
+  if (length & 0x80) {
+    const bytes = length & 0x7f
+    length = 0
+    for (let i = 0; i < bytes; i++) length = length * 256 + (der[2 + i] ?? 0)
+    header = 2 + bytes
+  }
+  if (der[0] !== 0x30 || header + length !== der.length) {
+    return `publicKeyPem: expected one DER SEQUENCE (a SubjectPublicKeyInfo), got ${der.length} bytes that are not one`
+  }
+  if (!RsaAlgorithmIdentifier.every((byte, i) => der[header + i] === byte)) {
+    return "publicKeyPem: expected an RSA key (rsaEncryption), got a SubjectPublicKeyInfo for another algorithm"
+  }
+  if (der.length < 250) return `publicKeyPem: expected an RSA key of at least 2048 bits, got ${der.length} bytes of key`
+  return undefined
+}
+
 /** Checks a configuration before anything starts; a wrong option is one typed error, never a later surprise. */
 export const checkConfig = <C extends LicensingConfig>(config: C): Result.Result<C, LicensingConfigError> => {
   const result = Schema.decodeUnknownResult(LicensingConfigSchema)(config)
-  if (Result.isSuccess(result)) return Result.succeed(config)
+  if (Result.isSuccess(result)) {
+    const keyProblem = publicKeyProblem(config.publicKeyPem)
+    return keyProblem === undefined
+      ? Result.succeed(config)
+      : Result.fail(new LicensingConfigError({ message: `invalid licensing configuration: ${keyProblem}` }))
+  }
   const message = result.failure.message
   return Result.fail(
     new LicensingConfigError({ message: `invalid licensing configuration: ${message}, got ${cameAt(config, message)}` })

@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from "node:crypto"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { FetchHttpClient } from "effect/http"
@@ -7,7 +8,14 @@ import { LicenseStore } from "../src/LicenseStore.ts"
 import { checkConfig, Licensing, LicensingConfigError, type LicensingConfig } from "../src/Licensing.ts"
 import { createLicensing } from "../src/PromiseLicensing.ts"
 
-const pem = "-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA\n-----END PUBLIC KEY-----\n"
+const spki = (type: "rsa" | "ec", bits = 2048) =>
+  (type === "rsa"
+    ? generateKeyPairSync("rsa", { modulusLength: bits })
+    : generateKeyPairSync("ec", { namedCurve: "P-256" })
+  ).publicKey
+    .export({ type: "spki", format: "pem" })
+    .toString()
+const pem = spki("rsa")
 const good: LicensingConfig = { productId: "b5c8e1f0-0000-4000-8000-000000000001", publicKeyPem: pem }
 
 const platform = Layer.mergeAll(
@@ -47,6 +55,17 @@ describe("a wrong option is refused before anything starts, saying what was expe
     assert.include(message, "publicKeyPem")
     assert.include(message, "SPKI PEM")
     assert.include(message, "ssh-rsa AAAA")
+  })
+
+  it("a PEM whose body is not an RSA key: garbage, cut short, another algorithm, under 2048 bits", () => {
+    const lines = pem.trim().split("\n")
+    const garbage = `${lines[0]}\nnot*base64*at*all\n${lines.at(-1)}\n`
+    assert.include(messageOf({ ...good, publicKeyPem: garbage }), "expected Base64")
+    const cut = [lines[0], ...lines.slice(1, 3), lines.at(-1)].join("\n")
+    assert.include(messageOf({ ...good, publicKeyPem: cut }), "one DER SEQUENCE")
+    assert.include(messageOf({ ...good, publicKeyPem: spki("ec") }), "expected an RSA key (rsaEncryption)")
+    assert.include(messageOf({ ...good, publicKeyPem: spki("rsa", 1024) }), "at least 2048 bits")
+    assert.strictEqual(checkConfig({ ...good, publicKeyPem: spki("rsa", 4096) })._tag, "Success")
   })
 
   it("a metadata key over 256 characters and a lease below -1", () => {

@@ -18,7 +18,7 @@ import {
   LicenseStore,
   Licensing,
   type LicensingConfig,
-  type LicensingConfigError,
+  LicensingConfigError,
   type PromiseLicensing
 } from "@licensure/core"
 import { NodeFingerprint } from "@licensure/fingerprint"
@@ -68,12 +68,52 @@ export const platformLayer = (config: NodeLicensingConfig): Layer.Layer<LicenseA
   return Layer.mergeAll(api, store.pipe(Layer.provide(fingerprint)), fingerprint)
 }
 
+/**
+ * What is wrong with the Node options core does not know (`host`, `scope`), or `undefined`: the URL is parsed
+ * (http or https, with a host), the scope is one of the three.
+ */
+export const nodeOptionsProblem = (config: NodeLicensingConfig): string | undefined => {
+  const { host, scope } = config
+  if (host !== undefined && host !== "default" && host !== "eu") {
+    let url: URL | undefined
+    try {
+      url = typeof host === "string" ? new URL(host) : undefined
+    } catch {
+      url = undefined
+    }
+    if (url === undefined || (url.protocol !== "https:" && url.protocol !== "http:") || url.hostname === "") {
+      return `host: expected "default", "eu" or an http(s) URL with a host, got ${JSON.stringify(host)}`
+    }
+  }
+  if (scope !== undefined && scope !== "user" && scope !== "system" && scope !== "memory") {
+    return `scope: expected "user", "system" or "memory", got ${JSON.stringify(scope)}`
+  }
+  return undefined
+}
+
+const nodeConfigError = (problem: string) =>
+  new LicensingConfigError({ message: `invalid licensing configuration: ${problem}` })
+
 /** `Licensing` for Node, with every platform service wired. */
 export const layer = (
   config: NodeLicensingConfig
 ): Layer.Layer<Licensing | LicenseStore | Fingerprint | LicenseApi, LicensingConfigError> =>
-  Licensing.layer(config).pipe(Layer.provideMerge(platformLayer(config)))
+  Layer.unwrap(
+    Effect.suspend(() => {
+      const problem = nodeOptionsProblem(config)
+      return problem !== undefined
+        ? Effect.fail(nodeConfigError(problem))
+        : Effect.succeed(Licensing.layer(config).pipe(Layer.provideMerge(platformLayer(config))))
+    })
+  )
 
-/** The Promise face on Node. */
-export const createNodeLicensing = (config: NodeLicensingConfig): PromiseLicensing =>
-  createLicensing({ ...config, layer: platformLayer(config) })
+/**
+ * The Promise face on Node.
+ *
+ * @throws {LicensingConfigError} synchronously, when an option is wrong (nothing has started then).
+ */
+export const createNodeLicensing = (config: NodeLicensingConfig): PromiseLicensing => {
+  const problem = nodeOptionsProblem(config)
+  if (problem !== undefined) throw nodeConfigError(problem)
+  return createLicensing({ ...config, layer: platformLayer(config) })
+}
