@@ -25,7 +25,7 @@ import { assign, cancel, raise, setup } from "xstate"
 import type { FingerprintComponent } from "./Fingerprint.ts"
 import type { ApiErrorReason } from "./LicenseApi.ts"
 import type { ActivationClaims, MetadataEntry, TrialClaims } from "./Protocol.ts"
-import { type ValidationStatus, validate } from "./Validation.ts"
+import { RollbackToleranceSeconds, type ValidationStatus, validate } from "./Validation.ts"
 
 /** The longest a single timer is armed for; on waking the machine re-evaluates and re-arms. */
 export const MaxTimerMillis = 60 * 60 * 1000
@@ -114,6 +114,11 @@ export interface MachineConfig {
   readonly productId: string
   /** Epoch milliseconds on the one clock (Effect's `Clock` in production and tests). */
   readonly now: () => number
+  /**
+   * Milliseconds on a monotonic clock, when the platform has one: a wall clock set back while the process runs is
+   * noticed at the next wake-up, with no command, however far the hourly timer lets the wall clock catch up.
+   */
+  readonly monotonicNow?: (() => number) | undefined
   /** Answer a rejected fingerprint with deactivate-then-activate (the forum thread's fallback). */
   readonly reactivateOnFingerprintRejected?: boolean | undefined
   /**
@@ -144,6 +149,8 @@ export interface LicenseContext {
   readonly activationOptions: ActivateOptions
   /** Why the last write of the licence record failed; `undefined` once a write lands (or none failed). */
   readonly storeError: string | undefined
+  /** Wall and monotonic time at the last evaluation: how far the wall clock should have moved since. */
+  readonly clockAnchor: { readonly wall: number; readonly mono: number } | undefined
 }
 
 export type LicenseEvent =
@@ -370,11 +377,22 @@ export const licenseMachine = setup({
     disarmSyncWake: cancel("syncWake"),
     evaluate: assign(({ context }) => {
       const now = context.config.now()
+      const mono = context.config.monotonicNow?.()
+      // Where the wall clock should be by the monotonic clock: a wall clock set back since the last evaluation
+      // leaves the high-water mark ahead of it, and the rollback check sees the step (issue 10).
+      const anchor = context.clockAnchor
+      const expected = anchor !== undefined && mono !== undefined ? anchor.wall + Math.max(0, mono - anchor.mono) : now
+      const status = evaluate(context)
       const facts =
         context.facts === undefined
           ? undefined
-          : { ...context.facts, lastSeenAt: Math.max(context.facts.lastSeenAt, now) }
-      return { status: evaluate(context), facts }
+          : { ...context.facts, lastSeenAt: Math.max(context.facts.lastSeenAt, now, expected) }
+      const stepped = facts !== undefined && expected - now > RollbackToleranceSeconds * 1000
+      return {
+        status: stepped ? evaluate({ ...context, facts }) : status,
+        facts,
+        clockAnchor: mono === undefined ? undefined : { wall: Math.max(now, expected), mono }
+      }
     }),
     adoptFacts: assign(({ context, event }) => {
       const output = (event as { output?: OperationResult | LoadResult }).output
@@ -389,7 +407,9 @@ export const licenseMachine = setup({
         syncHalted: false,
         lastError: undefined,
         clearedBecause: undefined,
-        status: context.status
+        status: context.status,
+        // Fresh facts carry the server's signed time: the monotonic projection starts again from them.
+        clockAnchor: undefined
       }
     }),
     recordFailure: assign({
@@ -480,7 +500,8 @@ export const licenseMachine = setup({
     pendingKey: undefined,
     pendingOptions: {},
     activationOptions: {},
-    storeError: undefined
+    storeError: undefined,
+    clockAnchor: undefined
   }),
   initial: "loading",
   on: {

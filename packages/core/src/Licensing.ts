@@ -550,7 +550,11 @@ export class Licensing extends Context.Service<Licensing, LicensingService>()("@
         key,
         claims,
         lastSyncedAt: at,
-        lastSeenAt: Math.max(at, previous?.lastSeenAt ?? 0),
+        // DECISION: a freshly verified token's `iat` is the server's time, signed; it replaces the clock's
+        // high-water mark rather than adding to it, so a clock that once ran ahead (a year, then put right) is
+        // trusted again after the next good sync instead of reading as rolled back forever (issue 10). The
+        // evaluation then raises the mark to the local clock when that is later.
+        lastSeenAt: claims.issuedAt * 1000,
         fingerprint: fp,
         components: fp === identity.fingerprint ? identity.components : (previous?.components ?? identity.components)
       })
@@ -796,6 +800,7 @@ export class Licensing extends Context.Service<Licensing, LicensingService>()("@
         input: {
           productId: config.productId,
           now: clock.now,
+          monotonicNow: clock.monotonicNow,
           reactivateOnFingerprintRejected: config.reactivateOnFingerprintRejected,
           licenseKey: config.licenseKey
         }

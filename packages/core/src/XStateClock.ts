@@ -21,31 +21,35 @@ interface TimerHandle {
  * Makes an XState clock on the current runtime. Timers are forked into a scoped `FiberSet`, so closing the scope
  * interrupts every pending timer.
  */
-export const make: Effect.Effect<XStateClock & { readonly now: () => number }, never, Scope.Scope> = Effect.gen(
-  function* () {
-    const runFork = yield* FiberSet.makeRuntime<never, void, never>()
-    const clock = yield* Clock.Clock
-    return {
-      now: () => clock.currentTimeMillisUnsafe(),
-      setTimeout: (fn: (...args: Array<unknown>) => void, ms: number) => {
-        const handle: TimerHandle = { cancelled: false, fiber: undefined }
-        handle.fiber = runFork(
-          Effect.sleep(Duration.millis(Math.max(0, ms))).pipe(
-            Effect.andThen(
-              Effect.sync(() => {
-                if (!handle.cancelled) fn()
-              })
-            )
+export const make: Effect.Effect<
+  XStateClock & { readonly now: () => number; readonly monotonicNow: () => number },
+  never,
+  Scope.Scope
+> = Effect.gen(function* () {
+  const runFork = yield* FiberSet.makeRuntime<never, void, never>()
+  const clock = yield* Clock.Clock
+  return {
+    now: () => clock.currentTimeMillisUnsafe(),
+    /** Milliseconds on the monotonic clock: never set back with the wall clock (TestClock: moved by adjust). */
+    monotonicNow: () => Number(clock.monotonicTimeNanosUnsafe() / 1_000_000n),
+    setTimeout: (fn: (...args: Array<unknown>) => void, ms: number) => {
+      const handle: TimerHandle = { cancelled: false, fiber: undefined }
+      handle.fiber = runFork(
+        Effect.sleep(Duration.millis(Math.max(0, ms))).pipe(
+          Effect.andThen(
+            Effect.sync(() => {
+              if (!handle.cancelled) fn()
+            })
           )
         )
-        return handle
-      },
-      clearTimeout: (id: unknown) => {
-        const handle = id as TimerHandle | undefined
-        if (handle === undefined) return
-        handle.cancelled = true
-        if (handle.fiber !== undefined) runFork(Fiber.interrupt(handle.fiber))
-      }
+      )
+      return handle
+    },
+    clearTimeout: (id: unknown) => {
+      const handle = id as TimerHandle | undefined
+      if (handle === undefined) return
+      handle.cancelled = true
+      if (handle.fiber !== undefined) runFork(Fiber.interrupt(handle.fiber))
     }
   }
-)
+})
