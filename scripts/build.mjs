@@ -3,16 +3,7 @@
 // a second CommonJS pass renamed to `.cjs` + `.d.cts` beside them, relative specifiers rewritten to match. The
 // build resolves sibling packages through their built `types`, not their sources, so the order matters.
 import { spawnSync } from "node:child_process"
-import {
-  copyFileSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-  chmodSync,
-  mkdirSync
-} from "node:fs"
+import { copyFileSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, chmodSync, mkdirSync } from "node:fs"
 import { dirname, join, relative } from "node:path"
 import { fileURLToPath } from "node:url"
 
