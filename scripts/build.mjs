@@ -11,11 +11,25 @@ const root = fileURLToPath(new URL("..", import.meta.url))
 const order = ["core", "fingerprint", "emulator", "node-runtime", "testing", "cli"]
 const esmOnly = new Set(["cli"])
 const wanted = process.argv.slice(2)
-const names = wanted.length === 0 ? order : order.filter((n) => wanted.includes(n))
-if (wanted.length > 0 && names.length !== wanted.length) {
+if (wanted.some((n) => !order.includes(n))) {
   console.error(`build: unknown package in ${wanted.join(" ")} (known: ${order.join(" ")})`)
   process.exit(2)
 }
+
+// A package's build reads its siblings' built types, so building one (as its prepack does) builds the
+// workspace packages it depends on first.
+const needs = (name) =>
+  Object.keys(JSON.parse(readFileSync(join(root, "packages", name, "package.json"), "utf8")).dependencies ?? {})
+    .filter((dep) => dep.startsWith("@licensure/"))
+    .map((dep) => dep.slice("@licensure/".length))
+const closure = new Set()
+const add = (name) => {
+  if (closure.has(name)) return
+  closure.add(name)
+  for (const dep of needs(name)) add(dep)
+}
+for (const name of wanted) add(name)
+const names = wanted.length === 0 ? order : order.filter((n) => closure.has(n))
 
 const walk = (dir) =>
   readdirSync(dir).flatMap((name) => {
