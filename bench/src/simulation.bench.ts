@@ -17,7 +17,7 @@
 import { spawnSync } from "node:child_process"
 import { join } from "node:path"
 import { createEmulator } from "@licensure/emulator"
-import { DAY, drive, makeSim, Start } from "@licensure/node-runtime/Simulation"
+import { DAY, drive, makeSim, Start } from "@licensure/testing"
 import { Effect } from "effect"
 import { TestClock } from "effect/testing"
 import { benchRoot, median, min, printTable, writeResult } from "./Harness.ts"

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { makeSim } from "@licensure/node-runtime/Simulation"
+import { makeSim } from "@licensure/testing"
 import { Effect, Fiber, Stream } from "effect"
 
 describe("activate(key, options)", () => {

@@ -5,7 +5,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Fingerprint, LicenseStore, Licensing } from "@licensure/core"
 import { createEmulator } from "@licensure/emulator"
-import { emulatorLayer, HOUR, identity, Start, settled } from "@licensure/node-runtime/Simulation"
+import { emulatorLayer, HOUR, identity, Start, settled } from "@licensure/testing"
 import { Clock, Context, Effect, Layer } from "effect"
 import { TestClock } from "effect/testing"
 

@@ -5,7 +5,7 @@
  * the same store, a store holding a token signed by another key, and deactivation.
  *
  * Each test runs one client against the in-process emulator on one `TestClock` (the simulation harness of
- * `@licensure/node-runtime/Simulation`): `drive` moves virtual time from deadline to deadline and the emulator's
+ * `@licensure/testing`): `drive` moves virtual time from deadline to deadline and the emulator's
  * request log shows what reached the server and when.
  */
 import { assert, describe, it } from "@effect/vitest"
@@ -20,7 +20,7 @@ import {
 } from "@licensure/core"
 import { createEmulator, type Emulator } from "@licensure/emulator"
 import type { LicenseOptions, LogEntry, ProductOptions } from "@licensure/emulator/AdminApi"
-import { DAY, drive, emulatorLayer, HOUR, identity, makeSim, settled, Start } from "@licensure/node-runtime/Simulation"
+import { DAY, drive, emulatorLayer, HOUR, identity, makeSim, settled, Start } from "@licensure/testing"
 import { Clock, Context, Effect, Layer, Option, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import { decodeJwt, generateKeyPair, SignJWT } from "jose"

@@ -19,7 +19,7 @@ import {
   type PromiseLicensing
 } from "@licensure/core"
 import { type Emulator, startEmulator } from "@licensure/emulator"
-import { identity } from "@licensure/node-runtime/Simulation"
+import { identity } from "@licensure/testing"
 import { Layer } from "effect"
 import { FetchHttpClient } from "effect/http"
 
@@ -137,7 +137,7 @@ describe("createLicensing", () => {
     const script = `
       import { createLicensing, Fingerprint, LicenseApi, LicenseStore } from "@licensure/core"
       import { startEmulator } from "@licensure/emulator"
-      import { identity } from "@licensure/node-runtime/Simulation"
+      import { identity } from "@licensure/testing"
       import { Layer } from "effect"
       import { FetchHttpClient } from "effect/http"
       const emulator = await startEmulator()

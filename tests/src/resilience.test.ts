@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Fingerprint, LicenseStore, Licensing, matchComponents } from "@licensure/core"
 import { createEmulator } from "@licensure/emulator"
-import { emulatorLayer, identity, Start } from "@licensure/node-runtime/Simulation"
+import { emulatorLayer, identity, Start } from "@licensure/testing"
 import { Clock, Context, Effect, Layer } from "effect"
 import { TestClock } from "effect/testing"
 

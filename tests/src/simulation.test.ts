@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Clock, Effect, Option } from "effect"
 import { TestClock } from "effect/testing"
-import { DAY, drive, HOUR, makeSim, settled, Start } from "@licensure/node-runtime/Simulation"
+import { DAY, drive, HOUR, makeSim, settled, Start } from "@licensure/testing"
 
 const syncCount = (log: ReadonlyArray<{ method: string; path: string; status: number }>) =>
   log.filter((e) => e.method === "PATCH" && e.path.startsWith("/v3/activations/") && e.status === 200).length

@@ -12,7 +12,7 @@
  */
 import { Fingerprint, LicenseStore, Licensing } from "@licensure/core"
 import { createEmulator } from "@licensure/emulator"
-import { DAY, emulatorLayer, identity, settled, Start } from "@licensure/node-runtime/Simulation"
+import { DAY, emulatorLayer, identity, settled, Start } from "@licensure/testing"
 import { Clock, Context, Effect, Layer } from "effect"
 import { TestClock } from "effect/testing"
 

@@ -42,6 +42,7 @@ let publicKeyPath: string
 /** Only what the child needs: no proxy variables, no LICENSURE_* from the developer's shell. */
 const baseEnv = (): Record<string, string> => ({
   PATH: process.env.PATH ?? "",
+  NODE_OPTIONS: "--conditions=@licensure/source",
   HOME: work,
   XDG_DATA_HOME: NodePath.join(work, "xdg")
 })

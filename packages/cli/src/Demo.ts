@@ -13,7 +13,7 @@ import { Chart, type LicenseView } from "@licensure/core"
 import type { LogEntry } from "@licensure/emulator/AdminApi"
 import { Clock, Effect, Option, Random } from "effect"
 import { TestClock } from "effect/testing"
-import { DAY, HOUR, makeSim, settled } from "./Simulation.ts"
+import { DAY, HOUR, makeSim, settled } from "@licensure/testing"
 
 /** Virtual time starts here, so every run prints the same timeline. */
 export const DemoStart = Date.parse("2027-01-01T00:00:00Z")

@@ -22,7 +22,7 @@ import type { LicenseOptions } from "@licensure/emulator/AdminApi"
 import { Clock, Context, Effect, Exit, Layer, type Scope } from "effect"
 import { FetchHttpClient } from "effect/http"
 import { TestClock } from "effect/testing"
-import * as NodeHttp from "./NodeHttp.ts"
+import { NodeHttp } from "@licensure/node-runtime"
 
 export const Start = Date.parse("2026-01-01T00:00:00Z")
 export const HOUR = 3_600_000

@@ -16,7 +16,7 @@ import * as NodeOs from "node:os"
 import * as NodePath from "node:path"
 import type { LicensingError, LicenseView, PromiseLicensing } from "@licensure/core"
 import packageJson from "../../package.json" with { type: "json" }
-import type { createNodeLicensing as CreateNodeLicensing } from "../NodeLicensing.ts"
+import type { createNodeLicensing as CreateNodeLicensing } from "@licensure/node-runtime"
 import { type CliSettings, type Env, resolveConfig } from "./CliConfig.ts"
 import { type CommandLine, parseCommandLine } from "./CommandLine.ts"
 import { ExitCode, exitCodeOfError, exitCodeOfView } from "./ExitCodes.ts"
@@ -111,7 +111,7 @@ const dispatch = async (commandLine: CommandLine, io: CliIo, line: (text: string
       const settings = resolveConfig(commandLine.config, io.env, io.cwd)
       const progress = makeProgress(io.stderr)
       // Loaded only once the command line and configuration are known good, so that a mistake is answered at once.
-      const { createNodeLicensing } = await import("../NodeLicensing.ts")
+      const { createNodeLicensing } = await import("@licensure/node-runtime/NodeLicensing")
       const { resolveHost } = await import("@licensure/core/LicenseApi")
       const licensing = open(createNodeLicensing, settings)
       try {
@@ -181,7 +181,7 @@ const watch = async (
   // process still without a handler (and so killed by the signal's default action).
   const interrupted = io.interrupted()
   if (commandLine.inspect) {
-    const { Inspector } = await import("../index.ts")
+    const Inspector = await import("../Inspector.ts")
     const { url } = await licensing.use((service) => Inspector.start(service))
     line(`inspector: ${url}`)
   }
