@@ -1,6 +1,12 @@
 /**
- * The HTTP client for Node: Effect's `HttpClient` over undici, with the two things a licensing client on a customer's
+ * The HTTP client for Node: Effect's `HttpClient` on fetch, with the two things a licensing client on a customer's
  * machine needs beyond the defaults: bounded waits and proxies.
+ *
+ * DECISION: the platform's own `fetch` (Node 22+) carries every request that goes direct with the default waits,
+ * so an app that needs nothing else loads no HTTP code of ours. A proxy, extra CAs or explicit timeouts need a
+ * dispatcher, which Node's `fetch` takes only from its own internal undici; for those the `undici` package's
+ * `fetch` with its `Agent`/`ProxyAgent` is loaded on first use (one stack per request, never two). Redirects are
+ * never followed (`redirect: "manual"`): a licensing answer that moved is an answer to refuse, not to chase.
  *
  * Timeouts are undici's own, so they say what went wrong: `connectTimeout` bounds the TCP connect and the TLS
  * handshake (through a proxy too), `readTimeout` bounds the wait for the response head and every pause between
@@ -19,10 +25,9 @@
  * @since 0.1.0
  */
 import * as NodeTls from "node:tls"
-import type * as Undici from "@effect/platform-node/Undici"
-import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { Effect, Layer } from "effect"
-import { HttpClient, HttpClientError, type HttpClientRequest } from "effect/http"
+import { FetchHttpClient, HttpClient, HttpClientError, type HttpClientRequest } from "effect/http"
+import type * as Undici from "undici"
 import { bypassesProxy, type NoProxyRule, parseNoProxy } from "./internal/NoProxy.ts"
 
 export interface NodeHttpOptions {
@@ -53,8 +58,7 @@ export const timeoutKind = (error: unknown): TimeoutKind | undefined => {
 }
 
 /** The HTTP client as a layer. Sockets and proxy connections are closed when the layer's scope ends. */
-export const layer = (options: NodeHttpOptions = {}): Layer.Layer<HttpClient.HttpClient> =>
-  Layer.effect(HttpClient.HttpClient, make(options))
+export const layer = (options: NodeHttpOptions = {}): Layer.Layer<HttpClient.HttpClient> => Layer.unwrap(make(options))
 
 /** Proxy routing after reading the options and the environment: undefined means direct. */
 export interface ProxyPlan {
@@ -94,30 +98,57 @@ export const resolveProxyPlan = (
   return { _tag: "Plan", plan: { http: url, https: url, noProxy: parseNoProxy(proxy.noProxy ?? "") } }
 }
 
+/** The fetch client with `fetch` as its transport, redirects left to the caller (as answers, never followed). */
+const fetchLayer = (fetch: typeof globalThis.fetch) =>
+  FetchHttpClient.layer.pipe(
+    Layer.provide(Layer.succeed(FetchHttpClient.Fetch, fetch)),
+    Layer.provide(Layer.succeed(FetchHttpClient.RequestInit, { redirect: "manual" }))
+  )
+
 const make = (options: NodeHttpOptions) =>
   Effect.gen(function* () {
     const problem = validate(options)
     const resolved = resolveProxyPlan(options)
     if (problem !== undefined || resolved._tag === "Invalid") {
       const message = `invalid NodeHttp options: ${problem ?? (resolved._tag === "Invalid" ? resolved.message : "")}`
-      // Every request fails with the reason rather than the layer failing: a misconfigured proxy is a network
-      // problem to the licensing lifecycle (it goes to grace), not a crash of the host application.
-      return HttpClient.make((request) => Effect.fail(transportError(request, message, undefined)))
+      return Layer.succeed(
+        HttpClient.HttpClient,
+        HttpClient.make((request) => Effect.fail(transportError(request, message, undefined)))
+      )
     }
+    const plan = resolved.plan
+    const needsDispatcher =
+      options.ca !== undefined ||
+      options.connectTimeout !== undefined ||
+      options.readTimeout !== undefined ||
+      plan.http !== undefined ||
+      plan.https !== undefined
+    if (!needsDispatcher) return fetchLayer(globalThis.fetch)
     const connectTimeout = options.connectTimeout ?? 10_000
     const readTimeout = options.readTimeout ?? 30_000
-    const undici = yield* Effect.promise(() => import("@effect/platform-node/Undici"))
-    const dispatcher = yield* Effect.acquireRelease(
-      Effect.sync(() => buildDispatcher(undici, resolved.plan, connectTimeout, readTimeout, options.ca)),
-      (built) => Effect.promise(() => built.destroy())
-    )
-    const client = yield* NodeHttpClient.makeUndici.pipe(
-      Effect.provideService(NodeHttpClient.Dispatcher, dispatcher.dispatcher)
-    )
-    return client.pipe(
-      HttpClient.transform((effect, request) =>
-        Effect.mapError(effect, (error) => describeTimeout(error, request, connectTimeout, readTimeout))
-      )
+    const undici = yield* Effect.promise(() => import("undici"))
+    return Layer.unwrap(
+      Effect.gen(function* () {
+        const built = yield* Effect.acquireRelease(
+          Effect.sync(() => buildDispatcher(undici, plan, connectTimeout, readTimeout, options.ca)),
+          (b) => Effect.promise(() => b.destroy())
+        )
+        const fetch = ((input: string | URL | Request, init?: RequestInit) =>
+          undici.fetch(
+            input as never,
+            { ...(init as object), dispatcher: built.dispatcher } as never
+          )) as unknown as typeof globalThis.fetch
+        return Layer.effect(
+          HttpClient.HttpClient,
+          Effect.map(HttpClient.HttpClient, (client) =>
+            client.pipe(
+              HttpClient.transform((effect, request) =>
+                Effect.mapError(effect, (error) => describeTimeout(error, request, connectTimeout, readTimeout))
+              )
+            )
+          )
+        ).pipe(Layer.provide(fetchLayer(fetch)))
+      })
     )
   })
 

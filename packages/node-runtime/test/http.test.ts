@@ -1,3 +1,4 @@
+import { networkCause } from "@licensure/core"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { HttpBody, HttpClient, HttpClientRequest } from "effect/http"
@@ -23,6 +24,45 @@ const failure = (options: NodeHttp.NodeHttpOptions, url: string) =>
   }).pipe(Effect.provide(NodeHttp.layer(options)))
 
 describe("NodeHttp", () => {
+  for (const [name, options] of [
+    ["the platform's fetch (direct, defaults)", { proxy: "none" }],
+    ["the undici dispatcher (explicit timeouts)", { proxy: "none", connectTimeout: 5_000, readTimeout: 5_000 }]
+  ] as const) {
+    it.live(`never follows a redirect, on ${name}: the 302 is the answer`, () =>
+      Effect.gen(function* () {
+        let followed = 0
+        const serve = (handler: (response: import("node:http").ServerResponse) => void) =>
+          Effect.acquireRelease(
+            Effect.promise(async () => {
+              const { createServer } = await import("node:http")
+              const server = createServer((request, response) => {
+                request.resume()
+                handler(response)
+              })
+              await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+              return { server, port: (server.address() as { port: number }).port }
+            }),
+            ({ server }) => Effect.promise(() => new Promise<void>((resolve) => server.close(() => resolve())))
+          )
+        const elsewhere = yield* serve((response) => {
+          followed++
+          response.end("{}")
+        })
+        const moved = yield* serve((response) => {
+          response.writeHead(302, { location: `http://127.0.0.1:${elsewhere.port}/elsewhere` })
+          response.end()
+        })
+        const status = yield* Effect.gen(function* () {
+          const client = yield* HttpClient.HttpClient
+          const response = yield* client.get(`http://127.0.0.1:${moved.port}/v3/activations`)
+          return response.status
+        }).pipe(Effect.provide(NodeHttp.layer(options)))
+        assert.strictEqual(status, 302)
+        assert.strictEqual(followed, 0)
+      })
+    )
+  }
+
   it.live("sends requests straight to the server when no proxy is configured", () =>
     Effect.gen(function* () {
       const target = yield* echoServer()
@@ -80,7 +120,9 @@ describe("NodeHttp", () => {
       const proxy = yield* forwardProxy
       const error = yield* failure({ env: { HTTPS_PROXY: proxy.url } }, `https://127.0.0.1:${target.port}/`)
       assert.strictEqual(error.reason._tag, "TransportError")
-      assert.match(String(error.cause), /self-signed|certificate/i)
+      // fetch wraps the TLS error ("fetch failed"); the certificate's own code is kept in the cause chain.
+      const cause = networkCause(error)
+      assert.match(`${cause.errno} ${cause.detail}`, /self-signed|certificate|CERT/i)
       assert.deepStrictEqual(proxy.log.tunnels, [`127.0.0.1:${target.port}`])
     })
   )
