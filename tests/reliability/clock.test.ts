@@ -4,12 +4,13 @@
  * running is caught at the next wake-up, and a clock that ran a year ahead and was put right is trusted again
  * after one good sync. The server is the emulator in process, on the same clock.
  */
-import { assert, describe, it } from "@effect/vitest"
+import { afterAll, assert, describe, it } from "@effect/vitest"
 import { Fingerprint, LicenseApi, LicenseStore, Licensing, type MachineIdentity } from "@licensure/core"
 import { createEmulator } from "@licensure/emulator"
 import { Clock, Context, Effect, Layer } from "effect"
 import { FetchHttpClient } from "effect/http"
 import { TestClock } from "effect/testing"
+import { report, tally } from "./Tally.ts"
 
 const Start = Date.parse("2026-01-01T00:00:00Z")
 const HOUR = 3_600_000
@@ -50,7 +51,11 @@ const setup = Effect.gen(function* () {
 /** Lets in-process I/O (signing, verification) finish without moving virtual time. */
 const settle = Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 30)))
 
-describe("the clock", () => {
+afterAll(() => {
+  console.log(report())
+})
+
+describe("reliability: the clock", () => {
   it.effect("a wall clock set back 2 h with no command running is caught at the next wake-up", () =>
     Effect.gen(function* () {
       const { licensing, license } = yield* setup
@@ -65,6 +70,9 @@ describe("the clock", () => {
         yield* settle
       }
       const view = yield* licensing.current
+      const counts = tally("clock")
+      counts.tried++
+      if (view.licensed) counts.wronglyAccepted++
       assert.strictEqual(view.state, "clockTampered")
       assert.strictEqual(view.status.name, "LA_E_TIME_MODIFIED")
       assert.isFalse(view.licensed)
@@ -80,6 +88,8 @@ describe("the clock", () => {
       yield* licensing.check
       yield* TestClock.setTime(Start + HOUR)
       const rolled = yield* licensing.check
+      tally("clock").tried++
+      if (rolled.licensed) tally("clock").wronglyAccepted++
       assert.strictEqual(rolled.state, "clockTampered", "a year-ahead mark makes the corrected clock look rolled back")
       const synced = yield* licensing.sync
       assert.strictEqual(synced.state, "active", JSON.stringify(synced.lastError))
@@ -97,6 +107,8 @@ describe("the clock", () => {
       yield* settle
       yield* TestClock.setTime(Start - 3 * DAY)
       const view = yield* licensing.check
+      tally("clock").tried++
+      if (view.licensed) tally("clock").wronglyAccepted++
       assert.isFalse(view.licensed)
       // The token was issued "in the future" (LA_E_TIME) and the clock is behind the last time seen
       // (LA_E_TIME_MODIFIED); LexActivator checks the first one first.
