@@ -55,3 +55,16 @@ describe("lexStatusOfFailure", () => {
     assert.strictEqual(LexStatusCodes[lexStatusOfFailure({ kind: "NotFound" })], 59)
   })
 })
+
+describe("LexStatusCodes", () => {
+  it("holds LexActivator 3.42's 79 statuses, 0–114, each number once", () => {
+    const codes = Object.values(LexStatusCodes)
+    assert.strictEqual(codes.length, 79)
+    assert.strictEqual(new Set(codes).size, 79)
+    assert.strictEqual(Math.min(...codes), 0)
+    assert.strictEqual(Math.max(...codes), 114)
+    assert.strictEqual(LexStatusCodes.LA_RELEASE_UPDATE_AVAILABLE_NOT_ALLOWED, 32)
+    assert.strictEqual(LexStatusCodes.LA_E_OS_USER, 104)
+    assert.strictEqual(LexStatusCodes.LA_E_FINGERPRINT_VALIDATION_GRACE_PERIOD_OVER, 113)
+  })
+})
