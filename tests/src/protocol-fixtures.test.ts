@@ -61,6 +61,18 @@ describe("protocol fixtures", () => {
     const nodeLocked = Schema.decodeUnknownSync(ActivationTokenClaims)(read("claims.node-locked.json"))
     assert.strictEqual(nodeLocked.licenseType, "node-locked")
     assert.strictEqual(nodeLocked.serverSyncGraceExpiresAt, nodeLocked.issuedAt + 2_592_000)
+    // The seat and history facts LexActivator reads (reference-client.md row 27).
+    assert.deepStrictEqual(
+      [
+        nodeLocked.allowedActivations,
+        nodeLocked.totalActivations,
+        nodeLocked.allowedDeactivations,
+        nodeLocked.totalDeactivations
+      ],
+      [2, 1, -1, 0]
+    )
+    assert.strictEqual(nodeLocked.activationCreatedAt, nodeLocked.issuedAt - 3600)
+    assert.isFalse(nodeLocked.userLocked)
     const floating = Schema.decodeUnknownSync(ActivationTokenClaims)(read("claims.hosted-floating.json"))
     assert.strictEqual(floating.leaseExpiresAt, floating.issuedAt + floating.leaseDuration)
     assert.isTrue(Schema.decodeUnknownSync(ActivationTokenClaims)(read("claims.suspended.json")).suspended)

@@ -51,6 +51,18 @@ const activeView: LicenseView = {
     licenseMeterAttributes: [],
     activationMeterAttributes: [],
     user: {},
+    allowedActivations: undefined,
+    totalActivations: undefined,
+    allowedDeactivations: undefined,
+    totalDeactivations: undefined,
+    licenseCreatedAt: undefined,
+    licenseActivatedAt: undefined,
+    activationCreatedAt: undefined,
+    maintenanceExpiresAt: undefined,
+    maxAllowedReleaseVersion: undefined,
+    userLocked: false,
+    floatingClients: undefined,
+    leasingStrategy: undefined,
     organization: {}
   }
 }

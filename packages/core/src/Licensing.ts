@@ -215,6 +215,23 @@ export interface LicenseDetails {
   readonly licenseMeterAttributes: ReadonlyArray<LicenseMeterAttribute>
   readonly activationMeterAttributes: ReadonlyArray<ActivationMeterAttribute>
   readonly user: { readonly name?: string; readonly email?: string; readonly company?: string }
+  /** Seats: `aa`/`ta`, and deactivations `ad`/`td` (−1 unlimited), when the token carries them. */
+  readonly allowedActivations: number | undefined
+  readonly totalActivations: number | undefined
+  readonly allowedDeactivations: number | undefined
+  readonly totalDeactivations: number | undefined
+  /** Epoch ms: the licence's creation and first activation, this activation's creation, maintenance expiry. */
+  readonly licenseCreatedAt: number | undefined
+  readonly licenseActivatedAt: number | undefined
+  readonly activationCreatedAt: number | undefined
+  readonly maintenanceExpiresAt: number | undefined
+  /** The highest release version the licence allows (`marv`). */
+  readonly maxAllowedReleaseVersion: string | undefined
+  /** The OS-user lock (`ul`) and the user hash it binds to (`uh`). */
+  readonly userLocked: boolean
+  /** Hosted-floating: how many clients may hold a lease at once (`fc`). */
+  readonly floatingClients: number | undefined
+  readonly leasingStrategy: string | undefined
   /** LexActivator's `GetLicenseOrganizationName` / `…Address` (`on`, `oa`: an address object, or a string). */
   readonly organization: { readonly name?: string; readonly address?: OrganizationAddress | string }
 }
@@ -320,6 +337,18 @@ export const detailsOf = (facts: LicenseFacts): LicenseDetails => {
           ...(a.userEmail !== undefined ? { email: a.userEmail } : {}),
           ...(a.userCompany !== undefined ? { company: a.userCompany } : {})
         },
+    allowedActivations: trial ? undefined : a.allowedActivations,
+    totalActivations: trial ? undefined : a.totalActivations,
+    allowedDeactivations: trial ? undefined : a.allowedDeactivations,
+    totalDeactivations: trial ? undefined : a.totalDeactivations,
+    licenseCreatedAt: trial ? undefined : toMillis(a.licenseCreatedAt ?? 0),
+    licenseActivatedAt: trial ? undefined : toMillis(a.licenseActivatedAt ?? 0),
+    activationCreatedAt: trial ? undefined : toMillis(a.activationCreatedAt ?? 0),
+    maintenanceExpiresAt: trial ? undefined : toMillis(a.maintenanceExpiresAt ?? 0),
+    maxAllowedReleaseVersion: trial ? undefined : a.maxAllowedReleaseVersion,
+    userLocked: (trial ? t.userLocked : a.userLocked) === true,
+    floatingClients: trial ? undefined : a.floatingClients,
+    leasingStrategy: trial ? undefined : a.leasingStrategy,
     organization: trial
       ? {}
       : {

@@ -177,7 +177,8 @@ export const activate = async (ctx: ApiContext, request: Request): Promise<Respo
   renewLease(license, activation, body, now)
   store.activations.set(activation.id, activation)
   license.activatedAt ??= now
-  return json(201, { activationToken: await activationToken(product, license, activation, now) })
+  const seats = ctx.store.liveActivationsOf(license.id, now).length
+  return json(201, { activationToken: await activationToken(product, license, activation, now, seats) })
 }
 
 const findActivation = (ctx: ApiContext, id: string, now: number): Activation => {
@@ -206,7 +207,8 @@ export const syncActivation = async (ctx: ApiContext, id: string, request: Reque
   applyMeters(activation)
   renewLease(license, activation, body, now)
   const product = productOf(ctx, license.productId)
-  return json(200, { activationToken: await activationToken(product, license, activation, now) })
+  const seats = ctx.store.liveActivationsOf(license.id, now).length
+  return json(200, { activationToken: await activationToken(product, license, activation, now, seats) })
 }
 
 /**

@@ -36,7 +36,14 @@ export const graceExpiresAt = (iat: number, syncInterval: number, gracePeriod: n
   syncInterval > 0 && gracePeriod > 0 ? iat + gracePeriod : 0
 
 /** Signs the token for an activation whose state (lease included) the caller has just updated. */
-export const activationToken = (product: Product, license: License, activation: Activation, now: number) => {
+export const activationToken = (
+  product: Product,
+  license: License,
+  activation: Activation,
+  now: number,
+  /** The licence's live activations, for `ta`. */
+  activations = 1
+) => {
   const iat = seconds(now)
   const claims: ActivationClaims = {
     activationId: activation.id,
@@ -63,6 +70,13 @@ export const activationToken = (product: Product, license: License, activation: 
       : { organizationName: license.organization.name, organizationAddress: { ...license.organization.address } }),
     licenseCreatedAt: seconds(license.createdAt),
     ...(license.activatedAt === null ? {} : { licenseActivatedAt: seconds(license.activatedAt) }),
+    activationCreatedAt: seconds(activation.createdAt),
+    allowedActivations: license.allowedActivations,
+    totalActivations: activations,
+    allowedDeactivations: license.allowedDeactivations,
+    totalDeactivations: license.totalDeactivations,
+    userHash: activation.userHash,
+    userLocked: false,
     productMetadata: product.metadata,
     licenseMetadata: license.metadata,
     userMetadata: [],

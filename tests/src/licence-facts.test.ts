@@ -1,0 +1,49 @@
+/**
+ * Every licence fact the token carries reaches `LicenseDetails` (issue 11): seats and deactivations, the dates,
+ * the user lock. The emulator signs them; the Node client reads them over real HTTP.
+ */
+import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import { type Emulator, startEmulator } from "@licensure/emulator"
+import { createNodeLicensing } from "@licensure/node-runtime/NodeLicensing"
+
+let emulator: Emulator
+beforeAll(async () => {
+  emulator = await startEmulator()
+})
+afterAll(() => emulator?.close())
+
+describe("licence facts", () => {
+  it("seats, deactivations and dates come through to license()", async () => {
+    const { productId, publicKeyPem } = await emulator.createProduct()
+    const { key } = await emulator.createLicense({ productId, allowedActivations: 3, allowedDeactivations: 2 })
+    const licensing = createNodeLicensing({
+      productId,
+      publicKeyPem,
+      host: emulator.url,
+      scope: "memory",
+      fingerprint: { platform: "linux", env: {}, hostname: "facts", username: "tester" },
+      http: { proxy: "none" }
+    })
+    try {
+      await licensing.activate(key)
+      const details = await licensing.license()
+      assert.isDefined(details)
+      assert.deepStrictEqual(
+        [
+          details!.allowedActivations,
+          details!.totalActivations,
+          details!.allowedDeactivations,
+          details!.totalDeactivations
+        ],
+        [3, 1, 2, 0]
+      )
+      assert.isDefined(details!.licenseCreatedAt)
+      assert.isDefined(details!.licenseActivatedAt)
+      assert.isDefined(details!.activationCreatedAt)
+      assert.isAtMost(details!.activationCreatedAt!, details!.issuedAt)
+      assert.isFalse(details!.userLocked)
+    } finally {
+      await licensing.close()
+    }
+  })
+})
