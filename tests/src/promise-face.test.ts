@@ -57,6 +57,35 @@ const until = async (condition: () => boolean, what: string) => {
 }
 
 describe("createLicensing", () => {
+  it("subscribe delivers distinct views, skipping working states by default; { transient: true } gives them all", async () => {
+    const { key } = await emulator.createLicense({ productId })
+    const licensing = client()
+    await licensing.view()
+    const quiet: Array<LicenseView> = []
+    const all: Array<LicenseView> = []
+    licensing.subscribe((v) => quiet.push(v))
+    licensing.subscribe((v) => all.push(v), { transient: true })
+    await licensing.activate(key)
+    await licensing.check()
+    await licensing.check()
+    await until(() => quiet.at(-1)?.state === "active" && all.at(-1)?.state === "active", "both saw active")
+    assert.includeMembers(
+      all.map((v) => v.state),
+      ["activating"],
+      "every view includes the working state"
+    )
+    assert.notInclude(
+      quiet.map((v) => v.state),
+      "activating",
+      "the default skips the working state"
+    )
+    for (const views of [quiet, all]) {
+      for (let i = 1; i < views.length; i++) {
+        assert.notDeepEqual(views[i], views[i - 1], "two equal views in a row")
+      }
+    }
+  })
+
   it("activate resolves with the view; status, view, license and check answer from it", async () => {
     const { id, key } = await emulator.createLicense({ productId })
     const licensing = client()
@@ -82,7 +111,7 @@ describe("createLicensing", () => {
       throw new Error("a listener's own bug")
     })
     const seen: Array<LicenseView> = []
-    const unsubscribe = licensing.subscribe((view) => seen.push(view))
+    const unsubscribe = licensing.subscribe((view) => seen.push(view), { transient: true })
 
     await licensing.activate(key)
     await until(() => seen.some((v) => v.state === "active"), "the listener saw the activation")

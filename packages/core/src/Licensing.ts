@@ -836,9 +836,16 @@ export class Licensing extends Context.Service<Licensing, LicensingService>()("@
       })
 
       const ref = yield* SubscriptionRef.make(viewOf(actor.getSnapshot()))
+      // Only distinct views are published: an event that changes nothing a view shows (a repeated CHECK, a store
+      // write that went as before) is no change to a subscriber.
+      let published = JSON.stringify(viewOf(actor.getSnapshot()))
       const subscription = actor.subscribe({
         next: (snapshot) => {
-          runFork(SubscriptionRef.set(ref, viewOf(snapshot)))
+          const view = viewOf(snapshot)
+          const text = JSON.stringify(view)
+          if (text === published) return
+          published = text
+          runFork(SubscriptionRef.set(ref, view))
         },
         error: (error) => {
           runFork(Effect.logError("licensure: the licence machine stopped on an error", error))

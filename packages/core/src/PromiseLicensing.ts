@@ -45,8 +45,15 @@ export interface PromiseLicensing {
   readonly status: () => Promise<LexStatus>
   readonly view: () => Promise<LicenseView>
   readonly license: () => Promise<LicenseDetails | undefined>
-  /** Calls `listener` on every change; returns the unsubscribe function. Listener errors are caught. */
-  readonly subscribe: (listener: (view: LicenseView) => void) => () => void
+  /**
+   * Calls `listener` on every distinct change; returns the unsubscribe function. Listener errors are caught. By
+   * default the working states a UI should not flash (`activating`, `evaluating`, a sync in flight…) are skipped
+   * unless the licence's status changes in them; `{ transient: true }` delivers every view.
+   */
+  readonly subscribe: (
+    listener: (view: LicenseView) => void,
+    options?: { readonly transient?: boolean | undefined }
+  ) => () => void
   /**
    * Runs an Effect program against the running `Licensing` service (for Effect-aware extras such as the Node
    * inspector); its scope lasts until `close()`.
@@ -96,13 +103,22 @@ export const createLicensing = (config: PromiseLicensingConfig): PromiseLicensin
     status: () => run((l) => Effect.map(l.check, (v) => v.status)),
     view: () => run((l) => l.current),
     license: () => run((l) => l.license),
-    subscribe: (listener) => {
+    subscribe: (listener, options) => {
       const controller = new AbortController()
+      let last: LicenseView | undefined
+      const wanted = (view: LicenseView) =>
+        options?.transient === true ||
+        view.settled ||
+        last === undefined ||
+        last.licensed !== view.licensed ||
+        last.status.code !== view.status.code
       runtime.runFork(
         Effect.gen(function* () {
           const l = yield* Licensing
           yield* Stream.runForEach(l.changes, (view) =>
             Effect.sync(() => {
+              if (!wanted(view)) return
+              last = view
               try {
                 listener(view)
               } catch {
