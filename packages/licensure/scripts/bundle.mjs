@@ -1,0 +1,75 @@
+// `pnpm build` in packages/licensure (and its prepack): bundles src/index.ts, the Promise face for Node, into
+// dist/index.js (ESM) and dist/index.cjs (CJS) with esbuild: platform node, target node22, minified, tree-shaken,
+// every package inlined (effect, jose, xstate and the workspace packages, read from their sources through the
+// `@licensure/source` condition, so no workspace build is needed first); only `node:` built-ins stay imports.
+// Then the declarations: rollup-plugin-dts (on TypeScript 5.9's API; the repo's TypeScript 7 has no JS API)
+// bundles the public types, effect's included, into dist/index.d.ts and dist/index.d.cts, importing nothing.
+// Writes dist/meta.json (esbuild's metafile for the ESM bundle) for the test and the bench.
+import { spawnSync } from "node:child_process"
+import { builtinModules } from "node:module"
+import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { dirname, join } from "node:path"
+import { fileURLToPath } from "node:url"
+import * as esbuild from "esbuild"
+import { rollup } from "rollup"
+import { dts } from "rollup-plugin-dts"
+
+const pkg = join(dirname(fileURLToPath(import.meta.url)), "..")
+const dist = join(pkg, "dist")
+const started = performance.now()
+rmSync(dist, { recursive: true, force: true })
+mkdirSync(dist, { recursive: true })
+
+const common = {
+  entryPoints: [join(pkg, "src/index.ts")],
+  bundle: true,
+  platform: "node",
+  target: "node22",
+  minify: true,
+  treeShaking: true,
+  conditions: ["@licensure/source"],
+  // Bare built-in names ("fs", "crypto") in a dependency become `node:` imports, so the bundle names only those.
+  alias: Object.fromEntries(
+    builtinModules.filter((m) => !m.startsWith("_") && !m.startsWith("node:")).map((m) => [m, `node:${m}`])
+  ),
+  legalComments: "none",
+  logLevel: "warning",
+  metafile: true
+}
+const esm = await esbuild.build({
+  ...common,
+  format: "esm",
+  outfile: join(dist, "index.js"),
+  // A CJS dependency's require() of a built-in needs a real require in an ES module.
+  banner: {
+    js: 'import{createRequire as __licensureCreateRequire}from"node:module";const require=__licensureCreateRequire(import.meta.url);'
+  }
+})
+await esbuild.build({ ...common, format: "cjs", outfile: join(dist, "index.cjs") })
+writeFileSync(join(dist, "meta.json"), JSON.stringify(esm.metafile))
+
+// The declarations come from the workspace packages' built .d.ts (tsc 7 emits them; compiling their sources
+// again with TypeScript 5.9 through pnpm's symlinks trips TS2742), so those are built first.
+const built = spawnSync(process.execPath, [join(pkg, "../../scripts/build.mjs"), "node-runtime"], { stdio: "inherit" })
+if (built.status !== 0) process.exit(built.status ?? 1)
+const bundle = await rollup({
+  input: join(pkg, "src/index.ts"),
+  plugins: [
+    dts({
+      respectExternal: true,
+      tsconfig: join(pkg, "tsconfig.dts.json")
+    })
+  ],
+  external: (id) => id.startsWith("node:"),
+  onwarn: (warning, warn) => {
+    if (warning.code !== "CIRCULAR_DEPENDENCY") warn(warning)
+  }
+})
+await bundle.write({ file: join(dist, "index.d.ts"), format: "es" })
+await bundle.close()
+copyFileSync(join(dist, "index.d.ts"), join(dist, "index.d.cts"))
+
+const size = (f) => readFileSync(join(dist, f)).length
+console.log(
+  `build: licensure in ${Math.round(performance.now() - started)} ms (index.js ${size("index.js")} B, index.cjs ${size("index.cjs")} B, index.d.ts ${size("index.d.ts")} B)`
+)

@@ -1,0 +1,148 @@
+/**
+ * The `licensure` package as it ships: its build bundles the Promise face into dist/index.js (ESM) and
+ * dist/index.cjs (CJS); both may import only `node:` built-ins (esbuild's metafile, and a scan of the files), and
+ * the declaration bundle imports nothing. Each bundle is copied alone into a temporary directory outside the
+ * workspace (no node_modules reachable from there) and run by a real Node process against the emulator over HTTP:
+ * activate, status, deactivate, with the views printed as JSON for the assertions.
+ */
+import { spawn, spawnSync } from "node:child_process"
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { dirname, join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import { type Emulator, startEmulator } from "@licensure/emulator"
+
+const pkg = join(dirname(fileURLToPath(import.meta.url)), "..")
+const dist = join(pkg, "dist")
+let emulator: Emulator
+let productId: string
+let publicKeyPem: string
+const made: Array<string> = []
+
+beforeAll(async () => {
+  // The build runs with plain node: no `@licensure/source` condition from the test's environment.
+  const env = { ...process.env, NODE_OPTIONS: "" }
+  const build = spawnSync(process.execPath, [join(pkg, "scripts/bundle.mjs")], { encoding: "utf8", env })
+  assert.strictEqual(build.status, 0, `bundle build failed:\n${build.stdout}\n${build.stderr}`)
+  emulator = await startEmulator()
+  ;({ productId, publicKeyPem } = await emulator.createProduct())
+}, 240_000)
+afterAll(async () => {
+  await emulator?.close()
+  for (const dir of made) rmSync(dir, { recursive: true, force: true })
+})
+
+const tempDir = (prefix: string) => {
+  const dir = mkdtempSync(join(tmpdir(), prefix))
+  made.push(dir)
+  return dir
+}
+
+/**
+ * Every module specifier a JS file names in a statement-level import/export, a require() or a dynamic import().
+ * Minified code puts statements after `;`, `}` or a newline; effect's schema code generator has import
+ * declarations inside string literals (after a quote), which this skips.
+ */
+const specifiers = (code: string) =>
+  [
+    ...code.matchAll(/(?:^|[;}\n])\s*(?:import|export)\s*(?:[\w$*{},\s]*?\bfrom\s*)?["']([^"']+)["']/g),
+    ...code.matchAll(/(?<![\w$.'"`])(?:require|import)\(\s*["']([^"']+)["']\s*\)/g)
+  ].map((m) => m[1]!)
+
+const program = (format: "esm" | "cjs") => `
+${format === "esm" ? 'import { createNodeLicensing, LicensingError } from "./licensure.mjs"' : 'const { createNodeLicensing, LicensingError } = require("./licensure.cjs")'}
+const [config, key] = JSON.parse(process.argv[2])
+const out = {}
+const licensing = createNodeLicensing(config)
+const activated = await licensing.activate(key)
+out.activated = { state: activated.state, licensed: activated.licensed, key: activated.license?.key, status: activated.status }
+out.status = await licensing.status()
+const deactivated = await licensing.deactivate()
+out.deactivated = { state: deactivated.state, licensed: deactivated.licensed, status: deactivated.status }
+out.statusAfter = await licensing.status()
+try { await licensing.activate("NOT-A-KEY") } catch (e) { out.rejected = { isLicensingError: e instanceof LicensingError, tag: e._tag } }
+await licensing.close()
+console.log(JSON.stringify(out))
+`
+
+const runIn = (dir: string, file: string, args: Array<string>) =>
+  new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    // No NODE_OPTIONS: the bundle runs as in an app, with no workspace condition and nothing to resolve.
+    const child = spawn(process.execPath, [file, ...args], { cwd: dir, env: { PATH: process.env.PATH ?? "" } })
+    let stdout = ""
+    let stderr = ""
+    child.stdout.on("data", (d) => (stdout += d))
+    child.stderr.on("data", (d) => (stderr += d))
+    child.on("close", (code) => resolve({ code, stdout, stderr }))
+  })
+
+describe("licensure bundle", () => {
+  it("imports nothing but node: built-ins, and its d.ts imports nothing", () => {
+    const meta = JSON.parse(readFileSync(join(dist, "meta.json"), "utf8")) as {
+      outputs: Record<string, { imports: Array<{ path: string; external?: boolean }> }>
+    }
+    const imports = Object.values(meta.outputs).flatMap((o) => o.imports)
+    assert.isAbove(imports.length, 0)
+    for (const i of imports) {
+      assert.isTrue(i.external === true && /^node:[a-z0-9_/]+$/.test(i.path), `bundle imports ${i.path}`)
+    }
+    for (const file of ["index.js", "index.cjs"]) {
+      const found = specifiers(readFileSync(join(dist, file), "utf8"))
+      assert.isAbove(found.length, 0, file)
+      const foreign = found.filter((s) => !/^node:[a-z0-9_/]+$/.test(s))
+      assert.deepStrictEqual(foreign, [], `${file} names modules other than node: built-ins`)
+    }
+    const dts = readFileSync(join(dist, "index.d.ts"), "utf8")
+      .replace(/\/\*[\s\S]*?\*\//g, "")
+      .replace(/\/\/.*$/gm, "")
+    assert.deepStrictEqual(specifiers(dts), [], "index.d.ts imports another module")
+    assert.notMatch(dts, /import\(\s*["']/)
+    assert.match(dts, /declare const createNodeLicensing/)
+    const pkgJson = JSON.parse(readFileSync(join(pkg, "package.json"), "utf8"))
+    assert.isUndefined(pkgJson.dependencies)
+    assert.isUndefined(pkgJson.peerDependencies)
+  })
+
+  for (const format of ["esm", "cjs"] as const) {
+    it(`${format}: a plain node process outside the workspace activates, checks and deactivates`, async () => {
+      const { id, key } = await emulator.createLicense({ productId })
+      const app = tempDir(`licensure-app-${format}-`)
+      const bundle = format === "esm" ? "licensure.mjs" : "licensure.cjs"
+      copyFileSync(join(dist, format === "esm" ? "index.js" : "index.cjs"), join(app, bundle))
+      const main = format === "esm" ? "main.mjs" : "main.cjs"
+      const source = program(format)
+      writeFileSync(
+        join(app, main),
+        format === "esm" ? source : `;(async () => {${source}})().catch((e) => { console.error(e); process.exit(1) })`
+      )
+      const root = join(app, "root")
+      mkdirSync(join(root, "etc"), { recursive: true })
+      writeFileSync(join(root, "etc", "machine-id"), "4c8f0e2a9b7d41c3a5e6f7081928374a\n")
+      const config = {
+        productId,
+        publicKeyPem,
+        host: emulator.url,
+        directory: join(app, "store"),
+        fingerprint: { root, platform: "linux", env: {}, hostname: "workstation", username: "tester" },
+        http: { proxy: "none" }
+      }
+      const run = await runIn(app, main, [JSON.stringify([config, key])])
+      assert.strictEqual(run.code, 0, run.stderr)
+      const out = JSON.parse(run.stdout.trim().split("\n").at(-1)!)
+      assert.deepStrictEqual(out.activated, {
+        state: "active",
+        licensed: true,
+        key,
+        status: { name: "LA_OK", code: 0 }
+      })
+      assert.deepStrictEqual(out.status, { name: "LA_OK", code: 0 })
+      assert.strictEqual(out.deactivated.licensed, false)
+      assert.notStrictEqual(out.statusAfter.code, 0)
+      assert.deepStrictEqual(out.rejected, { isLicensingError: true, tag: "LicensingError" })
+      const server = await emulator.getLicense(id)
+      assert.strictEqual(server.totalActivations, 0)
+      assert.strictEqual(server.totalDeactivations, 1)
+    })
+  }
+})
