@@ -45,7 +45,7 @@ const ToolsSpec = {
 
 /** The children's environment: the test runner's NODE_OPTIONS selects the workspace sources, a user has none. */
 const childEnv = (): NodeJS.ProcessEnv => {
-  const env = { ...process.env, DENO_DIR: join(cache, "deno-dir"), NO_COLOR: "1" }
+  const env: NodeJS.ProcessEnv = { ...process.env, DENO_DIR: join(cache, "deno-dir"), NO_COLOR: "1" }
   delete env.NODE_OPTIONS
   delete env.VITEST
   delete env.VITEST_POOL_ID
@@ -394,10 +394,10 @@ Promise.all([verify(${JSON.stringify(token)}), verify(${JSON.stringify(tampered)
       const errors: Array<string> = []
       page.on("pageerror", (e) => errors.push(String(e)))
       await page.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`)
-      await page.waitForFunction(() => (window as unknown as { __result?: string }).__result !== undefined, null, {
+      await page.waitForFunction(() => (globalThis as unknown as { __result?: string }).__result !== undefined, null, {
         timeout: 30_000
       })
-      const result = JSON.parse(await page.evaluate(() => (window as unknown as { __result: string }).__result))
+      const result = JSON.parse(await page.evaluate(() => (globalThis as unknown as { __result: string }).__result))
       assert.deepStrictEqual(errors, [])
       assert.deepStrictEqual(result, {
         node: "undefined",
