@@ -250,7 +250,7 @@ afterAll(() => {
   if (work !== undefined) rmSync(work, { recursive: true, force: true })
 })
 
-describe("consumer: the packed tarballs installed with npm", () => {
+describe("consumer: the packed tarballs installed with npm", { timeout: 180_000 }, () => {
   it("the tarballs carry only dist, README, LICENSE and package.json, and the app's node_modules has a size", () => {
     for (const [name, tgz] of Object.entries(tarballs)) {
       const entries = run("tar", ["-tzf", tgz], work).stdout.trim().split("\n")
