@@ -12,7 +12,7 @@
  * activate, status, subscribe, deactivate. The script prints one JSON line, which the test asserts on.
  * Nothing here reads the workspace's sources: children run without the `@licensure/source` condition.
  */
-import { spawnSync } from "node:child_process"
+import { spawn, spawnSync } from "node:child_process"
 import { generateKeyPairSync } from "node:crypto"
 import {
   existsSync,
@@ -260,6 +260,28 @@ describe("consumer: the packed tarballs installed with npm", { timeout: 180_000 
     }
     const du = Number(run("du", ["-sb", join(nodeApp, "node_modules")], work).stdout.split("\t")[0])
     assert.isAbove(du, 0)
+  })
+
+  it("the packed bins run: `licensure --help` and `licensure-emulator` (one JSON line, then SIGTERM exits 0)", async () => {
+    const help = run(join(nodeApp, "node_modules", ".bin", "licensure"), ["--help"], nodeApp, 60_000)
+    assert.match(help.stdout, /^licensure: /)
+    assert.include(help.stdout, "activate <key>")
+    const child = spawn(join(nodeApp, "node_modules", ".bin", "licensure-emulator"), [], {
+      cwd: nodeApp,
+      env: childEnv()
+    })
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)))
+    const line = await new Promise<string>((resolve, reject) => {
+      let out = ""
+      child.stdout.on("data", (chunk: Buffer) => {
+        out += chunk.toString("utf8")
+        if (out.includes("\n")) resolve(out.split("\n")[0]!)
+      })
+      child.on("exit", (code) => reject(new Error(`licensure-emulator exited ${code} before printing: ${out}`)))
+    })
+    assert.match(JSON.parse(line).url, /^http:\/\/127\.0\.0\.1:\d+$/)
+    child.kill("SIGTERM")
+    assert.strictEqual(await exited, 0)
   })
 
   it("Node 24, ESM import", () => {
