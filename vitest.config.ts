@@ -9,7 +9,12 @@ export default defineConfig({
   resolve: { conditions },
   ssr: { resolve: { conditions, externalConditions: ["@licensure/source"] } },
   test: {
-    include: ["packages/*/test/**/*.test.ts", "tests/src/**/*.test.ts", "tests/reliability/**/*.test.ts"],
+    include: [
+      "packages/*/test/**/*.test.ts",
+      "tests/src/**/*.test.ts",
+      "tests/reliability/**/*.test.ts",
+      "tests/consumer/**/*.test.ts"
+    ],
     env: { NODE_OPTIONS: "--conditions=@licensure/source" },
     testTimeout: 60_000,
     hookTimeout: 60_000,

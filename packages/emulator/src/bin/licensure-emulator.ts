@@ -57,8 +57,6 @@ const emulator: Emulator = await startEmulator({
   process.stderr.write(`licensure-emulator: cannot listen on ${options.host}:${options.port}: ${String(error)}\n`)
   process.exit(1)
 })
-process.stdout.write(`${JSON.stringify({ url: emulator.url })}\n`)
-
 let stopping = false
 const stop = () => {
   if (stopping) return
@@ -70,3 +68,5 @@ const stop = () => {
 }
 process.on("SIGINT", stop)
 process.on("SIGTERM", stop)
+// The ready line comes after the handlers: a parent that signals as soon as it reads it gets the clean exit.
+process.stdout.write(`${JSON.stringify({ url: emulator.url })}\n`)
