@@ -80,17 +80,19 @@ const runIn = (dir: string, file: string, args: Array<string>) =>
 describe("licensure bundle", () => {
   it("imports nothing but node: built-ins, and its d.ts imports nothing", () => {
     const meta = JSON.parse(readFileSync(join(dist, "meta.json"), "utf8")) as {
-      outputs: Record<string, { imports: Array<{ path: string; external?: boolean }> }>
+      outputs: Record<string, { imports: Array<{ path: string; kind: string; external?: boolean }> }>
     }
     const imports = Object.values(meta.outputs).flatMap((o) => o.imports)
     assert.isAbove(imports.length, 0)
     for (const i of imports) {
-      assert.isTrue(i.external === true && /^node:[a-z0-9_/]+$/.test(i.path), `bundle imports ${i.path}`)
+      // undici, the optional peer for proxies, only ever as a lazy import().
+      const optional = i.path === "undici" && i.kind === "dynamic-import"
+      assert.isTrue(i.external === true && (optional || /^node:[a-z0-9_/]+$/.test(i.path)), `bundle imports ${i.path}`)
     }
     for (const file of ["index.js", "index.cjs"]) {
       const found = specifiers(readFileSync(join(dist, file), "utf8"))
       assert.isAbove(found.length, 0, file)
-      const foreign = found.filter((s) => !/^node:[a-z0-9_/]+$/.test(s))
+      const foreign = found.filter((s) => s !== "undici" && !/^node:[a-z0-9_/]+$/.test(s))
       assert.deepStrictEqual(foreign, [], `${file} names modules other than node: built-ins`)
     }
     const dts = readFileSync(join(dist, "index.d.ts"), "utf8")
@@ -101,7 +103,9 @@ describe("licensure bundle", () => {
     assert.match(dts, /declare const createNodeLicensing/)
     const pkgJson = JSON.parse(readFileSync(join(pkg, "package.json"), "utf8"))
     assert.isUndefined(pkgJson.dependencies)
-    assert.isUndefined(pkgJson.peerDependencies)
+    // Only undici, optional, for apps behind a proxy.
+    assert.deepStrictEqual(pkgJson.peerDependencies, { undici: "^8.13.1" })
+    assert.deepStrictEqual(pkgJson.peerDependenciesMeta, { undici: { optional: true } })
   })
 
   for (const format of ["esm", "cjs"] as const) {
@@ -145,4 +149,35 @@ describe("licensure bundle", () => {
       assert.strictEqual(server.totalDeactivations, 1)
     })
   }
+
+  it("behind a proxy without undici installed: a typed refusal saying to install it, no crash", async () => {
+    const { key } = await emulator.createLicense({ productId })
+    const app = tempDir("licensure-app-proxy-")
+    copyFileSync(join(dist, "index.js"), join(app, "licensure.mjs"))
+    writeFileSync(
+      join(app, "main.mjs"),
+      `import { createNodeLicensing } from "./licensure.mjs"
+const [config, key] = JSON.parse(process.argv[2])
+const licensing = createNodeLicensing(config)
+try { await licensing.activate(key); console.log(JSON.stringify({ activated: true })) }
+catch (e) { console.log(JSON.stringify({ tag: e._tag, kind: e.kind, message: e.message })) }
+await licensing.close()
+`
+    )
+    const config = {
+      productId,
+      publicKeyPem,
+      host: emulator.url,
+      scope: "memory",
+      fingerprint: { platform: "linux", env: {}, hostname: "workstation", username: "tester" },
+      http: { proxy: { url: "http://127.0.0.1:9" } },
+      retry: { retries: 0 }
+    }
+    const run = await runIn(app, "main.mjs", [JSON.stringify([config, key])])
+    assert.strictEqual(run.code, 0, run.stderr)
+    const out = JSON.parse(run.stdout.trim().split("\n").at(-1)!)
+    assert.strictEqual(out.tag, "LicensingError")
+    assert.strictEqual(out.kind, "NetworkFailure")
+    assert.include(out.message, "npm install undici")
+  })
 })

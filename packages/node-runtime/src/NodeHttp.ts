@@ -126,7 +126,17 @@ const make = (options: NodeHttpOptions) =>
     if (!needsDispatcher) return fetchLayer(globalThis.fetch)
     const connectTimeout = options.connectTimeout ?? 10_000
     const readTimeout = options.readTimeout ?? 30_000
-    const undici = yield* Effect.promise(() => import("undici"))
+    const loaded = yield* Effect.result(Effect.tryPromise(() => import("undici")))
+    if (loaded._tag === "Failure") {
+      const message =
+        "a proxy, extra CAs or explicit timeouts need the undici package, which is not installed " +
+        `(npm install undici@8): ${String(loaded.failure.cause)}`
+      return Layer.succeed(
+        HttpClient.HttpClient,
+        HttpClient.make((request) => Effect.fail(transportError(request, message, loaded.failure)))
+      )
+    }
+    const undici = loaded.success
     return Layer.unwrap(
       Effect.gen(function* () {
         const built = yield* Effect.acquireRelease(
