@@ -155,7 +155,7 @@ describe("licensure CLI (real processes against a real emulator)", () => {
     const license = await newLicense()
     const env = configured(storeDir())
 
-    const activated = await cli(["activate", license.key], env)
+    const activated = await cli(["activate", ` ${license.key}\n`], env) // pasted with a space and a newline
     assert.strictEqual(activated.code, ExitCode.licensed, activated.stderr)
     assert.match(activated.stdout, /^state\s+active$/m)
     assert.match(activated.stdout, /^status\s+LA_OK \(0\)$/m)
@@ -204,6 +204,11 @@ describe("licensure CLI (real processes against a real emulator)", () => {
     const table = await cli(["status"], env)
     assert.strictEqual(table.code, 20)
     assert.match(table.stdout, /^state\s+unactivated$/m)
+
+    // A second deactivate (an uninstaller run twice) succeeds: there is nothing left to release.
+    const again = await cli(["deactivate"], env)
+    assert.strictEqual(again.code, ExitCode.licensed, again.stderr)
+    assert.match(again.stdout, /no activation on this machine/)
   })
 
   it("answers configuration and usage mistakes with one line and exit 2", async () => {
@@ -405,6 +410,11 @@ describe("licensure CLI (real processes against a real emulator)", () => {
     const done = await seeded.finished
     assert.strictEqual(done.code, 0, done.stderr)
     assert.match(done.stderr, /export LICENSURE_HOST=http:\/\/127\.0\.0\.1:\d+ LICENSURE_PRODUCT_ID=/)
-    assert.isFalse(NodeFs.existsSync(info.publicKeyPath), "the temporary key file is removed on exit")
+    // The key file outlives the emulator, so the printed exports still work offline (issue 13).
+    assert.isTrue(NodeFs.existsSync(info.publicKeyPath), "the seeded public key stays after exit")
+    const offline = await cli(["status", "--json"], env)
+    assert.strictEqual(offline.code, 0, offline.stderr)
+    assert.strictEqual(JSON.parse(offline.stdout).state, "active")
+    NodeFs.rmSync(NodePath.dirname(info.publicKeyPath), { recursive: true, force: true })
   })
 })

@@ -149,7 +149,8 @@ const licensingCommand = async (
   }
   switch (commandLine.command) {
     case "activate": {
-      const key = commandLine.positionals[0]!
+      // A key pasted with a stray space or newline is the same key.
+      const key = commandLine.positionals[0]!.trim()
       return report(await progress.around(`activating with ${host}`, () => licensing.activate(key)))
     }
     case "trial":
@@ -159,6 +160,13 @@ const licensingCommand = async (
     case "sync":
       return report(await progress.around(`syncing with ${host}`, () => licensing.sync()))
     case "deactivate": {
+      // Idempotent, as an uninstaller needs it: with no activation here, there is nothing to release.
+      const before = await licensing.check()
+      if (before.license === undefined) {
+        if (commandLine.json) return report(before, ExitCode.licensed)
+        line("deactivated: there was no activation on this machine (nothing to release)")
+        return ExitCode.licensed
+      }
       const view = await progress.around(`deactivating with ${host}`, () => licensing.deactivate())
       if (commandLine.json) return report(view, ExitCode.licensed)
       line("deactivated: this machine's activation was released")
@@ -183,7 +191,9 @@ const watch = async (
   if (commandLine.inspect) {
     const Inspector = await import("../Inspector.ts")
     const { url } = await licensing.use((service) => Inspector.start(service))
-    line(`inspector: ${url}`)
+    // With --json, stdout carries only the JSON lines (for jq); the URL is a diagnostic.
+    if (commandLine.json) io.stderr.write(`inspector: ${url}\n`)
+    else line(`inspector: ${url}`)
   }
   let last: string | undefined
   const unsubscribe = licensing.subscribe((view) => {
@@ -232,14 +242,13 @@ const emulator = async (commandLine: CommandLine, io: CliIo, line: (text: string
     })
   })
   const interrupted = io.interrupted()
-  let keyDirectory: string | undefined
   try {
     if (!commandLine.seed) {
       line(JSON.stringify({ url: server.url }))
     } else {
       const product = await server.createProduct()
       const license = await server.createLicense({ productId: product.productId })
-      keyDirectory = NodeFs.mkdtempSync(NodePath.join(NodeOs.tmpdir(), "licensure-emulator-"))
+      const keyDirectory = NodeFs.mkdtempSync(NodePath.join(NodeOs.tmpdir(), "licensure-emulator-"))
       const publicKeyPath = NodePath.join(keyDirectory, "public-key.pem")
       NodeFs.writeFileSync(publicKeyPath, product.publicKeyPem)
       line(
@@ -265,8 +274,9 @@ const emulator = async (commandLine: CommandLine, io: CliIo, line: (text: string
     await interrupted
     return ExitCode.licensed
   } finally {
+    // The seeded public key stays (it is public): the exports printed above keep working after the emulator stops,
+    // for an offline `licensure status`.
     await server.close()
-    if (keyDirectory !== undefined) NodeFs.rmSync(keyDirectory, { recursive: true, force: true })
   }
 }
 
