@@ -48,6 +48,7 @@ import {
   type OperationResult
 } from "./LicenseMachine.ts"
 import { LicenseStore, RecordVersion, type StoredRecord } from "./LicenseStore.ts"
+import { LicensingError, NotActivated, reasonOf } from "./LicensingError.ts"
 import { type LexStatus, type LexStatusName, lexStatus, lexStatusOfFailure } from "./LexStatus.ts"
 import {
   type ActivationClaims,
@@ -256,15 +257,7 @@ export interface LicenseView {
   readonly license: LicenseDetails | undefined
 }
 
-/** A command's operation failed; `failure` says how, `status` in LexActivator's terms. */
-export class LicensingError extends Schema.TaggedError<LicensingError>()("LicensingError", {
-  operation: Schema.String,
-  kind: Schema.String,
-  code: Schema.optionalKey(Schema.String),
-  message: Schema.String,
-  status: Schema.Struct({ name: Schema.String, code: Schema.Number }),
-  state: Schema.String
-}) {}
+export { LicensingError } from "./LicensingError.ts"
 
 export type { ActivateOptions }
 
@@ -922,6 +915,7 @@ export class Licensing extends Context.Service<Licensing, LicensingService>()("@
           return Effect.fail(
             new LicensingError({
               operation: error.operation,
+              reason: reasonOf(error),
               kind: error.kind,
               ...(error.code !== undefined ? { code: error.code } : {}),
               message: error.message,
@@ -944,10 +938,12 @@ export class Licensing extends Context.Service<Licensing, LicensingService>()("@
         Effect.gen(function* () {
           yield* ready
           if (actor.getSnapshot().context.facts === undefined) {
+            const message = `there is no activation on this machine to ${operation}`
             return yield* new LicensingError({
               operation,
+              reason: new NotActivated({ message }),
               kind: "NotActivated",
-              message: `there is no activation on this machine to ${operation}`,
+              message,
               status: lexStatus("LA_FAIL"),
               state: actor.getSnapshot().value as string
             })

@@ -18,6 +18,7 @@ import type { Fingerprint } from "./Fingerprint.ts"
 import type { LicenseApi } from "./LicenseApi.ts"
 import type { LicenseStore } from "./LicenseStore.ts"
 import { type LexStatus, lexStatus } from "./LexStatus.ts"
+import { Closed } from "./LicensingError.ts"
 import {
   type ActivateOptions,
   checkConfig,
@@ -146,14 +147,17 @@ export const createLicensing = (config: PromiseLicensingConfig): PromiseLicensin
   }
 }
 
-const closedError = (detail: string) =>
-  new LicensingError({
+const closedError = (detail: string) => {
+  const message = `the licensing client was closed before the call finished (${detail})`
+  return new LicensingError({
     operation: "any",
+    reason: new Closed({ message }),
     kind: "Closed",
-    message: `the licensing client was closed before the call finished (${detail})`,
+    message,
     status: lexStatus("LA_FAIL"),
     state: "closed"
   })
+}
 
 /** A typed failure stays as it is; an interruption (the client closed mid-call) becomes a `Closed` error. */
 const toError = (cause: Cause.Cause<LicensingError>): unknown =>

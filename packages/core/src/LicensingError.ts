@@ -1,0 +1,131 @@
+/**
+ * The one error a `Licensing` command fails with, and its typed `reason`: a tagged union a caller switches on
+ * exhaustively or handles with `Effect.catchReason("LicensingError", "RateLimited", …)`. `kind` and `code` stay
+ * beside it, as the same facts in flat form (the CLI's exit codes and older callers read them).
+ *
+ * Each reason maps to its LexActivator status in one table, {@link lexStatusOfFailure} (LexStatus.ts), applied
+ * to the failure the reason was made from; the error's `status` is that status.
+ *
+ * @example
+ * licensing.activate(key).pipe(
+ *   Effect.catchReason("LicensingError", "ServerRefused", (reason) => Effect.log(`refused: ${reason.code}`))
+ * )
+ *
+ * @since 0.2.0
+ */
+import { Schema } from "effect"
+import type { FailureInfo } from "./LicenseMachine.ts"
+
+const message = { message: Schema.String }
+
+/** No answer: refused, reset, timed out, DNS, TLS (the message keeps the platform's code). */
+export class NetworkFailure extends Schema.TaggedClass<NetworkFailure>()("NetworkFailure", message) {}
+/** 429: `retryAfterMillis` when the server said how long. */
+export class RateLimited extends Schema.TaggedClass<RateLimited>()("RateLimited", {
+  ...message,
+  retryAfterMillis: Schema.optionalKey(Schema.Number)
+}) {}
+/** The server refused with a code this client knows (`INVALID_LICENSE_KEY`, `ACTIVATION_LIMIT_REACHED`, …). */
+export class ServerRefused extends Schema.TaggedClass<ServerRefused>()("ServerRefused", {
+  ...message,
+  code: Schema.String
+}) {}
+/** The server refused with a code this client does not know, kept verbatim. */
+export class UnknownServerCode extends Schema.TaggedClass<UnknownServerCode>()("UnknownServerCode", {
+  ...message,
+  code: Schema.String
+}) {}
+/** The activation is gone on the server (a 404). */
+export class NotFound extends Schema.TaggedClass<NotFound>()("NotFound", message) {}
+/** 5xx or an uncoded refusal. */
+export class ServerFailure extends Schema.TaggedClass<ServerFailure>()("ServerFailure", message) {}
+/** An answer that is not what the protocol says (not JSON, too large, missing the token). */
+export class MalformedResponse extends Schema.TaggedClass<MalformedResponse>()("MalformedResponse", message) {}
+/** A token that failed verification; `tokenReason` is `ActivationToken`'s reason (`badSignature`, …). */
+export class TokenRejected extends Schema.TaggedClass<TokenRejected>()("TokenRejected", {
+  ...message,
+  tokenReason: Schema.optionalKey(Schema.String)
+}) {}
+/** The licence record could not be read or written. */
+export class StoreFailure extends Schema.TaggedClass<StoreFailure>()("StoreFailure", message) {}
+/** The machine's identity could not be read, or the token is another machine's. */
+export class FingerprintFailure extends Schema.TaggedClass<FingerprintFailure>()("FingerprintFailure", message) {}
+/** A hosted-floating lease ran out. */
+export class LeaseLapsed extends Schema.TaggedClass<LeaseLapsed>()("LeaseLapsed", message) {}
+/** The stored activation was cleared (by a verified refusal). */
+export class ActivationCleared extends Schema.TaggedClass<ActivationCleared>()("ActivationCleared", message) {}
+/** A bug inside an operation, reported as data. */
+export class InternalError extends Schema.TaggedClass<InternalError>()("InternalError", message) {}
+/** The command needs an activation and there is none. */
+export class NotActivated extends Schema.TaggedClass<NotActivated>()("NotActivated", message) {}
+
+/** The client was closed before the call finished. */
+export class Closed extends Schema.TaggedClass<Closed>()("Closed", message) {}
+
+export const LicensingErrorReason = Schema.Union([
+  NetworkFailure,
+  RateLimited,
+  ServerRefused,
+  UnknownServerCode,
+  NotFound,
+  ServerFailure,
+  MalformedResponse,
+  TokenRejected,
+  StoreFailure,
+  FingerprintFailure,
+  LeaseLapsed,
+  ActivationCleared,
+  InternalError,
+  NotActivated,
+  Closed
+])
+export type LicensingErrorReason = typeof LicensingErrorReason.Type
+
+/** A command's operation failed; `reason` says how, `status` in LexActivator's terms. */
+export class LicensingError extends Schema.TaggedError<LicensingError>()("LicensingError", {
+  operation: Schema.String,
+  reason: LicensingErrorReason,
+  /** The reason's tag, flat (`reason._tag`). */
+  kind: Schema.String,
+  /** The server's code or the token's reason, flat, when there is one. */
+  code: Schema.optionalKey(Schema.String),
+  message: Schema.String,
+  status: Schema.Struct({ name: Schema.String, code: Schema.Number }),
+  state: Schema.String
+}) {}
+
+/** The typed reason for a failure the machine recorded. */
+export const reasonOf = (failure: Pick<FailureInfo, "kind" | "code" | "message" | "retryAfterMillis">) => {
+  const m = failure.message
+  switch (failure.kind) {
+    case "NetworkFailure":
+      return new NetworkFailure({ message: m })
+    case "RateLimited":
+      return new RateLimited({
+        message: m,
+        ...(failure.retryAfterMillis !== undefined ? { retryAfterMillis: failure.retryAfterMillis } : {})
+      })
+    case "ServerRefused":
+      return new ServerRefused({ message: m, code: failure.code ?? "" })
+    case "UnknownServerCode":
+      return new UnknownServerCode({ message: m, code: failure.code ?? "" })
+    case "NotFound":
+      return new NotFound({ message: m })
+    case "ServerFailure":
+      return new ServerFailure({ message: m })
+    case "MalformedResponse":
+      return new MalformedResponse({ message: m })
+    case "TokenRejected":
+      return new TokenRejected({ message: m, ...(failure.code !== undefined ? { tokenReason: failure.code } : {}) })
+    case "StoreFailure":
+      return new StoreFailure({ message: m })
+    case "FingerprintFailure":
+      return new FingerprintFailure({ message: m })
+    case "LeaseLapsed":
+      return new LeaseLapsed({ message: m })
+    case "ActivationCleared":
+      return new ActivationCleared({ message: m })
+    case "InternalError":
+      return new InternalError({ message: m })
+  }
+}
