@@ -8,6 +8,36 @@ import { dirname, join, relative } from "node:path"
 import { fileURLToPath } from "node:url"
 
 const root = fileURLToPath(new URL("..", import.meta.url))
+
+// One build at a time: two builds writing the same dist/ (the consumer test's and the bundle test's, run in
+// parallel by vitest) would delete each other's files. A directory is the lock (mkdir is atomic); a lock older
+// than two minutes (a whole build takes seconds) belongs to a build that died.
+const lock = join(root, ".build.lock")
+const lockedAt = Date.now()
+for (;;) {
+  try {
+    mkdirSync(lock)
+    break
+  } catch (error) {
+    if (error.code !== "EEXIST") throw error
+    let age = 0
+    try {
+      age = Date.now() - statSync(lock).mtimeMs
+    } catch {
+      continue
+    }
+    if (age > 2 * 60_000) {
+      rmSync(lock, { recursive: true, force: true })
+      continue
+    }
+    if (Date.now() - lockedAt > 10 * 60_000) {
+      console.error(`build: ${lock} held for ten minutes by another build; giving up`)
+      process.exit(1)
+    }
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200)
+  }
+}
+process.on("exit", () => rmSync(lock, { recursive: true, force: true }))
 const order = ["core", "fingerprint", "emulator", "node-runtime", "testing", "cli"]
 const esmOnly = new Set(["cli"])
 const wanted = process.argv.slice(2)
@@ -48,10 +78,38 @@ const tsc = (cwd, args) => {
 // `./X.js` → `./X.cjs` in require() calls and in declaration imports, relative specifiers only.
 const toCjs = (text) => text.replace(/((?:require\(|from |import\()\s*["'])(\.{1,2}\/[^"']*?)\.js(["'])/g, "$1$2.cjs$3")
 
+// A package is rebuilt only when something it is made from is newer than its last build (its src, package.json,
+// tsconfig files, this script) or a dependency was rebuilt in this run; `--force` rebuilds everything. A second
+// build right after a first (a test's prepack) then leaves dist/ alone instead of deleting it under a reader.
+const force = process.env.LICENSURE_BUILD_FORCE === "1"
+const rebuilt = new Set()
+const newest = (dir) =>
+  Math.max(
+    ...walk(join(dir, "src")).map((f) => statSync(f).mtimeMs),
+    ...readdirSync(dir)
+      .filter((f) => f === "package.json" || /^tsconfig.*\.json$/.test(f))
+      .map((f) => statSync(join(dir, f)).mtimeMs),
+    statSync(fileURLToPath(import.meta.url)).mtimeMs
+  )
+// The stamp sits beside dist/, not in it, so it never ships.
+const stampOf = (dir) => {
+  try {
+    return statSync(join(dir, ".build-stamp")).mtimeMs
+  } catch {
+    return -1
+  }
+}
+
 for (const name of names) {
   const started = performance.now()
   const dir = join(root, "packages", name)
   const dist = join(dir, "dist")
+  if (!force && !needs(name).some((dep) => rebuilt.has(dep)) && stampOf(dir) > newest(dir)) {
+    console.log(`build: @licensure/${name} is up to date`)
+    continue
+  }
+  rebuilt.add(name)
+  rmSync(join(dir, ".build-stamp"), { force: true })
   rmSync(dist, { recursive: true, force: true })
   tsc(dir, ["-p", "tsconfig.build.json"])
   if (!esmOnly.has(name)) {
@@ -93,5 +151,6 @@ for (const name of names) {
   }
   const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8"))
   for (const bin of Object.values(pkg.bin ?? {})) chmodSync(join(dir, bin), 0o755)
+  writeFileSync(join(dir, ".build-stamp"), "")
   console.log(`build: @licensure/${name} in ${Math.round(performance.now() - started)} ms`)
 }

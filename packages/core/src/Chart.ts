@@ -1,5 +1,5 @@
 /**
- * The lifecycle machine as a picture: a Mermaid `stateDiagram-v2` and a plain JSON graph, derived from the
+ * The lifecycle machine as a picture: a Mermaid `stateDiagram-v2`, W3C SCXML and a plain JSON graph, derived from the
  * machine definition itself (so they cannot drift from it), for the README, the CLI's `chart` command and the
  * inspector page. XState ships no Mermaid export, so the state nodes are walked here.
  *
@@ -69,5 +69,48 @@ export const toMermaid = (machine: AnyStateMachine = licenseMachine): string => 
       lines.push(line)
     }
   }
+  return lines.join("\n")
+}
+
+const xml = (text: string) =>
+  text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;")
+
+/** The SCXML event name for an XState event: delays as `xstate.after.<name>`, actor completions as SCXML's own `done.invoke.<id>`. */
+const scxmlEvent = (eventType: string): string =>
+  eventType.startsWith("xstate.done.actor.") ? `done.invoke.${eventType.slice("xstate.done.actor.".length)}` : eventType
+
+/**
+ * W3C SCXML 1.0 (`http://www.w3.org/2005/07/scxml`): one `<state>` per state with its `<invoke>`s, one
+ * `<transition>` per transition definition, in order, `cond` naming the guard (the guards are the machine's own
+ * functions, so SCXML gets their names, not their code) and no `event` for eventless (`always`) ones; a
+ * targetless transition (actions only) has no `target`. Tags become a space-separated `licensure:tags` attribute.
+ */
+export const toScxml = (machine: AnyStateMachine = licenseMachine): string => {
+  const root = machine.root
+  const states = Object.values(root.states) as Array<AnyStateNode>
+  const lines = [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    `<scxml xmlns="http://www.w3.org/2005/07/scxml" xmlns:licensure="https://licensure.dev/scxml" version="1.0" name="${xml(String(machine.id))}" initial="${xml(root.initial.target[0]?.key ?? "")}">`
+  ]
+  for (const node of states) {
+    const tags = [...node.tags]
+    lines.push(`  <state id="${xml(node.key)}"${tags.length > 0 ? ` licensure:tags="${xml(tags.join(" "))}"` : ""}>`)
+    for (const invoke of node.invoke)
+      lines.push(`    <invoke id="${xml(String(invoke.id))}" type="licensure:${xml(String(invoke.src))}"/>`)
+    const transition = (
+      event: string | undefined,
+      t: { target?: ReadonlyArray<AnyStateNode> | undefined; guard?: unknown }
+    ) => {
+      const guard = guardName(t.guard)
+      const target = (t.target ?? []).map((n) => n.key).join(" ")
+      lines.push(
+        `    <transition${event === undefined ? "" : ` event="${xml(scxmlEvent(event))}"`}${guard === undefined ? "" : ` cond="${xml(guard)}"`}${target === "" ? "" : ` target="${xml(target)}"`}/>`
+      )
+    }
+    for (const t of node.always ?? []) transition(undefined, t)
+    for (const [eventType, transitions] of node.transitions) for (const t of transitions) transition(eventType, t)
+    lines.push("  </state>")
+  }
+  lines.push("</scxml>")
   return lines.join("\n")
 }

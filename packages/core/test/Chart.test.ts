@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { readFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
-import { toGraph, toMermaid } from "../src/Chart.ts"
+import { toGraph, toMermaid, toScxml } from "../src/Chart.ts"
 import { licenseMachine, SettledStates } from "../src/LicenseMachine.ts"
 
 const committed = fileURLToPath(new URL("../../../docs/state-chart.mmd", import.meta.url))
@@ -9,6 +9,8 @@ const committed = fileURLToPath(new URL("../../../docs/state-chart.mmd", import.
 describe("Chart", () => {
   it("the committed chart is exactly what the machine draws (regenerate: node scripts/write-chart.ts)", () => {
     assert.strictEqual(readFileSync(committed, "utf8").trimEnd(), toMermaid())
+    const scxml = fileURLToPath(new URL("../../../docs/state-chart.scxml", import.meta.url))
+    assert.strictEqual(readFileSync(scxml, "utf8").trimEnd(), toScxml())
   })
 
   it("draws every state and every transition target the machine defines", () => {

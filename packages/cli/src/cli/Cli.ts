@@ -216,8 +216,13 @@ const watch = async (
 }
 
 const chart = async (commandLine: CommandLine, io: CliIo, line: (text: string) => void): Promise<number> => {
-  const { toGraph, toMermaid } = await import("@licensure/core/Chart")
-  const text = commandLine.json ? JSON.stringify(toGraph(), null, 2) : toMermaid()
+  const { toGraph, toMermaid, toScxml } = await import("@licensure/core/Chart")
+  const text =
+    commandLine.format === "json"
+      ? JSON.stringify(toGraph(), null, 2)
+      : commandLine.format === "scxml"
+        ? toScxml()
+        : toMermaid()
   if (commandLine.out === undefined) {
     line(text)
     return ExitCode.licensed

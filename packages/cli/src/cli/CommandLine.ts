@@ -52,11 +52,16 @@ export interface CommandLine {
   readonly config: ConfigFlags
   readonly json: boolean
   readonly out: string | undefined
+  /** `chart --format`: mermaid (default), scxml or json. */
+  readonly format: ChartFormat
   readonly port: number
   readonly seed: boolean
   /** `watch --inspect`: also serve the state-chart inspector page on loopback. */
   readonly inspect: boolean
 }
+
+export const ChartFormats = ["mermaid", "scxml", "json"] as const
+export type ChartFormat = (typeof ChartFormats)[number]
 
 interface FlagSpec {
   readonly takesValue: boolean
@@ -75,6 +80,7 @@ const flags: Readonly<Record<string, FlagSpec>> = {
   "--app-version": { takesValue: true, commands: LicensingCommands, configField: "appVersion" },
   "--json": { takesValue: false, commands: [...LicensingCommands, "chart"] },
   "--out": { takesValue: true, commands: ["chart", "demo"] },
+  "--format": { takesValue: true, commands: ["chart"] },
   "--port": { takesValue: true, commands: ["emulator"] },
   "--seed": { takesValue: false, commands: ["emulator"] },
   "--inspect": { takesValue: false, commands: ["watch"] }
@@ -91,6 +97,7 @@ export const parseCommandLine = (args: ReadonlyArray<string>): CommandLine => {
       config: {},
       json: false,
       out: undefined,
+      format: "mermaid",
       port: 0,
       seed: false,
       inspect: false
@@ -103,6 +110,7 @@ export const parseCommandLine = (args: ReadonlyArray<string>): CommandLine => {
       config: {},
       json: false,
       out: undefined,
+      format: "mermaid",
       port: 0,
       seed: false,
       inspect: false
@@ -149,6 +157,7 @@ export const parseCommandLine = (args: ReadonlyArray<string>): CommandLine => {
   const config: Record<string, string> = {}
   let json = false
   let out: string | undefined
+  let format: ChartFormat | undefined
   let port = 0
   let seed = false
   let inspect = false
@@ -167,7 +176,12 @@ export const parseCommandLine = (args: ReadonlyArray<string>): CommandLine => {
     else if (flag === "--seed") seed = true
     else if (flag === "--inspect") inspect = true
     else if (flag === "--out") out = value
-    else if (flag === "--port") port = parsePort(value!)
+    else if (flag === "--format") {
+      if (!(ChartFormats as ReadonlyArray<string>).includes(value!)) {
+        throw new UsageError({ message: `--format expects one of ${ChartFormats.join(", ")}, got ${shown(value!)}` })
+      }
+      format = value as ChartFormat
+    } else if (flag === "--port") port = parsePort(value!)
   }
 
   const arity = command === "activate" ? 1 : 0
@@ -180,7 +194,8 @@ export const parseCommandLine = (args: ReadonlyArray<string>): CommandLine => {
       message: `\`${command}\` takes ${arity === 0 ? "no arguments" : "one argument"}, got also ${extra.map(shown).join(" ")}`
     })
   }
-  return { command, positionals, config, json, out, port, seed, inspect }
+  // `chart --json` is the older spelling of `--format json`.
+  return { command, positionals, config, json, out, format: format ?? (json ? "json" : "mermaid"), port, seed, inspect }
 }
 
 const parsePort = (raw: string): number => {

@@ -24,7 +24,7 @@ export const helpText = (): string => {
     "  deactivate       release this machine's activation (frees the seat)",
     "  watch            print one line per licence change until interrupted (Ctrl-C exits 0);",
     "                   --inspect also serves the live state-chart page on 127.0.0.1 and prints its URL",
-    "  chart            print the lifecycle as a Mermaid stateDiagram-v2 (--json: the graph; --out <file>)",
+    "  chart            print the lifecycle: --format mermaid (default) | scxml (W3C) | json; --out <file>",
     "  emulator         run a local Cryptlex emulator (--port N, default free; --seed: create a product and key)",
     "  demo             run the licensing demo (--out <dir> for its output files)",
     "",
