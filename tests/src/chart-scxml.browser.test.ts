@@ -7,7 +7,8 @@ import { spawnSync } from "node:child_process"
 import { existsSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
-import { Chart, LicenseMachine } from "@licensure/core"
+import * as Chart from "@licensure/core/Chart"
+import * as LicenseMachine from "@licensure/core/LicenseMachine"
 import { type Browser, chromium } from "playwright-core"
 
 /** The browser's parser, as the page has it (this file is compiled without the DOM library). */

@@ -11,7 +11,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import {
   Fingerprint,
-  LicenseMachine,
+  LicenseModel,
   LicenseStore,
   Licensing,
   type LicensingConfig,
@@ -25,7 +25,7 @@ import { Clock, Context, Effect, Layer, Option, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import { decodeJwt, generateKeyPair, SignJWT } from "jose"
 
-const { SettledStates } = LicenseMachine
+const { SettledStates } = LicenseModel
 
 const promise = <A>(f: () => Promise<A>) => Effect.promise(f)
 

@@ -9,7 +9,8 @@
  */
 import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
-import { Chart, type LicenseView } from "@licensure/core"
+import type { LicenseView } from "@licensure/core"
+import * as Chart from "@licensure/core/Chart"
 import type { LogEntry } from "@licensure/emulator/AdminApi"
 import { Clock, Effect, Option, Random } from "effect"
 import { TestClock } from "effect/testing"

@@ -20,7 +20,8 @@
  * @since 0.1.0
  */
 import * as Http from "node:http"
-import { Chart, type LicenseView, type Licensing } from "@licensure/core"
+import type { LicenseView, Licensing } from "@licensure/core"
+import * as Chart from "@licensure/core/Chart"
 import { Clock, Effect, Fiber, Schema, type Scope, Stream } from "effect"
 import * as Page from "./inspector/Page.ts"
 
@@ -106,7 +107,7 @@ export const start = (
       catch: (cause) =>
         new InspectorError({ reason: "assets", message: `cannot read the inspector page: ${errorMessage(cause)}` })
     })
-    const chartJson = JSON.stringify(Chart.toGraph(licensing.actor.logic))
+    const chartJson = JSON.stringify(Chart.toGraph())
     const clock = yield* Clock.Clock
     const stamp = (view: LicenseView): InspectorEvent => ({ ...view, time: clock.currentTimeMillisUnsafe() })
 

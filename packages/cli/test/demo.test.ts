@@ -1,7 +1,7 @@
 import * as NodeFs from "node:fs"
 import * as NodeOs from "node:os"
 import * as NodePath from "node:path"
-import { Chart } from "@licensure/core"
+import * as Chart from "@licensure/core/Chart"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { type DemoRow, DemoScript, DemoStart, type DemoSummary, runDemo } from "../src/Demo.ts"
 

@@ -22,172 +22,23 @@
  * @since 0.1.0
  */
 import { assign, cancel, raise, setup } from "xstate"
-import type { FingerprintComponent } from "./Fingerprint.ts"
-import type { ApiErrorReason } from "./LicenseApi.ts"
-import type { ActivationClaims, MetadataEntry, TrialClaims } from "./Protocol.ts"
 import { RollbackToleranceSeconds, type ValidationStatus, validate } from "./Validation.ts"
 
-/** The longest a single timer is armed for; on waking the machine re-evaluates and re-arms. */
-export const MaxTimerMillis = 60 * 60 * 1000
-
-/**
- * DECISION: a hosted-floating lease is renewed this long before `leat` (half the lease when the lease is shorter
- * than two minutes). Cryptlex asks for a sync interval at least 30 s below the lease; renewing a minute early
- * keeps a lease alive even when the sync interval is longer than the lease.
- */
-export const LeaseRenewMarginMillis = 60 * 1000
-
-/**
- * DECISION: the longest a `Retry-After` can hold back the next sync: one day (a server asking for more is
- * misconfigured or hostile; `Retry-After: 99999999999` must not stop sync for three thousand years). The wait is
- * also never past the next deadline that matters (grace end, expiry, lease end), where a sync can still help.
- */
-export const MaxRetryAfterMillis = 24 * 60 * 60 * 1000
-
-/** Per-activation settings; each overrides the configuration's value for this activation and its syncs. */
-export interface ActivateOptions {
-  readonly metadata?: ReadonlyArray<MetadataEntry> | undefined
-  readonly leaseDuration?: number | undefined
-  readonly email?: string | undefined
-  readonly password?: string | undefined
-  readonly releaseVersion?: string | undefined
-}
-
-/** The licence facts the machine reasons about, common to activation and trial tokens. */
-export interface LicenseFacts {
-  readonly kind: "activation" | "trial"
-  readonly token: string
-  readonly key?: string | undefined
-  readonly claims: ActivationClaims | TrialClaims
-  /** Epoch ms of the last successful sync (or the activation). */
-  readonly lastSyncedAt: number
-  /** Epoch ms high-water mark of the clock. */
-  readonly lastSeenAt: number
-  /**
-   * The fingerprint this machine answers to: the current one, or the stored one when the fingerprint service
-   * judged the machine the same and only a weak component drifted. The token's `fp` must equal it.
-   */
-  readonly fingerprint: string
-  /** The hashed components of the machine the activation was made on (for drift tolerance on load). */
-  readonly components: ReadonlyArray<FingerprintComponent>
-}
-
-/** Why the last operation failed or the record was cleared; `code` is the server's when it sent one. */
-export interface FailureInfo {
-  readonly operation: "load" | "activate" | "activateTrial" | "sync" | "deactivate" | "reactivate" | "validate"
-  readonly kind:
-    | ApiErrorReason["_tag"]
-    | "TokenRejected"
-    | "StoreFailure"
-    | "FingerprintFailure"
-    | "LeaseLapsed"
-    | "ActivationCleared"
-    /** A bug or an unexpected exception inside an operation: reported as data, never thrown at the host. */
-    | "InternalError"
-  readonly code?: string | undefined
-  readonly message: string
-  /** True for failures worth retrying (network, rate limit, server). */
-  readonly transient: boolean
-  readonly retryAfterMillis?: number | undefined
-}
-
-/** Result of an invoked operation, always resolved (never rejected) so the machine sees failures as data. */
-export type OperationResult =
-  | {
-      readonly type: "ok"
-      readonly facts: LicenseFacts
-      readonly at: number
-      /** When the operation began: the next sync is counted from here, so slow answers cause no drift. */
-      readonly startedAt?: number | undefined
-    }
-  | { readonly type: "failed"; readonly failure: FailureInfo; readonly at: number }
-
-export type LoadResult =
-  | { readonly type: "empty"; readonly failure?: FailureInfo | undefined }
-  | { readonly type: "loaded"; readonly facts: LicenseFacts }
-
-export type DeactivateResult =
-  | { readonly type: "ok" }
-  | { readonly type: "failed"; readonly failure: FailureInfo; readonly at: number }
-
-export interface MachineConfig {
-  readonly productId: string
-  /** Epoch milliseconds on the one clock (Effect's `Clock` in production and tests). */
-  readonly now: () => number
-  /**
-   * Milliseconds on a monotonic clock, when the platform has one: a wall clock set back while the process runs is
-   * noticed at the next wake-up, with no command, however far the hourly timer lets the wall clock catch up.
-   */
-  readonly monotonicNow?: (() => number) | undefined
-  /** Answer a rejected fingerprint with deactivate-then-activate (the forum thread's fallback). */
-  readonly reactivateOnFingerprintRejected?: boolean | undefined
-  /**
-   * The licence key the application knows, if any. When the stored record cannot be read (corrupt, foreign,
-   * unverifiable), the machine re-activates with it: the server gives the same machine its existing activation
-   * back, so the licence recovers without the user's help.
-   */
-  readonly licenseKey?: string | undefined
-}
-
-export interface LicenseContext {
-  readonly config: MachineConfig
-  readonly facts: LicenseFacts | undefined
-  readonly status: ValidationStatus | undefined
-  /** Epoch ms of the next sync attempt, `undefined` when background sync is off. */
-  readonly nextSyncAt: number | undefined
-  /** The last sync failed for a transient reason (the licence is in its grace period). */
-  readonly syncFailing: boolean
-  /** Background sync stopped after a refusal that LexActivator does not retry. */
-  readonly syncHalted: boolean
-  readonly lastError: FailureInfo | undefined
-  /** Why the stored activation was cleared, when it was. */
-  readonly clearedBecause: FailureInfo | undefined
-  readonly pendingKey: string | undefined
-  /** The options of the activation being made: they travel on the `ACTIVATE` event, never in a shared variable. */
-  readonly pendingOptions: ActivateOptions
-  /** The options the current activation was made with; its syncs send them again. */
-  readonly activationOptions: ActivateOptions
-  /** Why the last write of the licence record failed; `undefined` once a write lands (or none failed). */
-  readonly storeError: string | undefined
-  /** Wall and monotonic time at the last evaluation: how far the wall clock should have moved since. */
-  readonly clockAnchor: { readonly wall: number; readonly mono: number } | undefined
-}
-
-export type LicenseEvent =
-  | { readonly type: "ACTIVATE"; readonly key: string; readonly options?: ActivateOptions | undefined }
-  | { readonly type: "ACTIVATE_TRIAL" }
-  | { readonly type: "DEACTIVATE" }
-  | { readonly type: "SYNC" }
-  | { readonly type: "CHECK" }
-  /** Raised by the machine itself while a sync is in flight, when a deadline comes: re-evaluate, keep syncing. */
-  | { readonly type: "WAKE" }
-  /** The runtime reports how the last store write went (a failed save is never silent: the view carries it). */
-  | { readonly type: "STORE_RESULT"; readonly error: string | undefined }
-
-/** States in which the machine waits for the world (a timer or a command), as opposed to working. */
-export const SettledStates = [
-  "unactivated",
-  "active",
-  "grace",
-  "graceOver",
-  "expired",
-  "suspended",
-  "revoked",
-  "clockTampered",
-  "fingerprintMismatch",
-  "trialActive",
-  "trialExpired"
-] as const
-export type SettledState = (typeof SettledStates)[number]
-export type LicenseStateName =
-  | SettledState
-  | "loading"
-  | "activating"
-  | "activatingTrial"
-  | "renewDue"
-  | "reactivating"
-  | "deactivating"
-  | "evaluating"
+export * from "./LicenseModel.ts"
+import {
+  type ActivateOptions,
+  type DeactivateResult,
+  type FailureInfo,
+  type LicenseContext,
+  type LicenseEvent,
+  type LicenseFacts,
+  LeaseRenewMarginMillis,
+  type LoadResult,
+  type MachineConfig,
+  MaxRetryAfterMillis,
+  MaxTimerMillis,
+  type OperationResult
+} from "./LicenseModel.ts"
 
 // ---------------------------------------------------------------------------------------------------------------
 // Pure helpers (exported for tests and the runtime)

@@ -31,22 +31,23 @@ import {
   type Stream,
   SubscriptionRef
 } from "effect"
-import { type Actor, createActor, fromPromise, type SnapshotFrom } from "xstate"
+import { createActor, fromPromise, type SnapshotFrom } from "xstate"
 import * as ActivationToken from "./ActivationToken.ts"
 import { Fingerprint, type MachineIdentity } from "./Fingerprint.ts"
 import { type ApiError, isTransient, LibraryVersion, LicenseApi } from "./LicenseApi.ts"
-import {
-  type ActivateOptions,
-  type DeactivateResult,
-  type FailureInfo,
-  type LicenseContext,
-  type LicenseFacts,
-  type LicenseStateName,
-  type LoadResult,
-  licenseMachine,
-  nextDeadline,
-  type OperationResult
-} from "./LicenseMachine.ts"
+import { licenseMachine, nextDeadline } from "./LicenseMachine.ts"
+import type {
+  ActivateOptions,
+  DeactivateResult,
+  FailureInfo,
+  LicenseContext,
+  LicenseFacts,
+  LicenseStateName,
+  LoadResult,
+  MachineActor,
+  MachineSnapshot,
+  OperationResult
+} from "./LicenseModel.ts"
 import { LicenseStore, RecordVersion, type StoredRecord } from "./LicenseStore.ts"
 import { LicensingError, NotActivated, reasonOf } from "./LicensingError.ts"
 import { type LexStatus, type LexStatusName, lexStatus, lexStatusOfFailure } from "./LexStatus.ts"
@@ -288,10 +289,10 @@ export interface LicensingService {
   /** Resolves once every queued store write has landed. */
   readonly flush: Effect.Effect<void>
   /** The running actor, for inspection (chart, inspector). */
-  readonly actor: Actor<typeof licenseMachine>
+  readonly actor: MachineActor
 }
 
-const isSettled = (snapshot: SnapshotFrom<typeof licenseMachine>) => snapshot.hasTag("settled")
+const isSettled = (snapshot: MachineSnapshot) => snapshot.hasTag("settled")
 
 const definedOnly = <A extends object>(a: A): Partial<A> =>
   Object.fromEntries(Object.entries(a).filter(([, v]) => v !== undefined)) as Partial<A>
@@ -383,7 +384,7 @@ const statusOf = (state: LicenseStateName, context: LicenseContext): LexStatus =
   }
 }
 
-export const viewOf = (snapshot: SnapshotFrom<typeof licenseMachine>): LicenseView => {
+export const viewOf = (snapshot: MachineSnapshot): LicenseView => {
   const state = snapshot.value as LicenseStateName
   const context = snapshot.context
   const status = statusOf(state, context)
@@ -979,7 +980,11 @@ export class Licensing extends Context.Service<Licensing, LicensingService>()("@
         state: SubscriptionRef.changes(ref),
         ref,
         flush,
-        actor
+        // The running machine seen through core's own types (no xstate in the public declarations).
+        actor: {
+          getSnapshot: () => actor.getSnapshot(),
+          subscribe: (observer) => actor.subscribe(observer as Parameters<typeof actor.subscribe>[0])
+        }
       } satisfies LicensingService
     })
 

@@ -14,7 +14,7 @@
  * @since 0.2.0
  */
 import { Schema } from "effect"
-import type { FailureInfo } from "./LicenseMachine.ts"
+import type { FailureInfo } from "./LicenseModel.ts"
 
 const message = { message: Schema.String }
 

@@ -1,15 +1,24 @@
+// The root entry: everything an application and its tests use, with no xstate type in its declarations (so a
+// strict consumer's type-check, skipLibCheck off, never loads xstate's). The machine itself, its chart and the
+// XState clock are subpaths: `@licensure/core/LicenseMachine`, `@licensure/core/Chart`, `@licensure/core/XStateClock`.
 export * as ActivationToken from "./ActivationToken.ts"
-export * as Chart from "./Chart.ts"
 export * from "./Fingerprint.ts"
 export * from "./LexStatus.ts"
 export * from "./LicenseApi.ts"
-export * as LicenseMachine from "./LicenseMachine.ts"
+export * as LicenseModel from "./LicenseModel.ts"
+export type {
+  ActivateOptions,
+  FailureInfo,
+  LicenseFacts,
+  LicenseStateName,
+  MachineActor,
+  MachineSnapshot,
+  SettledState
+} from "./LicenseModel.ts"
 export * from "./LicenseStore.ts"
 export * from "./Licensing.ts"
+export * as LicensingErrorReasons from "./LicensingError.ts"
 export * from "./PromiseLicensing.ts"
 export * as Protocol from "./Protocol.ts"
 export * as RetryPolicy from "./RetryPolicy.ts"
 export * as Validation from "./Validation.ts"
-export * as XStateClock from "./XStateClock.ts"
-export type { FailureInfo, LicenseFacts, LicenseStateName, SettledState } from "./LicenseMachine.ts"
-export * as LicensingErrorReasons from "./LicensingError.ts"

@@ -6,7 +6,7 @@
  * @since 0.1.0
  */
 import type { LicenseView } from "@licensure/core"
-import type { FailureInfo } from "@licensure/core/LicenseMachine"
+import type { FailureInfo } from "@licensure/core"
 import type { ExitCode } from "./ExitCodes.ts"
 
 /** `******-******-…-**7F3A`: separators kept, every other character but the last four hidden. */
