@@ -15,6 +15,7 @@
  * @since 0.1.0
  */
 import * as NodeCrypto from "node:crypto"
+import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
 import {
   LicenseStore,
@@ -40,6 +41,28 @@ export interface NodeFileStoreOptions {
   readonly directory?: string
   /** How long a save waits for another process's write before failing with reason `locked`. Default 5000. */
   readonly lockTimeoutMillis?: number
+  /**
+   * Where the second copy of the record (the high-water mark) lives, or `false` for none. Default: the store's
+   * directory name with `.marks` appended (a sibling, outside the store's own folder).
+   */
+  readonly markDirectory?: string | false
+}
+
+/**
+ * DECISION: every save also writes a second, encrypted copy of the record in another directory (`<store
+ * directory>.marks`, beside it), and a load takes the later `lastSeenAt` of the two. Restoring an older licence
+ * file (a backup, a copied folder) with the clock set back is then caught as a rollback wherever the mark
+ * survives (issue 10). The mark never stands in for a missing record (a cleared activation stays cleared), and
+ * a mark that cannot be read or written is ignored: the record alone decides, as before.
+ */
+export const markPath = (
+  options: Pick<NodeFileStoreOptions, "productId" | "scope" | "directory" | "markDirectory">
+) => {
+  if (options.markDirectory === false) return undefined
+  const scope = options.scope ?? "user"
+  const directory = NodePath.resolve(options.directory ?? defaultDirectory(scope))
+  const marks = options.markDirectory ?? `${directory}.marks`
+  return storeFilePath(NodePath.resolve(marks), options.productId, scope)
 }
 
 const defaultLockTimeoutMillis = 5_000
@@ -70,6 +93,33 @@ export const make = (options: NodeFileStoreOptions): LicenseStoreService => {
     productId: options.productId,
     lock: { timeoutMillis: options.lockTimeoutMillis ?? defaultLockTimeoutMillis, staleMillis: staleLockMillis }
   })
+  const markFile = (() => {
+    const path = markPath(options)
+    return path === undefined
+      ? undefined
+      : makeStoreFile({
+          path,
+          fingerprint: options.fingerprint,
+          productId: options.productId,
+          lock: { timeoutMillis: options.lockTimeoutMillis ?? defaultLockTimeoutMillis, staleMillis: staleLockMillis }
+        })
+  })()
+  /** The mark's record, when there is a readable one; anything else is no mark. */
+  const readMark = Effect.sync((): StoredRecord | undefined => {
+    if (markFile === undefined) return undefined
+    try {
+      const bytes = markFile.read()
+      if (bytes === undefined) return undefined
+      const verdict = classify(markFile, bytes)
+      return verdict._tag === "Record" ? verdict.record : undefined
+    } catch {
+      return undefined
+    }
+  })
+  const withMark = (record: StoredRecord) =>
+    Effect.map(readMark, (mark) =>
+      mark !== undefined && mark.lastSeenAt > record.lastSeenAt ? { ...record, lastSeenAt: mark.lastSeenAt } : record
+    )
   // In-process writers queue here; the lock file orders them against other processes.
   const writers = Semaphore.makeUnsafe(1)
 
@@ -127,7 +177,7 @@ export const make = (options: NodeFileStoreOptions): LicenseStoreService => {
     const bytes = yield* readBytes
     if (bytes === undefined) return Option.none()
     const verdict = classify(file, bytes)
-    if (verdict._tag === "Record") return Option.some(verdict.record)
+    if (verdict._tag === "Record") return Option.some(yield* withMark(verdict.record))
     return yield* writers.withPermit(quarantine(verdict))
   })
 
@@ -150,11 +200,28 @@ export const make = (options: NodeFileStoreOptions): LicenseStoreService => {
           )
         })
       )
+      if (markFile !== undefined) {
+        // Best effort: the record above is what must land; the mark only raises a later load's high-water mark.
+        yield* Effect.ignore(
+          Effect.tryPromise(async () => {
+            NodeFs.mkdirSync(NodePath.dirname(markFile.path), { recursive: true, mode: 0o700 })
+            await markFile.save(plaintext)
+          })
+        )
+      }
     })
 
-  const clear: Effect.Effect<void, StoreError> = writers.withPermit(
-    Effect.tryPromise({ try: file.remove, catch: failure(`could not delete ${file.path}`, "to remove the file") })
-  )
+  const clear: Effect.Effect<void, StoreError> = writers
+    .withPermit(
+      Effect.tryPromise({ try: file.remove, catch: failure(`could not delete ${file.path}`, "to remove the file") })
+    )
+    .pipe(
+      Effect.tap(() =>
+        markFile === undefined
+          ? Effect.void
+          : Effect.ignore(Effect.tryPromise(() => Promise.resolve(markFile.remove())))
+      )
+    )
 
   return { load, save, clear }
 }

@@ -18,7 +18,8 @@ describe("NodeFileStore under concurrent writers", () => {
     const directory = NodeFs.mkdtempSync(NodePath.join(NodeOs.tmpdir(), "licensure-concurrency-"))
     const started: Array<LineProcess> = []
     try {
-      const store = NodeFileStore.make({ productId, fingerprint, directory })
+      // The reader looks at the record file alone: the high-water mark would lift lastSeenAt past what a writer saved.
+      const store = NodeFileStore.make({ productId, fingerprint, directory, markDirectory: false })
       for (const writer of writers) {
         started.push(startLineProcess(writerScript, [directory, writer, String(savesEach)]))
       }
