@@ -46,4 +46,24 @@ describe("licence facts", () => {
       await licensing.close()
     }
   })
+
+  it("trialMetadata goes with the trial activation and comes back in the trial's token", async () => {
+    const { productId, publicKeyPem } = await emulator.createProduct()
+    const licensing = createNodeLicensing({
+      productId,
+      publicKeyPem,
+      host: emulator.url,
+      scope: "memory",
+      trialMetadata: [{ key: "source", value: "website" }],
+      fingerprint: { platform: "linux", env: {}, hostname: "trial-facts", username: "tester" },
+      http: { proxy: "none" }
+    })
+    try {
+      const view = await licensing.activateTrial()
+      assert.strictEqual(view.state, "trialActive")
+      assert.deepStrictEqual((await licensing.license())?.activationMetadata, [{ key: "source", value: "website" }])
+    } finally {
+      await licensing.close()
+    }
+  })
 })

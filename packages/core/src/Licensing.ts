@@ -83,6 +83,8 @@ export interface LicensingConfig {
   readonly releasePublishedAt?: string | undefined
   /** Sent with activations (protocol: key ≤ 256, value ≤ 4096 characters). */
   readonly metadata?: ReadonlyArray<MetadataEntry> | undefined
+  /** Sent with trial activations (LexActivator's `SetTrialActivationMetadata`); the token carries it as `amd`. */
+  readonly trialMetadata?: ReadonlyArray<MetadataEntry> | undefined
   /** Hosted-floating: the lease the client asks for, in seconds (if the licence allows client lease durations). */
   readonly leaseDuration?: number | undefined
   readonly email?: string | undefined
@@ -116,6 +118,7 @@ const LicensingConfigSchema = Schema.Struct({
   releaseChannel: Schema.optional(Schema.String),
   releasePublishedAt: Schema.optional(Schema.String),
   metadata: Schema.optional(Schema.Array(MetadataEntrySchema)),
+  trialMetadata: Schema.optional(Schema.Array(MetadataEntrySchema)),
   leaseDuration: Schema.optional(Schema.Int.check(Schema.isGreaterThanOrEqualTo(-1))),
   email: Schema.optional(Schema.String),
   password: Schema.optional(Schema.String),
@@ -545,7 +548,8 @@ export class Licensing extends Context.Service<Licensing, LicensingService>()("@
 
       const trialBody = (fp: string, identity: MachineIdentity): TrialActivationRequest => ({
         ...machineFields(fp, identity),
-        ...releaseFields(config.releaseVersion)
+        ...releaseFields(config.releaseVersion),
+        ...(config.trialMetadata !== undefined ? { metadata: config.trialMetadata } : {})
       })
 
       /** LexActivator's `DeactivationViewModel`: the activation's fingerprint, this machine's os and user (row 4). */
