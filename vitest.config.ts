@@ -1,13 +1,19 @@
+import { fileURLToPath } from "node:url"
 import { defineConfig } from "vitest/config"
 
-// Inside the workspace everything runs from sources: the `@licensure/source` export condition (listed first in
-// each package's `exports`) points at src/*.ts, and child processes the tests spawn get it through NODE_OPTIONS.
-// Published tarballs carry only dist/, where the ordinary `import`/`require` conditions point.
-const conditions = ["@licensure/source", "module", "node", "development|production"]
+// Inside the workspace everything runs from sources: `@licensure/<package>[/<Module>]` is aliased to
+// packages/<package>/src/(index|<Module>).ts here, and child processes the tests spawn get the same mapping from
+// scripts/workspace-sources.mjs through NODE_OPTIONS. Published tarballs carry only dist/, where `exports` point.
+const packages = fileURLToPath(new URL("./packages/", import.meta.url))
+const hooks = fileURLToPath(new URL("./scripts/workspace-sources.mjs", import.meta.url))
 
 export default defineConfig({
-  resolve: { conditions },
-  ssr: { resolve: { conditions, externalConditions: ["@licensure/source"] } },
+  resolve: {
+    alias: [
+      { find: /^@licensure\/([a-z-]+)$/, replacement: `${packages}$1/src/index.ts` },
+      { find: /^@licensure\/([a-z-]+)\/([A-Za-z0-9/]+)$/, replacement: `${packages}$1/src/$2.ts` }
+    ]
+  },
   test: {
     include: [
       "packages/*/test/**/*.test.ts",
@@ -15,7 +21,7 @@ export default defineConfig({
       "tests/reliability/**/*.test.ts",
       "tests/consumer/**/*.test.ts"
     ],
-    env: { NODE_OPTIONS: "--conditions=@licensure/source" },
+    env: { NODE_OPTIONS: `--import=${hooks}` },
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: "forks",

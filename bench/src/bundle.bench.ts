@@ -60,7 +60,7 @@ try {
     format: "esm",
     target: "es2022",
     minify: true,
-    conditions: ["@licensure/source"],
+
     write: false,
     legalComments: "none"
   })

@@ -10,7 +10,7 @@
  * Every runtime runs one script, from a file, against an emulator started from the packed @licensure/emulator:
  * create a product and a licence (admin API), then `createNodeLicensing` (memory scope, host = emulator URL):
  * activate, status, subscribe, deactivate. The script prints one JSON line, which the test asserts on.
- * Nothing here reads the workspace's sources: children run without the `@licensure/source` condition.
+ * Nothing here reads the workspace's sources: children run without the workspace-sources hook (no NODE_OPTIONS).
  */
 import { spawn, spawnSync } from "node:child_process"
 import { generateKeyPairSync } from "node:crypto"

@@ -42,7 +42,7 @@ let publicKeyPath: string
 /** Only what the child needs: no proxy variables, no LICENSURE_* from the developer's shell. */
 const baseEnv = (): Record<string, string> => ({
   PATH: process.env.PATH ?? "",
-  NODE_OPTIONS: "--conditions=@licensure/source",
+  NODE_OPTIONS: `--import=${fileURLToPath(new URL("../../../scripts/workspace-sources.mjs", import.meta.url))}`,
   HOME: work,
   XDG_DATA_HOME: NodePath.join(work, "xdg")
 })

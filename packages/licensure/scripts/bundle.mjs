@@ -1,7 +1,7 @@
 // `pnpm build` in packages/licensure (and its prepack): bundles src/index.ts, the Promise face for Node, into
 // dist/index.js (ESM) and dist/index.cjs (CJS) with esbuild: platform node, target node22, minified, tree-shaken,
-// every package inlined (effect, jose, xstate and the workspace packages, read from their sources through the
-// `@licensure/source` condition, so no workspace build is needed first); only `node:` built-ins stay imports.
+// every package inlined (effect, jose, xstate and the workspace packages, read from their sources through
+// scripts/workspace-paths.mjs, so no workspace build is needed first); only `node:` built-ins stay imports.
 // Then the declarations: rollup-plugin-dts (on TypeScript 5.9's API; the repo's TypeScript 7 has no JS API)
 // bundles the public types, effect's included, into dist/index.d.ts and dist/index.d.cts, importing nothing.
 // Writes dist/meta.json (esbuild's metafile for the ESM bundle) for the test and the bench.
@@ -10,6 +10,7 @@ import { builtinModules } from "node:module"
 import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
+import { workspaceSources } from "../../../scripts/workspace-paths.mjs"
 import * as esbuild from "esbuild"
 import { rollup } from "rollup"
 import { dts } from "rollup-plugin-dts"
@@ -27,7 +28,7 @@ const common = {
   target: "node22",
   minify: true,
   treeShaking: true,
-  conditions: ["@licensure/source"],
+  plugins: [workspaceSources],
   // Bare built-in names ("fs", "crypto") in a dependency become `node:` imports, so the bundle names only those.
   alias: Object.fromEntries(
     builtinModules.filter((m) => !m.startsWith("_") && !m.startsWith("node:")).map((m) => [m, `node:${m}`])

@@ -21,7 +21,7 @@ let publicKeyPem: string
 const made: Array<string> = []
 
 beforeAll(async () => {
-  // The build runs with plain node: no `@licensure/source` condition from the test's environment.
+  // The build runs with plain node: without the workspace-sources hook from the test's environment.
   const env = { ...process.env, NODE_OPTIONS: "" }
   const build = spawnSync(process.execPath, [join(pkg, "scripts/bundle.mjs")], { encoding: "utf8", env })
   assert.strictEqual(build.status, 0, `bundle build failed:\n${build.stdout}\n${build.stderr}`)
