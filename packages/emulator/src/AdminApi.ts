@@ -9,7 +9,7 @@
  * @since 0.1.0
  */
 import { Schema } from "effect"
-import { LicenseType, MetadataEntry } from "@licensure/core/Protocol"
+import { LicenseType, MetadataEntry, OrganizationAddress } from "@licensure/core/Protocol"
 
 /** An instant: an ISO-8601 string or epoch milliseconds. */
 export const Instant = Schema.Union([Schema.String, Schema.Finite])
@@ -47,15 +47,8 @@ export const LicenseUser = Schema.Struct({
   company: Schema.optionalKey(Schema.String)
 })
 
-/** An organisation's address, the fields of LexActivator's `OrganizationAddress` (reference-client.md row 28). */
-export const OrganizationAddressOptions = Schema.Struct({
-  addressLine1: Schema.optionalKey(Schema.NullOr(Schema.String)),
-  addressLine2: Schema.optionalKey(Schema.NullOr(Schema.String)),
-  city: Schema.optionalKey(Schema.NullOr(Schema.String)),
-  state: Schema.optionalKey(Schema.NullOr(Schema.String)),
-  country: Schema.optionalKey(Schema.NullOr(Schema.String)),
-  postalCode: Schema.optionalKey(Schema.NullOr(Schema.String))
-})
+/** An organisation's address: core's `OrganizationAddress`, the fields the token's `oa` object carries (row 28). */
+export const OrganizationAddressOptions = OrganizationAddress
 
 /** The organisation a licence belongs to: sent in its tokens as `on` (name) and `oa` (the address object). */
 export const LicenseOrganization = Schema.Struct({

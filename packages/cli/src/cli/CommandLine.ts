@@ -88,33 +88,26 @@ const flags: Readonly<Record<string, FlagSpec>> = {
 
 const isCommand = (word: string): word is CommandName => (Commands as ReadonlyArray<string>).includes(word)
 
+/** A command line that is only its command (`--help`, `--version`), every option at its default. */
+const bare = (command: "help" | "version"): CommandLine => ({
+  command,
+  positionals: [],
+  config: {},
+  json: false,
+  out: undefined,
+  format: "mermaid",
+  port: 0,
+  seed: false,
+  inspect: false
+})
+
 /** Parses `process.argv.slice(2)`; fails with a {@link UsageError} naming the first thing wrong. */
 export const parseCommandLine = (args: ReadonlyArray<string>): CommandLine => {
   if (args.some((arg) => arg === "--help" || arg === "-h") || args[0] === "help") {
-    return {
-      command: "help",
-      positionals: [],
-      config: {},
-      json: false,
-      out: undefined,
-      format: "mermaid",
-      port: 0,
-      seed: false,
-      inspect: false
-    }
+    return bare("help")
   }
   if (args.some((arg) => arg === "--version" || arg === "-V")) {
-    return {
-      command: "version",
-      positionals: [],
-      config: {},
-      json: false,
-      out: undefined,
-      format: "mermaid",
-      port: 0,
-      seed: false,
-      inspect: false
-    }
+    return bare("version")
   }
   let command: CommandName | undefined
   const positionals: Array<string> = []
