@@ -271,6 +271,29 @@ export type { ActivateOptions }
  * few attempts; a server that never answers then costs one bounded operation, and the machine goes on (grace,
  * the next sync) instead of waiting forever.
  */
+/**
+ * How far `lastSeenAt` (the clock high-water mark) may run ahead of the stored one before an evaluation that
+ * changed nothing else writes the record again.
+ *
+ * DECISION: a minute. Every `check()` evaluates, and each evaluation used to write the record (a durable
+ * `NodeFileStore` save is about 1.2 ms of fsyncs: bench `store`); `check()` is called per feature use in some
+ * apps. The mark only guards against clocks set back by more than the rollback tolerance (3800 s, Validation.ts,
+ * from LexActivator), so a stored mark up to a minute old changes no verdict after a restart.
+ */
+export const LastSeenPersistMillis = 60_000
+
+/** True when `next` differs from `previous` only by a `lastSeenAt` less than {@link LastSeenPersistMillis} later. */
+export const unchangedButSeen = (previous: StoredRecord | undefined, next: StoredRecord): boolean =>
+  previous !== undefined &&
+  previous.kind === next.kind &&
+  previous.key === next.key &&
+  previous.token === next.token &&
+  previous.fingerprint === next.fingerprint &&
+  previous.components === next.components &&
+  previous.lastSyncedAt === next.lastSyncedAt &&
+  next.lastSeenAt >= previous.lastSeenAt &&
+  next.lastSeenAt - previous.lastSeenAt < LastSeenPersistMillis
+
 export const OperationTimeoutMillis = 2 * 60 * 1000
 
 export interface LicensingService {
@@ -482,6 +505,8 @@ export class Licensing extends Context.Service<Licensing, LicensingService>()("@
        * (`persisted: false`, `storeError`) until a later write lands, and a warning is logged. Each evaluation
        * (every wake-up, sync and command) writes the record again, so the save keeps being retried.
        */
+      /** The record last handed to the write queue; see {@link unchangedButSeen}. */
+      let lastQueued: StoredRecord | undefined
       const storeErrors =
         (what: string) =>
         <R>(write: Effect.Effect<void, { readonly message: string }, R>) =>
@@ -814,9 +839,22 @@ export class Licensing extends Context.Service<Licensing, LicensingService>()("@
               lastSeenAt: facts.lastSeenAt,
               lastSyncedAt: facts.lastSyncedAt
             }
-            enqueue(store.save(record).pipe(storeErrors("save")))
+            if (unchangedButSeen(lastQueued, record)) return
+            lastQueued = record
+            enqueue(
+              store.save(record).pipe(
+                storeErrors("save"),
+                Effect.tap(() =>
+                  Effect.sync(() => {
+                    // A failed write is retried by the next evaluation, whatever it changed.
+                    if (actor.getSnapshot().context.storeError !== undefined) lastQueued = undefined
+                  })
+                )
+              )
+            )
           },
           clearStore: () => {
+            lastQueued = undefined
             enqueue(store.clear.pipe(storeErrors("clear")))
           }
         }
