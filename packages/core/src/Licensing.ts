@@ -266,12 +266,6 @@ export { LicensingError } from "./LicensingError.ts"
 export type { ActivateOptions }
 
 /**
- * DECISION: the longest one operation (an activation, a sync, a deactivation, with its retries) may take before it
- * ends as a transient network failure: two minutes. The per-request timeout is 30 s (LicenseApi), so this is a
- * few attempts; a server that never answers then costs one bounded operation, and the machine goes on (grace,
- * the next sync) instead of waiting forever.
- */
-/**
  * How far `lastSeenAt` (the clock high-water mark) may run ahead of the stored one before an evaluation that
  * changed nothing else writes the record again.
  *
@@ -294,6 +288,12 @@ export const unchangedButSeen = (previous: StoredRecord | undefined, next: Store
   next.lastSeenAt >= previous.lastSeenAt &&
   next.lastSeenAt - previous.lastSeenAt < LastSeenPersistMillis
 
+/**
+ * DECISION: the longest one operation (an activation, a sync, a deactivation, with its retries) may take before it
+ * ends as a transient network failure: two minutes. The per-request timeout is 30 s (LicenseApi), so this is a
+ * few attempts; a server that never answers then costs one bounded operation, and the machine goes on (grace,
+ * the next sync) instead of waiting forever.
+ */
 export const OperationTimeoutMillis = 2 * 60 * 1000
 
 export interface LicensingService {
