@@ -48,7 +48,7 @@ export interface Expected {
 
 /**
  * DECISION: a token longer than this is refused unread. Real tokens are a few kilobytes; the limit is the
- * request-body limit ({@link MaxBodyBytes} in Protocol.ts), so a hostile answer cannot make us parse megabytes.
+ * request-body limit (`MaxBodyBytes` in Protocol.ts), so a hostile answer cannot make us parse megabytes.
  */
 export const MaxTokenLength = 64 * 1024
 
