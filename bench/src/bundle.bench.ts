@@ -128,6 +128,11 @@ console.log(JSON.stringify({ rss: process.resourceUsage().maxRSS / 1024 }))
     "licensure status (cli dist)": {
       args: [cli, "status", "--json"],
       env: { ...cliEnv, LICENSURE_HOST: offline }
+    },
+    // The same run with Node's compile cache off (the CLI turns it on): what the cache saves, in the same rounds.
+    "(info) licensure status, compile cache off": {
+      args: [cli, "status", "--json"],
+      env: { ...cliEnv, LICENSURE_HOST: offline, NODE_DISABLE_COMPILE_CACHE: "1" }
     }
   }
   const names = Object.keys(cases)
