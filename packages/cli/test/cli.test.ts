@@ -417,4 +417,61 @@ describe("licensure CLI (real processes against a real emulator)", () => {
     assert.strictEqual(JSON.parse(offline.stdout).state, "active")
     NodeFs.rmSync(NodePath.dirname(info.publicKeyPath), { recursive: true, force: true })
   })
+
+  it("licensure emulator and licensure-emulator are one command: same help, same flags, same exit codes", async () => {
+    const help = await Promise.all([
+      cli(["emulator", "--help"], baseEnv()),
+      start(emulatorBin, ["-h"], baseEnv()).finished
+    ])
+    for (const run of help) {
+      assert.strictEqual(run.code, 0, run.stderr)
+      assert.strictEqual(run.stderr, "")
+    }
+    assert.strictEqual(
+      help[0]!.stdout.replaceAll("licensure emulator", "NAME"),
+      help[1]!.stdout.replaceAll("licensure-emulator", "NAME")
+    )
+    for (const flag of ["--port N", "--host H", "--manual-clock", "--seed", "Exit codes:", "Example:"]) {
+      assert.include(help[0]!.stdout, flag)
+    }
+
+    // A busy port: one line on stderr, exit 1, from both.
+    const taken = NodeNet.createServer()
+    await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve))
+    const port = String((taken.address() as NodeNet.AddressInfo).port)
+    try {
+      const busy = await Promise.all([
+        cli(["emulator", "--port", port], baseEnv()),
+        start(emulatorBin, ["--port", port], baseEnv()).finished
+      ])
+      for (const run of busy) {
+        assert.strictEqual(run.code, 1, run.stderr)
+        assert.strictEqual(run.stdout, "")
+        assert.match(run.stderr.trimEnd(), /^licensure[ -]emulator: cannot listen on 127\.0\.0\.1:\d+: .*EADDRINUSE/)
+        assert.strictEqual(run.stderr.trimEnd().split("\n").length, 1)
+      }
+    } finally {
+      await new Promise<void>((resolve) => taken.close(() => resolve()))
+    }
+
+    // A wrong flag: exit 2 from both; the emulator's flags are the CLI's (--manual-clock with --seed).
+    const wrong = await Promise.all([
+      cli(["emulator", "--bogus"], baseEnv()),
+      start(emulatorBin, ["--bogus"], baseEnv()).finished
+    ])
+    for (const run of wrong) assert.strictEqual(run.code, 2, run.stderr)
+    const seeded = start(emulatorBin, ["--seed", "--manual-clock", "--host", "127.0.0.1"], baseEnv())
+    const info = JSON.parse(await seeded.nextLine(() => true)) as Record<string, string>
+    assert.deepStrictEqual(Object.keys(info), ["url", "productId", "publicKeyPath", "key", "licenseId"])
+    const moved = await fetch(new URL("/__admin/clock", info.url), {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ advanceSeconds: 60 })
+    })
+    assert.strictEqual(moved.status, 200, "--manual-clock: the clock moves when told")
+    seeded.child.kill("SIGTERM")
+    assert.strictEqual((await seeded.finished).code, 0)
+    assert.isTrue(NodeFs.existsSync(info.publicKeyPath ?? ""), "the seeded public key stays after exit")
+    NodeFs.rmSync(NodePath.dirname(info.publicKeyPath ?? ""), { recursive: true, force: true })
+  })
 })

@@ -12,7 +12,6 @@
  * @since 0.1.0
  */
 import * as NodeFs from "node:fs"
-import * as NodeOs from "node:os"
 import * as NodePath from "node:path"
 import type { LicensingError, LicenseView, PromiseLicensing } from "@licensure/core"
 import packageJson from "../../package.json" with { type: "json" }
@@ -46,6 +45,11 @@ export const run = async (args: ReadonlyArray<string>, io: CliIo): Promise<numbe
   const line = (text: string) => io.stdout.write(`${text}\n`)
   const complain = (text: string) => io.stderr.write(`licensure: ${text}\n`)
   let commandLine: CommandLine | undefined
+  // `licensure emulator` is `licensure-emulator`: one command, one set of flags, one help (the emulator's Serve).
+  if (args[0] === "emulator") {
+    const { serve } = await import("@licensure/emulator/Serve")
+    return serve("licensure emulator", args.slice(1), { ...io, interrupted: io.interrupted() })
+  }
   try {
     commandLine = parseCommandLine(args)
     return await dispatch(commandLine, io, line)
@@ -103,8 +107,12 @@ const dispatch = async (commandLine: CommandLine, io: CliIo, line: (text: string
       return ExitCode.licensed
     case "chart":
       return chart(commandLine, io, line)
-    case "emulator":
-      return emulator(commandLine, io, line)
+    case "emulator": {
+      // Reached only when dispatching a parsed command line directly: `run` hands `emulator` to Serve first.
+      const { serve } = await import("@licensure/emulator/Serve")
+      const flags = ["--port", String(commandLine.port), ...(commandLine.seed ? ["--seed"] : [])]
+      return serve("licensure emulator", flags, { ...io, interrupted: io.interrupted() })
+    }
     case "demo":
       return demo(commandLine, line)
     default: {
@@ -237,52 +245,6 @@ const chart = async (commandLine: CommandLine, io: CliIo, line: (text: string) =
   }
   io.stderr.write(`licensure: wrote the chart to ${path}\n`)
   return ExitCode.licensed
-}
-
-const emulator = async (commandLine: CommandLine, io: CliIo, line: (text: string) => void): Promise<number> => {
-  const { startEmulator } = await import("@licensure/emulator")
-  const server = await startEmulator({ port: commandLine.port }).catch((cause: unknown) => {
-    throw new UsageError({
-      message: `--port: cannot listen on 127.0.0.1:${commandLine.port}: ${cause instanceof Error ? cause.message : String(cause)}`
-    })
-  })
-  const interrupted = io.interrupted()
-  try {
-    if (!commandLine.seed) {
-      line(JSON.stringify({ url: server.url }))
-    } else {
-      const product = await server.createProduct()
-      const license = await server.createLicense({ productId: product.productId })
-      const keyDirectory = NodeFs.mkdtempSync(NodePath.join(NodeOs.tmpdir(), "licensure-emulator-"))
-      const publicKeyPath = NodePath.join(keyDirectory, "public-key.pem")
-      NodeFs.writeFileSync(publicKeyPath, product.publicKeyPem)
-      line(
-        JSON.stringify({
-          url: server.url,
-          productId: product.productId,
-          publicKeyPath,
-          key: license.key,
-          licenseId: license.id
-        })
-      )
-      io.stderr.write(
-        [
-          "licensure: emulator seeded with a product and a licence. In another shell:",
-          `  export LICENSURE_HOST=${server.url} LICENSURE_PRODUCT_ID=${product.productId} LICENSURE_PUBLIC_KEY=${publicKeyPath}`,
-          `  licensure activate ${license.key}`,
-          "  licensure status",
-          "Ctrl-C stops the emulator (its products and licences live in memory only).",
-          ""
-        ].join("\n")
-      )
-    }
-    await interrupted
-    return ExitCode.licensed
-  } finally {
-    // The seeded public key stays (it is public): the exports printed above keep working after the emulator stops,
-    // for an offline `licensure status`.
-    await server.close()
-  }
 }
 
 const demo = async (commandLine: CommandLine, line: (text: string) => void): Promise<number> => {

@@ -25,7 +25,7 @@ export const helpText = (): string => {
     "  watch            print one line per licence change until interrupted (Ctrl-C exits 0);",
     "                   --inspect also serves the live state-chart page on 127.0.0.1 and prints its URL",
     "  chart            print the lifecycle: --format mermaid (default) | scxml (W3C) | json; --out <file>",
-    "  emulator         run a local Cryptlex emulator (--port N, default free; --seed: create a product and key)",
+    "  emulator         run a local Cryptlex emulator (licensure emulator --help: --port, --host, --manual-clock, --seed)",
     "  demo             run the licensing demo (--out <dir> for its output files)",
     "",
     "options for activate, trial, status, sync, deactivate, watch:",
