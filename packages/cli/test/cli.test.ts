@@ -474,4 +474,46 @@ describe("licensure CLI (real processes against a real emulator)", () => {
     assert.isTrue(NodeFs.existsSync(info.publicKeyPath ?? ""), "the seeded public key stays after exit")
     NodeFs.rmSync(NodePath.dirname(info.publicKeyPath ?? ""), { recursive: true, force: true })
   })
+
+  it("every command has its own help, the same from `<command> --help` and `help <command>`", async () => {
+    const { Commands } = await import("../src/cli/CommandLine.ts")
+    const runs = await Promise.all(
+      Commands.map(async (command) => ({
+        command,
+        flag: await cli([command, "--help"], baseEnv()),
+        word: await cli(["help", command], baseEnv())
+      }))
+    )
+    const overview = await cli(["--help"], baseEnv())
+    for (const { command, flag, word } of runs) {
+      for (const run of [flag, word]) {
+        assert.strictEqual(run.code, 0, `${command}: ${run.stderr}`)
+        assert.strictEqual(run.stderr, "", command)
+        assert.match(run.stdout, new RegExp(`^usage: licensure ${command}\\b`), command)
+        assert.notStrictEqual(run.stdout, overview.stdout, `${command} --help is not the overview`)
+      }
+      assert.strictEqual(flag.stdout, word.stdout, command)
+    }
+    // Every option a command accepts is described in its help.
+    const status = runs.find((r) => r.command === "status")!.flag.stdout
+    for (const option of ["--product-id", "--public-key", "--host", "--dir", "--json"]) assert.include(status, option)
+  })
+
+  it("a mistyped command or flag gets one line with a suggestion, exit 2", async () => {
+    const cases: Array<[ReadonlyArray<string>, string]> = [
+      [["statsu"], "did you mean status?"],
+      [["deactivte"], "did you mean deactivate?"],
+      [["status", "--jsno"], "did you mean --json?"],
+      [["help", "acitvate"], "did you mean activate?"]
+    ]
+    for (const [args, hint] of cases) {
+      const run = await cli(args, baseEnv())
+      assert.strictEqual(run.code, 2, args.join(" "))
+      assert.strictEqual(run.stdout, "")
+      assert.strictEqual(run.stderr.trimEnd().split("\n").length, 1, run.stderr)
+      assert.include(run.stderr, hint)
+    }
+    const far = await cli(["xyzzy"], baseEnv())
+    assert.notInclude(far.stderr, "did you mean")
+  })
 })

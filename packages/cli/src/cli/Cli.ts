@@ -17,9 +17,9 @@ import type { LicensingError, LicenseView, PromiseLicensing } from "@licensure/c
 import packageJson from "../../package.json" with { type: "json" }
 import type { createNodeLicensing as CreateNodeLicensing } from "@licensure/node-runtime"
 import { type CliSettings, type Env, resolveConfig } from "./CliConfig.ts"
-import { type CommandLine, parseCommandLine } from "./CommandLine.ts"
+import { type CommandLine, type CommandName, parseCommandLine } from "./CommandLine.ts"
 import { ExitCode, exitCodeOfError, exitCodeOfView } from "./ExitCodes.ts"
-import { helpText } from "./Help.ts"
+import { commandHelpText, helpText } from "./Help.ts"
 import { makeProgress, type Progress, type ProgressStream } from "./Progress.ts"
 import { renderStatusTable, statusJson } from "./StatusReport.ts"
 import { isUsageError, UsageError } from "./UsageError.ts"
@@ -99,9 +99,13 @@ const describeLicensingError = (error: LicensingError, exitCode: number): string
 
 const dispatch = async (commandLine: CommandLine, io: CliIo, line: (text: string) => void): Promise<number> => {
   switch (commandLine.command) {
-    case "help":
-      io.stdout.write(helpText())
+    case "help": {
+      const topic = commandLine.positionals[0] as CommandName | undefined
+      if (topic === "emulator")
+        io.stdout.write((await import("@licensure/emulator/Serve")).serveUsage("licensure emulator"))
+      else io.stdout.write(topic === undefined ? helpText() : commandHelpText(topic))
       return ExitCode.licensed
+    }
     case "version":
       line(packageJson.version)
       return ExitCode.licensed

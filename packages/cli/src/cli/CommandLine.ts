@@ -101,10 +101,62 @@ const bare = (command: "help" | "version"): CommandLine => ({
   inspect: false
 })
 
+/** The edit distance of two short words (insertions, deletions, substitutions, adjacent swaps). */
+const distance = (a: string, b: string): number => {
+  const d: Array<Array<number>> = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0))
+  )
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1
+      let best = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost)
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) best = Math.min(best, d[i - 2]![j - 2]! + 1)
+      d[i]![j] = best
+    }
+  }
+  return d[a.length]![b.length]!
+}
+
+/**
+ * `" (did you mean X?)"` for the closest known word, or "" when nothing is close.
+ *
+ * DECISION: close means an edit distance of at most 2, or a third of the word's length for longer words (git's
+ * and npm's suggestions behave alike); a unique prefix of three letters or more also counts (`deact`).
+ */
+export const suggestion = (word: string, known: ReadonlyArray<string>): string => {
+  const limit = Math.max(2, Math.floor(word.length / 3))
+  const ranked = known
+    .map((candidate) => ({ candidate, d: distance(word.toLowerCase(), candidate) }))
+    .sort((x, y) => x.d - y.d)
+  const best = ranked[0]
+  if (best !== undefined && best.d <= limit) return ` (did you mean ${best.candidate}?)`
+  const prefixed = known.filter((candidate) => word.length >= 3 && candidate.startsWith(word.toLowerCase()))
+  return prefixed.length === 1 ? ` (did you mean ${prefixed[0]}?)` : ""
+}
+
+/** Every flag the CLI knows, for suggestions. */
+export const KnownFlags: ReadonlyArray<string> = [...Object.keys(flags), "--help", "--version"]
+
+/** The flags a command accepts (for its help). */
+export const flagsOf = (command: CommandName): ReadonlyArray<string> =>
+  Object.entries(flags)
+    .filter(([, spec]) => spec.commands.includes(command))
+    .map(([flag]) => flag)
+
+const unknownCommand = (word: string) =>
+  new UsageError({
+    message: `unknown command ${shown(word)}${suggestion(word, Commands)} (expected one of ${Commands.join(", ")})`
+  })
+
 /** Parses `process.argv.slice(2)`; fails with a {@link UsageError} naming the first thing wrong. */
 export const parseCommandLine = (args: ReadonlyArray<string>): CommandLine => {
-  if (args.some((arg) => arg === "--help" || arg === "-h") || args[0] === "help") {
-    return bare("help")
+  const wantsHelp = args.some((arg) => arg === "--help" || arg === "-h")
+  if (wantsHelp || args[0] === "help") {
+    // `licensure help <command>`, `licensure <command> --help`: that command's help; otherwise the overview.
+    const words = args.filter((arg) => !arg.startsWith("-") && arg !== "help")
+    const topic = args[0] === "help" ? words[0] : words.find(isCommand)
+    if (topic !== undefined && !isCommand(topic)) throw unknownCommand(topic)
+    return { ...bare("help"), positionals: topic === undefined ? [] : [topic] }
   }
   if (args.some((arg) => arg === "--version" || arg === "-V")) {
     return bare("version")
@@ -117,9 +169,7 @@ export const parseCommandLine = (args: ReadonlyArray<string>): CommandLine => {
     const arg = args[i]!
     if (onlyPositionals || !arg.startsWith("-") || arg === "-") {
       if (command === undefined) {
-        if (!isCommand(arg)) {
-          throw new UsageError({ message: `unknown command ${shown(arg)} (expected one of ${Commands.join(", ")})` })
-        }
+        if (!isCommand(arg)) throw unknownCommand(arg)
         command = arg
       } else {
         positionals.push(arg)
@@ -133,7 +183,8 @@ export const parseCommandLine = (args: ReadonlyArray<string>): CommandLine => {
     const eq = arg.indexOf("=")
     const flag = eq > 0 ? arg.slice(0, eq) : arg
     const spec = flags[flag]
-    if (spec === undefined) throw new UsageError({ message: `unknown flag ${shown(flag)}` })
+    if (spec === undefined)
+      throw new UsageError({ message: `unknown flag ${shown(flag)}${suggestion(flag, KnownFlags)}` })
     let value: string | undefined
     if (spec.takesValue) {
       value = eq > 0 ? arg.slice(eq + 1) : args[++i]

@@ -4,6 +4,7 @@
  *
  * @since 0.1.0
  */
+import { type CommandName, flagsOf } from "./CommandLine.ts"
 import { ExitCodeTable } from "./ExitCodes.ts"
 
 export const helpText = (): string => {
@@ -45,6 +46,103 @@ export const helpText = (): string => {
     "",
     "exit codes:",
     ...codes,
+    ""
+  ].join("\n")
+}
+
+interface CommandDoc {
+  readonly usage: string
+  readonly summary: ReadonlyArray<string>
+  readonly examples: ReadonlyArray<string>
+}
+
+/** What each command does, in the words of `licensure <command> --help`. */
+const commandDocs: Readonly<Record<Exclude<CommandName, "emulator">, CommandDoc>> = {
+  activate: {
+    usage: "licensure activate <key> [options]",
+    summary: [
+      "Activates this machine with a licence key (surrounding spaces are ignored) and stores the activation,",
+      "encrypted, in the licence file. Prints the licence; exits with the code of its status."
+    ],
+    examples: ["licensure activate XXXXXX-XXXXXX-XXXXXX-XXXXXX --product-id <id> --public-key product.pem"]
+  },
+  trial: {
+    usage: "licensure trial [options]",
+    summary: ["Starts this machine's trial, or resumes the one it has. Prints the trial and its expiry."],
+    examples: ["licensure trial --json"]
+  },
+  status: {
+    usage: "licensure status [options]",
+    summary: [
+      "Shows the licence as stored, checked offline (no network): state, LexActivator status, expiry, grace,",
+      "next sync, last error. Exits with the code of the status, so a script can test it."
+    ],
+    examples: ["licensure status", "licensure status --json | jq .status.name"]
+  },
+  sync: {
+    usage: "licensure sync [options]",
+    summary: ["Checks the licence with the server now, and stores what it says. A failure stays in `status`."],
+    examples: ["licensure sync"]
+  },
+  deactivate: {
+    usage: "licensure deactivate [options]",
+    summary: [
+      "Releases this machine's activation, freeing the seat, and removes the stored licence. With no",
+      "activation on this machine it succeeds too (exit 0), so an uninstaller can run it unconditionally."
+    ],
+    examples: ["licensure deactivate --json"]
+  },
+  watch: {
+    usage: "licensure watch [--inspect] [options]",
+    summary: [
+      "Prints one line per licence change (one JSON object per line with --json) until Ctrl-C (exit 0).",
+      "--inspect also serves the live state-chart page on 127.0.0.1 and prints its URL on stderr."
+    ],
+    examples: ["licensure watch --json --inspect"]
+  },
+  chart: {
+    usage: "licensure chart [--format mermaid|scxml|json] [--out <file>]",
+    summary: ["Prints the licence lifecycle's state chart, drawn from the machine definition itself."],
+    examples: ["licensure chart --format scxml --out lifecycle.scxml"]
+  },
+  demo: {
+    usage: "licensure demo [--out <dir>]",
+    summary: ["Runs a licence through a year of virtual time against an embedded emulator, in seconds."],
+    examples: ["licensure demo --out ./demo-output"]
+  }
+}
+
+const flagDocs: Readonly<Record<string, string>> = {
+  "--product-id": "<id>  the Cryptlex product id (env LICENSURE_PRODUCT_ID)",
+  "--public-key": "<file>  the product's RSA public key, PEM (env LICENSURE_PUBLIC_KEY)",
+  "--public-key-pem": "<pem>  the same key, as text (env LICENSURE_PUBLIC_KEY_PEM)",
+  "--host": "<host>  default | eu | an on-premise or emulator URL (env LICENSURE_HOST)",
+  "--scope": "<scope>  user (default) | system | memory (env LICENSURE_SCOPE)",
+  "--dir": "<directory>  where the licence file is kept (env LICENSURE_DIR)",
+  "--config": "<file>  JSON config file, default ./licensure.json (env LICENSURE_CONFIG)",
+  "--app-version": "<version>  sent with activations (env LICENSURE_APP_VERSION)",
+  "--json": "print JSON on stdout (diagnostics stay on stderr)",
+  "--out": "<path>  write the output there instead of stdout",
+  "--format": "<format>  mermaid (default) | scxml | json",
+  "--inspect": "serve the live state-chart page on 127.0.0.1",
+  "--port": "<n>  the port to listen on",
+  "--seed": "create a product and a licence"
+}
+
+/** The text of `licensure <command> --help` and `licensure help <command>`. */
+export const commandHelpText = (command: Exclude<CommandName, "emulator">): string => {
+  const doc = commandDocs[command]
+  const options = flagsOf(command).map((flag) => `  ${flag} ${flagDocs[flag] ?? ""}`.trimEnd())
+  return [
+    `usage: ${doc.usage}`,
+    "",
+    ...doc.summary,
+    "",
+    ...(options.length > 0 ? ["options:", ...options, ""] : []),
+    "examples:",
+    ...doc.examples.map((example) => `  ${example}`),
+    "",
+    "licensure --help lists every command and the exit codes.",
     ""
   ].join("\n")
 }
