@@ -22,7 +22,12 @@
 import * as Http from "node:http"
 import type { LicenseView, Licensing } from "@licensure/core"
 import * as Chart from "@licensure/core/Chart"
-import { Clock, Effect, Fiber, Schema, type Scope, Stream } from "effect"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
 import * as Page from "./inspector/Page.ts"
 
 export interface InspectorOptions {

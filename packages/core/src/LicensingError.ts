@@ -13,7 +13,7 @@
  *
  * @since 0.2.0
  */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 import type { FailureInfo } from "./LicenseModel.ts"
 
 const message = { message: Schema.String }

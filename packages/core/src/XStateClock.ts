@@ -6,7 +6,12 @@
  *
  * @since 0.1.0
  */
-import { Clock, Duration, Effect, Fiber, FiberSet, type Scope } from "effect"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as FiberSet from "effect/FiberSet"
+import type * as Scope from "effect/Scope"
 import type { ActorOptions, AnyActorLogic } from "xstate"
 
 /** XState's clock interface (not exported by xstate under a name). */

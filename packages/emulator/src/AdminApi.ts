@@ -8,7 +8,7 @@
  *
  * @since 0.1.0
  */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 import { LicenseType, MetadataEntry, OrganizationAddress } from "@licensure/core/Protocol"
 
 /** An instant: an ISO-8601 string or epoch milliseconds. */

@@ -32,7 +32,9 @@ import {
   matchComponents
 } from "@licensure/core/Fingerprint"
 import type { OsName } from "@licensure/core/Protocol"
-import { Effect, Layer, Result } from "effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Result from "effect/Result"
 import { loadOrCreateGeneratedId } from "./internal/GeneratedId.ts"
 import { HostFiles } from "./internal/HostFiles.ts"
 import { saltedHash } from "./internal/SaltedHash.ts"

@@ -24,7 +24,13 @@ import {
   StoredRecord,
   StoreError
 } from "@licensure/core/LicenseStore"
-import { Clock, Effect, Layer, Option, Result, Schema, Semaphore } from "effect"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Result from "effect/Result"
+import * as Schema from "effect/Schema"
+import * as Semaphore from "effect/Semaphore"
 import { LockTimeoutError } from "./internal/FileLock.ts"
 import { ioError } from "./internal/IoError.ts"
 import { makeStoreFile, maxFileBytes, type StoreFile } from "./internal/StoreFile.ts"

@@ -25,8 +25,12 @@
  * @since 0.1.0
  */
 import * as NodeTls from "node:tls"
-import { Effect, Layer } from "effect"
-import { FetchHttpClient, HttpClient, HttpClientError, type HttpClientRequest } from "effect/http"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as FetchHttpClient from "effect/http/FetchHttpClient"
+import * as HttpClient from "effect/http/HttpClient"
+import * as HttpClientError from "effect/http/HttpClientError"
+import type * as HttpClientRequest from "effect/http/HttpClientRequest"
 import type * as Undici from "undici"
 import { bypassesProxy, type NoProxyRule, parseNoProxy } from "./internal/NoProxy.ts"
 

@@ -22,7 +22,8 @@ import {
   type PromiseLicensing
 } from "@licensure/core"
 import { NodeFingerprint } from "@licensure/fingerprint"
-import { Effect, Layer } from "effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import * as NodeFileStore from "./NodeFileStore.ts"
 import * as NodeHttp from "./NodeHttp.ts"
 import type { StoreScope } from "./Paths.ts"

@@ -6,7 +6,10 @@
  * A route refuses a request by throwing a {@link Refusal}: the dispatcher catches it and answers with its
  * response. Throwing keeps each route a straight line of checks; nothing outside the dispatcher ever sees one.
  */
-import { Result, type Schema, SchemaIssue, SchemaParser } from "effect"
+import * as Result from "effect/Result"
+import type * as Schema from "effect/Schema"
+import * as SchemaIssue from "effect/SchemaIssue"
+import * as SchemaParser from "effect/SchemaParser"
 import { MaxBodyBytes, type ServerErrorCode } from "@licensure/core/Protocol"
 import { ErrorStatus } from "../ErrorStatus.ts"
 

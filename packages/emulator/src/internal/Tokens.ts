@@ -5,7 +5,7 @@
  */
 import { generateKeyPair, type KeyObject } from "node:crypto"
 import { promisify } from "node:util"
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 import { SignJWT } from "jose"
 import { ActivationTokenClaims, type ActivationClaims, TrialTokenClaims } from "@licensure/core/Protocol"
 import { type Activation, activationMeters, type License, type Product, type TrialActivation } from "./Store.ts"

@@ -21,7 +21,7 @@ import {
   writeSync
 } from "node:fs"
 import { join } from "node:path"
-import { Result } from "effect"
+import * as Result from "effect/Result"
 
 export const generatedIdFile = "machine-id"
 
