@@ -516,4 +516,37 @@ describe("licensure CLI (real processes against a real emulator)", () => {
     const far = await cli(["xyzzy"], baseEnv())
     assert.notInclude(far.stderr, "did you mean")
   })
+
+  it("watch --inspect-port serves the page on that port, again after the watcher restarts", async () => {
+    const license = await newLicense()
+    const env = configured(storeDir())
+    assert.strictEqual((await cli(["activate", license.key], env)).code, 0)
+    const probe = NodeNet.createServer()
+    await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve))
+    const port = (probe.address() as NodeNet.AddressInfo).port
+    await new Promise<void>((resolve) => probe.close(() => resolve()))
+    for (let round = 0; round < 2; round++) {
+      // --inspect-port alone turns the inspector on.
+      const watching = start(cliBin, ["watch", "--json", "--inspect-port", String(port)], env)
+      const finished = watching.finished
+      const state = await (async () => {
+        for (let attempt = 0; ; attempt++) {
+          try {
+            return (await (await fetch(`http://127.0.0.1:${port}/state.json`)).json()) as { state: string }
+          } catch (error) {
+            if (attempt > 100) throw error
+            await new Promise((resolve) => setTimeout(resolve, 100))
+          }
+        }
+      })()
+      assert.strictEqual(state.state, "active", `round ${round}`)
+      watching.child.kill("SIGINT")
+      const done = await finished
+      assert.strictEqual(done.code, 0, done.stderr)
+      assert.include(done.stderr, `inspector: http://127.0.0.1:${port}`)
+    }
+    const wrong = await cli(["watch", "--inspect-port", "70000"], env)
+    assert.strictEqual(wrong.code, 2)
+    assert.include(wrong.stderr, "--inspect-port expects an integer from 0 to 65535")
+  })
 })

@@ -202,7 +202,7 @@ const watch = async (
   const interrupted = io.interrupted()
   if (commandLine.inspect) {
     const Inspector = await import("../Inspector.ts")
-    const { url } = await licensing.use((service) => Inspector.start(service))
+    const { url } = await licensing.use((service) => Inspector.start(service, { port: commandLine.inspectPort }))
     // With --json, stdout carries only the JSON lines (for jq); the URL is a diagnostic.
     if (commandLine.json) io.stderr.write(`inspector: ${url}\n`)
     else line(`inspector: ${url}`)

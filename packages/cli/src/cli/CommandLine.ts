@@ -58,6 +58,8 @@ export interface CommandLine {
   readonly seed: boolean
   /** `watch --inspect`: also serve the state-chart inspector page on loopback. */
   readonly inspect: boolean
+  /** `watch --inspect-port N`: the inspector's fixed port (0, the default, lets the system choose). */
+  readonly inspectPort: number
 }
 
 export const ChartFormats = ["mermaid", "scxml", "json"] as const
@@ -83,7 +85,8 @@ const flags: Readonly<Record<string, FlagSpec>> = {
   "--format": { takesValue: true, commands: ["chart"] },
   "--port": { takesValue: true, commands: ["emulator"] },
   "--seed": { takesValue: false, commands: ["emulator"] },
-  "--inspect": { takesValue: false, commands: ["watch"] }
+  "--inspect": { takesValue: false, commands: ["watch"] },
+  "--inspect-port": { takesValue: true, commands: ["watch"] }
 }
 
 const isCommand = (word: string): word is CommandName => (Commands as ReadonlyArray<string>).includes(word)
@@ -98,7 +101,8 @@ const bare = (command: "help" | "version"): CommandLine => ({
   format: "mermaid",
   port: 0,
   seed: false,
-  inspect: false
+  inspect: false,
+  inspectPort: 0
 })
 
 /** The edit distance of two short words (insertions, deletions, substitutions, adjacent swaps). */
@@ -205,6 +209,7 @@ export const parseCommandLine = (args: ReadonlyArray<string>): CommandLine => {
   let port = 0
   let seed = false
   let inspect = false
+  let inspectPort = 0
   const seen = new Set<string>()
   for (const { flag, value } of given) {
     const spec = flags[flag]!
@@ -225,7 +230,13 @@ export const parseCommandLine = (args: ReadonlyArray<string>): CommandLine => {
         throw new UsageError({ message: `--format expects one of ${ChartFormats.join(", ")}, got ${shown(value!)}` })
       }
       format = value as ChartFormat
-    } else if (flag === "--port") port = parsePort(value!)
+    } else if (flag === "--port") port = parsePort(flag, value!)
+    // DECISION: a fixed inspector port implies --inspect (asking for the page's port is asking for the page), so a
+    // bookmarked tab reconnects to a restarted watcher at the same address.
+    else if (flag === "--inspect-port") {
+      inspectPort = parsePort(flag, value!)
+      inspect = true
+    }
   }
 
   const arity = command === "activate" ? 1 : 0
@@ -239,13 +250,24 @@ export const parseCommandLine = (args: ReadonlyArray<string>): CommandLine => {
     })
   }
   // `chart --json` is the older spelling of `--format json`.
-  return { command, positionals, config, json, out, format: format ?? (json ? "json" : "mermaid"), port, seed, inspect }
+  return {
+    command,
+    positionals,
+    config,
+    json,
+    out,
+    format: format ?? (json ? "json" : "mermaid"),
+    port,
+    seed,
+    inspect,
+    inspectPort
+  }
 }
 
-const parsePort = (raw: string): number => {
+const parsePort = (flag: string, raw: string): number => {
   const port = Number(raw)
   if (!/^\d+$/.test(raw) || port > 65_535) {
-    throw new UsageError({ message: `--port expects an integer from 0 to 65535, got ${shown(raw)}` })
+    throw new UsageError({ message: `${flag} expects an integer from 0 to 65535, got ${shown(raw)}` })
   }
   return port
 }
