@@ -6,11 +6,10 @@
  * over the emulator in process, on one TestClock.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Fingerprint, LicenseApi, LicenseStore, Licensing, type StoredRecord } from "@licensure/core"
+import { Fingerprint, LicenseStore, Licensing, type StoredRecord } from "@licensure/core"
 import { LastSeenPersistMillis, unchangedButSeen } from "@licensure/core/Licensing"
-import { createEmulator, identity } from "@licensure/testing"
+import { createEmulator, emulatorLayer, identity } from "@licensure/testing"
 import { Clock, Context, Effect, Layer, Option } from "effect"
-import { FetchHttpClient } from "effect/http"
 import { TestClock } from "effect/testing"
 
 const Start = Date.parse("2026-01-01T00:00:00Z")
@@ -46,10 +45,7 @@ describe("check() and the store", () => {
         emulator.createLicense({ productId: product.productId, serverSyncInterval: 3600 })
       )
       const store = countingStore()
-      const api = LicenseApi.layer({ host: "http://emulator.invalid" }).pipe(
-        Layer.provide(FetchHttpClient.layer),
-        Layer.provide(Layer.succeed(FetchHttpClient.Fetch, emulator.fetch as typeof globalThis.fetch))
-      )
+      const api = emulatorLayer(emulator)
       const context = yield* Layer.build(
         Licensing.layer({ productId: product.productId, publicKeyPem: product.publicKeyPem }).pipe(
           Layer.provideMerge(Layer.mergeAll(api, store.layer, Fingerprint.layerStatic(identity())))
