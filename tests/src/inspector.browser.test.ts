@@ -193,6 +193,18 @@ describe("the local state-chart inspector", () => {
           }
         }
 
+        // The header: each deadline as local time and relative to the licence clock, which is marked virtual.
+        assert.include(yield* Effect.promise(() => page.textContent("#clock")), "(virtual time)")
+        assert.match((yield* Effect.promise(() => page.textContent("#next-sync"))) ?? "", /\(in \d+ (d|h|min|s)\)$/)
+        const grace = (yield* Effect.promise(() => page.textContent("#grace"))) ?? ""
+        assert.isTrue(/\(in \d+ (d|h|min|s)\)$/.test(grace) || grace === "no grace deadline", grace)
+        assert.include(yield* Effect.promise(() => page.textContent("#lease")), "no lease")
+        // The timeline's columns are labelled.
+        const head = (yield* Effect.promise(() => page.textContent(".timeline-head"))) ?? ""
+        for (const label of ["time (licence clock)", "state", "LexActivator status", "server code"]) {
+          assert.include(head, label)
+        }
+
         const firstLine = yield* Effect.promise(() => page.textContent("#timeline li:first-child"))
         assert.include(firstLine, "active")
         assert.include(firstLine, "LA_OK")

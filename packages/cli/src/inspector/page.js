@@ -396,13 +396,39 @@ const addToTimeline = (view) => {
   while (list.children.length > TIMELINE_LIMIT) list.removeChild(list.lastChild)
 }
 
+/** "in 2 h", "3 d ago": the distance from the licence clock `now` to `ms`, in its largest whole unit. */
+const relative = (ms, now) => {
+  const diff = ms - now
+  const abs = Math.abs(diff)
+  const units = [
+    ["d", 86_400_000],
+    ["h", 3_600_000],
+    ["min", 60_000],
+    ["s", 1000]
+  ]
+  const [unit, size] = units.find(([, s]) => abs >= s) ?? ["s", 1000]
+  const n = Math.round(abs / size)
+  if (n === 0) return "now"
+  return diff >= 0 ? "in " + n + " " + unit : n + " " + unit + " ago"
+}
+
+const localTime = (ms) => new Date(ms).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" })
+
+/** A deadline as local time and relative to the licence clock, or `none` when there is none. */
+const when = (ms, now, none) => (ms === undefined ? none : localTime(ms) + " (" + relative(ms, now) + ")")
+
 const showSummary = (view) => {
+  const now = view.time
   document.getElementById("current-state").textContent = view.state
   document.getElementById("current-status").textContent = view.status.name + " (" + view.status.code + ")"
   document.getElementById("licensed").textContent = view.licensed ? "yes" : "no"
-  document.getElementById("next-sync").textContent = view.nextSyncAt === undefined ? "—" : formatTime(view.nextSyncAt)
-  const expires = view.license?.expiresAt
-  document.getElementById("expires").textContent = expires === undefined ? "never / unknown" : formatTime(expires)
+  // A simulation's clock is far from the page's: say so, so nobody reads virtual time as wall time.
+  const virtual = Math.abs(now - Date.now()) > 60_000
+  document.getElementById("clock").textContent = localTime(now) + (virtual ? " (virtual time)" : "")
+  document.getElementById("next-sync").textContent = when(view.nextSyncAt, now, "—")
+  document.getElementById("grace").textContent = when(view.license?.graceExpiresAt, now, "no grace deadline")
+  document.getElementById("expires").textContent = when(view.license?.expiresAt, now, "never / unknown")
+  document.getElementById("lease").textContent = when(view.license?.leaseExpiresAt, now, "no lease")
 }
 
 const setConnection = (text, className) => {
