@@ -57,7 +57,8 @@ describe("parseCommandLine", () => {
     assert.deepStrictEqual(parsed.positionals, ["KEY-1"])
     assert.deepStrictEqual(parsed.config, { productId: "p1", host: "eu" })
     assert.isTrue(parsed.json)
-    assert.strictEqual(parseCommandLine(["emulator", "--port", "8080", "--seed"]).port, 8080)
+    assert.strictEqual(parseCommandLine(["watch", "--inspect-port", "8080"]).inspectPort, 8080)
+    assert.isTrue(parseCommandLine(["watch", "--inspect-port", "8080"]).inspect)
     assert.strictEqual(parseCommandLine(["chart", "--out", "x.mmd"]).out, "x.mmd")
   })
 
@@ -92,8 +93,8 @@ describe("parseCommandLine", () => {
       '--json takes no value, got "yes"'
     )
     assert.match(
-      usageError(() => parseCommandLine(["status", "--port", "1"])),
-      /^--port is not an option of `status`/
+      usageError(() => parseCommandLine(["status", "--inspect-port", "1"])),
+      /^--inspect-port is not an option of `status`/
     )
     assert.match(
       usageError(() => parseCommandLine(["activate"])),
@@ -104,8 +105,12 @@ describe("parseCommandLine", () => {
       /^`status` takes no arguments, got also "extra"/
     )
     assert.match(
-      usageError(() => parseCommandLine(["emulator", "--port", "70000"])),
-      /--port expects an integer/
+      usageError(() => parseCommandLine(["watch", "--inspect-port", "70000"])),
+      /--inspect-port expects an integer/
+    )
+    assert.match(
+      usageError(() => parseCommandLine(["--json", "emulator"])),
+      /licensure emulator --help/
     )
     assert.strictEqual(
       usageError(() => parseCommandLine(["status", "--scope", "user", "--scope", "system"])),

@@ -111,12 +111,6 @@ const dispatch = async (commandLine: CommandLine, io: CliIo, line: (text: string
       return ExitCode.licensed
     case "chart":
       return chart(commandLine, io, line)
-    case "emulator": {
-      // Reached only when dispatching a parsed command line directly: `run` hands `emulator` to Serve first.
-      const { serve } = await import("@licensure/emulator/Serve")
-      const flags = ["--port", String(commandLine.port), ...(commandLine.seed ? ["--seed"] : [])]
-      return serve("licensure emulator", flags, { ...io, interrupted: io.interrupted() })
-    }
     case "demo":
       return demo(commandLine, line)
     default: {

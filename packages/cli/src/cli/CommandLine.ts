@@ -47,15 +47,14 @@ export interface ConfigFlags {
 }
 
 export interface CommandLine {
-  readonly command: CommandName | "help" | "version"
+  /** `emulator` never: its flags are the emulator's own (`@licensure/emulator/Serve`), and `Cli.run` hands it over. */
+  readonly command: Exclude<CommandName, "emulator"> | "help" | "version"
   readonly positionals: ReadonlyArray<string>
   readonly config: ConfigFlags
   readonly json: boolean
   readonly out: string | undefined
   /** `chart --format`: mermaid (default), scxml or json. */
   readonly format: ChartFormat
-  readonly port: number
-  readonly seed: boolean
   /** `watch --inspect`: also serve the state-chart inspector page on loopback. */
   readonly inspect: boolean
   /** `watch --inspect-port N`: the inspector's fixed port (0, the default, lets the system choose). */
@@ -83,8 +82,6 @@ const flags: Readonly<Record<string, FlagSpec>> = {
   "--json": { takesValue: false, commands: [...LicensingCommands, "chart"] },
   "--out": { takesValue: true, commands: ["chart", "demo"] },
   "--format": { takesValue: true, commands: ["chart"] },
-  "--port": { takesValue: true, commands: ["emulator"] },
-  "--seed": { takesValue: false, commands: ["emulator"] },
   "--inspect": { takesValue: false, commands: ["watch"] },
   "--inspect-port": { takesValue: true, commands: ["watch"] }
 }
@@ -99,8 +96,6 @@ const bare = (command: "help" | "version"): CommandLine => ({
   json: false,
   out: undefined,
   format: "mermaid",
-  port: 0,
-  seed: false,
   inspect: false,
   inspectPort: 0
 })
@@ -201,13 +196,16 @@ export const parseCommandLine = (args: ReadonlyArray<string>): CommandLine => {
   if (command === undefined) {
     throw new UsageError({ message: `missing command (expected one of ${Commands.join(", ")})` })
   }
+  if (command === "emulator") {
+    throw new UsageError({
+      message: "the emulator's flags come after it: licensure emulator [flags] (licensure emulator --help)"
+    })
+  }
 
   const config: Record<string, string> = {}
   let json = false
   let out: string | undefined
   let format: ChartFormat | undefined
-  let port = 0
-  let seed = false
   let inspect = false
   let inspectPort = 0
   const seen = new Set<string>()
@@ -222,7 +220,6 @@ export const parseCommandLine = (args: ReadonlyArray<string>): CommandLine => {
     seen.add(flag)
     if (spec.configField !== undefined) config[spec.configField] = value!
     else if (flag === "--json") json = true
-    else if (flag === "--seed") seed = true
     else if (flag === "--inspect") inspect = true
     else if (flag === "--out") out = value
     else if (flag === "--format") {
@@ -230,7 +227,7 @@ export const parseCommandLine = (args: ReadonlyArray<string>): CommandLine => {
         throw new UsageError({ message: `--format expects one of ${ChartFormats.join(", ")}, got ${shown(value!)}` })
       }
       format = value as ChartFormat
-    } else if (flag === "--port") port = parsePort(flag, value!)
+    }
     // DECISION: a fixed inspector port implies --inspect (asking for the page's port is asking for the page), so a
     // bookmarked tab reconnects to a restarted watcher at the same address.
     else if (flag === "--inspect-port") {
@@ -257,8 +254,6 @@ export const parseCommandLine = (args: ReadonlyArray<string>): CommandLine => {
     json,
     out,
     format: format ?? (json ? "json" : "mermaid"),
-    port,
-    seed,
     inspect,
     inspectPort
   }

@@ -125,9 +125,7 @@ const flagDocs: Readonly<Record<string, string>> = {
   "--out": "<path>  write the output there instead of stdout",
   "--format": "<format>  mermaid (default) | scxml | json",
   "--inspect": "serve the live state-chart page on 127.0.0.1",
-  "--inspect-port": "<n>  the page's fixed port (implies --inspect; default: a free one)",
-  "--port": "<n>  the port to listen on",
-  "--seed": "create a product and a licence"
+  "--inspect-port": "<n>  the page's fixed port (implies --inspect; default: a free one)"
 }
 
 /** The text of `licensure <command> --help` and `licensure help <command>`. */
