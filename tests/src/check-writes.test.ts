@@ -3,16 +3,14 @@
  * (`lastSeenAt`) does not write the record again until the mark has moved a minute (`LastSeenPersistMillis`);
  * anything else it changed (a new token after a sync, a state that clears the record) is written at once. The
  * store here counts the writes it is given and keeps the record in memory; the client is the real `Licensing`
- * over the emulator in process, on one TestClock.
+ * over the emulator in process, on one TestClock (`makeSim` with this store).
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Fingerprint, LicenseStore, Licensing, type StoredRecord } from "@licensure/core"
+import { LicenseStore, type StoredRecord } from "@licensure/core"
 import { LastSeenPersistMillis, unchangedButSeen } from "@licensure/core/Licensing"
-import { createEmulator, emulatorLayer, identity } from "@licensure/testing"
-import { Clock, Context, Effect, Layer, Option } from "effect"
+import { identity, makeSim, Start } from "@licensure/testing"
+import { Effect, Layer, Option } from "effect"
 import { TestClock } from "effect/testing"
-
-const Start = Date.parse("2026-01-01T00:00:00Z")
 
 const countingStore = () => {
   const saves: Array<StoredRecord> = []
@@ -37,21 +35,9 @@ const countingStore = () => {
 describe("check() and the store", () => {
   it.effect("writes the record once per minute of lastSeenAt, and at once when anything else changes", () =>
     Effect.gen(function* () {
-      yield* TestClock.setTime(Start)
-      const clock = yield* Clock.Clock
-      const emulator = createEmulator({ now: () => clock.currentTimeMillisUnsafe() })
-      const product = yield* Effect.promise(() => emulator.createProduct())
-      const license = yield* Effect.promise(() =>
-        emulator.createLicense({ productId: product.productId, serverSyncInterval: 3600 })
-      )
       const store = countingStore()
-      const api = emulatorLayer(emulator)
-      const context = yield* Layer.build(
-        Licensing.layer({ productId: product.productId, publicKeyPem: product.publicKeyPem }).pipe(
-          Layer.provideMerge(Layer.mergeAll(api, store.layer, Fingerprint.layerStatic(identity())))
-        )
-      )
-      const licensing = Context.get(context, Licensing)
+      const sim = yield* makeSim({ serverSyncInterval: 3600 }, {}, identity(), { store: store.layer })
+      const { licensing, license } = sim
       assert.isTrue((yield* licensing.activate(license.key)).licensed)
       yield* licensing.flush
       const afterActivate = store.saves.length
@@ -81,7 +67,6 @@ describe("check() and the store", () => {
       assert.notStrictEqual(store.saves.at(-1)?.token, token)
       const stored = store.stored()
       assert.isTrue(Option.isSome(stored) && stored.value.token === store.saves.at(-1)?.token)
-      yield* Effect.promise(() => emulator.close())
     }).pipe(Effect.scoped)
   )
 

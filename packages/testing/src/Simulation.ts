@@ -123,6 +123,8 @@ export interface SimOptions {
    * 127.0.0.1 at a free port, the client reaches it with `globalThis.fetch`, and the server closes with the scope.
    */
   readonly transport?: "in-process" | "loopback"
+  /** The client's store (default the in-memory one), e.g. one that counts or fails its writes. */
+  readonly store?: Layer.Layer<LicenseStore>
 }
 
 /** Sets the TestClock to the start ({@link Start}), makes an emulator on it, a product, a licence, and a client. */
@@ -148,7 +150,7 @@ export const makeSim = (
       emulator.createLicense({ productId: product.productId, ...licenseOptions })
     )
     const api = loopback ? loopbackLayer(emulator) : emulatorLayer(emulator)
-    const platform = Layer.mergeAll(api, LicenseStore.layerMemory, Fingerprint.layerStatic(machine))
+    const platform = Layer.mergeAll(api, options.store ?? LicenseStore.layerMemory, Fingerprint.layerStatic(machine))
     // A wrong option here is a mistake in the simulation itself: it stops the run with the configuration error.
     const context = yield* Layer.build(
       Licensing.layer({ productId: product.productId, publicKeyPem: product.publicKeyPem, ...config }).pipe(
