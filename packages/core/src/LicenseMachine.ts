@@ -21,7 +21,7 @@
  *
  * @since 0.1.0
  */
-import { assign, cancel, raise, setup } from "xstate"
+import { assign, cancel, type PromiseActorLogic, raise, setup } from "xstate"
 import { RollbackToleranceSeconds, type ValidationStatus, validate } from "./Validation.ts"
 
 export * from "./LicenseModel.ts"
@@ -37,7 +37,8 @@ import {
   type MachineConfig,
   MaxRetryAfterMillis,
   MaxTimerMillis,
-  type OperationResult
+  type OperationResult,
+  type Verdict
 } from "./LicenseModel.ts"
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -101,22 +102,16 @@ const capAtDeadline = (context: LicenseContext, from: number, at: number): numbe
   return ahead.length === 0 ? at : Math.min(at, ...ahead)
 }
 
-const evaluate = (context: LicenseContext): ValidationStatus | undefined => {
+const evaluate = (context: LicenseContext, now: number): ValidationStatus | undefined => {
   const facts = context.facts
   if (facts === undefined) return undefined
   return validate({
     claims: facts.claims,
     expected: { productId: context.config.productId, key: facts.key, fingerprint: facts.fingerprint },
-    now: context.config.now(),
+    now,
     lastSeenAt: facts.lastSeenAt
   })
 }
-
-const syncDue = (context: LicenseContext) =>
-  context.facts !== undefined &&
-  !context.syncHalted &&
-  context.nextSyncAt !== undefined &&
-  context.config.now() >= context.nextSyncAt
 
 /** Server codes after which LexActivator 3.34 clears the local activation (reference-client.md row 22). */
 export const ClearingCodes: ReadonlySet<string> = new Set([
@@ -145,20 +140,6 @@ export const classifySyncFailure = (failure: FailureInfo): SyncFailureClass => {
   return "halting"
 }
 
-const syncFailureIs =
-  (cls: SyncFailureClass) =>
-  ({ event }: { event: unknown }) => {
-    const output = (event as { output?: OperationResult }).output
-    return output?.type === "failed" && classifySyncFailure(output.failure) === cls
-  }
-
-const outputOk = ({ event }: { event: unknown }) => (event as { output?: { type: string } }).output?.type === "ok"
-
-const failureOf = (event: unknown): FailureInfo | undefined => {
-  const output = (event as { output?: OperationResult | DeactivateResult | LoadResult }).output
-  return output !== undefined && "failure" in output ? output.failure : undefined
-}
-
 /** The context after the stored activation is dropped, saying why. */
 const forgotten = (why: FailureInfo | undefined) => ({
   facts: undefined,
@@ -170,51 +151,146 @@ const forgotten = (why: FailureInfo | undefined) => ({
   clearedBecause: why
 })
 
-const statusIs =
-  (...statuses: ReadonlyArray<ValidationStatus>) =>
-  ({ context }: { context: LicenseContext }) =>
-    context.status !== undefined && statuses.includes(context.status)
+/**
+ * Where the licence stands, decided once per evaluation from the facts, the validation and the time: the settled
+ * state to show, or `renewDue` when a sync is due. The machine's guards only compare against it.
+ *
+ * Without facts the answer is why they went: a revoked licence, a rejected fingerprint (or a failed
+ * re-activation after one), or nothing to show.
+ */
+export const verdictOf = (
+  context: Pick<LicenseContext, "facts" | "status" | "syncFailing" | "syncHalted" | "nextSyncAt" | "clearedBecause">,
+  now: number
+): Verdict => {
+  const facts = context.facts
+  if (facts === undefined) {
+    const why = context.clearedBecause
+    if (why === undefined) return "unactivated"
+    if (why.operation === "reactivate") return "fingerprintMismatch"
+    if (why.operation !== "sync") return "unactivated"
+    const cls = classifySyncFailure(why)
+    return cls === "revoked" ? "revoked" : cls === "fingerprint" ? "fingerprintMismatch" : "unactivated"
+  }
+  const trial = facts.kind === "trial"
+  switch (context.status) {
+    case "fingerprintMismatch":
+      return "fingerprintMismatch"
+    case "wrongProduct":
+    case "wrongKey":
+    case "leaseLapsed":
+      return "unactivated"
+    case "clockBehindServer":
+    case "clockRolledBack":
+      return "clockTampered"
+    default:
+  }
+  if (!context.syncHalted && context.nextSyncAt !== undefined && now >= context.nextSyncAt) return "renewDue"
+  switch (context.status) {
+    case "expired":
+    case "graceOver":
+      return trial ? "trialExpired" : context.status
+    case "suspended":
+      return "suspended"
+    default:
+      return trial ? "trialActive" : context.syncFailing ? "grace" : "active"
+  }
+}
 
-const isTrial = ({ context }: { context: LicenseContext }) => context.facts?.kind === "trial"
+/** What an evaluation at `now` makes of the context: the validation, the raised clock mark and the verdict. */
+const evaluated = (context: LicenseContext): Partial<LicenseContext> => {
+  const now = context.config.now()
+  const mono = context.config.monotonicNow?.()
+  // Where the wall clock should be by the monotonic clock: a wall clock set back since the last evaluation
+  // leaves the high-water mark ahead of it, and the rollback check sees the step (issue 10).
+  const anchor = context.clockAnchor
+  const expected = anchor !== undefined && mono !== undefined ? anchor.wall + Math.max(0, mono - anchor.mono) : now
+  const status = evaluate(context, now)
+  const facts =
+    context.facts === undefined
+      ? undefined
+      : { ...context.facts, lastSeenAt: Math.max(context.facts.lastSeenAt, now, expected) }
+  const stepped = facts !== undefined && expected - now > RollbackToleranceSeconds * 1000
+  const next = { ...context, facts, status: stepped ? evaluate({ ...context, facts }, now) : status }
+  return {
+    status: next.status,
+    facts,
+    verdict: verdictOf(next, now),
+    clockAnchor: mono === undefined ? undefined : { wall: Math.max(now, expected), mono }
+  }
+}
+
+const afterFacts = (context: LicenseContext, facts: LicenseFacts, from: number): Partial<LicenseContext> => ({
+  facts,
+  nextSyncAt: nextSyncAfter(facts, from),
+  syncFailing: false,
+  syncHalted: false,
+  lastError: undefined,
+  clearedBecause: undefined,
+  status: context.status,
+  // Fresh facts carry the server's signed time: the monotonic projection starts again from them.
+  clockAnchor: undefined
+})
+
+/** The next sync after a transient failure at `at`, and the failure. */
+const retryLater = (context: LicenseContext, failure: FailureInfo, at: number): Partial<LicenseContext> => {
+  const ssi = context.facts?.claims.serverSyncInterval ?? 0
+  // Sync goes on at the sync interval (LexActivator's cadence), or later when the server asked for it. A longer
+  // `Retry-After` is honoured up to a day, and never past the next deadline (but never sooner than the sync
+  // interval).
+  const cadence = Math.max(ssi * 1000, 1000)
+  const retryAfter = Math.min(failure.retryAfterMillis ?? 0, MaxRetryAfterMillis)
+  const nextSyncAt =
+    retryAfter > cadence ? Math.max(at + cadence, capAtDeadline(context, at, at + retryAfter)) : at + cadence
+  return { syncFailing: true, nextSyncAt, lastError: failure }
+}
+
+const lapsedLease: FailureInfo = {
+  operation: "validate",
+  kind: "LeaseLapsed",
+  message: "the hosted-floating lease ended before it was renewed; the activation token was dropped",
+  transient: false
+}
+
+const wrongIdentity = (status: ValidationStatus): FailureInfo => ({
+  operation: "validate",
+  kind: "ActivationCleared",
+  message:
+    status === "wrongProduct"
+      ? "the stored activation token is for another product; it was dropped"
+      : "the stored activation token is for another licence key; it was dropped",
+  transient: false
+})
 
 // ---------------------------------------------------------------------------------------------------------------
 // The machine
 // ---------------------------------------------------------------------------------------------------------------
 
-const settledCommands = {
-  ACTIVATE: { target: "#license.activating", actions: "rememberKey" },
-  ACTIVATE_TRIAL: { target: "#license.activatingTrial" },
-  DEACTIVATE: { target: "#license.deactivating", guard: "hasFacts" },
-  SYNC: { target: "#license.renewDue", guard: "hasFacts" },
-  CHECK: { target: "#license.evaluating" }
-} as const
+type Output<T> = { readonly output: T }
 
 export const licenseMachine = setup({
   types: {
     context: {} as LicenseContext,
     events: {} as LicenseEvent,
-    input: {} as MachineConfig
+    input: {} as MachineConfig,
+    tags: {} as "settled" | "licensed" | "syncing"
   },
   actors: {
     // Placeholders: Licensing.ts provides the real ones with `machine.provide({ actors })`.
-    load: undefined as unknown as import("xstate").PromiseActorLogic<LoadResult, MachineConfig>,
-    activate: undefined as unknown as import("xstate").PromiseActorLogic<
-      OperationResult,
-      { key: string; options: ActivateOptions }
-    >,
-    activateTrial: undefined as unknown as import("xstate").PromiseActorLogic<OperationResult, object>,
-    sync: undefined as unknown as import("xstate").PromiseActorLogic<
+    load: undefined as unknown as PromiseActorLogic<LoadResult, MachineConfig>,
+    activate: undefined as unknown as PromiseActorLogic<OperationResult, { key: string; options: ActivateOptions }>,
+    activateTrial: undefined as unknown as PromiseActorLogic<OperationResult, object>,
+    sync: undefined as unknown as PromiseActorLogic<OperationResult, { facts: LicenseFacts; options: ActivateOptions }>,
+    reactivate: undefined as unknown as PromiseActorLogic<
       OperationResult,
       { facts: LicenseFacts; options: ActivateOptions }
     >,
-    reactivate: undefined as unknown as import("xstate").PromiseActorLogic<
-      OperationResult,
-      { facts: LicenseFacts; options: ActivateOptions }
-    >,
-    deactivate: undefined as unknown as import("xstate").PromiseActorLogic<DeactivateResult, { facts: LicenseFacts }>
+    deactivate: undefined as unknown as PromiseActorLogic<DeactivateResult, { facts: LicenseFacts }>
   },
   actions: {
-    /** Saves the current facts (with the last-seen time raised to now). Provided by the runtime. */
+    /**
+     * Makes the store follow the facts: saves them (with the last-seen time raised to now), or removes the record
+     * when there are none (an activation the evaluation's input dropped). Provided by the runtime.
+     */
     persist: () => {},
     /** Removes the stored record. Provided by the runtime. */
     clearStore: () => {},
@@ -223,116 +299,78 @@ export const licenseMachine = setup({
       pendingKey: ({ event }) => (event.type === "ACTIVATE" ? event.key : undefined),
       pendingOptions: ({ event }) => (event.type === "ACTIVATE" ? (event.options ?? {}) : {})
     }),
-    adoptOptions: assign({ activationOptions: ({ context }) => context.pendingOptions }),
     armSyncWake: raise({ type: "WAKE" }, { id: "syncWake", delay: ({ context }) => wakeDelay(context) }),
     disarmSyncWake: cancel("syncWake"),
-    evaluate: assign(({ context }) => {
-      const now = context.config.now()
-      const mono = context.config.monotonicNow?.()
-      // Where the wall clock should be by the monotonic clock: a wall clock set back since the last evaluation
-      // leaves the high-water mark ahead of it, and the rollback check sees the step (issue 10).
-      const anchor = context.clockAnchor
-      const expected = anchor !== undefined && mono !== undefined ? anchor.wall + Math.max(0, mono - anchor.mono) : now
-      const status = evaluate(context)
-      const facts =
-        context.facts === undefined
-          ? undefined
-          : { ...context.facts, lastSeenAt: Math.max(context.facts.lastSeenAt, now, expected) }
-      const stepped = facts !== undefined && expected - now > RollbackToleranceSeconds * 1000
-      return {
-        status: stepped ? evaluate({ ...context, facts }) : status,
-        facts,
-        clockAnchor: mono === undefined ? undefined : { wall: Math.max(now, expected), mono }
-      }
+    evaluate: assign(({ context }) => evaluated(context)),
+    adoptLoaded: assign(({ context }, params: Output<LoadResult>) =>
+      params.output.type === "loaded" ? afterFacts(context, params.output.facts, params.output.facts.lastSyncedAt) : {}
+    ),
+    recordLoadFailure: assign((_, params: Output<LoadResult>) => {
+      const failure = params.output.type === "empty" ? params.output.failure : undefined
+      return { lastError: failure, clearedBecause: failure }
     }),
-    adoptFacts: assign(({ context, event }) => {
-      const output = (event as { output?: OperationResult | LoadResult }).output
-      if (output === undefined || !("facts" in output)) return {}
-      return {
-        facts: output.facts,
-        nextSyncAt: nextSyncAfter(
-          output.facts,
-          "startedAt" in output && output.startedAt !== undefined ? output.startedAt : output.facts.lastSyncedAt
-        ),
-        syncFailing: false,
-        syncHalted: false,
-        lastError: undefined,
-        clearedBecause: undefined,
-        status: context.status,
-        // Fresh facts carry the server's signed time: the monotonic projection starts again from them.
-        clockAnchor: undefined
-      }
-    }),
-    recordFailure: assign({
-      lastError: ({ event, context }) => failureOf(event) ?? context.lastError
-    }),
-    recordLoadFailure: assign({
-      lastError: ({ event }) => failureOf(event),
-      clearedBecause: ({ event }) => failureOf(event)
-    }),
-    scheduleRetry: assign(({ context, event }) => {
-      const output = (event as { output?: OperationResult }).output
-      const at = output?.at ?? context.config.now()
-      const failure = failureOf(event)
-      const ssi = context.facts?.claims.serverSyncInterval ?? 0
-      // Sync goes on at the sync interval (LexActivator's cadence), or later when the server asked for it.
-      // A longer `Retry-After` is honoured up to a day, and never past the next deadline (but never sooner than
-      // the sync interval).
-      const cadence = Math.max(ssi * 1000, 1000)
-      const retryAfter = Math.min(failure?.retryAfterMillis ?? 0, MaxRetryAfterMillis)
-      const nextSyncAt =
-        retryAfter > cadence ? Math.max(at + cadence, capAtDeadline(context, at, at + retryAfter)) : at + cadence
-      return { syncFailing: true, nextSyncAt, lastError: failure }
-    }),
-    haltSync: assign({ syncHalted: true, lastError: ({ event }) => failureOf(event) }),
-    forget: assign(({ event, context }) => forgotten(failureOf(event) ?? context.lastError)),
-    forgetLapsedLease: assign(({ context }) => ({
-      ...forgotten({
-        operation: "validate",
-        kind: "LeaseLapsed",
-        message: "the hosted-floating lease ended before it was renewed; the activation token was dropped",
-        transient: false
-      }),
-      pendingKey: context.facts?.key
+    recordFailure: assign(({ context }, params: { readonly failure: FailureInfo | undefined }) => ({
+      lastError: params.failure ?? context.lastError
     })),
-    /** Deactivated on purpose: nothing went wrong, so no reason is kept. */
-    forgetDeactivated: assign(() => forgotten(undefined))
+    /** An activation's answer: new facts (and the options they were made with), or the failure beside the old. */
+    applyActivation: assign(({ context }, params: Output<OperationResult>) =>
+      params.output.type === "ok"
+        ? {
+            ...afterFacts(context, params.output.facts, params.output.startedAt ?? params.output.at),
+            activationOptions: context.pendingOptions
+          }
+        : { lastError: params.output.failure }
+    ),
+    /**
+     * A sync's answer: new facts, a retry at the cadence, a halt, or the activation dropped (the store follows
+     * the facts when `evaluating` persists).
+     */
+    applySync: assign(({ context }, params: Output<OperationResult>) => {
+      const output = params.output
+      if (output.type === "ok") return afterFacts(context, output.facts, output.startedAt ?? output.at)
+      const cls = classifySyncFailure(output.failure)
+      if (cls === "transient") return retryLater(context, output.failure, output.at)
+      if (cls === "halting") return { syncHalted: true, lastError: output.failure }
+      return forgotten(output.failure)
+    }),
+    /** A re-activation's answer: new facts, or the activation dropped (the verdict then says fingerprint). */
+    applyReactivation: assign(({ context }, params: Output<OperationResult>) =>
+      params.output.type === "ok"
+        ? afterFacts(context, params.output.facts, params.output.startedAt ?? params.output.at)
+        : forgotten(params.output.failure)
+    ),
+    /** The activation is gone from the server: on purpose (nothing went wrong, no reason kept) or already. */
+    applyDeactivation: assign((_, params: Output<DeactivateResult>) =>
+      forgotten(params.output.type === "ok" ? undefined : params.output.failure)
+    ),
+    /** The evaluation found a token that cannot stand here (another product or key, a lapsed lease). */
+    dropActivation: assign(({ context }) =>
+      context.facts === undefined || context.status === undefined
+        ? {}
+        : {
+            ...forgotten(context.status === "leaseLapsed" ? lapsedLease : wrongIdentity(context.status)),
+            pendingKey: context.facts.key
+          }
+    )
   },
   guards: {
     hasFacts: ({ context }) => context.facts !== undefined,
-    loaded: ({ event }) => (event as { output?: LoadResult }).output?.type === "loaded",
-    loadFailed: ({ event }) => {
-      const output = (event as { output?: LoadResult }).output
-      return output?.type === "empty" && output.failure !== undefined
-    },
-    loadFailedWithKey: ({ event, context }) => {
-      const output = (event as { output?: LoadResult }).output
-      return output?.type === "empty" && output.failure !== undefined && context.config.licenseKey !== undefined
-    },
-    ok: outputOk,
-    syncTransient: syncFailureIs("transient"),
-    syncRevoked: syncFailureIs("revoked"),
-    syncNotFound: syncFailureIs("notFound"),
-    syncFingerprintReactivate: (args) =>
-      syncFailureIs("fingerprint")(args) && args.context.config.reactivateOnFingerprintRejected === true,
-    syncFingerprint: syncFailureIs("fingerprint"),
-    syncClearing: syncFailureIs("clearing"),
-    deactivateGone: ({ event }) => {
-      const failure = failureOf(event)
-      return failure?.kind === "NotFound" || failure?.code === "INVALID_ACCOUNT_ID"
-    },
-    noFacts: ({ context }) => context.facts === undefined,
-    fingerprintMismatch: statusIs("fingerprintMismatch"),
-    wrongIdentity: statusIs("wrongProduct", "wrongKey"),
-    clockTampered: statusIs("clockBehindServer", "clockRolledBack"),
-    leaseLapsed: statusIs("leaseLapsed"),
-    syncDue: ({ context }) => syncDue(context),
-    graceOver: statusIs("graceOver"),
-    trialExpired: (args) => isTrial(args) && statusIs("expired", "graceOver")(args),
-    trialOk: (args) => isTrial(args) && statusIs("ok")(args),
-    expired: statusIs("expired"),
-    suspended: statusIs("suspended"),
-    inGrace: (args) => statusIs("ok")(args) && args.context.syncFailing
+    verdictIs: ({ context }, params: { readonly verdict: Verdict }) => context.verdict === params.verdict,
+    loaded: (_, params: Output<LoadResult>) => params.output.type === "loaded",
+    loadFailedWithKey: ({ context }, params: Output<LoadResult>) =>
+      params.output.type === "empty" && params.output.failure !== undefined && context.config.licenseKey !== undefined,
+    /** Something to evaluate after an activation: new facts, or the old ones the failure left in place. */
+    factsAfter: ({ context }, params: Output<OperationResult>) =>
+      params.output.type === "ok" || context.facts !== undefined,
+    reactivateOnFingerprint: ({ context }, params: Output<OperationResult>) =>
+      params.output.type === "failed" &&
+      classifySyncFailure(params.output.failure) === "fingerprint" &&
+      context.config.reactivateOnFingerprintRejected === true,
+    /** Deactivated, or the server no longer knows the activation (LexActivator clears it then too). */
+    deactivated: (_, params: Output<DeactivateResult>) =>
+      params.output.type === "ok" ||
+      params.output.failure.kind === "NotFound" ||
+      params.output.failure.code === "INVALID_ACCOUNT_ID"
   },
   delays: {
     wake: ({ context }) => wakeDelay(context)
@@ -343,6 +381,7 @@ export const licenseMachine = setup({
     config: input,
     facts: undefined,
     status: undefined,
+    verdict: "unactivated",
     nextSyncAt: undefined,
     syncFailing: false,
     syncHalted: false,
@@ -367,19 +406,48 @@ export const licenseMachine = setup({
         src: "load",
         input: ({ context }) => context.config,
         onDone: [
-          { guard: "loaded", target: "evaluating", actions: "adoptFacts" },
-          { guard: "loadFailedWithKey", target: "activating", actions: ["recordLoadFailure", "useConfiguredKey"] },
-          { guard: "loadFailed", target: "unactivated", actions: "recordLoadFailure" },
-          { target: "unactivated" }
+          {
+            guard: { type: "loaded", params: ({ event }) => ({ output: event.output }) },
+            target: "evaluating",
+            actions: { type: "adoptLoaded", params: ({ event }) => ({ output: event.output }) }
+          },
+          {
+            guard: { type: "loadFailedWithKey", params: ({ event }) => ({ output: event.output }) },
+            target: "activating",
+            actions: [
+              { type: "recordLoadFailure", params: ({ event }) => ({ output: event.output }) },
+              "useConfiguredKey"
+            ]
+          },
+          {
+            target: "#license.ready.unactivated",
+            actions: { type: "recordLoadFailure", params: ({ event }) => ({ output: event.output }) }
+          }
         ]
       }
     },
-    unactivated: {
-      tags: ["settled"],
-      on: {
-        ACTIVATE: { target: "activating", actions: "rememberKey" },
-        ACTIVATE_TRIAL: { target: "activatingTrial" }
-      }
+    /** Every change of facts comes here: the evaluation decides the verdict, and one edge leads to each. */
+    evaluating: {
+      entry: ["evaluate", "persist"],
+      always: [
+        ...(
+          [
+            ["fingerprintMismatch", "#license.ready.activated.fingerprintMismatch"],
+            ["clockTampered", "#license.ready.activated.standing.unlicensed.clockTampered"],
+            ["renewDue", "#license.ready.activated.renewDue"],
+            ["trialExpired", "#license.ready.activated.standing.trial.trialExpired"],
+            ["trialActive", "#license.ready.activated.standing.trial.trialActive"],
+            ["graceOver", "#license.ready.activated.standing.unlicensed.graceOver"],
+            ["expired", "#license.ready.activated.standing.unlicensed.expired"],
+            ["suspended", "#license.ready.activated.standing.unlicensed.suspended"],
+            ["grace", "#license.ready.activated.standing.licensed.grace"],
+            ["active", "#license.ready.activated.standing.licensed.active"],
+            ["revoked", "#license.ready.revoked"]
+          ] as const
+        ).map(([verdict, target]) => ({ guard: { type: "verdictIs" as const, params: { verdict } }, target })),
+        { guard: "hasFacts", target: "#license.ready.unactivated", actions: ["dropActivation", "clearStore"] },
+        { target: "#license.ready.unactivated" }
+      ]
     },
     activating: {
       invoke: {
@@ -387,9 +455,15 @@ export const licenseMachine = setup({
         src: "activate",
         input: ({ context }) => ({ key: context.pendingKey ?? "", options: context.pendingOptions }),
         onDone: [
-          { guard: "ok", target: "evaluating", actions: ["adoptFacts", "adoptOptions"] },
-          { guard: "hasFacts", target: "evaluating", actions: "recordFailure" },
-          { target: "unactivated", actions: "recordFailure" }
+          {
+            guard: { type: "factsAfter", params: ({ event }) => ({ output: event.output }) },
+            target: "evaluating",
+            actions: { type: "applyActivation", params: ({ event }) => ({ output: event.output }) }
+          },
+          {
+            target: "#license.ready.unactivated",
+            actions: { type: "applyActivation", params: ({ event }) => ({ output: event.output }) }
+          }
         ]
       }
     },
@@ -399,55 +473,16 @@ export const licenseMachine = setup({
         src: "activateTrial",
         input: () => ({}),
         onDone: [
-          { guard: "ok", target: "evaluating", actions: "adoptFacts" },
-          { guard: "hasFacts", target: "evaluating", actions: "recordFailure" },
-          { target: "unactivated", actions: "recordFailure" }
+          {
+            guard: { type: "factsAfter", params: ({ event }) => ({ output: event.output }) },
+            target: "evaluating",
+            actions: { type: "applyActivation", params: ({ event }) => ({ output: event.output }) }
+          },
+          {
+            target: "#license.ready.unactivated",
+            actions: { type: "applyActivation", params: ({ event }) => ({ output: event.output }) }
+          }
         ]
-      }
-    },
-    evaluating: {
-      entry: ["evaluate", "persist"],
-      always: [
-        { guard: "noFacts", target: "unactivated" },
-        { guard: "fingerprintMismatch", target: "fingerprintMismatch" },
-        { guard: "wrongIdentity", target: "unactivated", actions: ["forget", "clearStore"] },
-        { guard: "clockTampered", target: "clockTampered" },
-        { guard: "leaseLapsed", target: "unactivated", actions: ["forgetLapsedLease", "clearStore"] },
-        { guard: "syncDue", target: "renewDue" },
-        { guard: "trialExpired", target: "trialExpired" },
-        { guard: "trialOk", target: "trialActive" },
-        { guard: "graceOver", target: "graceOver" },
-        { guard: "expired", target: "expired" },
-        { guard: "suspended", target: "suspended" },
-        { guard: "inGrace", target: "grace" },
-        { target: "active" }
-      ]
-    },
-    renewDue: {
-      // Deadlines keep firing while the sync is in flight: a licence that expires mid-sync is reported expired.
-      entry: "armSyncWake",
-      exit: "disarmSyncWake",
-      invoke: {
-        id: "sync",
-        src: "sync",
-        input: ({ context }) => ({ facts: context.facts!, options: context.activationOptions }),
-        onDone: [
-          { guard: "ok", target: "evaluating", actions: "adoptFacts" },
-          { guard: "syncTransient", target: "evaluating", actions: "scheduleRetry" },
-          { guard: "syncRevoked", target: "revoked", actions: ["forget", "clearStore"] },
-          { guard: "syncNotFound", target: "unactivated", actions: ["forget", "clearStore"] },
-          { guard: "syncFingerprintReactivate", target: "reactivating", actions: "recordFailure" },
-          { guard: "syncFingerprint", target: "fingerprintMismatch", actions: ["forget", "clearStore"] },
-          { guard: "syncClearing", target: "unactivated", actions: ["forget", "clearStore"] },
-          { target: "evaluating", actions: "haltSync" }
-        ]
-      },
-      on: {
-        DEACTIVATE: { target: "deactivating" },
-        ACTIVATE: { target: "activating", actions: "rememberKey" },
-        ACTIVATE_TRIAL: { target: "activatingTrial" },
-        CHECK: { actions: "evaluate" },
-        WAKE: { actions: ["evaluate", "armSyncWake"] }
       }
     },
     reactivating: {
@@ -455,10 +490,10 @@ export const licenseMachine = setup({
         id: "reactivate",
         src: "reactivate",
         input: ({ context }) => ({ facts: context.facts!, options: context.activationOptions }),
-        onDone: [
-          { guard: "ok", target: "evaluating", actions: "adoptFacts" },
-          { target: "fingerprintMismatch", actions: ["forget", "clearStore"] }
-        ]
+        onDone: {
+          target: "evaluating",
+          actions: { type: "applyReactivation", params: ({ event }) => ({ output: event.output }) }
+        }
       }
     },
     deactivating: {
@@ -467,26 +502,87 @@ export const licenseMachine = setup({
         src: "deactivate",
         input: ({ context }) => ({ facts: context.facts! }),
         onDone: [
-          { guard: "ok", target: "unactivated", actions: ["forgetDeactivated", "clearStore"] },
-          { guard: "deactivateGone", target: "unactivated", actions: ["forget", "clearStore"] },
-          { target: "evaluating", actions: "recordFailure" }
+          {
+            guard: { type: "deactivated", params: ({ event }) => ({ output: event.output }) },
+            target: "#license.ready.unactivated",
+            actions: [{ type: "applyDeactivation", params: ({ event }) => ({ output: event.output }) }, "clearStore"]
+          },
+          {
+            target: "evaluating",
+            actions: {
+              type: "recordFailure",
+              params: ({ event }) => ({ failure: event.output.type === "failed" ? event.output.failure : undefined })
+            }
+          }
         ]
       }
     },
-    active: { tags: ["settled"], after: { wake: "evaluating" }, on: settledCommands },
-    grace: { tags: ["settled"], after: { wake: "evaluating" }, on: settledCommands },
-    graceOver: { tags: ["settled"], after: { wake: "evaluating" }, on: settledCommands },
-    expired: { tags: ["settled"], after: { wake: "evaluating" }, on: settledCommands },
-    suspended: { tags: ["settled"], after: { wake: "evaluating" }, on: settledCommands },
-    clockTampered: { tags: ["settled"], after: { wake: "evaluating" }, on: settledCommands },
-    trialActive: { tags: ["settled"], after: { wake: "evaluating" }, on: settledCommands },
-    trialExpired: { tags: ["settled"], after: { wake: "evaluating" }, on: settledCommands },
-    fingerprintMismatch: { tags: ["settled"], on: settledCommands },
-    revoked: {
-      tags: ["settled"],
+    /** Nothing a command started is in flight: every command is taken here (a background sync never blocks one). */
+    ready: {
+      initial: "unactivated",
       on: {
         ACTIVATE: { target: "activating", actions: "rememberKey" },
         ACTIVATE_TRIAL: { target: "activatingTrial" }
+      },
+      states: {
+        unactivated: { tags: ["settled"] },
+        revoked: { tags: ["settled"] },
+        activated: {
+          initial: "standing",
+          on: {
+            DEACTIVATE: { target: "#license.deactivating", guard: "hasFacts" },
+            SYNC: { target: ".renewDue", guard: "hasFacts" },
+            CHECK: { target: "#license.evaluating" }
+          },
+          states: {
+            /** A sync in flight. Commands answer at once from the facts at hand, and deadlines keep firing. */
+            renewDue: {
+              tags: ["syncing"],
+              entry: "armSyncWake",
+              exit: "disarmSyncWake",
+              invoke: {
+                id: "sync",
+                src: "sync",
+                input: ({ context }) => ({ facts: context.facts!, options: context.activationOptions }),
+                onDone: [
+                  {
+                    guard: { type: "reactivateOnFingerprint", params: ({ event }) => ({ output: event.output }) },
+                    target: "#license.reactivating",
+                    actions: {
+                      type: "recordFailure",
+                      params: ({ event }) => ({ failure: event.output.type === "failed" ? event.output.failure : undefined })
+                    }
+                  },
+                  {
+                    target: "#license.evaluating",
+                    actions: { type: "applySync", params: ({ event }) => ({ output: event.output }) }
+                  }
+                ]
+              },
+              on: {
+                // A sync already running answers `sync()` too; a check re-evaluates without leaving it.
+                SYNC: {},
+                CHECK: { actions: "evaluate" },
+                WAKE: { actions: ["evaluate", "armSyncWake"] }
+              }
+            },
+            fingerprintMismatch: { tags: ["settled"] },
+            /** The licence as of the last evaluation, re-evaluated at the next deadline (at least hourly). */
+            standing: {
+              tags: ["settled"],
+              after: { wake: "#license.evaluating" },
+              initial: "licensed",
+              states: {
+                licensed: { tags: ["licensed"], initial: "active", states: { active: {}, grace: {} } },
+                unlicensed: {
+                  initial: "expired",
+                  states: { graceOver: {}, expired: {}, suspended: {}, clockTampered: {} }
+                },
+                trial: { initial: "trialActive", states: { trialActive: { tags: ["licensed"] }, trialExpired: {} } }
+              }
+            }
+          }
+        }
       }
     }
   }

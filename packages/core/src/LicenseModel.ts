@@ -116,6 +116,8 @@ export interface LicenseContext {
   readonly config: MachineConfig
   readonly facts: LicenseFacts | undefined
   readonly status: ValidationStatus | undefined
+  /** What the last evaluation decided (see {@link Verdict}). */
+  readonly verdict: Verdict
   /** Epoch ms of the next sync attempt, `undefined` when background sync is off. */
   readonly nextSyncAt: number | undefined
   /** The last sync failed for a transient reason (the licence is in its grace period). */
@@ -147,21 +149,28 @@ export type LicenseEvent =
   /** The runtime reports how the last store write went (a failed save is never silent: the view carries it). */
   | { readonly type: "STORE_RESULT"; readonly error: string | undefined }
 
-/** States in which the machine waits for the world (a timer or a command), as opposed to working. */
-export const SettledStates = [
-  "unactivated",
-  "active",
-  "grace",
-  "graceOver",
-  "expired",
-  "suspended",
-  "revoked",
-  "clockTampered",
-  "fingerprintMismatch",
-  "trialActive",
-  "trialExpired"
-] as const
-export type SettledState = (typeof SettledStates)[number]
+/**
+ * Where an evaluation leaves the licence: the settled state to show, or `renewDue` when a sync is due. The
+ * machine's `evaluating` state has one edge per verdict; its guards compare, they do not compute.
+ */
+export type Verdict =
+  | "unactivated"
+  | "revoked"
+  | "fingerprintMismatch"
+  | "clockTampered"
+  | "renewDue"
+  | "trialExpired"
+  | "trialActive"
+  | "graceOver"
+  | "expired"
+  | "suspended"
+  | "grace"
+  | "active"
+
+/** The states in which the machine waits for the world (a timer or a command): the ones tagged `settled`. */
+export type SettledState = Exclude<Verdict, "renewDue">
+
+/** Every leaf state of the machine: what `LicenseView.state` names (the chart shows where each sits). */
 export type LicenseStateName =
   | SettledState
   | "loading"

@@ -408,8 +408,15 @@ const statusOf = (state: LicenseStateName, context: LicenseContext): LexStatus =
   }
 }
 
+/** The leaf state a snapshot's value names (every leaf name is unique in the machine). */
+export const stateOf = (value: unknown): LicenseStateName => {
+  let v = value
+  while (typeof v === "object" && v !== null) v = Object.values(v)[0]
+  return v as LicenseStateName
+}
+
 export const viewOf = (snapshot: MachineSnapshot): LicenseView => {
-  const state = snapshot.value as LicenseStateName
+  const state = stateOf(snapshot.value)
   const context = snapshot.context
   const status = statusOf(state, context)
   return {
@@ -503,8 +510,16 @@ export class Licensing extends Context.Service<Licensing, LicensingService>()("@
        * (`persisted: false`, `storeError`) until a later write lands, and a warning is logged. Each evaluation
        * (every wake-up, sync and command) writes the record again, so the save keeps being retried.
        */
-      /** The record last handed to the write queue; see {@link unchangedButSeen}. */
-      let lastQueued: StoredRecord | undefined
+      /** The record last handed to the write queue, or its clearing; see {@link unchangedButSeen}. */
+      let lastQueued: StoredRecord | "cleared" | undefined
+      /** A failed write is retried by the next evaluation, whatever it changed. */
+      const retryNextTime = Effect.sync(() => {
+        if (actor.getSnapshot().context.storeError !== undefined) lastQueued = undefined
+      })
+      const clear = () => {
+        lastQueued = "cleared"
+        enqueue(store.clear.pipe(storeErrors("clear"), Effect.tap(retryNextTime)))
+      }
       const storeErrors =
         (what: string) =>
         <R>(write: Effect.Effect<void, { readonly message: string }, R>) =>
@@ -825,7 +840,11 @@ export class Licensing extends Context.Service<Licensing, LicensingService>()("@
         actions: {
           persist: ({ context }) => {
             const facts = context.facts
-            if (facts === undefined) return
+            if (facts === undefined) {
+              // The activation was dropped: the record goes too (once; a failed clear is tried again).
+              if (lastQueued !== "cleared") clear()
+              return
+            }
             const record: StoredRecord = {
               version: RecordVersion,
               productId: config.productId,
@@ -837,24 +856,11 @@ export class Licensing extends Context.Service<Licensing, LicensingService>()("@
               lastSeenAt: facts.lastSeenAt,
               lastSyncedAt: facts.lastSyncedAt
             }
-            if (unchangedButSeen(lastQueued, record)) return
+            if (lastQueued !== "cleared" && unchangedButSeen(lastQueued, record)) return
             lastQueued = record
-            enqueue(
-              store.save(record).pipe(
-                storeErrors("save"),
-                Effect.tap(() =>
-                  Effect.sync(() => {
-                    // A failed write is retried by the next evaluation, whatever it changed.
-                    if (actor.getSnapshot().context.storeError !== undefined) lastQueued = undefined
-                  })
-                )
-              )
-            )
+            enqueue(store.save(record).pipe(storeErrors("save"), Effect.tap(retryNextTime)))
           },
-          clearStore: () => {
-            lastQueued = undefined
-            enqueue(store.clear.pipe(storeErrors("clear")))
-          }
+          clearStore: () => clear()
         }
       })
 
@@ -942,7 +948,7 @@ export class Licensing extends Context.Service<Licensing, LicensingService>()("@
        * Nothing another command started is in flight: settled, or syncing in the background (a background sync
        * never holds a command back: the machine handles every command while it runs).
        */
-      const ready = until((snapshot) => isSettled(snapshot) || snapshot.matches("renewDue"))
+      const ready = until((snapshot) => snapshot.matches("ready"))
       /** The stored record has been read (a local, time-bounded read at start-up). */
       const loaded = until((snapshot) => !snapshot.matches("loading"))
 
@@ -986,7 +992,7 @@ export class Licensing extends Context.Service<Licensing, LicensingService>()("@
               kind: "NotActivated",
               message,
               status: lexStatus("LA_FAIL"),
-              state: actor.getSnapshot().value as string
+              state: stateOf(actor.getSnapshot().value)
             })
           }
           return yield* run(operation, event)
