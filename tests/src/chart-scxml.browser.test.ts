@@ -10,6 +10,7 @@ import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import * as Chart from "@licensure/core/Chart"
 import * as LicenseMachine from "@licensure/core/LicenseMachine"
 import { type Browser, chromium } from "playwright-core"
+import type { AnyStateNode } from "xstate"
 
 /** The browser's parser, as the page has it (this file is compiled without the DOM library). */
 interface XmlElement {
@@ -45,15 +46,21 @@ describe("the SCXML export", () => {
       const doc = new DOMParser().parseFromString(text, "application/xml")
       const error = doc.getElementsByTagName("parsererror")[0]
       const root = doc.documentElement
-      const states = [...root.children].filter((e) => e.localName === "state")
+      // Every <state>, nested ones too, parents first, with the id of the <state> it sits in.
+      const walk = (parent: XmlElement, parentId: string | null): Array<{ e: XmlElement; parentId: string | null }> =>
+        [...parent.children]
+          .filter((e) => e.localName === "state")
+          .flatMap((e) => [{ e, parentId }, ...walk(e, e.getAttribute("id"))])
+      const states = walk(root, null)
       return {
         error: error === undefined ? null : error.textContent,
         rootName: root.localName,
         namespace: root.namespaceURI,
         version: root.getAttribute("version"),
         initial: root.getAttribute("initial"),
-        states: states.map((s) => ({
+        states: states.map(({ e: s, parentId }) => ({
           id: s.getAttribute("id"),
+          parent: parentId,
           transitions: [...s.children]
             .filter((e) => e.localName === "transition")
             .map((t) => ({
@@ -71,11 +78,22 @@ describe("the SCXML export", () => {
     assert.strictEqual(parsed.version, "1.0")
     assert.strictEqual(parsed.initial, "loading")
 
-    const machineStates = Object.keys(LicenseMachine.licenseMachine.root.states)
+    // The machine's own nesting, walked here from its state nodes.
+    const nodes: Array<{ id: string; parent: string | null }> = []
+    const walkMachine = (node: AnyStateNode, parent: string | null) => {
+      for (const child of Object.values(node.states) as Array<AnyStateNode>) {
+        nodes.push({ id: child.key, parent })
+        walkMachine(child, child.key)
+      }
+    }
+    walkMachine(LicenseMachine.licenseMachine.root, null)
+    const machineStates = nodes.map((n) => n.id)
     assert.deepStrictEqual(
-      parsed.states.map((s) => s.id),
-      machineStates
+      parsed.states.map((s) => ({ id: s.id, parent: s.parent })),
+      nodes
     )
+    assert.include(machineStates, "renewDue")
+    assert.strictEqual(nodes.find((n) => n.id === "active")?.parent, "licensed")
     const ids = new Set(machineStates)
     for (const state of parsed.states) {
       for (const t of state.transitions) {

@@ -232,9 +232,10 @@ describe("the local state-chart inspector", () => {
         assert.include(timeline, "renewDue")
         assert.strictEqual(yield* Effect.promise(() => page.textContent("#current-state")), "suspended")
 
-        // Labels: the current state's way out are shown, the rest wait for the "all edge labels" switch.
-        const nextLabel = '#chart .edge-label[data-from="suspended"][data-to="renewDue"]'
-        const otherLabel = '#chart .edge-label[data-from="active"][data-to="renewDue"]'
+        // Labels: the current state's ways out (its own edges and those of the states it sits in: SYNC is handled
+        // once, on `activated`) are shown, the rest wait for the "all edge labels" switch.
+        const nextLabel = '#chart .edge-label[data-from="activated"][data-to="renewDue"]'
+        const otherLabel = '#chart .edge-label[data-from="deactivating"][data-to="unactivated"]'
         assert.isTrue(yield* Effect.promise(() => page.isVisible(nextLabel)))
         assert.include(yield* Effect.promise(() => page.textContent(nextLabel)), "SYNC")
         assert.isFalse(yield* Effect.promise(() => page.isVisible(otherLabel)))

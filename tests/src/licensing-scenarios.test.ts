@@ -11,12 +11,13 @@
 import { assert, describe, it } from "@effect/vitest"
 import {
   Fingerprint,
-  LicenseModel,
   LicenseStore,
   Licensing,
   type LicensingConfig,
   type LicenseView,
-  type MachineIdentity
+  type MachineIdentity,
+  type MachineSnapshot,
+  stateOf
 } from "@licensure/core"
 import { createEmulator, type Emulator } from "@licensure/emulator"
 import type { LicenseOptions, LogEntry, ProductOptions } from "@licensure/emulator/AdminApi"
@@ -24,8 +25,6 @@ import { DAY, drive, emulatorLayer, HOUR, identity, makeSim, settled, Start } fr
 import { Clock, Context, Effect, Layer, Option, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import { decodeJwt, generateKeyPair, SignJWT } from "jose"
-
-const { SettledStates } = LicenseModel
 
 const promise = <A>(f: () => Promise<A>) => Effect.promise(f)
 
@@ -442,11 +441,12 @@ describe("the changes stream", () => {
       const sim = yield* makeSim({ serverSyncInterval: 3600 })
       // The settled states as the machine itself goes through them, for comparison with the stream.
       const fromActor: Array<string> = []
-      const note = (state: string) => {
-        if (SettledStates.includes(state as never) && fromActor.at(-1) !== state) fromActor.push(state)
+      const note = (snapshot: MachineSnapshot) => {
+        const state = stateOf(snapshot.value)
+        if (snapshot.hasTag("settled") && fromActor.at(-1) !== state) fromActor.push(state)
       }
-      note(String(sim.licensing.actor.getSnapshot().value))
-      sim.licensing.actor.subscribe((snapshot) => note(String(snapshot.value)))
+      note(sim.licensing.actor.getSnapshot())
+      sim.licensing.actor.subscribe(note)
       const views: Array<LicenseView> = []
       yield* Effect.forkScoped(Stream.runForEach(sim.licensing.changes, (v) => Effect.sync(() => views.push(v))))
       yield* untilTrue(() => views.length > 0)

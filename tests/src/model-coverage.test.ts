@@ -9,9 +9,17 @@ import { assert, describe, it } from "@effect/vitest"
 import { toGraph } from "@licensure/core/Chart"
 import { classifySyncFailure, licenseMachine, nextSyncAfter } from "@licensure/core/LicenseMachine"
 import { validate } from "@licensure/core/Validation"
-import { assign } from "xstate"
+import { stateOf } from "@licensure/core"
+import { assign, initialTransition, transition } from "xstate"
 import { exploration, explore, modelMachine } from "./model/ModelExplorer.ts"
-import { AllVariants, FailureVariants, FixedNow, ProductId } from "./model/ModelFixtures.ts"
+import {
+  ActivationVariants,
+  AllVariants,
+  configFor,
+  FailureVariants,
+  FixedNow,
+  ProductId
+} from "./model/ModelFixtures.ts"
 import { catalogOf } from "./model/TransitionCatalog.ts"
 
 const listed = (lines: ReadonlyArray<string>, max = 15) =>
@@ -73,12 +81,25 @@ describe("licence machine model coverage", () => {
   it("answers a rejected fingerprint as the flag says", () => {
     const off = exploration(false).covered
     const on = exploration(true).covered
-    const reactivate = "renewDue --xstate.done.actor.sync#4 [syncFingerprintReactivate]--> reactivating"
-    const mismatch = "renewDue --xstate.done.actor.sync#5 [syncFingerprint]--> fingerprintMismatch"
+    const reactivate = "renewDue --xstate.done.actor.sync#0 [reactivateOnFingerprint]--> reactivating"
     assert.isTrue(on.has(reactivate), "with the flag, a rejected fingerprint reactivates")
-    assert.isFalse(on.has(mismatch), "with the flag, the plain mismatch branch is never taken")
-    assert.isTrue(off.has(mismatch), "without the flag, a rejected fingerprint ends in fingerprintMismatch")
     assert.isFalse(off.has(reactivate), "without the flag, nothing reactivates")
+    // Without the flag the rejected sync drops the activation and the evaluation shows the mismatch.
+    for (const flag of [false, true]) {
+      const machine = modelMachine
+      const input = configFor(flag)
+      let snapshot = initialTransition(machine, input)[0]
+      const active = ActivationVariants.find((v) => v.status === "ok" && v.syncDue)!
+      const send = (event: unknown) => {
+        snapshot = transition(machine, snapshot, event as never)[0]
+      }
+      send({ type: "xstate.done.actor.load", output: { type: "loaded", facts: active.facts } })
+      assert.strictEqual(stateOf(snapshot.value), "renewDue")
+      const rejected = FailureVariants.find((f) => f.class === "fingerprint")!.failure
+      send({ type: "xstate.done.actor.sync", output: { type: "failed", failure: rejected, at: FixedNow } })
+      assert.strictEqual(stateOf(snapshot.value), flag ? "reactivating" : "fingerprintMismatch")
+      assert.strictEqual(snapshot.context.facts === undefined, !flag, "the activation is dropped only without the flag")
+    }
   })
 
   it("covers every transition the machine defines", () => {
@@ -92,21 +113,21 @@ describe("licence machine model coverage", () => {
 
   // The checks above must be able to fail: the same exploration on deliberately broken copies of the machine.
   it("reports a transition a broken guard makes unreachable", () => {
-    const broken = modelMachine.provide({ guards: { deactivateGone: () => false } })
+    const broken = modelMachine.provide({ guards: { deactivated: () => false } })
     const result = explore(broken, false)
-    const gone = "deactivating --xstate.done.actor.deactivate#1 [deactivateGone]--> unactivated"
+    const gone = "deactivating --xstate.done.actor.deactivate#0 [deactivated]--> unactivated"
     assert.isTrue(exploration(false).covered.has(gone), "the intact machine takes it")
     assert.isFalse(result.covered.has(gone), "the broken machine never takes it")
     assert.strictEqual(result.covered.size, exploration(false).covered.size - 1)
   })
 
   it("reports invariant violations when clearing forgets nothing", () => {
-    const broken = modelMachine.provide({ actions: { forget: assign({}) } })
+    const broken = modelMachine.provide({ actions: { applyDeactivation: assign({}), dropActivation: assign({}) } })
     const problems = explore(broken, false).problems
     assert.isTrue(
-      problems.some((p) => p.includes("-> revoked: expected no licence facts")),
-      listed(problems.filter((p) => p.includes("revoked")))
+      problems.some((p) => p.includes("-> unactivated: expected no licence facts")),
+      listed(problems.filter((p) => p.includes("unactivated")))
     )
-    assert.isTrue(problems.some((p) => p.includes("-> unactivated: expected no licence facts")))
+    assert.deepStrictEqual(exploration(false).problems, [], "the intact machine keeps them")
   })
 })

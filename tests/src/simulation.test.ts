@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Clock, Effect, Option } from "effect"
 import { TestClock } from "effect/testing"
+import { stateOf } from "@licensure/core"
 import { DAY, drive, HOUR, makeSim, settled, Start } from "@licensure/testing"
 
 const syncCount = (log: ReadonlyArray<{ method: string; path: string; status: number }>) =>
@@ -10,7 +11,7 @@ const syncCount = (log: ReadonlyArray<{ method: string; path: string; status: nu
 const recordStates = (actor: { subscribe: (f: (s: { value: unknown }) => void) => unknown }) => {
   const seen: Array<string> = []
   actor.subscribe((s) => {
-    const v = String(s.value)
+    const v = stateOf(s.value)
     if (seen[seen.length - 1] !== v) seen.push(v)
   })
   return seen

@@ -331,7 +331,7 @@ describe("licensure CLI (real processes against a real emulator)", () => {
     ])
     assert.strictEqual(mermaid.code, 0, mermaid.stderr)
     assert.match(mermaid.stdout, /^stateDiagram-v2\n {2}\[\*\] --> loading\n/)
-    assert.match(mermaid.stdout, /active --> /)
+    assert.match(mermaid.stdout, /activated --> deactivating: DEACTIVATE/)
     assert.strictEqual(graph.code, 0, graph.stderr)
     const parsed = JSON.parse(graph.stdout) as { initial: string; states: Array<string>; edges: Array<unknown> }
     assert.strictEqual(parsed.initial, "loading")

@@ -43,10 +43,17 @@ const eventLabel = (eventType: string): string => {
   return eventType
 }
 
+/** A guard's name; fixed parameters (the verdict `evaluating` compares) are part of it: `verdictIs(active)`. */
 const guardName = (guard: unknown): string | undefined => {
   if (guard === undefined) return undefined
   if (typeof guard === "string") return guard
-  if (typeof guard === "object" && guard !== null && "type" in guard) return String((guard as { type: unknown }).type)
+  if (typeof guard === "object" && guard !== null && "type" in guard) {
+    const params = (guard as { params?: unknown }).params
+    const name = String((guard as { type: unknown }).type)
+    return params === undefined || params === null || typeof params !== "object"
+      ? name
+      : `${name}(${Object.values(params).join(",")})`
+  }
   return "guard"
 }
 
@@ -147,7 +154,9 @@ export const toScxml = (machine: AnyStateMachine = licenseMachine): string => {
   ]
   const write = (node: AnyStateNode, indent: string) => {
     const tags = [...node.tags]
-    lines.push(`${indent}<state id="${xml(node.key)}"${tags.length > 0 ? ` licensure:tags="${xml(tags.join(" "))}"` : ""}>`)
+    lines.push(
+      `${indent}<state id="${xml(node.key)}"${tags.length > 0 ? ` licensure:tags="${xml(tags.join(" "))}"` : ""}>`
+    )
     for (const invoke of node.invoke)
       lines.push(`${indent}  <invoke id="${xml(String(invoke.id))}" type="licensure:${xml(String(invoke.src))}"/>`)
     const transition = (

@@ -550,7 +550,9 @@ export const licenseMachine = setup({
                     target: "#license.reactivating",
                     actions: {
                       type: "recordFailure",
-                      params: ({ event }) => ({ failure: event.output.type === "failed" ? event.output.failure : undefined })
+                      params: ({ event }) => ({
+                        failure: event.output.type === "failed" ? event.output.failure : undefined
+                      })
                     }
                   },
                   {

@@ -81,21 +81,36 @@ const outputsFor = (actorId: string, context: LicenseContext): ReadonlyArray<Act
   }
 }
 
-export const stateNodeOf = (snapshot: ModelSnapshot): AnyStateNode => {
-  const node = typeof snapshot.value === "string" ? snapshot.machine.root.states[snapshot.value] : undefined
-  if (node === undefined) throw new Error(`expected a top-level state value, got ${JSON.stringify(snapshot.value)}`)
-  return node
+/** The active state nodes, from the top-level one down to the leaf (the value names one child per level). */
+export const activeNodesOf = (snapshot: ModelSnapshot): ReadonlyArray<AnyStateNode> => {
+  const nodes: Array<AnyStateNode> = []
+  let value = snapshot.value
+  let parent = snapshot.machine.root
+  while (value !== undefined) {
+    const key = typeof value === "string" ? value : Object.keys(value as object)[0]
+    const node = key === undefined ? undefined : parent.states[key]
+    if (node === undefined)
+      throw new Error(`expected a state value of the machine, got ${JSON.stringify(snapshot.value)}`)
+    nodes.push(node)
+    value = typeof value === "string" ? undefined : (value as Record<string, unknown>)[key!]
+    parent = node
+  }
+  return nodes
 }
 
-/** Everything worth sending to this snapshot. */
+/** Everything worth sending to this snapshot: the commands, and the wakes and completions of every active node. */
 export const eventsFor = (snapshot: ModelSnapshot): ReadonlyArray<ModelEvent> => {
-  const node = stateNodeOf(snapshot)
-  const wakes = node.after.map((a): ModelEvent => ({ type: a.eventType as `xstate.after.${string}` }))
-  const done = node.invoke.flatMap((invoke) =>
-    outputsFor(invoke.id, snapshot.context).map(
-      (output): ModelEvent => ({ type: `xstate.done.actor.${invoke.id}`, output })
-    )
+  const nodes = activeNodesOf(snapshot)
+  const wakes = nodes.flatMap((node) =>
+    node.after.map((a): ModelEvent => ({ type: a.eventType as `xstate.after.${string}` }))
   )
+  const done = nodes
+    .flatMap((node) => node.invoke)
+    .flatMap((invoke) =>
+      outputsFor(invoke.id, snapshot.context).map(
+        (output): ModelEvent => ({ type: `xstate.done.actor.${invoke.id}`, output })
+      )
+    )
   return [...commands, ...wakes, ...done]
 }
 

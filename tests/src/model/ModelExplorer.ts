@@ -7,6 +7,7 @@
  * between the graph, the replay, the fired transitions and the invariants. Invoked actors are never run: the
  * model delivers their done events itself.
  */
+import { stateOf as leafOf } from "@licensure/core"
 import { licenseMachine } from "@licensure/core/LicenseMachine"
 import type {
   ActivateOptions,
@@ -61,7 +62,8 @@ export interface Exploration {
 
 type Guard = (args: { context: LicenseContext; event: EventObject }, params: unknown) => boolean
 
-const stateOf = (snapshot: Snapshot): string => String(snapshot.value)
+/** The leaf state (every leaf name is unique in the machine). */
+const stateOf = (snapshot: Snapshot): string => leafOf(snapshot.value)
 
 interface Fired {
   readonly transitions: ReadonlyArray<DefinedTransition>
@@ -81,7 +83,7 @@ const fire = (machine: Machine, catalog: TransitionCatalog, source: Snapshot, ev
     }
     return { transitions: [], final, problems }
   }
-  if (taken.length > 1) problems.push(`${where()}: ${taken.length} transitions enabled in a flat machine`)
+  if (taken.length > 1) problems.push(`${where()}: ${taken.length} transitions enabled without parallel states`)
   const first = catalog.lookup(taken[0]!)
   if (first === undefined) {
     problems.push(`${where()}: XState took a transition that is not in the catalog`)
@@ -110,9 +112,13 @@ const fire = (machine: Machine, catalog: TransitionCatalog, source: Snapshot, ev
     // microstep must agree with the first candidate that passes.
     const chosen = candidates.find((c) => {
       if (c.guard === undefined) return true
-      const guard = guards[c.guard]
-      if (guard === undefined) throw new Error(`expected guard ${c.guard} to be implemented`)
-      return guard({ context: current.context, event }, undefined)
+      const definition = c.definition.guard as string | { type: string; params?: unknown }
+      const name = typeof definition === "string" ? definition : definition.type
+      const guard = guards[name]
+      if (guard === undefined) throw new Error(`expected guard ${name} to be implemented`)
+      const given = typeof definition === "string" ? undefined : definition.params
+      const params = typeof given === "function" ? given({ context: current.context, event }) : given
+      return guard({ context: current.context, event }, params)
     })
     if (chosen === undefined) {
       problems.push(`${where()}: no always candidate of ${expectedState} passes`)

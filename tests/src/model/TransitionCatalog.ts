@@ -32,9 +32,20 @@ export interface TransitionCatalog {
 const guardName = (guard: unknown): string | undefined => {
   if (guard === undefined) return undefined
   if (typeof guard === "string") return guard
+  // A named guard with parameters: fixed ones (the verdict compared) are part of the name, so it stays unique.
+  if (typeof guard === "object" && guard !== null && "type" in guard && typeof guard.type === "string") {
+    const params = (guard as { params?: unknown }).params
+    return params === undefined || typeof params === "function"
+      ? guard.type
+      : `${guard.type}(${Object.values(params as object).join(",")})`
+  }
   // The licence machine names all its guards; anything else would be a new kind of guard this catalog must learn.
-  throw new Error(`expected a named guard (string), got ${typeof guard}`)
+  throw new Error(`expected a named guard, got ${typeof guard}`)
 }
+
+/** Every state node under `node`, parents first. */
+const descendants = (node: AnyStateNode): Array<AnyStateNode> =>
+  (Object.values(node.states) as Array<AnyStateNode>).flatMap((child) => [child, ...descendants(child)])
 
 const entry = (
   node: AnyStateNode,
@@ -62,13 +73,12 @@ const entry = (
   }
 }
 
-/** Walks the top-level states of a flat machine (the licence machine has no nested states). */
+/** Walks every state node, compound ones too (a command handled once on a parent is one transition). */
 export const catalogOf = (machine: AnyStateMachine): TransitionCatalog => {
   const all: Array<DefinedTransition> = []
   const byDefinition = new Map<AnyTransitionDefinition, DefinedTransition>()
   const always = new Map<string, Array<DefinedTransition>>()
-  for (const node of Object.values(machine.root.states) as Array<AnyStateNode>) {
-    if (Object.keys(node.states).length > 0) throw new Error(`expected a flat machine, ${node.key} has child states`)
+  for (const node of descendants(machine.root)) {
     for (const [eventType, definitions] of node.transitions) {
       definitions.forEach((definition, index) => {
         const e = entry(node, eventType, index, definition)

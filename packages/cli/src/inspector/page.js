@@ -341,7 +341,18 @@ const drawChart = (graph) => {
 
 const tone = (view) => (view.status.code === 0 ? "ok" : view.settled ? "bad" : "busy")
 
+/** Each state's parent (compound states own the commands their children share), from `chart.json`'s nodes. */
+const parents = new Map()
+
+/** The state and every state it sits in: the edges leaving any of them are the ways out of the state. */
+const withAncestors = (state) => {
+  const chain = []
+  for (let s = state; s !== undefined; s = parents.get(s)) chain.push(s)
+  return chain
+}
+
 const highlight = (view) => {
+  const ways = new Set(withAncestors(view.state))
   for (const node of document.querySelectorAll("#chart .state")) {
     const current = node.getAttribute("data-state") === view.state
     node.classList.toggle("current", current)
@@ -354,7 +365,7 @@ const highlight = (view) => {
     }
   }
   for (const edge of document.querySelectorAll("#chart [data-from]")) {
-    edge.classList.toggle("next", edge.getAttribute("data-from") === view.state)
+    edge.classList.toggle("next", ways.has(edge.getAttribute("data-from")))
   }
 }
 
@@ -459,6 +470,7 @@ fetch("chart.json")
     return response.json()
   })
   .then((graph) => {
+    for (const node of graph.nodes ?? []) if (node.parent !== undefined) parents.set(node.id, node.parent)
     drawChart(graph)
     document.body.setAttribute("data-chart", "ready")
     follow()
