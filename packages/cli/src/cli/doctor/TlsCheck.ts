@@ -114,7 +114,9 @@ const handshake = (host: string, port: number, socket: NodeNet.Socket | undefine
     tls.once("secureConnect", () => {
       const result: Handshake = {
         authorized: tls.authorized,
-        authorizationError: tls.authorizationError === undefined ? undefined : String(tls.authorizationError),
+        // null, not undefined, once authorized
+        authorizationError:
+          tls.authorized || tls.authorizationError == null ? undefined : String(tls.authorizationError),
         leaf: tls.getPeerCertificate(true),
         protocol: tls.getProtocol()
       }
@@ -208,7 +210,9 @@ export const tlsCheck = async (server: URL, route: ProxyRoute): Promise<CheckRes
   const daysLeft = Math.floor((validTo - Date.now()) / 86_400_000)
   const issuedBy = entries[0]?.issuer ?? "?"
   if (Number.isFinite(daysLeft) && daysLeft < ExpiryWarnDays) {
-    return check("tls", "warn", `the certificate verifies (${issuedBy}) but expires in ${daysLeft} days`, {
+    const left =
+      daysLeft >= 1 ? `${daysLeft} days` : `${Math.max(0, Math.floor((validTo - Date.now()) / 3_600_000))} hours`
+    return check("tls", "warn", `the certificate verifies (issued by ${issuedBy}) but expires in ${left}`, {
       detail,
       advice: "tell the server's operator: once it expires no client can reach it"
     })
