@@ -321,6 +321,88 @@ describe("licensure doctor (real processes, real HTTP on 127.0.0.1)", () => {
     assert.strictEqual(trusted.run.code, ExitCode.licensed, trusted.run.stderr)
   })
 
+  it("checks TLS through the proxy's CONNECT tunnel when HTTPS_PROXY routes the server through it", async () => {
+    const certificate = selfSignedCertificate("behind the proxy")
+    const server = NodeHttps.createServer({ cert: certificate.cert, key: certificate.key }, (_request, response) => {
+      response.writeHead(404).end()
+    })
+    const port = await listen(server)
+    const proxy = await forwardProxy()
+    const { run: result, report } = await doctorJson(
+      configured({ LICENSURE_HOST: `https://127.0.0.1:${port}`, HTTPS_PROXY: proxy.url })
+    )
+    assert.strictEqual(result.code, ExitCode.doctorFailed, result.stderr)
+    const tls = checkOf(report, "tls")
+    assert.strictEqual(tls.verdict, "fail", tls.summary)
+    assert.strictEqual(tls.detail!.via, `${proxy.url}/`)
+    assert.strictEqual(tls.detail!.error, "DEPTH_ZERO_SELF_SIGNED_CERT")
+    assert.match(tls.detail!.chain[0].subject, /CN=behind the proxy/)
+    assert.deepStrictEqual(checkOf(report, "proxy").detail!.route, { via: `${proxy.url}/`, variable: "HTTPS_PROXY" })
+    // Both the client's request and the doctor's own handshake were tunnelled.
+    assert.deepStrictEqual(proxy.log, [`CONNECT 127.0.0.1:${port}`, `CONNECT 127.0.0.1:${port}`])
+  })
+
+  it("reports the rate-limit headers it sees, and warns when the server is limiting", async () => {
+    let limited = false
+    const server = NodeHttp.createServer((_request, response) => {
+      const headers = {
+        "x-rate-limit-limit": "50",
+        "x-rate-limit-remaining": limited ? "0" : "49",
+        "x-rate-limit-reset": "4"
+      }
+      if (limited) response.writeHead(429, { ...headers, "retry-after": "4" }).end('{"message":"Too many requests"}')
+      else response.writeHead(405, headers).end()
+    })
+    const env = configured({ LICENSURE_HOST: `http://127.0.0.1:${await listen(server)}` })
+    const within = await doctorJson(env)
+    const ok = checkOf(within.report, "rate-limit")
+    assert.strictEqual(ok.verdict, "ok", ok.summary)
+    assert.deepStrictEqual(ok.detail!.headers, {
+      "x-rate-limit-limit": "50",
+      "x-rate-limit-remaining": "49",
+      "x-rate-limit-reset": "4"
+    })
+    limited = true
+    const over = await doctorJson(env)
+    const warned = checkOf(over.report, "rate-limit")
+    assert.strictEqual(warned.verdict, "warn", warned.summary)
+    assert.strictEqual(warned.detail!.status, 429)
+    assert.strictEqual(warned.detail!.headers["retry-after"], "4")
+    assert.strictEqual(over.run.code, ExitCode.licensed, "a warning alone exits 0")
+  })
+
+  it("warns on a licence file others can read and on a stale lock, failing on one that does not decrypt", async () => {
+    const env = configured()
+    await activate(env)
+    const file = NodeFileStore.filePath({ productId, directory: env.LICENSURE_DIR! })
+    NodeFs.chmodSync(file, 0o644)
+    // A lock left by a process that is gone (pid 2^22 + 1 is above Linux's default pid_max).
+    NodeFs.writeFileSync(
+      `${file}.lock`,
+      JSON.stringify({ pid: 4_194_305, host: NodeOs.hostname(), at: Date.now() - 1_000, nonce: "left-behind" })
+    )
+    const { run: result, report } = await doctorJson(env)
+    assert.strictEqual(result.code, ExitCode.licensed, result.stderr)
+    const store = checkOf(report, "store")
+    assert.strictEqual(store.verdict, "warn", store.summary)
+    assert.include(store.summary, "readable by its group and others")
+    assert.include(store.summary, "a stale lock (pid 4194305")
+    assert.strictEqual(store.detail!.lock.stale, true)
+    assert.strictEqual(store.detail!.lock.holderAlive, false)
+    assert.include(store.advice, `chmod 600 ${file}`)
+    assert.isTrue(NodeFs.existsSync(`${file}.lock`), "the doctor did not break the lock")
+
+    const bytes = NodeFs.readFileSync(file)
+    bytes[bytes.length - 1]! ^= 0xff
+    NodeFs.writeFileSync(file, bytes)
+    const damaged = await doctorJson(env)
+    assert.strictEqual(damaged.run.code, ExitCode.doctorFailed)
+    const broken = checkOf(damaged.report, "store")
+    assert.strictEqual(broken.verdict, "fail", broken.summary)
+    assert.strictEqual(broken.detail!.record.rejected, "corrupt")
+    assert.deepStrictEqual(NodeFs.readFileSync(file), bytes, "left in place for the next status to move aside")
+  })
+
   it("warns on a server clock minutes off and fails on one hours off, reporting the offset in seconds", async () => {
     let offsetMillis = 0
     const server = NodeHttp.createServer((_request, response) => {
