@@ -403,6 +403,22 @@ describe("licensure doctor (real processes, real HTTP on 127.0.0.1)", () => {
     assert.deepStrictEqual(NodeFs.readFileSync(file), bytes, "left in place for the next status to move aside")
   })
 
+  it("warns when the server answers with a redirect (never followed) or a 5xx", async () => {
+    let status = 301
+    const server = NodeHttp.createServer((_request, response) => {
+      response.writeHead(status, status === 301 ? { location: "https://licence.example/v3/activations" } : {}).end()
+    })
+    const env = configured({ LICENSURE_HOST: `http://127.0.0.1:${await listen(server)}` })
+    const moved = checkOf((await doctorJson(env)).report, "server")
+    assert.strictEqual(moved.verdict, "warn", moved.summary)
+    assert.include(moved.summary, "a redirect to https://licence.example/v3/activations")
+    assert.include(moved.advice, "never follows redirects")
+    status = 503
+    const failing = checkOf((await doctorJson(env)).report, "server")
+    assert.strictEqual(failing.verdict, "warn", failing.summary)
+    assert.include(failing.summary, "answered 503")
+  })
+
   it("warns on a server clock minutes off and fails on one hours off, reporting the offset in seconds", async () => {
     let offsetMillis = 0
     const server = NodeHttp.createServer((_request, response) => {

@@ -79,20 +79,33 @@ export const probeServer = async (base: string, env: Env): Promise<Probe> => {
   }
 }
 
-export const serverCheck = (probe: Probe, route: string): CheckResult =>
-  probe._tag === "Answered"
-    ? check(
-        "server",
-        "ok",
-        `GET ${probe.url} answered ${probe.status} in ${probe.receivedAt - probe.sentAt} ms (${route})`,
-        {
-          detail: { url: probe.url, status: probe.status, elapsedMillis: probe.receivedAt - probe.sentAt, route }
-        }
-      )
-    : check("server", "fail", `GET ${probe.url} got no answer (${route}): ${probe.message}`, {
-        detail: { url: probe.url, errno: probe.errno, message: probe.message, route },
-        advice: adviceForFailure(probe)
-      })
+export const serverCheck = (probe: Probe, route: string): CheckResult => {
+  if (probe._tag === "Failed") {
+    return check("server", "fail", `GET ${probe.url} got no answer (${route}): ${probe.message}`, {
+      detail: { url: probe.url, errno: probe.errno, message: probe.message, route },
+      advice: adviceForFailure(probe)
+    })
+  }
+  const elapsedMillis = probe.receivedAt - probe.sentAt
+  const location = probe.headers.location
+  const detail = { url: probe.url, status: probe.status, elapsedMillis, route, ...(location ? { location } : {}) }
+  const said = `GET ${probe.url} answered ${probe.status} in ${elapsedMillis} ms (${route})`
+  // Any 4xx is the service answering a request it does not serve; a 5xx or a redirect is worth a look.
+  if (probe.status >= 500) {
+    return check("server", "warn", `${said}: the server is up but failing`, {
+      detail,
+      advice: "retry later; if it persists (or a proxy answers in its place), tell the server's operator"
+    })
+  }
+  if (probe.status >= 300 && probe.status < 400) {
+    return check("server", "warn", `${said}: a redirect${location ? ` to ${location}` : ""}`, {
+      detail,
+      advice:
+        "licensure never follows redirects: set --host / LICENSURE_HOST to the address the server redirects to (often https instead of http)"
+    })
+  }
+  return check("server", "ok", said, { detail })
+}
 
 const adviceForFailure = (probe: Extract<Probe, { _tag: "Failed" }>): string => {
   const errno = probe.errno ?? ""
