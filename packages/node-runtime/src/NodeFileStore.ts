@@ -74,7 +74,7 @@ export const markPath = (
 const defaultLockTimeoutMillis = 5_000
 // DECISION: 30 s. No honest write holds the lock for more than a few milliseconds; a lock this old belongs to a
 // process that is stuck or gone (on another host, where its pid cannot be checked).
-const staleLockMillis = 30_000
+export const staleLockMillis = 30_000
 
 /** Where the store for these options lives. */
 export const filePath = (options: Pick<NodeFileStoreOptions, "productId" | "scope" | "directory">): string => {
@@ -236,15 +236,16 @@ export const make = (options: NodeFileStoreOptions): LicenseStoreService => {
 export const layer = (options: NodeFileStoreOptions): Layer.Layer<LicenseStore> =>
   Layer.sync(LicenseStore, () => LicenseStore.of(make(options)))
 
-interface Rejection {
+export interface Rejection {
   readonly _tag: "Rejected"
   readonly reason: "corrupt" | "foreign" | "wrongVersion"
   readonly message: string
 }
 
-type Verdict = { readonly _tag: "Record"; readonly record: StoredRecord } | Rejection
+/** What a store file's bytes hold: the record, or why they hold none (shared with `StoreInspection`). */
+export type Verdict = { readonly _tag: "Record"; readonly record: StoredRecord } | Rejection
 
-const classify = (file: StoreFile, bytes: Uint8Array): Verdict => {
+export const classify = (file: Pick<StoreFile, "open">, bytes: Uint8Array): Verdict => {
   if (bytes.length > maxFileBytes) {
     return {
       _tag: "Rejected",

@@ -102,6 +102,12 @@ export const resolveProxyPlan = (
   return { _tag: "Plan", plan: { http: url, https: url, noProxy: parseNoProxy(proxy.noProxy ?? "") } }
 }
 
+/** The proxy a request to `origin` goes through under `plan`, or `undefined` when it goes direct. */
+export const proxyFor = (plan: ProxyPlan, origin: URL): URL | undefined => {
+  const proxy = origin.protocol === "https:" ? plan.https : plan.http
+  return proxy === undefined || bypassesProxy(plan.noProxy, origin) ? undefined : proxy
+}
+
 /** The fetch client with `fetch` as its transport, redirects left to the caller (as answers, never followed). */
 const fetchLayer = (fetch: typeof globalThis.fetch) =>
   FetchHttpClient.layer.pipe(
@@ -194,9 +200,8 @@ const buildDispatcher = (
     return agent
   }
   const routeFor = (origin: URL): Undici.Dispatcher | undefined => {
-    const proxy = origin.protocol === "https:" ? plan.https : plan.http
-    if (proxy === undefined || bypassesProxy(plan.noProxy, origin)) return undefined
-    return proxyAgent(proxy)
+    const proxy = proxyFor(plan, origin)
+    return proxy === undefined ? undefined : proxyAgent(proxy)
   }
   // The Effect client asks for an hour of header wait and no body limit on every request (it leaves timeouts to
   // Effect.timeout); this layer's read timeout replaces both here, where undici can enforce it per socket.

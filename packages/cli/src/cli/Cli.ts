@@ -113,6 +113,8 @@ const dispatch = async (commandLine: CommandLine, io: CliIo, line: (text: string
       return chart(commandLine, io, line)
     case "demo":
       return demo(commandLine, line)
+    case "doctor":
+      return doctor(commandLine, io, line)
     default: {
       const settings = resolveConfig(commandLine.config, io.env, io.cwd)
       const progress = makeProgress(io.stderr)
@@ -243,6 +245,15 @@ const chart = async (commandLine: CommandLine, io: CliIo, line: (text: string) =
   }
   io.stderr.write(`licensure: wrote the chart to ${path}\n`)
   return ExitCode.licensed
+}
+
+const doctor = async (commandLine: CommandLine, io: CliIo, line: (text: string) => void): Promise<number> => {
+  const settings = resolveConfig(commandLine.config, io.env, io.cwd)
+  const { runDoctor, renderDoctor, doctorJson } = await import("./Doctor.ts")
+  const { resolveHost } = await import("@licensure/core/LicenseApi")
+  const report = await runDoctor(settings, resolveHost(settings.host), io.env, makeProgress(io.stderr))
+  line(commandLine.json ? JSON.stringify(doctorJson(report)) : renderDoctor(report))
+  return report.exitCode
 }
 
 const demo = async (commandLine: CommandLine, line: (text: string) => void): Promise<number> => {

@@ -18,6 +18,7 @@ export const Commands = [
   "sync",
   "deactivate",
   "watch",
+  "doctor",
   "chart",
   "emulator",
   "demo"
@@ -31,7 +32,8 @@ export const LicensingCommands: ReadonlyArray<CommandName> = [
   "status",
   "sync",
   "deactivate",
-  "watch"
+  "watch",
+  "doctor"
 ]
 
 /** Configuration flags, by the field they set. */

@@ -4,7 +4,7 @@
  * and every path from a licence view or a failed command to a code goes through {@link exitCodeOfStatus}.
  *
  * Codes are grouped by tens: 0 the app may run, 1-2 the CLI itself, 1x the licence is known and not usable, 2x this
- * machine has no usable activation, 3x the exchange with the server failed.
+ * machine has no usable activation, 3x the exchange with the server failed, 4x `licensure doctor` found a problem.
  *
  * @since 0.1.0
  */
@@ -24,7 +24,8 @@ export const ExitCode = {
   clockTampered: 23,
   unreachable: 30,
   refused: 31,
-  answerRejected: 32
+  answerRejected: 32,
+  doctorFailed: 40
 } as const
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode]
 
@@ -76,6 +77,11 @@ export const ExitCodeTable: ReadonlyArray<ExitCodeRow> = [
   {
     code: ExitCode.answerRejected,
     meaning: "the server's answer failed verification (wrong public key or product?)",
+    statuses: []
+  },
+  {
+    code: ExitCode.doctorFailed,
+    meaning: "doctor: at least one check failed (its advice says what to do)",
     statuses: []
   }
 ]

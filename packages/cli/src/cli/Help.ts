@@ -25,11 +25,13 @@ export const helpText = (): string => {
     "  deactivate       release this machine's activation (frees the seat)",
     "  watch            print one line per licence change until interrupted (Ctrl-C exits 0);",
     "                   --inspect also serves the live state-chart page on 127.0.0.1 and prints its URL",
+    "  doctor           check the network route, server clock, TLS, fingerprint and licence file; advice",
+    "                   for each problem (--json for one JSON document); exits 40 when a check failed",
     "  chart            print the lifecycle: --format mermaid (default) | scxml (W3C) | json; --out <file>",
     "  emulator         run a local Cryptlex emulator (licensure emulator --help: --port, --host, --manual-clock, --seed)",
     "  demo             run the licensing demo (--out <dir> for its output files)",
     "",
-    "options for activate, trial, status, sync, deactivate, watch:",
+    "options for activate, trial, status, sync, deactivate, watch, doctor:",
     "  --product-id <id>        the Cryptlex product id                         env LICENSURE_PRODUCT_ID",
     "  --public-key <file>      the product's RSA public key (PEM file)         env LICENSURE_PUBLIC_KEY",
     "  --public-key-pem <pem>   the same key, as text                           env LICENSURE_PUBLIC_KEY_PEM",
@@ -99,6 +101,17 @@ const commandDocs: Readonly<Record<Exclude<CommandName, "emulator">, CommandDoc>
       "--inspect also serves the live state-chart page on 127.0.0.1 and prints its URL on stderr."
     ],
     examples: ["licensure watch --json --inspect"]
+  },
+  doctor: {
+    usage: "licensure doctor [--json] [options]",
+    summary: [
+      "Diagnoses why activation or sync fails here, changing nothing: one request to the server (its status,",
+      "its Date against this machine's clock, rate-limit headers), the proxy variables and the route they give,",
+      "the server's TLS certificate chain, this machine's fingerprint against the stored activation's, and the",
+      "licence file (path, permissions, lock, whether it decrypts and its token verifies). One line per check",
+      "(ok, WARN, FAIL, skip) with advice; --json prints one JSON document. Exits 0 unless a check failed (40)."
+    ],
+    examples: ["licensure doctor", "licensure doctor --json | jq '.checks[] | select(.verdict != \"ok\")'"]
   },
   chart: {
     usage: "licensure chart [--format mermaid|scxml|json] [--out <file>]",

@@ -213,6 +213,53 @@ const breakStale = (path: string, judged: string): void => {
   }
 }
 
+/** What a look at a lock file, without taking or breaking it, finds there (for diagnostics). */
+export type LockState =
+  | { readonly _tag: "Free" }
+  | {
+      readonly _tag: "Held"
+      /** `pid 123 on host`, when the file says; `undefined` for a lock file without readable content. */
+      readonly holder: string | undefined
+      /** Milliseconds since the holder stamped it (or since the file was modified, for an unreadable one). */
+      readonly ageMillis: number
+      /** True when a writer would break it: its holder is gone, or it is implausibly old or stamped ahead. */
+      readonly stale: boolean
+      /** `false` when the holder is on this host and its pid is not alive; `undefined` when it cannot be told. */
+      readonly holderAlive: boolean | undefined
+    }
+
+/** Reads the lock at `path` and judges it by the same rules a writer applies before breaking it. */
+export const inspectLock = (path: string, staleMillis: number): LockState => {
+  let raw: string
+  let modifiedAt: number
+  try {
+    raw = NodeFs.readFileSync(path, "utf8")
+    modifiedAt = NodeFs.statSync(path).mtimeMs
+  } catch (cause) {
+    if (errorCode(cause) === "ENOENT") return { _tag: "Free" }
+    throw cause
+  }
+  const content = parseContent(raw)
+  const now = Date.now()
+  if (content === undefined) {
+    const age = now - modifiedAt
+    return {
+      _tag: "Held",
+      holder: undefined,
+      ageMillis: age,
+      stale: implausibleAge(age, staleMillis, staleMillis),
+      holderAlive: undefined
+    }
+  }
+  const age = now - content.at
+  const sameHost = content.host === NodeOs.hostname()
+  const alive = sameHost ? processAlive(content.pid) : undefined
+  const stale = sameHost
+    ? implausibleAge(age, staleMillis, sameHostFutureMillis) || alive === false
+    : implausibleAge(age, staleMillis, staleMillis)
+  return { _tag: "Held", holder: `pid ${content.pid} on ${content.host}`, ageMillis: age, stale, holderAlive: alive }
+}
+
 /** Gives the lock up, unless a waiter already judged it stale and took it over. */
 export const releaseLock = (held: HeldLock): void => {
   try {
