@@ -208,20 +208,18 @@ export const makeUserLogin = (transport: Transport): UserLoginService => {
       )
       return transport
         .execute(request, [200], (response) =>
-          transport
-            .readJson(response)
-            .pipe(
-              Effect.flatMap((json) =>
-                Effect.mapError(
-                  decodeLicenses(json),
-                  (error) =>
-                    new MalformedResponse({
-                      status: response.status,
-                      message: `expected a list of licences: ${error.message}`
-                    })
-                )
+          transport.readJson(response).pipe(
+            Effect.flatMap((json) =>
+              Effect.mapError(
+                decodeLicenses(json),
+                (error) =>
+                  new MalformedResponse({
+                    status: response.status,
+                    message: `expected a list of licences: ${error.message}`
+                  })
               )
             )
+          )
         )
         .pipe(
           Effect.mapError((reason) => new UserLoginError({ operation: "userLicenses", reason: sortReason(reason) }))
