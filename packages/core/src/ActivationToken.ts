@@ -236,3 +236,11 @@ export const verifyTrial = (
     yield* checkExpected(claims, expected)
     return claims
   })
+
+/**
+ * Checks a token's RS256 signature against the product's key and returns its raw payload, with the same
+ * allow-list and limits as {@link verify}; for the other tokens Cryptlex signs with the product key (the
+ * feature-entitlements token, `FeatureEntitlements.verify`).
+ */
+export const verifySignedPayload: (token: string, publicKeyPem: string) => Effect.Effect<unknown, TokenError> =
+  verifySignature

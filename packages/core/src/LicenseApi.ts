@@ -196,86 +196,122 @@ export const resolveHost = (host: LicenseApiConfig["host"]): string => {
   return host.replace(/\/+$/, "")
 }
 
+/** The settings every call resolves once from {@link LicenseApiConfig}. */
+export interface TransportSettings {
+  readonly base: string
+  readonly timeout: Duration.Duration
+  readonly userAgent: string
+  readonly maxResponseBytes: number
+}
+
+export const transportSettings = (config: LicenseApiConfig = {}): TransportSettings => ({
+  base: resolveHost(config.host),
+  timeout: Duration.fromInputUnsafe(config.timeout ?? "30 seconds"),
+  userAgent: config.userAgent ?? `licensure/${LibraryVersion}`,
+  maxResponseBytes: config.maxResponseBytes ?? MaxResponseBytes
+})
+
+/**
+ * How a non-success answer is read. `anyNotFound`: every 404 is {@link NotFound}, whatever its code (LexActivator's
+ * deactivation, row 19); otherwise only a 404 without a code or with `ACTIVATION_NOT_FOUND` is (row 18).
+ */
+export interface RefusalPolicy {
+  readonly anyNotFound?: boolean | undefined
+}
+
+/**
+ * The request machinery every Cryptlex call shares (the licence calls here, and `Releases`, `UserLogin`,
+ * `FeatureEntitlements`): one exchange with the server under the timeout, the user agent, JSON accept, the body
+ * cap, and the status/code/transport classification into an {@link ApiErrorReason}. Calls wrap the reason in their
+ * own error type.
+ */
+export interface Transport {
+  readonly settings: TransportSettings
+  readonly execute: <A>(
+    request: HttpClientRequest.HttpClientRequest,
+    okStatus: ReadonlyArray<number>,
+    onOk: (response: HttpClientResponse.HttpClientResponse) => Effect.Effect<A, ApiErrorReason>,
+    policy?: RefusalPolicy
+  ) => Effect.Effect<A, ApiErrorReason>
+  /** The body as JSON, read under the cap. */
+  readonly readJson: (response: HttpClientResponse.HttpClientResponse) => Effect.Effect<unknown, ApiErrorReason>
+}
+
+export const makeTransport = (config: LicenseApiConfig = {}): Effect.Effect<Transport, never, HttpClient.HttpClient> =>
+  Effect.gen(function* () {
+    const http = yield* HttpClient.HttpClient
+    return transportOver(http, transportSettings(config))
+  })
+
+const networkReason = (error: { readonly message: string }): NetworkFailure => {
+  // The platform client reports its own connect/read timeouts in the description; the socket's own code
+  // (refused, DNS, TLS) is kept so support can tell them apart.
+  const { detail, ...cause } = networkCause(error)
+  const said = [cause.errno, cause.syscall, cause.host].filter((x) => x !== undefined).join(" ")
+  const message = said === "" ? error.message : `${error.message} (${said}${detail !== undefined ? `: ${detail}` : ""})`
+  return new NetworkFailure({ timedOut: /timeout|timed out/i.test(message), message, ...cause })
+}
+
+export const transportOver = (http: HttpClient.HttpClient, settings: TransportSettings): Transport => ({
+  settings,
+  execute: (request, okStatus, onOk, policy = {}) =>
+    http
+      .execute(
+        request.pipe(
+          HttpClientRequest.prependUrl(settings.base),
+          HttpClientRequest.setHeader("user-agent", settings.userAgent),
+          HttpClientRequest.acceptJson
+        )
+      )
+      .pipe(
+        Effect.mapError(networkReason),
+        Effect.flatMap((response) =>
+          okStatus.includes(response.status)
+            ? onOk(response)
+            : Effect.flip(refusal(response, settings.maxResponseBytes, policy))
+        ),
+        Effect.timeoutOrElse({
+          duration: settings.timeout,
+          orElse: () =>
+            Effect.fail(
+              new NetworkFailure({ timedOut: true, message: `no answer within ${Duration.format(settings.timeout)}` })
+            )
+        })
+      ),
+  readJson: (response) => readJson(response, settings.maxResponseBytes)
+})
+
+/** LexActivator sends `X-Account-Id` on every call (reference-client.md row 8): set when the id is known. */
+export const withAccountHeader = (
+  request: HttpClientRequest.HttpClientRequest,
+  accountId: string | undefined
+): HttpClientRequest.HttpClientRequest =>
+  accountId !== undefined && accountId !== ""
+    ? HttpClientRequest.setHeader(request, "x-account-id", accountId)
+    : request
+
 export class LicenseApi extends Context.Service<LicenseApi, LicenseApiService>()("@licensure/core/LicenseApi") {
   static readonly make = (config: LicenseApiConfig = {}) =>
     Effect.gen(function* () {
-      const http = yield* HttpClient.HttpClient
-      const base = resolveHost(config.host)
-      const timeout = Duration.fromInputUnsafe(config.timeout ?? "30 seconds")
-      const userAgent = config.userAgent ?? `licensure/${LibraryVersion}`
-      const cap = config.maxResponseBytes ?? MaxResponseBytes
+      const transport = yield* makeTransport(config)
+      const wrap = (operation: ApiOperation) => (reason: ApiErrorReason) => new ApiError({ operation, reason })
 
       const send = <A>(
         operation: ApiOperation,
         request: HttpClientRequest.HttpClientRequest,
         okStatus: ReadonlyArray<number>,
-        onOk: (response: HttpClientResponse.HttpClientResponse) => Effect.Effect<A, ApiError>
+        onOk: (response: HttpClientResponse.HttpClientResponse) => Effect.Effect<A, ApiErrorReason>
       ): Effect.Effect<A, ApiError> =>
-        http
-          .execute(
-            request.pipe(
-              HttpClientRequest.prependUrl(base),
-              HttpClientRequest.setHeader("user-agent", userAgent),
-              HttpClientRequest.acceptJson
-            )
-          )
-          .pipe(
-            Effect.mapError(
-              (error) =>
-                new ApiError({
-                  operation,
-                  // The platform client reports its own connect/read timeouts in the description; the socket's
-                  // own code (refused, DNS, TLS) is kept so support can tell them apart.
-                  reason: (() => {
-                    const { detail, ...cause } = networkCause(error)
-                    const said = [cause.errno, cause.syscall, cause.host].filter((x) => x !== undefined).join(" ")
-                    const message =
-                      said === ""
-                        ? error.message
-                        : `${error.message} (${said}${detail !== undefined ? `: ${detail}` : ""})`
-                    return new NetworkFailure({ timedOut: /timeout|timed out/i.test(message), message, ...cause })
-                  })()
-                })
-            ),
-            Effect.flatMap((response) =>
-              okStatus.includes(response.status) ? onOk(response) : Effect.flip(refusal(operation, response, cap))
-            ),
-            Effect.timeoutOrElse({
-              duration: timeout,
-              orElse: () =>
-                Effect.fail(
-                  new ApiError({
-                    operation,
-                    reason: new NetworkFailure({
-                      timedOut: true,
-                      message: `no answer within ${Duration.format(timeout)}`
-                    })
-                  })
-                )
-            })
-          )
+        transport
+          .execute(request, okStatus, onOk, { anyNotFound: operation === "deactivate" })
+          .pipe(Effect.mapError(wrap(operation)))
 
-      const jsonBody = (operation: ApiOperation, body: unknown) => {
-        const text = JSON.stringify(body)
-        return text.length > MaxBodyBytes
-          ? Effect.fail(
-              new ApiError({
-                operation,
-                reason: new MalformedResponse({
-                  status: 0,
-                  message: `the request body is ${text.length} bytes; the server takes at most ${MaxBodyBytes}`
-                })
-              })
-            )
-          : Effect.succeed(text)
-      }
+      const jsonBody = (operation: ApiOperation, body: unknown) =>
+        Effect.mapError(encodeJsonBody(body), wrap(operation))
 
-      /** LexActivator sends `X-Account-Id` on every call (reference-client.md row 8): here, the body's id when set. */
       const withAccount = (request: HttpClientRequest.HttpClientRequest, body: unknown) => {
         const accountId = (body as { readonly accountId?: unknown } | null)?.accountId
-        return typeof accountId === "string" && accountId !== ""
-          ? HttpClientRequest.setHeader(request, "x-account-id", accountId)
-          : request
+        return withAccountHeader(request, typeof accountId === "string" ? accountId : undefined)
       }
 
       const tokenCall = (
@@ -294,7 +330,7 @@ export class LicenseApi extends Context.Service<LicenseApi, LicenseApiService>()
             ),
             [200, 201],
             (response) =>
-              readJson(operation, response, cap).pipe(
+              transport.readJson(response).pipe(
                 Effect.flatMap((json) =>
                   (field === "activationToken"
                     ? Schema.decodeUnknownEffect(ActivationResponse)(json).pipe(Effect.map((r) => r.activationToken))
@@ -304,12 +340,9 @@ export class LicenseApi extends Context.Service<LicenseApi, LicenseApiService>()
                   ).pipe(
                     Effect.mapError(
                       (error) =>
-                        new ApiError({
-                          operation,
-                          reason: new MalformedResponse({
-                            status: response.status,
-                            message: `expected {"${field}": "<JWT>"}: ${error.message}`
-                          })
+                        new MalformedResponse({
+                          status: response.status,
+                          message: `expected {"${field}": "<JWT>"}: ${error.message}`
                         })
                     )
                   )
@@ -347,6 +380,19 @@ export class LicenseApi extends Context.Service<LicenseApi, LicenseApiService>()
     Layer.effect(LicenseApi, LicenseApi.make(config))
 }
 
+/** A request body as JSON text, refused before sending past {@link MaxBodyBytes}. */
+export const encodeJsonBody = (body: unknown): Effect.Effect<string, MalformedResponse> => {
+  const text = JSON.stringify(body)
+  return text.length > MaxBodyBytes
+    ? Effect.fail(
+        new MalformedResponse({
+          status: 0,
+          message: `the request body is ${text.length} bytes; the server takes at most ${MaxBodyBytes}`
+        })
+      )
+    : Effect.succeed(text)
+}
+
 /** A body longer than the cap: refused after reading just past it. */
 class BodyTooLarge {
   readonly _tag = "BodyTooLarge"
@@ -381,32 +427,26 @@ const readCapped = (response: HttpClientResponse.HttpClientResponse, cap: number
     )
   })
 
-const readJson = (operation: ApiOperation, response: HttpClientResponse.HttpClientResponse, cap: number) =>
+const readJson = (
+  response: HttpClientResponse.HttpClientResponse,
+  cap: number
+): Effect.Effect<unknown, ApiErrorReason> =>
   readCapped(response, cap).pipe(
     Effect.mapError((error) =>
       error instanceof BodyTooLarge
-        ? new ApiError({
-            operation,
-            reason: new MalformedResponse({
-              status: response.status,
-              message: `expected a body of at most ${error.cap} bytes, got a longer one (not read further)`
-            })
+        ? new MalformedResponse({
+            status: response.status,
+            message: `expected a body of at most ${error.cap} bytes, got a longer one (not read further)`
           })
-        : new ApiError({
-            operation,
-            reason: new NetworkFailure({ timedOut: false, message: `body read failed: ${error.message}` })
-          })
+        : new NetworkFailure({ timedOut: false, message: `body read failed: ${error.message}` })
     ),
     Effect.flatMap((text) =>
       Effect.try({
         try: () => JSON.parse(text) as unknown,
         catch: () =>
-          new ApiError({
-            operation,
-            reason: new MalformedResponse({
-              status: response.status,
-              message: `expected a JSON body, got ${text.length === 0 ? "an empty body" : JSON.stringify(text.slice(0, 80))}`
-            })
+          new MalformedResponse({
+            status: response.status,
+            message: `expected a JSON body, got ${text.length === 0 ? "an empty body" : JSON.stringify(text.slice(0, 80))}`
           })
       })
     )
@@ -447,7 +487,11 @@ const parseRateLimitReset = (value: string | undefined, serverDate: string | und
 }
 
 /** Turns a non-success answer into the matching reason (as a success, flipped by the caller). */
-const refusal = (operation: ApiOperation, response: HttpClientResponse.HttpClientResponse, cap: number) =>
+const refusal = (
+  response: HttpClientResponse.HttpClientResponse,
+  cap: number,
+  policy: RefusalPolicy
+): Effect.Effect<ApiErrorReason> =>
   Effect.gen(function* () {
     const status = response.status
     if (status === 429) {
@@ -455,12 +499,9 @@ const refusal = (operation: ApiOperation, response: HttpClientResponse.HttpClien
       const retryAfterSeconds =
         parseRetryAfter(response.headers["retry-after"], response.headers.date) ??
         parseRateLimitReset(response.headers["x-rate-limit-reset"], response.headers.date)
-      return new ApiError({
-        operation,
-        reason: new RateLimited({
-          message: "rate limited by the server",
-          ...(retryAfterSeconds !== undefined ? { retryAfterSeconds } : {})
-        })
+      return new RateLimited({
+        message: "rate limited by the server",
+        ...(retryAfterSeconds !== undefined ? { retryAfterSeconds } : {})
       })
     }
     // A refusal's body is read under the same cap; past it, the answer is judged by its status alone.
@@ -474,27 +515,17 @@ const refusal = (operation: ApiOperation, response: HttpClientResponse.HttpClien
     // LexActivator: a 404 coded ACTIVATION_NOT_FOUND clears the activation; on deactivation any 404 does (rows
     // 18, 19). A 404 without a code is read the same way.
     const code = body?.code === "" ? undefined : body?.code
-    if (status === 404 && (operation === "deactivate" || code === undefined || code === "ACTIVATION_NOT_FOUND")) {
-      return new ApiError({ operation, reason: new NotFound({ message: body?.message ?? "not found on the server" }) })
+    if (status === 404 && (policy.anyNotFound === true || code === undefined || code === "ACTIVATION_NOT_FOUND")) {
+      return new NotFound({ message: body?.message ?? "not found on the server" })
     }
     if (body?.code !== undefined && body.code !== "") {
       const classified = classifyServerCode(body.code)
-      return new ApiError({
-        operation,
-        reason:
-          classified._tag === "Known"
-            ? new ServerRefused({ code: classified.code, status, message: body.message })
-            : new UnknownServerCode({ code: classified.code, status, message: body.message })
-      })
+      return classified._tag === "Known"
+        ? new ServerRefused({ code: classified.code, status, message: body.message })
+        : new UnknownServerCode({ code: classified.code, status, message: body.message })
     }
-    if (status === 404) {
-      return new ApiError({ operation, reason: new NotFound({ message: body?.message ?? "not found on the server" }) })
-    }
-    return new ApiError({
-      operation,
-      reason: new ServerFailure({
-        status,
-        message: body?.message ?? (text.length > 0 ? `HTTP ${status}: ${text.slice(0, 120)}` : `HTTP ${status}`)
-      })
+    return new ServerFailure({
+      status,
+      message: body?.message ?? (text.length > 0 ? `HTTP ${status}: ${text.slice(0, 120)}` : `HTTP ${status}`)
     })
   })

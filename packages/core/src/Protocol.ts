@@ -448,3 +448,165 @@ const NumericClaims: ReadonlySet<string> = new Set([
   "meat",
   "fc"
 ])
+
+// ---------------------------------------------------------------------------------------------------------------
+// Releases, user login and feature entitlements (reference-client.md §3)
+// ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * Paths of the calls beyond the licence lifecycle (reference-client.md §3 items 1, 4, 5 and row 38). Their query
+ * strings are built by the calls themselves, in LexActivator's parameter order.
+ */
+export const MoreEndpoints = {
+  releaseUpdate: () => "/v3/releases/update",
+  releaseAllowed: (releaseId: string) => `/v3/releases/${encodeURIComponent(releaseId)}/allowed`,
+  login: () => "/v3/accounts/login",
+  loginOidc: () => "/v3/accounts/login-oidc",
+  userLicenses: () => "/v3/me/licenses",
+  featureEntitlements: (activationId: string) =>
+    `/v3/activations/${encodeURIComponent(activationId)}/feature-entitlements`
+} as const
+
+/** A timestamp the server sends as ISO-8601 text; `null` where the resource has none. */
+const OptionalText = Schema.optionalKey(Schema.NullOr(Schema.String))
+
+/**
+ * One file of a release: LexActivator 3.34's `files[{size, downloads, secured, id, name, url, extension,
+ * checksum, releaseId, createdAt, updatedAt}]` (reference-client.md §3 item 4). Only `name`, `url`, `size` and
+ * `checksum` are needed to download and check a file; the rest is read when present.
+ */
+export const ReleaseFile = Schema.Struct({
+  id: Schema.optionalKey(Schema.String),
+  name: Schema.String,
+  url: Schema.String,
+  size: Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)),
+  checksum: Schema.String,
+  extension: OptionalText,
+  secured: Schema.optionalKey(Schema.Boolean),
+  downloads: Schema.optionalKey(Schema.Int),
+  releaseId: Schema.optionalKey(Schema.String),
+  createdAt: OptionalText,
+  updatedAt: OptionalText
+})
+export type ReleaseFile = typeof ReleaseFile.Type
+
+/**
+ * The 200 answer of `GET /v3/releases/update`: LexActivator 3.34's release JSON `totalFiles, published, private,
+ * id, createdAt, UpdatedAt (sic), name, channel, version, platforms[], notes, publishedAt, productId, files[]`.
+ * The documentation's older sample has `platform` (one string) instead of `platforms`; both are read.
+ */
+export const Release = Schema.Struct({
+  id: Schema.String,
+  name: OptionalText,
+  version: Schema.String,
+  channel: OptionalText,
+  platforms: Schema.optionalKey(Schema.Array(Schema.String)),
+  platform: Schema.optionalKey(Schema.String),
+  notes: OptionalText,
+  published: Schema.optionalKey(Schema.Boolean),
+  private: Schema.optionalKey(Schema.Boolean),
+  publishedAt: OptionalText,
+  productId: Schema.optionalKey(Schema.String),
+  totalFiles: Schema.optionalKey(Schema.Int),
+  createdAt: OptionalText,
+  UpdatedAt: OptionalText,
+  files: Schema.Array(ReleaseFile).pipe(
+    Schema.withDecodingDefaultKey(Effect.succeed([] as ReadonlyArray<typeof ReleaseFile.Encoded>))
+  )
+})
+export type Release = typeof Release.Type
+
+/** The answer of `GET /v3/releases/{id}/allowed` (reference-client.md row 38). */
+export const ReleaseAllowedResponse = Schema.Struct({ allowed: Schema.Boolean })
+
+/**
+ * Body of `POST /v3/accounts/login` (reference-client.md §3 item 5; lexactivator-surface.md §0 item 4: `accountId*,
+ * accountAlias, email*, password* (≥8), twoFactorCode (6), twoFactorRecoveryCode`).
+ */
+export const LoginRequest = Schema.Struct({
+  accountId: Schema.String,
+  accountAlias: Schema.optionalKey(Schema.String),
+  email: Schema.NonEmptyString,
+  password: Schema.String.check(Schema.isMinLength(8)),
+  twoFactorCode: Schema.optionalKey(Schema.String.check(Schema.isPattern(/^\d{6}$/))),
+  twoFactorRecoveryCode: Schema.optionalKey(Schema.NonEmptyString)
+})
+export type LoginRequest = typeof LoginRequest.Type
+
+/** Body of `POST /v3/accounts/login-oidc` (reference-client.md §3 item 5). */
+export const OidcLoginRequest = Schema.Struct({ accountId: Schema.String, idToken: Schema.NonEmptyString })
+export type OidcLoginRequest = typeof OidcLoginRequest.Type
+
+/** The answer of both logins: an access token (a JWT whose `sub` is the user's id). */
+export const LoginResponse = Schema.Struct({ accessToken: NonEmpty })
+
+/**
+ * One element of `GET /v3/me/licenses`: LexActivator's `[{allowedActivations, allowedDeactivations, key, type,
+ * totalActivations, totalDeactivations, metadata}]` (reference-client.md §3 item 5).
+ */
+export const UserLicense = Schema.Struct({
+  key: Schema.String,
+  type: Schema.String,
+  allowedActivations: Schema.Int,
+  allowedDeactivations: Schema.Int,
+  totalActivations: Schema.Int,
+  totalDeactivations: Schema.Int,
+  metadata: Schema.Array(MetadataEntry).pipe(
+    Schema.withDecodingDefaultKey(Effect.succeed([] as ReadonlyArray<MetadataEntry>))
+  )
+})
+export type UserLicense = typeof UserLicense.Type
+export const UserLicenses = Schema.Array(UserLicense)
+
+/**
+ * Error codes of the login calls (reference-client.md §3 item 5). They are not activation codes: a login
+ * refusal never touches a stored activation, so they are kept apart from {@link ServerErrorCodes}.
+ */
+export const LoginErrorCodes = [
+  "INVALID_AUTHENTICATION_CREDENTIALS",
+  "ACCOUNT_LOGIN_TEMPORARILY_LOCKED",
+  "MISSING_TWO_FACTOR_CODE",
+  "INVALID_TWO_FACTOR_CODE",
+  "OIDC_SSO_NOT_ENABLED",
+  "PLAN_UPGRADE_REQUIRED"
+] as const
+export const LoginErrorCode = Schema.Literals(LoginErrorCodes)
+export type LoginErrorCode = typeof LoginErrorCode.Type
+
+/** Error codes of the release calls (reference-client.md row 38). */
+export const ReleaseErrorCodes = ["INVALID_VERSION_FORMAT", "INVALID_PRODUCT_ID"] as const
+export type ReleaseErrorCode = (typeof ReleaseErrorCodes)[number]
+
+/** The answer of `GET /v3/activations/{id}/feature-entitlements` (reference-client.md §3 item 1). */
+export const FeatureEntitlementsResponse = Schema.Struct({ featureEntitlementsToken: NonEmpty })
+
+/**
+ * One feature entitlement, `fe[i]` of the token: `{featureName, featureDisplayName, value}`, and in LexActivator
+ * 3.42 `baseValue` and `expiresAt` (reference-client.md §3 item 1).
+ *
+ * DECISION (the reference names `expiresAt` but not its type): epoch seconds like every instant in Cryptlex's
+ * tokens (`eat`, `leat`, `ssgpeat`), 0 or absent meaning "does not expire"; an ISO-8601 string is read too,
+ * since the REST resources carry their instants as text.
+ */
+export const FeatureEntitlement = Schema.Struct({
+  featureName: NonEmpty,
+  featureDisplayName: Schema.optionalKey(Schema.String),
+  value: Schema.optionalKey(Schema.String),
+  baseValue: Schema.optionalKey(Schema.String),
+  expiresAt: Schema.optionalKey(Schema.Union([Schema.Int, Schema.String]))
+})
+export type FeatureEntitlement = typeof FeatureEntitlement.Type
+
+/**
+ * The feature-entitlements token's claims: `aid`, `lid`, `fe` (reference-client.md §3 item 1). `iat` is read when
+ * present; the reference does not list it.
+ */
+export const FeatureEntitlementsClaims = Schema.Struct({
+  aid: NonEmpty,
+  lid: NonEmpty,
+  iat: Schema.optionalKey(Schema.Int),
+  fe: Schema.Array(FeatureEntitlement).pipe(
+    Schema.withDecodingDefaultKey(Effect.succeed([] as ReadonlyArray<typeof FeatureEntitlement.Encoded>))
+  )
+})
+export type FeatureEntitlementsClaims = typeof FeatureEntitlementsClaims.Type

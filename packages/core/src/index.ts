@@ -2,6 +2,8 @@
 // strict consumer's type-check, skipLibCheck off, never loads xstate's). The machine itself, its chart and the
 // XState clock are subpaths: `@licensure/core/LicenseMachine`, `@licensure/core/Chart`, `@licensure/core/XStateClock`.
 export * as ActivationToken from "./ActivationToken.ts"
+export * as FeatureEntitlements from "./FeatureEntitlements.ts"
+export { FeatureEntitlementsApi, FeatureEntitlementsError } from "./FeatureEntitlements.ts"
 export * from "./Fingerprint.ts"
 export * from "./LexStatus.ts"
 export * from "./LicenseApi.ts"
@@ -20,5 +22,7 @@ export * from "./Licensing.ts"
 export * as LicensingErrorReasons from "./LicensingError.ts"
 export * from "./PromiseLicensing.ts"
 export * as Protocol from "./Protocol.ts"
+export * as Releases from "./Releases.ts"
 export * as RetryPolicy from "./RetryPolicy.ts"
+export * as UserLogin from "./UserLogin.ts"
 export * as Validation from "./Validation.ts"

@@ -62,6 +62,21 @@ export const MeterAttributePolicy = Schema.Struct({
   allowedUses: Schema.Int
 })
 
+/** `x.x` to `x.x.x.x`, Cryptlex's release version format. */
+const ReleaseVersion = /^\d+(\.\d+){1,3}$/
+
+/** One feature of a licence: sent in the feature-entitlements token's `fe`. */
+export const FeatureEntitlementOptions = Schema.Struct({
+  featureName: Schema.NonEmptyString,
+  /** Default: the feature's name. */
+  featureDisplayName: Schema.optionalKey(Schema.String),
+  /** Default: `""`. */
+  value: Schema.optionalKey(Schema.String),
+  baseValue: Schema.optionalKey(Schema.String),
+  /** When the feature runs out; `null` (or absent): never. Sent as epoch seconds. */
+  expiresAt: Schema.optionalKey(Schema.NullOr(Instant))
+})
+
 const licensePolicyFields = {
   type: Schema.optionalKey(LicenseType),
   /** `null` (or absent) means no expiry. */
@@ -82,7 +97,11 @@ const licensePolicyFields = {
   organization: Schema.optionalKey(Schema.NullOr(LicenseOrganization)),
   meterAttributes: Schema.optionalKey(Schema.Array(MeterAttributePolicy)),
   suspended: Schema.optionalKey(Schema.Boolean),
-  revoked: Schema.optionalKey(Schema.Boolean)
+  revoked: Schema.optionalKey(Schema.Boolean),
+  /** The newest release version the licence covers (`/v3/releases/{id}/allowed`); `null` (default): any. */
+  maxAllowedReleaseVersion: Schema.optionalKey(Schema.NullOr(Schema.String.check(Schema.isPattern(ReleaseVersion)))),
+  /** The features signed into the activation's feature-entitlements token (replaces the list). */
+  featureEntitlements: Schema.optionalKey(Schema.Array(FeatureEntitlementOptions))
 }
 
 /** Body of `POST /__admin/licenses`. */
@@ -102,6 +121,85 @@ export interface CreatedLicense {
 /** Body of `PATCH /__admin/licenses/{id}`: any policy field; meter totals survive for names kept. */
 export const LicensePatch = Schema.Struct(licensePolicyFields)
 export type LicensePatch = typeof LicensePatch.Encoded
+
+/** One file of a release: its bytes as text (UTF-8) or base64. */
+export const ReleaseFileOptions = Schema.Struct({
+  name: Schema.NonEmptyString,
+  content: Schema.optionalKey(Schema.String),
+  contentBase64: Schema.optionalKey(Schema.String),
+  /** Default true: the download needs the licence key. */
+  secured: Schema.optionalKey(Schema.Boolean),
+  /** The checksum the release lists (default: the content's MD5); set another to provoke a mismatch. */
+  checksum: Schema.optionalKey(Schema.String)
+})
+
+/** Body of `POST /__admin/releases`. */
+export const ReleaseOptions = Schema.Struct({
+  productId: Schema.NonEmptyString,
+  version: Schema.String.check(Schema.isPattern(ReleaseVersion)),
+  /** Default "stable". */
+  channel: Schema.optionalKey(Schema.NonEmptyString),
+  platforms: Schema.Array(Schema.NonEmptyString).check(Schema.isMinLength(1)),
+  name: Schema.optionalKey(Schema.String),
+  notes: Schema.optionalKey(Schema.String),
+  /** Default true; an unpublished release is never offered. */
+  published: Schema.optionalKey(Schema.Boolean),
+  private: Schema.optionalKey(Schema.Boolean),
+  publishedAt: Schema.optionalKey(Instant),
+  files: Schema.optionalKey(Schema.Array(ReleaseFileOptions))
+})
+export type ReleaseOptions = typeof ReleaseOptions.Encoded
+
+export interface CreatedRelease {
+  readonly id: string
+  readonly files: ReadonlyArray<{
+    readonly id: string
+    readonly name: string
+    readonly size: number
+    readonly checksum: string
+  }>
+}
+
+/** Body of `POST /__admin/users`: a user who logs in with `POST /v3/accounts/login`. */
+export const UserOptions = Schema.Struct({
+  email: Schema.NonEmptyString,
+  password: Schema.String.check(Schema.isMinLength(8)),
+  /** The account the user belongs to; a login naming another non-empty account id does not find the user. */
+  accountId: Schema.optionalKey(Schema.NonEmptyString),
+  /** Six digits: the user has two-factor authentication, and a login must carry this code. */
+  twoFactorCode: Schema.optionalKey(Schema.String.check(Schema.isPattern(/^\d{6}$/))),
+  recoveryCodes: Schema.optionalKey(Schema.Array(Schema.NonEmptyString)),
+  /** The id token `POST /v3/accounts/login-oidc` accepts for this user (when the account has OIDC). */
+  idToken: Schema.optionalKey(Schema.NonEmptyString),
+  /** The licences `GET /v3/me/licenses` lists for the user. */
+  licenseIds: Schema.optionalKey(Schema.Array(Schema.NonEmptyString))
+})
+export type UserOptions = typeof UserOptions.Encoded
+
+/** Body of `PATCH /__admin/users/{id}`. */
+export const UserPatch = Schema.Struct({
+  password: Schema.optionalKey(Schema.String.check(Schema.isMinLength(8))),
+  twoFactorCode: Schema.optionalKey(Schema.NullOr(Schema.String.check(Schema.isPattern(/^\d{6}$/)))),
+  licenseIds: Schema.optionalKey(Schema.Array(Schema.NonEmptyString)),
+  /** `true` clears the failed-login count and any lock. */
+  unlock: Schema.optionalKey(Schema.Boolean)
+})
+export type UserPatch = typeof UserPatch.Encoded
+
+export interface UserView {
+  readonly id: string
+  readonly accountId: string | null
+  readonly email: string
+  readonly twoFactor: boolean
+  readonly licenseIds: ReadonlyArray<string>
+  readonly failedLogins: number
+  /** ISO time until which logins are refused with `ACCOUNT_LOGIN_TEMPORARILY_LOCKED`; null when not locked. */
+  readonly lockedUntil: string | null
+}
+
+/** Body of `PUT /__admin/accounts/{id}`: the account's settings. */
+export const AccountOptions = Schema.Struct({ oidcEnabled: Schema.Boolean })
+export type AccountOptions = typeof AccountOptions.Encoded
 
 /** Body of `PATCH /__admin/trial-activations/{id}`: moves a trial's expiry (an extension or a cut). */
 export const TrialPatch = Schema.Struct({ expiresAt: Instant })

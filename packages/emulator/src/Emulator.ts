@@ -17,7 +17,9 @@
  * @since 0.1.0
  */
 import {
+  type AccountOptions,
   type CreatedLicense,
+  type CreatedRelease,
   type CreatedProduct,
   EmulatorAdminError,
   type FaultSpec,
@@ -28,8 +30,12 @@ import {
   type LogEntry,
   type ProductOptions,
   type ProductView,
+  type ReleaseOptions,
   type TrialActivationView,
-  type TrialPatch
+  type TrialPatch,
+  type UserOptions,
+  type UserPatch,
+  type UserView
 } from "./AdminApi.ts"
 import { makeClock } from "./internal/EmulatorClock.ts"
 import { listen } from "./internal/NodeServer.ts"
@@ -104,6 +110,14 @@ export interface Emulator {
   readonly updateTrialActivation: (id: string, patch: TrialPatch) => Promise<TrialActivationView>
   readonly deleteTrialActivation: (id: string) => Promise<void>
   readonly addFault: (fault: FaultSpec) => Promise<{ readonly id: string }>
+  /** A release of a product, offered by `GET /v3/releases/update` to the platforms and channel it names. */
+  readonly createRelease: (options: ReleaseOptions) => Promise<CreatedRelease>
+  /** A user who logs in with `POST /v3/accounts/login` and lists licences with `GET /v3/me/licenses`. */
+  readonly createUser: (options: UserOptions) => Promise<UserView>
+  readonly getUser: (id: string) => Promise<UserView>
+  readonly updateUser: (id: string, patch: UserPatch) => Promise<UserView>
+  /** An account's settings (OIDC single sign-on). */
+  readonly updateAccount: (accountId: string, options: AccountOptions) => Promise<{ readonly id: string }>
   readonly clearFaults: () => Promise<void>
   readonly log: () => Promise<ReadonlyArray<LogEntry>>
   readonly clearLog: () => Promise<void>
@@ -241,6 +255,11 @@ const assemble = (core: Core, url: string, close: () => Promise<void>): Emulator
     updateTrialActivation: (trialId, patch) => call("PATCH", `/__admin/trial-activations/${id(trialId)}`, patch),
     deleteTrialActivation: (trialId) => call("DELETE", `/__admin/trial-activations/${id(trialId)}`),
     addFault: (fault) => call("POST", "/__admin/faults", fault),
+    createRelease: (options) => call("POST", "/__admin/releases", options),
+    createUser: (options) => call("POST", "/__admin/users", options),
+    getUser: (userId) => call("GET", `/__admin/users/${id(userId)}`),
+    updateUser: (userId, patch) => call("PATCH", `/__admin/users/${id(userId)}`, patch),
+    updateAccount: (accountId, options) => call("PUT", `/__admin/accounts/${id(accountId)}`, options),
     clearFaults: () => call("DELETE", "/__admin/faults"),
     log: () => call("GET", "/__admin/log"),
     clearLog: () => call("DELETE", "/__admin/log"),

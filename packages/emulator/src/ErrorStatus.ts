@@ -8,7 +8,7 @@
  *
  * @since 0.1.0
  */
-import type { ServerErrorCode } from "@licensure/core/Protocol"
+import type { LoginErrorCode, ReleaseErrorCode, ServerErrorCode } from "@licensure/core/Protocol"
 
 export const ErrorStatus: { readonly [Code in ServerErrorCode]: number } = {
   ACTIVATION_LIMIT_REACHED: 400,
@@ -39,4 +39,23 @@ export const ErrorStatus: { readonly [Code in ServerErrorCode]: number } = {
   TRIAL_NOT_ALLOWED: 400,
   INVALID_OFFLINE_REQUEST: 400,
   NO_ERROR: 400
+}
+
+/**
+ * The login and release codes (reference-client.md §3 item 5 and row 38), in the same one table's style.
+ *
+ * DECISION ([REF] `post-accounts-login` lists 200/400/409/429/500 and LexActivator handles 401 and 409, without
+ * saying which code comes under which): a lock and a plan's user limit are conflicts with the account's state,
+ * 409; wrong or missing credentials and an account without SSO are bad requests, 400. `INVALID_VERSION_FORMAT` is
+ * 400, like every other bad-input code. Clients key on the code.
+ */
+export const MoreErrorStatus: { readonly [Code in LoginErrorCode | ReleaseErrorCode]: number } = {
+  INVALID_AUTHENTICATION_CREDENTIALS: 400,
+  MISSING_TWO_FACTOR_CODE: 400,
+  INVALID_TWO_FACTOR_CODE: 400,
+  OIDC_SSO_NOT_ENABLED: 400,
+  ACCOUNT_LOGIN_TEMPORARILY_LOCKED: 409,
+  PLAN_UPGRADE_REQUIRED: 409,
+  INVALID_VERSION_FORMAT: 400,
+  INVALID_PRODUCT_ID: 400
 }

@@ -92,3 +92,91 @@ export const LexStatusFor = {
 
 /** Row 28: the address object `oa` is, when it is an object. */
 export const OrganizationAddressKeys = ["addressLine1", "addressLine2", "city", "state", "country", "postalCode"]
+
+// ---------------------------------------------------------------------------------------------------------------
+// Releases, user login and feature entitlements (reference-client.md §3, row 38)
+// ---------------------------------------------------------------------------------------------------------------
+
+/** Row 38, §3 items 1, 4, 5: method and path of each call. */
+export const MoreCalls = {
+  releaseUpdate: { method: "GET", path: "/v3/releases/update" },
+  releaseAllowed: { method: "GET", path: (id: string) => `/v3/releases/${id}/allowed` },
+  login: { method: "POST", path: "/v3/accounts/login" },
+  loginOidc: { method: "POST", path: "/v3/accounts/login-oidc" },
+  userLicenses: { method: "GET", path: "/v3/me/licenses" },
+  featureEntitlements: { method: "GET", path: (id: string) => `/v3/activations/${id}/feature-entitlements` }
+} as const
+
+/** Row 38: `?accountId=&productId=&platform=&key=&version=&channel=[&allowed=true]`, in this order. */
+export const ReleaseUpdateQuery = ["accountId", "productId", "platform", "key", "version", "channel"] as const
+/** Row 38: `GET /v3/releases/{id}/allowed?accountId=&key=`. */
+export const ReleaseAllowedQuery = ["accountId", "key"] as const
+/** §3 item 1: `?accountId={acc}&licenseId={lid}`. */
+export const FeatureEntitlementsQuery = ["accountId", "licenseId"] as const
+/** §3 item 5: `GET /v3/me/licenses?productId=…`. */
+export const UserLicensesQuery = ["productId"] as const
+
+/** §3 item 5 and [REF] `post-accounts-login`: the login body's keys, and the ones it must carry. */
+export const LoginBodyKeys = [
+  "accountId",
+  "accountAlias",
+  "email",
+  "password",
+  "twoFactorCode",
+  "twoFactorRecoveryCode"
+]
+export const LoginBodyRequired = ["accountId", "email", "password"]
+export const OidcLoginBodyKeys = ["accountId", "idToken"]
+
+/** §3 item 4: the release JSON LexActivator 3.34 reads (`UpdatedAt` sic), and each file's. */
+export const ReleaseKeys = [
+  "totalFiles",
+  "published",
+  "private",
+  "id",
+  "createdAt",
+  "UpdatedAt",
+  "name",
+  "channel",
+  "version",
+  "platforms",
+  "notes",
+  "publishedAt",
+  "productId",
+  "files"
+]
+export const ReleaseFileKeys = [
+  "size",
+  "downloads",
+  "secured",
+  "id",
+  "name",
+  "url",
+  "extension",
+  "checksum",
+  "releaseId",
+  "createdAt",
+  "updatedAt"
+]
+
+/** §3 item 5: one licence of `GET /v3/me/licenses`. */
+export const UserLicenseKeys = [
+  "allowedActivations",
+  "allowedDeactivations",
+  "key",
+  "type",
+  "totalActivations",
+  "totalDeactivations",
+  "metadata"
+]
+
+/** §3 item 1: the feature-entitlements token's claims, and one feature's keys (3.42 adds the last two). */
+export const FeatureTokenClaimKeys = ["aid", "lid", "fe"]
+export const FeatureKeys = ["featureName", "featureDisplayName", "value", "baseValue", "expiresAt"]
+
+/** lexactivator-surface.md §1.5: the release outcomes, and the login refusals' statuses. */
+export const ReleaseStatusFor = {
+  available: { name: "LA_RELEASE_UPDATE_AVAILABLE", code: 30 },
+  notAvailable: { name: "LA_RELEASE_UPDATE_NOT_AVAILABLE", code: 31 },
+  notAllowed: { name: "LA_RELEASE_UPDATE_AVAILABLE_NOT_ALLOWED", code: 32 }
+} as const

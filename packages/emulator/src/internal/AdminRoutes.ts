@@ -4,13 +4,18 @@
  * `Emulator.ts` call these same routes through the emulator's `fetch`.
  */
 import {
+  AccountOptions,
   ClockChange,
   FaultSpec,
   type Instant,
   LicenseOptions,
   LicensePatch,
   ProductOptions,
-  TrialPatch
+  ReleaseOptions,
+  TrialPatch,
+  UserOptions,
+  UserPatch,
+  type UserView
 } from "../AdminApi.ts"
 import { decodeOrRefuse, describe, empty, json, plainError, readJson } from "./Http.ts"
 import type { EmulatorClock } from "./EmulatorClock.ts"
@@ -22,8 +27,10 @@ import {
   newId,
   newLicenseKey,
   productView,
-  type Store
+  type Store,
+  type User
 } from "./Store.ts"
+import { md5 } from "./ReleasesApi.ts"
 import { generateProductKeys } from "./Tokens.ts"
 
 export interface AdminContext {
@@ -111,6 +118,19 @@ const applyPolicy = (license: License, policy: typeof LicensePatch.Type): void =
             }
           }
   }
+  if (policy.maxAllowedReleaseVersion !== undefined) license.maxAllowedReleaseVersion = policy.maxAllowedReleaseVersion
+  if (policy.featureEntitlements !== undefined) {
+    license.featureEntitlements = policy.featureEntitlements.map((feature, index) => ({
+      featureName: feature.featureName,
+      featureDisplayName: feature.featureDisplayName ?? feature.featureName,
+      value: feature.value ?? "",
+      baseValue: feature.baseValue ?? null,
+      expiresAt:
+        feature.expiresAt === undefined || feature.expiresAt === null
+          ? null
+          : instant(`featureEntitlements[${index}].expiresAt`, feature.expiresAt)
+    }))
+  }
   if (policy.suspended !== undefined) license.suspended = policy.suspended
   if (policy.revoked !== undefined) license.revoked = policy.revoked
   if (policy.meterAttributes !== undefined) {
@@ -164,7 +184,9 @@ export const createLicense = async (ctx: AdminContext, request: Request): Promis
     user: null,
     organization: null,
     meterAttributes: [],
-    activatedAt: null
+    activatedAt: null,
+    maxAllowedReleaseVersion: null,
+    featureEntitlements: []
   }
   applyPolicy(license, options)
   ctx.store.licenses.set(license.id, license)
@@ -268,4 +290,124 @@ export const getLog = (ctx: AdminContext): Response => json(200, ctx.store.log)
 export const clearLog = (ctx: AdminContext): Response => {
   ctx.store.log = []
   return empty(204)
+}
+
+// Releases, users and accounts (reference-client.md §3 items 4 and 5).
+
+export const createRelease = async (ctx: AdminContext, request: Request): Promise<Response> => {
+  const options = decodeOrRefuse(ReleaseOptions, await readJson(request), "release")
+  if (!ctx.store.products.has(options.productId)) {
+    throw plainError(400, `productId: Expected the id of a product, got ${JSON.stringify(options.productId)}`)
+  }
+  const now = ctx.clock.now()
+  const files = (options.files ?? []).map((file, index) => {
+    if ((file.content === undefined) === (file.contentBase64 === undefined)) {
+      throw plainError(400, `files[${index}]: Expected exactly one of content or contentBase64`)
+    }
+    const content =
+      file.content !== undefined
+        ? new Uint8Array(Buffer.from(file.content, "utf8"))
+        : new Uint8Array(Buffer.from(file.contentBase64 as string, "base64"))
+    const dot = file.name.lastIndexOf(".")
+    return {
+      id: newId(),
+      name: file.name,
+      content,
+      size: content.byteLength,
+      checksum: file.checksum ?? md5(content),
+      secured: file.secured ?? true,
+      extension: dot < 0 ? "" : file.name.slice(dot),
+      createdAt: now,
+      downloads: 0
+    }
+  })
+  const release = {
+    id: newId(),
+    productId: options.productId,
+    name: options.name ?? `v${options.version}`,
+    version: options.version,
+    channel: options.channel ?? "stable",
+    platforms: options.platforms,
+    notes: options.notes ?? "",
+    published: options.published ?? true,
+    private: options.private ?? false,
+    createdAt: now,
+    publishedAt: options.publishedAt === undefined ? now : instant("publishedAt", options.publishedAt),
+    files
+  }
+  ctx.store.releases.set(release.id, release)
+  return json(201, {
+    id: release.id,
+    files: files.map(({ id, name, size, checksum }) => ({ id, name, size, checksum }))
+  })
+}
+
+const userView = (user: User): UserView => ({
+  id: user.id,
+  accountId: user.accountId,
+  email: user.email,
+  twoFactor: user.twoFactorCode !== null,
+  licenseIds: [...user.licenseIds],
+  failedLogins: user.failedLogins,
+  lockedUntil: user.lockedUntil === null ? null : new Date(user.lockedUntil).toISOString()
+})
+
+const checkLicences = (ctx: AdminContext, ids: ReadonlyArray<string>): void => {
+  for (const [index, id] of ids.entries()) {
+    if (!ctx.store.licenses.has(id)) throw plainError(400, `licenseIds[${index}]: Expected a licence id, got ${id}`)
+  }
+}
+
+export const createUser = async (ctx: AdminContext, request: Request): Promise<Response> => {
+  const options = decodeOrRefuse(UserOptions, await readJson(request), "user")
+  checkLicences(ctx, options.licenseIds ?? [])
+  const email = options.email.toLowerCase()
+  const accountId = options.accountId ?? null
+  for (const user of ctx.store.users.values()) {
+    if (user.email.toLowerCase() === email && user.accountId === accountId) {
+      throw plainError(409, `email: A user with e-mail ${options.email} already exists in this account`)
+    }
+  }
+  const user: User = {
+    id: newId(),
+    accountId,
+    email: options.email,
+    password: options.password,
+    twoFactorCode: options.twoFactorCode ?? null,
+    recoveryCodes: [...(options.recoveryCodes ?? [])],
+    idToken: options.idToken ?? null,
+    licenseIds: [...(options.licenseIds ?? [])],
+    failedLogins: 0,
+    lockedUntil: null
+  }
+  ctx.store.users.set(user.id, user)
+  return json(201, userView(user))
+}
+
+const userOf = (ctx: AdminContext, id: string): User => {
+  const user = ctx.store.users.get(id)
+  if (user === undefined) throw plainError(404, `No user with id ${id}`)
+  return user
+}
+
+export const getUser = (ctx: AdminContext, id: string): Response => json(200, userView(userOf(ctx, id)))
+
+export const patchUser = async (ctx: AdminContext, id: string, request: Request): Promise<Response> => {
+  const patch = decodeOrRefuse(UserPatch, await readJson(request), "user patch")
+  const user = userOf(ctx, id)
+  if (patch.licenseIds !== undefined) checkLicences(ctx, patch.licenseIds)
+  if (patch.password !== undefined) user.password = patch.password
+  if (patch.twoFactorCode !== undefined) user.twoFactorCode = patch.twoFactorCode
+  if (patch.licenseIds !== undefined) user.licenseIds = [...patch.licenseIds]
+  if (patch.unlock === true) {
+    user.failedLogins = 0
+    user.lockedUntil = null
+  }
+  return json(200, userView(user))
+}
+
+export const putAccount = async (ctx: AdminContext, id: string, request: Request): Promise<Response> => {
+  const options = decodeOrRefuse(AccountOptions, await readJson(request), "account")
+  ctx.store.accounts.set(id, { oidcEnabled: options.oidcEnabled })
+  return json(200, { id, oidcEnabled: options.oidcEnabled })
 }

@@ -10,8 +10,13 @@ import * as Result from "effect/Result"
 import type * as Schema from "effect/Schema"
 import * as SchemaIssue from "effect/SchemaIssue"
 import * as SchemaParser from "effect/SchemaParser"
-import { MaxBodyBytes, type ServerErrorCode } from "@licensure/core/Protocol"
-import { ErrorStatus } from "../ErrorStatus.ts"
+import {
+  type LoginErrorCode,
+  MaxBodyBytes,
+  type ReleaseErrorCode,
+  type ServerErrorCode
+} from "@licensure/core/Protocol"
+import { ErrorStatus, MoreErrorStatus } from "../ErrorStatus.ts"
 
 /** A finished answer a route gives up with; caught by the dispatcher, never by the host application. */
 export class Refusal {
@@ -30,8 +35,20 @@ export const json = (status: number, body: unknown, headers?: Record<string, str
 export const empty = (status: number): Response => new Response(null, { status })
 
 /** A Cryptlex error answer: `{message, code}` with the status the emulator's single table gives the code. */
-export const cryptlexError = (code: ServerErrorCode, message: string): Refusal =>
-  new Refusal(json(ErrorStatus[code], { message, code }))
+export const cryptlexError = (
+  code: ServerErrorCode | LoginErrorCode | ReleaseErrorCode,
+  message: string,
+  status?: number
+): Refusal =>
+  new Refusal(
+    json(
+      status ?? (code in ErrorStatus ? ErrorStatus[code as ServerErrorCode] : MoreErrorStatus[code as LoginErrorCode]),
+      {
+        message,
+        code
+      }
+    )
+  )
 
 /** An answer without a code: malformed input (400), unknown things (404), conflicts (409). */
 export const plainError = (status: number, message: string, headers?: Record<string, string>): Refusal =>

@@ -6,6 +6,9 @@
  */
 import * as Admin from "./AdminRoutes.ts"
 import * as Cryptlex from "./CryptlexApi.ts"
+import * as Entitlements from "./EntitlementsApi.ts"
+import * as Releases from "./ReleasesApi.ts"
+import * as Users from "./UsersApi.ts"
 import type { EmulatorClock } from "./EmulatorClock.ts"
 import { malformedAnswer, statusAnswer, takeFault } from "./Faults.ts"
 import { json, Refusal } from "./Http.ts"
@@ -49,6 +52,42 @@ const routes = (ctx: RouterContext): ReadonlyArray<Route> => {
         PATCH: (request, id) => Cryptlex.syncActivation(api, id, request),
         DELETE: (request, id) => Cryptlex.adminDeleteActivation(api, id, request)
       }
+    },
+    {
+      pattern: new RegExp(`^/v3/activations/${segment}/feature-entitlements$`),
+      methods: { GET: (request, id) => Entitlements.featureEntitlements(api, id, request) }
+    },
+    { pattern: /^\/v3\/releases\/update\/?$/, methods: { GET: (request) => Releases.checkUpdate(api, request) } },
+    {
+      pattern: new RegExp(`^/v3/releases/${segment}/allowed$`),
+      methods: { GET: (request, id) => Releases.allowed(api, id, request) }
+    },
+    { pattern: /^\/v3\/accounts\/login\/?$/, methods: { POST: (request) => Users.login(api, request) } },
+    { pattern: /^\/v3\/accounts\/login-oidc\/?$/, methods: { POST: (request) => Users.loginOidc(api, request) } },
+    { pattern: /^\/v3\/me\/licenses\/?$/, methods: { GET: (request) => Users.myLicenses(api, request) } },
+    {
+      // releases.cryptlex.com's path shape: /v3/{accountId}/{releaseId}/{file name}.
+      pattern: /^\/releases\/v3\/([^/]+)\/([^/]+)\/([^/]+)$/,
+      methods: {
+        GET: (request) => {
+          const [, , releaseId, name] =
+            /^\/releases\/v3\/([^/]+)\/([^/]+)\/([^/]+)$/.exec(new URL(request.url).pathname) ?? []
+          return Releases.download(api, request, decodeURIComponent(releaseId ?? ""), decodeURIComponent(name ?? ""))
+        }
+      }
+    },
+    { pattern: /^\/__admin\/releases\/?$/, methods: { POST: (request) => Admin.createRelease(ctx, request) } },
+    { pattern: /^\/__admin\/users\/?$/, methods: { POST: (request) => Admin.createUser(ctx, request) } },
+    {
+      pattern: new RegExp(`^/__admin/users/${segment}$`),
+      methods: {
+        GET: (_, id) => Admin.getUser(ctx, id),
+        PATCH: (request, id) => Admin.patchUser(ctx, id, request)
+      }
+    },
+    {
+      pattern: new RegExp(`^/__admin/accounts/${segment}$`),
+      methods: { PUT: (request, id) => Admin.putAccount(ctx, id, request) }
     },
     {
       pattern: new RegExp(`^/v3/activations/${segment}/deactivate$`),

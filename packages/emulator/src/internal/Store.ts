@@ -56,6 +56,66 @@ export interface License {
   meterAttributes: Array<LicenseMeter>
   /** When the first activation happened (the token's `laat`). */
   activatedAt: number | null
+  /** The newest release version the licence may install (`/v3/releases/…/allowed`); null: any. */
+  maxAllowedReleaseVersion: string | null
+  /** The features signed into the feature-entitlements token; `expiresAt` epoch ms or null. */
+  featureEntitlements: Array<FeatureEntitlementEntry>
+}
+
+export interface FeatureEntitlementEntry {
+  readonly featureName: string
+  readonly featureDisplayName: string
+  readonly value: string
+  readonly baseValue: string | null
+  readonly expiresAt: number | null
+}
+
+export interface ReleaseFileEntry {
+  readonly id: string
+  readonly name: string
+  readonly content: Uint8Array
+  readonly size: number
+  /** What the release lists: the content's MD5, unless the admin listed another (to provoke a mismatch). */
+  readonly checksum: string
+  readonly secured: boolean
+  readonly extension: string
+  readonly createdAt: number
+  downloads: number
+}
+
+export interface Release {
+  readonly id: string
+  readonly productId: string
+  readonly name: string
+  readonly version: string
+  readonly channel: string
+  readonly platforms: ReadonlyArray<string>
+  readonly notes: string
+  readonly published: boolean
+  readonly private: boolean
+  readonly createdAt: number
+  readonly publishedAt: number
+  readonly files: ReadonlyArray<ReleaseFileEntry>
+}
+
+export interface User {
+  readonly id: string
+  readonly accountId: string | null
+  readonly email: string
+  password: string
+  /** The six digits a second factor must give; null when the user has no two-factor authentication. */
+  twoFactorCode: string | null
+  /** One-time recovery codes, each usable once instead of the two-factor code. */
+  recoveryCodes: Array<string>
+  /** The OIDC id token this user logs in with (an opaque string here); null when none. */
+  idToken: string | null
+  licenseIds: Array<string>
+  failedLogins: number
+  lockedUntil: number | null
+}
+
+export interface Account {
+  oidcEnabled: boolean
 }
 
 export interface Activation {
@@ -147,6 +207,11 @@ export class Store {
   readonly trials = new Map<string, TrialActivation>()
   faults: Array<Fault> = []
   log: Array<LogEntry> = []
+  readonly releases = new Map<string, Release>()
+  readonly users = new Map<string, User>()
+  readonly accounts = new Map<string, Account>()
+  /** The key the emulator signs users' access tokens with (HS256; only the emulator ever checks them). */
+  readonly accessTokenSecret: Uint8Array = randomBytes(32)
 
   /**
    * The activation with this id, unless it is gone.
