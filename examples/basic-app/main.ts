@@ -12,7 +12,7 @@
  *   import { createNodeLicensing } from "@licensure/node-runtime"
  */
 import { readFileSync } from "node:fs"
-import type { LicenseView } from "../../packages/core/src/Licensing.ts"
+import type { LicenseView } from "../../packages/core/src/LicenseView.ts"
 import { createNodeLicensing } from "../../packages/node-runtime/src/NodeLicensing.ts"
 
 const required = (name: string): string => {

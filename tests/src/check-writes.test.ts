@@ -7,7 +7,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { LicenseStore, type StoredRecord } from "@licensure/core"
-import { LastSeenPersistMillis, unchangedButSeen } from "@licensure/core/Licensing"
+import { LastSeenPersistMillis, unchangedButSeen } from "@licensure/core/RecordWriter"
 import { identity, makeSim, Start } from "@licensure/testing"
 import { Effect, Layer, Option } from "effect"
 import { TestClock } from "effect/testing"

@@ -14,6 +14,8 @@
  * @since 0.2.0
  */
 import * as Schema from "effect/Schema"
+import type * as ActivationToken from "./ActivationToken.ts"
+import { type ApiError, isTransient } from "./LicenseApi.ts"
 import type { FailureInfo } from "./LicenseModel.ts"
 
 const message = { message: Schema.String }
@@ -127,5 +129,47 @@ export const reasonOf = (failure: Pick<FailureInfo, "kind" | "code" | "message" 
       return new ActivationCleared({ message: m })
     case "InternalError":
       return new InternalError({ message: m })
+  }
+}
+
+/** An `ApiError` as the machine records it. */
+export const failureFromApi = (operation: FailureInfo["operation"], error: ApiError): FailureInfo => {
+  const r = error.reason
+  return {
+    operation,
+    kind: r._tag,
+    ...("code" in r ? { code: r.code } : {}),
+    message: r.message,
+    transient: isTransient(error),
+    ...(r._tag === "RateLimited" && r.retryAfterSeconds !== undefined
+      ? { retryAfterMillis: r.retryAfterSeconds * 1000 }
+      : {})
+  }
+}
+
+/** Any operation error as the machine records it; only verified, server-coded refusals are permanent on sync. */
+export const failureFromError = (
+  operation: FailureInfo["operation"],
+  error: ApiError | ActivationToken.TokenError | { readonly _tag: "FingerprintError"; readonly message: string }
+): FailureInfo => {
+  switch (error._tag) {
+    case "ApiError":
+      return failureFromApi(operation, error)
+    case "TokenError":
+      // Only a verified, server-coded refusal may clear a stored activation: a sync answer whose token fails
+      // verification (garbage, another signer, another machine's) is a server fault, retried under grace.
+      if (operation === "sync") {
+        return { operation, kind: "TokenRejected", code: error.reason, message: error.message, transient: true }
+      }
+      return {
+        operation,
+        kind: error.reason === "wrongFingerprint" ? "FingerprintFailure" : "TokenRejected",
+        code: error.reason,
+        message: error.message,
+        transient: false
+      }
+    default:
+      // The machine's own fingerprint failing to read during a sync is no reason to drop the activation either.
+      return { operation, kind: "FingerprintFailure", message: error.message, transient: operation === "sync" }
   }
 }

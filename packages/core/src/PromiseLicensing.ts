@@ -26,15 +26,9 @@ import type { LicenseApi } from "./LicenseApi.ts"
 import type { LicenseStore } from "./LicenseStore.ts"
 import { type LexStatus, lexStatus } from "./LexStatus.ts"
 import { Closed } from "./LicensingError.ts"
-import {
-  type ActivateOptions,
-  checkConfig,
-  type LicenseDetails,
-  Licensing,
-  type LicensingConfig,
-  LicensingError,
-  type LicenseView
-} from "./Licensing.ts"
+import { type ActivateOptions, Licensing, LicensingError } from "./Licensing.ts"
+import { checkConfig, type LicensingConfig } from "./LicensingConfig.ts"
+import type { LicenseDetails, LicenseView } from "./LicenseView.ts"
 
 export interface PromiseLicensingConfig extends LicensingConfig {
   /** The platform: HTTP (through `LicenseApi`), storage and fingerprint. */

@@ -67,9 +67,30 @@ export const MaxInOperationRetryAfterMillis = 60_000
  * hours inside its own time bound.
  */
 export const retrying =
-  (options: RetryOptions = {}) =>
+  (options: RetryOptions = {}, observer?: NapObserver) =>
   <A, R>(effect: Effect.Effect<A, ApiError, R>): Effect.Effect<A, ApiError, R> =>
-    Effect.retry(effect, {
-      schedule: schedule(options),
+    Effect.retry(observer === undefined ? effect : Effect.andThen(Effect.sync(observer.working), effect), {
+      schedule: observer === undefined ? schedule(options) : observed(schedule(options), observer),
       while: (error) => isTransient(error) && retryAfterMillis(error) <= MaxInOperationRetryAfterMillis
     })
+
+/**
+ * Told when a retry goes to sleep on the clock (and until when, epoch ms) and when the next attempt starts, so that
+ * a simulation knows its client waits for virtual time rather than for I/O (`Licensing.quiet`).
+ */
+export interface NapObserver {
+  readonly napping: (untilMillis: number) => void
+  readonly working: () => void
+}
+
+/** `schedule`, reporting each wait to `observer` before it is slept. */
+export const observed = <Out, In, E, R>(
+  schedule: Schedule.Schedule<Out, In, E, R>,
+  observer: NapObserver
+): Schedule.Schedule<Out, In, E, R> =>
+  Schedule.modifyDelay(schedule, ({ duration, now }) =>
+    Effect.sync(() => {
+      observer.napping(now + Duration.toMillis(duration))
+      return duration
+    })
+  )

@@ -5,7 +5,8 @@ import { FetchHttpClient } from "effect/http"
 import { Fingerprint } from "../src/Fingerprint.ts"
 import { LicenseApi } from "../src/LicenseApi.ts"
 import { LicenseStore } from "../src/LicenseStore.ts"
-import { checkConfig, Licensing, LicensingConfigError, type LicensingConfig } from "../src/Licensing.ts"
+import { Licensing } from "../src/Licensing.ts"
+import { checkConfig, type LicensingConfig, LicensingConfigError } from "../src/LicensingConfig.ts"
 import { createLicensing } from "../src/PromiseLicensing.ts"
 
 const spki = (type: "rsa" | "ec", bits = 2048) =>

@@ -4,9 +4,9 @@
  *
  * The emulator's `now` reads the test's Effect `Clock`, and the client's HTTP goes through Effect's
  * `FetchHttpClient`: by default with the emulator's in-process `fetch`, or, with `transport: "loopback"`, over a
- * real HTTP server on 127.0.0.1 (the demo's choice). Either way a counter knows when a request is in flight.
- * {@link drive} moves virtual time from deadline to deadline, waiting (in real time) for the machine to settle
- * after each step, because a woken timer may start I/O that TestClock cannot see.
+ * real HTTP server on 127.0.0.1 (the demo's choice). {@link drive} moves virtual time from deadline to deadline
+ * and, after each step, waits for the client to be idle (`Licensing.quiet`), because a woken timer may start I/O
+ * that TestClock cannot see.
  */
 import {
   Fingerprint,
@@ -22,7 +22,6 @@ import type { LicenseOptions } from "@licensure/emulator/AdminApi"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import * as FetchHttpClient from "effect/http/FetchHttpClient"
@@ -57,55 +56,10 @@ export interface Sim {
   readonly store: LicenseStore["Service"]
 }
 
-/** API calls in flight (request, body, decoding): while any is, the machine waits on real I/O. */
-let inflight = 0
-/**
- * Whether the last API call failed. Only a failed call is followed by a retry sleep on the TestClock; after a
- * successful one the client verifies the token in real time (WebCrypto), and virtual time must not be nudged.
- */
-let lastCallFailed = false
-const idleWaiters = new Set<() => void>()
-const inflightStart = Effect.sync(() => {
-  inflight++
-})
-const inflightEnd = (failed: boolean) =>
-  Effect.sync(() => {
-    inflight--
-    lastCallFailed = failed
-    if (inflight === 0) for (const wake of idleWaiters) wake()
-  })
-
-/**
- * Counts a whole API call (request, body read, decoding) as in flight, not only the fetch: a body is read after
- * the fetch resolves, and the TestClock must not be nudged while it is (the call's timeout runs on it).
- */
-const trackCalls = <R>(layer: Layer.Layer<LicenseApi, never, R>): Layer.Layer<LicenseApi, never, R> =>
-  Layer.effect(
-    LicenseApi,
-    Effect.gen(function* () {
-      const api = yield* LicenseApi
-      const track = <A, E>(call: Effect.Effect<A, E>) =>
-        Effect.acquireUseRelease(
-          inflightStart,
-          () => call,
-          (_, exit) => inflightEnd(Exit.isFailure(exit))
-        )
-      return LicenseApi.of({
-        activate: (body) => track(api.activate(body)),
-        sync: (id, body) => track(api.sync(id, body)),
-        deactivate: (id, body) => track(api.deactivate(id, body)),
-        activateTrial: (body) => track(api.activateTrial(body)),
-        syncTrial: (id, body) => track(api.syncTrial(id, body))
-      })
-    })
-  ).pipe(Layer.provide(layer))
-
 export const emulatorLayer = (emulator: Emulator, host = "http://emulator.invalid") =>
-  trackCalls(
-    LicenseApi.layer({ host }).pipe(
-      Layer.provide(FetchHttpClient.layer),
-      Layer.provide(Layer.succeed(FetchHttpClient.Fetch, emulator.fetch as typeof globalThis.fetch))
-    )
+  LicenseApi.layer({ host }).pipe(
+    Layer.provide(FetchHttpClient.layer),
+    Layer.provide(Layer.succeed(FetchHttpClient.Fetch, emulator.fetch as typeof globalThis.fetch))
   )
 
 /**
@@ -113,7 +67,7 @@ export const emulatorLayer = (emulator: Emulator, host = "http://emulator.invali
  * application gets from `NodeLicensing`, never a proxy (the emulator is on loopback).
  */
 export const loopbackLayer = (emulator: Emulator) =>
-  trackCalls(LicenseApi.layer({ host: emulator.url }).pipe(Layer.provide(NodeHttp.layer({ proxy: "none" }))))
+  LicenseApi.layer({ host: emulator.url }).pipe(Layer.provide(NodeHttp.layer({ proxy: "none" })))
 
 export interface SimOptions {
   /** Epoch ms the TestClock is set to before anything else (default {@link Start}). */
@@ -162,68 +116,18 @@ export const makeSim = (
     return { emulator, licensing, productId: product.productId, publicKeyPem: product.publicKeyPem, license, store }
   })
 
-/** Resolves with the view once the machine is settled, or undefined after `turns` idle event-loop turns. */
-const settledWithin = (licensing: Licensing["Service"], realMillis: number) =>
-  Effect.callback<LicenseView | undefined>((resume) => {
-    const view = () => Effect.runSync(licensing.current)
-    const first = view()
-    if (first.settled) {
-      resume(Effect.succeed(first))
-      return
-    }
-    const sub = licensing.actor.subscribe(() => {
-      const v = view()
-      if (v.settled) {
-        cleanup()
-        resume(Effect.succeed(v))
-      }
-    })
-    // Real time here waits for in-process I/O (signing, fetch, verification), never for licence timing. With a
-    // request in flight, wait for it. After a failed call the machine is most likely asleep in a retry on the
-    // TestClock: a couple of event-loop turns, then report "not settled" so the caller nudges virtual time. After
-    // a successful call (or none yet) it is working in real time: wait for the change, nudging only if nothing
-    // happens for a while (a safety valve, not the normal path).
-    let turns = 0
-    let immediate: ReturnType<typeof globalThis.setImmediate> | undefined
-    let timer: ReturnType<typeof globalThis.setTimeout> | undefined
-    const giveUp = () => {
-      cleanup()
-      resume(Effect.succeed(undefined))
-    }
-    const tick = () => {
-      if (inflight > 0) {
-        turns = 0
-        idleWaiters.add(tick)
-        return
-      }
-      idleWaiters.delete(tick)
-      turns++
-      if (lastCallFailed ? turns > realMillis : turns > 2_000) return giveUp()
-      if (turns < 200) immediate = globalThis.setImmediate(tick)
-      else timer = globalThis.setTimeout(tick, 1)
-    }
-    tick()
-    const cleanup = () => {
-      sub.unsubscribe()
-      idleWaiters.delete(tick)
-      if (immediate !== undefined) globalThis.clearImmediate(immediate)
-      if (timer !== undefined) globalThis.clearTimeout(timer)
-    }
-    return Effect.sync(cleanup)
-  })
-
 /**
- * Waits until the machine is settled. While it is not, it is either doing I/O (which finishes in real time) or
- * sleeping on the TestClock inside a retry; in the second case virtual time is nudged forward in growing steps.
+ * Waits until the client is idle and returns its view. While a retry sleeps on the TestClock (the client says
+ * until when: `Licensing.quiet`), virtual time moves exactly there; real time only passes for real work (I/O to
+ * the in-process emulator, WebCrypto), never guessed.
  */
 export const settled = (licensing: Licensing["Service"]): Effect.Effect<LicenseView> =>
   Effect.gen(function* () {
-    let step = 100
     while (true) {
-      const view = yield* settledWithin(licensing, 3)
-      if (view !== undefined) return view
-      yield* TestClock.adjust(step)
-      step = Math.min(step * 2, 5_000)
+      const quiet = yield* licensing.quiet
+      if (quiet.wakesAt === undefined) return quiet.view
+      const now = yield* Clock.currentTimeMillis
+      yield* TestClock.adjust(Math.max(1, quiet.wakesAt - now))
     }
   })
 

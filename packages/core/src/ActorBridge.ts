@@ -1,0 +1,80 @@
+/**
+ * The XState-to-Effect bridge: runs a machine as an actor inside an Effect scope (started now, stopped when the
+ * scope closes), on an XState clock made of Effect fibers, and lets Effect code wait for a snapshot that
+ * satisfies a predicate, optionally after sending an event. Nothing here knows about licences.
+ *
+ * @since 0.3.0
+ */
+import * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
+import { type AnyStateMachine, type Actor, createActor, type InputFrom, type SnapshotFrom } from "xstate"
+import type { XStateClock } from "./XStateClock.ts"
+
+export interface ActorBridge<M extends AnyStateMachine> {
+  readonly actor: Actor<M>
+  /**
+   * Sends (when given) and waits until a snapshot satisfies `done`; without a send, answers at once when the
+   * current snapshot already does.
+   *
+   * After a send, only snapshots newer than the one before it count. A command may be sent from inside the
+   * actor's own notification (an Effect continuation resumed by a subscriber runs synchronously there): the event
+   * then waits in XState's mailbox, and the snapshot being announced (seen also by a subscriber added during the
+   * announcement) is the old one, which must not answer the command.
+   */
+  readonly until: (done: (snapshot: SnapshotFrom<M>) => boolean, send?: () => void) => Effect.Effect<SnapshotFrom<M>>
+  /** Starts the actor (once the caller has wired what its first snapshots reach). */
+  readonly begin: () => void
+}
+
+export interface BridgeOptions<M extends AnyStateMachine> {
+  readonly input: InputFrom<M>
+  readonly clock: XStateClock
+  /** Every snapshot, in order, before any `until` waiter sees it. */
+  readonly onSnapshot: (snapshot: SnapshotFrom<M>) => void
+  /** The machine stopped on an error (a bug: the licence machine turns every failure into data). */
+  readonly onError: (error: unknown) => void
+}
+
+/** Makes `machine`'s actor in the current scope; closing the scope stops it (its timers and invoked work too). */
+export const make = <M extends AnyStateMachine>(
+  machine: M,
+  options: BridgeOptions<M>
+): Effect.Effect<ActorBridge<M>, never, Scope.Scope> =>
+  Effect.gen(function* () {
+    const actor = createActor(machine, { clock: options.clock, input: options.input }) as Actor<M>
+    const subscription = actor.subscribe({
+      next: (snapshot) => options.onSnapshot(snapshot as SnapshotFrom<M>),
+      error: options.onError
+    })
+    yield* Effect.addFinalizer(() =>
+      Effect.sync(() => {
+        subscription.unsubscribe()
+        actor.stop()
+      })
+    )
+
+    const until = (done: (snapshot: SnapshotFrom<M>) => boolean, send?: () => void) =>
+      Effect.callback<SnapshotFrom<M>>((resume) => {
+        let finished = false
+        const finish = (snapshot: SnapshotFrom<M>) => {
+          if (finished) return
+          finished = true
+          sub.unsubscribe()
+          resume(Effect.succeed(snapshot))
+        }
+        const before = actor.getSnapshot() as SnapshotFrom<M>
+        const sub = actor.subscribe((snapshot) => {
+          if ((send === undefined || snapshot !== before) && done(snapshot as SnapshotFrom<M>)) {
+            finish(snapshot as SnapshotFrom<M>)
+          }
+        })
+        if (send === undefined) {
+          if (done(before)) finish(before)
+        } else {
+          send()
+        }
+        return Effect.sync(() => sub.unsubscribe())
+      })
+
+    return { actor, until, begin: () => void actor.start() }
+  })

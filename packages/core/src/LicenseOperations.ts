@@ -1,0 +1,384 @@
+/**
+ * The licence operations as a service of their own: load the stored record, activate, start a trial, sync,
+ * re-activate and deactivate, each over `LicenseApi`, `LicenseStore` and `Fingerprint`, retried by the
+ * {@link RetryPolicy}, bounded in time, and always answering with a result (never failing, never throwing), so
+ * the lifecycle machine sees every failure as data. Testable on its own with the memory store and a fake API.
+ *
+ * Pending meter increments live in a `Ref`: sent with the next sync, and kept when it fails.
+ *
+ * @since 0.3.0
+ */
+import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Ref from "effect/Ref"
+import * as ActivationToken from "./ActivationToken.ts"
+import { Fingerprint, type MachineIdentity } from "./Fingerprint.ts"
+import { type ApiError, LibraryVersion, LicenseApi } from "./LicenseApi.ts"
+import type {
+  ActivateOptions,
+  DeactivateResult,
+  FailureInfo,
+  LicenseFacts,
+  LoadResult,
+  OperationResult
+} from "./LicenseModel.ts"
+import { LicenseStore } from "./LicenseStore.ts"
+import type { LicensingConfig } from "./LicensingConfig.ts"
+import { failureFromError } from "./LicensingError.ts"
+import type {
+  ActivationClaims,
+  ActivationRequest,
+  DeactivationRequest,
+  MeterAttributeIncrement,
+  TrialActivationRequest,
+  TrialClaims
+} from "./Protocol.ts"
+import * as RetryPolicy from "./RetryPolicy.ts"
+
+/**
+ * DECISION: the longest one operation (an activation, a sync, a deactivation, with its retries) may take before it
+ * ends as a transient network failure: two minutes. The per-request timeout is 30 s (LicenseApi), so this is a
+ * few attempts; a server that never answers then costs one bounded operation, and the machine goes on (grace,
+ * the next sync) instead of waiting forever.
+ */
+export const OperationTimeoutMillis = 2 * 60 * 1000
+
+export interface LicenseOperationsService {
+  /** Reads and verifies the stored record; `empty` (with the reason) when there is none to use. */
+  readonly load: Effect.Effect<LoadResult>
+  readonly activate: (key: string, options: ActivateOptions) => Effect.Effect<OperationResult>
+  readonly activateTrial: Effect.Effect<OperationResult>
+  readonly sync: (facts: LicenseFacts, options: ActivateOptions) => Effect.Effect<OperationResult>
+  /** Deactivate (errors ignored) then activate again with the same key: the answer to a rejected fingerprint. */
+  readonly reactivate: (facts: LicenseFacts, options: ActivateOptions) => Effect.Effect<OperationResult>
+  readonly deactivate: (facts: LicenseFacts) => Effect.Effect<DeactivateResult>
+  /** Adds to an activation meter attribute; the next activation or sync sends it. */
+  readonly addMeter: (name: string, increment: number) => Effect.Effect<void>
+  /** The increments not yet sent. */
+  readonly pendingMeters: Effect.Effect<ReadonlyMap<string, number>>
+}
+
+export interface LicenseOperationsOptions {
+  /** Told when a retry sleeps on the clock and when the next attempt starts (see `Licensing.quiet`). */
+  readonly naps?: RetryPolicy.NapObserver | undefined
+}
+
+const definedOnly = <A extends object>(a: A): Partial<A> =>
+  Object.fromEntries(Object.entries(a).filter(([, v]) => v !== undefined)) as Partial<A>
+
+export class LicenseOperations extends Context.Service<LicenseOperations, LicenseOperationsService>()(
+  "@licensure/core/LicenseOperations"
+) {
+  static readonly make = (
+    config: LicensingConfig,
+    options: LicenseOperationsOptions = {}
+  ): Effect.Effect<LicenseOperationsService, never, LicenseApi | LicenseStore | Fingerprint> =>
+    Effect.gen(function* () {
+      const api = yield* LicenseApi
+      const store = yield* LicenseStore
+      const fingerprint = yield* Fingerprint
+      const retry = RetryPolicy.retrying(config.retry, options.naps)
+      const now = Clock.currentTimeMillis
+      const meters = yield* Ref.make<ReadonlyMap<string, number>>(new Map())
+      const machineFields = (fp: string, identity: MachineIdentity) => ({
+        accountId: config.accountId ?? "",
+        clientVersion: `licensure/${LibraryVersion}`,
+        productId: config.productId,
+        fingerprint: fp,
+        hostname: identity.hostname,
+        appVersion: config.appVersion ?? "0.0.0",
+        os: identity.os,
+        osVersion: identity.osVersion,
+        userHash: identity.userHash,
+        container: identity.container,
+        ...(identity.vmName !== undefined ? { vmName: identity.vmName } : {})
+      })
+
+      const activationBody = (
+        key: string,
+        fp: string,
+        identity: MachineIdentity,
+        options: ActivateOptions,
+        pending: ReadonlyMap<string, number>
+      ): ActivationRequest => {
+        const settings = { ...config, ...definedOnly(options) }
+        const meters: Array<MeterAttributeIncrement> = [...pending].map(([name, usesIncrement]) => ({
+          name,
+          usesIncrement
+        }))
+        return {
+          key,
+          ...machineFields(fp, identity),
+          ...(settings.metadata !== undefined ? { metadata: settings.metadata } : {}),
+          ...(settings.leaseDuration !== undefined ? { leaseDuration: settings.leaseDuration } : {}),
+          ...(settings.email !== undefined ? { email: settings.email } : {}),
+          ...(settings.password !== undefined ? { password: settings.password } : {}),
+          ...releaseFields(settings.releaseVersion),
+          ...(meters.length > 0 ? { meterAttributes: meters } : {})
+        }
+      }
+
+      /** LexActivator's release fields, each when set; `releasePublishedAt` only when not empty (row 7). */
+      const releaseFields = (releaseVersion: string | undefined) => ({
+        ...(releaseVersion !== undefined ? { releaseVersion } : {}),
+        ...(config.releasePlatform !== undefined ? { releasePlatform: config.releasePlatform } : {}),
+        ...(config.releaseChannel !== undefined ? { releaseChannel: config.releaseChannel } : {}),
+        ...(config.releasePublishedAt !== undefined && config.releasePublishedAt !== ""
+          ? { releasePublishedAt: config.releasePublishedAt }
+          : {})
+      })
+
+      const trialBody = (fp: string, identity: MachineIdentity): TrialActivationRequest => ({
+        ...machineFields(fp, identity),
+        ...releaseFields(config.releaseVersion),
+        ...(config.trialMetadata !== undefined ? { metadata: config.trialMetadata } : {})
+      })
+
+      /** LexActivator's `DeactivationViewModel`: the activation's fingerprint, this machine's os and user (row 4). */
+      const deactivationBody = (id: string, fp: string, identity: MachineIdentity): DeactivationRequest => ({
+        id,
+        productId: config.productId,
+        accountId: config.accountId ?? "",
+        fingerprint: fp,
+        userHash: identity.userHash,
+        os: identity.os
+      })
+
+      const factsFrom = (
+        kind: LicenseFacts["kind"],
+        token: string,
+        claims: ActivationClaims | TrialClaims,
+        identity: MachineIdentity,
+        fp: string,
+        at: number,
+        previous: LicenseFacts | undefined,
+        key: string | undefined
+      ): LicenseFacts => ({
+        kind,
+        token,
+        key,
+        claims,
+        lastSyncedAt: at,
+        // DECISION: a freshly verified token's `iat` is the server's time, signed; it replaces the clock's
+        // high-water mark rather than adding to it, so a clock that once ran ahead (a year, then put right) is
+        // trusted again after the next good sync instead of reading as rolled back forever (issue 10). The
+        // evaluation then raises the mark to the local clock when that is later.
+        lastSeenAt: claims.issuedAt * 1000,
+        fingerprint: fp,
+        components: fp === identity.fingerprint ? identity.components : (previous?.components ?? identity.components)
+      })
+
+      const load = Effect.gen(function* (): Effect.fn.Return<LoadResult> {
+        const loaded = yield* Effect.result(store.load)
+        if (loaded._tag === "Failure") {
+          return {
+            type: "empty",
+            failure: { operation: "load", kind: "StoreFailure", message: loaded.failure.message, transient: false }
+          }
+        }
+        if (Option.isNone(loaded.success)) return { type: "empty" }
+        const record = loaded.success.value
+        const identity = yield* Effect.result(fingerprint.current)
+        if (identity._tag === "Failure") {
+          return { type: "empty", failure: failureFromError("load", identity.failure) }
+        }
+        const verified =
+          record.kind === "trial"
+            ? yield* Effect.result(
+                ActivationToken.verifyTrial(record.token, config.publicKeyPem, { productId: config.productId })
+              )
+            : yield* Effect.result(
+                ActivationToken.verify(record.token, config.publicKeyPem, {
+                  productId: config.productId,
+                  key: record.key
+                })
+              )
+        if (verified._tag === "Failure") {
+          return { type: "empty", failure: failureFromError("load", verified.failure) }
+        }
+        // Keep the activation's fingerprint when only a weak component of the machine drifted.
+        const current = identity.success
+        const answersTo =
+          record.fingerprint === current.fingerprint ||
+          fingerprint.match(record.components, current.components) !== "sameMachine"
+            ? current.fingerprint
+            : record.fingerprint
+        return {
+          type: "loaded",
+          facts: {
+            kind: record.kind,
+            token: record.token,
+            key: record.key,
+            claims: verified.success,
+            lastSyncedAt: record.lastSyncedAt,
+            lastSeenAt: record.lastSeenAt,
+            fingerprint: answersTo,
+            components: record.components
+          }
+        }
+      })
+
+      const activate = (key: string, options: ActivateOptions) =>
+        Effect.gen(function* () {
+          const identity = yield* fingerprint.current
+          const token = yield* retry(
+            api.activate(activationBody(key, identity.fingerprint, identity, options, yield* Ref.get(meters)))
+          )
+          const claims = yield* ActivationToken.verify(token, config.publicKeyPem, {
+            productId: config.productId,
+            key,
+            fingerprint: identity.fingerprint
+          })
+          const at = yield* now
+          yield* Ref.set(meters, new Map())
+          return factsFrom("activation", token, claims, identity, identity.fingerprint, at, undefined, key)
+        })
+
+      const activateTrial = Effect.gen(function* () {
+        const identity = yield* fingerprint.current
+        const token = yield* retry(api.activateTrial(trialBody(identity.fingerprint, identity)))
+        const claims = yield* ActivationToken.verifyTrial(token, config.publicKeyPem, {
+          productId: config.productId,
+          fingerprint: identity.fingerprint
+        })
+        const at = yield* now
+        return factsFrom("trial", token, claims, identity, identity.fingerprint, at, undefined, undefined)
+      })
+
+      const sync = (facts: LicenseFacts, options: ActivateOptions) =>
+        Effect.gen(function* () {
+          const identity = yield* fingerprint.current
+          if (facts.kind === "trial") {
+            const id = (facts.claims as TrialClaims).trialActivationId
+            const token = yield* retry(api.syncTrial(id, trialBody(facts.fingerprint, identity)))
+            const claims = yield* ActivationToken.verifyTrial(token, config.publicKeyPem, {
+              productId: config.productId,
+              fingerprint: facts.fingerprint
+            })
+            const at = yield* now
+            return factsFrom("trial", token, claims, identity, facts.fingerprint, at, facts, undefined)
+          }
+          const claims0 = facts.claims as ActivationClaims
+          const key = facts.key ?? claims0.key
+          const sent = yield* Ref.get(meters)
+          const token = yield* retry(
+            api.sync(claims0.activationId, activationBody(key, facts.fingerprint, identity, options, sent))
+          )
+          const claims = yield* ActivationToken.verify(token, config.publicKeyPem, {
+            productId: config.productId,
+            key,
+            fingerprint: facts.fingerprint
+          })
+          // What was added while the sync ran stays for the next one.
+          yield* Ref.update(meters, (pending) => {
+            const left = new Map(pending)
+            for (const [name, n] of sent) {
+              const rest = (left.get(name) ?? 0) - n
+              if (rest === 0) left.delete(name)
+              else left.set(name, rest)
+            }
+            return left
+          })
+          const at = yield* now
+          return factsFrom("activation", token, claims, identity, facts.fingerprint, at, facts, key)
+        })
+
+      const deactivate = (facts: LicenseFacts) =>
+        facts.kind === "trial"
+          ? Effect.void
+          : Effect.flatMap(fingerprint.current, (identity) => {
+              const id = (facts.claims as ActivationClaims).activationId
+              return retry(api.deactivate(id, deactivationBody(id, facts.fingerprint, identity)))
+            })
+
+      /** Every operation ends within {@link OperationTimeoutMillis}, retries included; `undefined` when it did not. */
+      const bounded = <A>(effect: Effect.Effect<A>): Effect.Effect<A | undefined> =>
+        Effect.timeoutOrElse(effect, {
+          duration: Duration.millis(OperationTimeoutMillis),
+          orElse: () => Effect.succeed(undefined)
+        })
+      const timedOut = (operation: FailureInfo["operation"]): FailureInfo => ({
+        operation,
+        kind: "NetworkFailure",
+        message: `the ${operation} did not finish within ${OperationTimeoutMillis / 1000} s (retries included)`,
+        transient: true
+      })
+
+      type OpError = ApiError | ActivationToken.TokenError | { readonly _tag: "FingerprintError"; message: string }
+      const asOperation = (
+        operation: FailureInfo["operation"],
+        effect: Effect.Effect<LicenseFacts, OpError>
+      ): Effect.Effect<OperationResult> =>
+        guarded(
+          operation,
+          Effect.gen(function* () {
+            const startedAt = yield* now
+            const result = yield* Effect.result(effect).pipe(bounded)
+            const at = yield* now
+            if (result === undefined) return { type: "failed" as const, failure: timedOut(operation), at }
+            return result._tag === "Success"
+              ? { type: "ok" as const, facts: result.success, at, startedAt }
+              : { type: "failed" as const, failure: failureFromError(operation, result.failure), at }
+          }),
+          failed
+        )
+
+      /** An operation's defect (a thrown exception, a bug) becomes a failed result instead of stopping the machine. */
+      const internalFailure = (operation: FailureInfo["operation"], cause: Cause.Cause<unknown>): FailureInfo => ({
+        operation,
+        kind: "InternalError",
+        message: `unexpected error: ${String(Cause.squash(cause))}`,
+        transient: false
+      })
+      const guarded = <A>(
+        operation: FailureInfo["operation"],
+        effect: Effect.Effect<A>,
+        onDefect: (failure: FailureInfo, at: number) => A
+      ): Effect.Effect<A> =>
+        Effect.catchCause(effect, (cause) =>
+          Cause.hasInterruptsOnly(cause)
+            ? Effect.failCause(cause as Cause.Cause<never>)
+            : Effect.map(now, (at) => onDefect(internalFailure(operation, cause), at))
+        )
+      const failed = (failure: FailureInfo, at: number) => ({ type: "failed" as const, failure, at })
+
+      return LicenseOperations.of({
+        load: guarded("load", load, (failure): LoadResult => ({ type: "empty", failure })),
+        activate: (key, options) => asOperation("activate", activate(key, options)),
+        activateTrial: asOperation("activateTrial", activateTrial),
+        sync: (facts, options) => asOperation("sync", sync(facts, options)),
+        reactivate: (facts, options) =>
+          asOperation(
+            "reactivate",
+            Effect.ignore(deactivate(facts)).pipe(Effect.andThen(activate(facts.key ?? "", options)))
+          ),
+        deactivate: (facts) =>
+          guarded(
+            "deactivate",
+            Effect.gen(function* (): Effect.fn.Return<DeactivateResult> {
+              const result = yield* Effect.result(deactivate(facts)).pipe(bounded)
+              const at = yield* now
+              if (result === undefined) return { type: "failed", failure: timedOut("deactivate"), at }
+              return result._tag === "Success"
+                ? { type: "ok" }
+                : { type: "failed", failure: failureFromError("deactivate", result.failure), at }
+            }),
+            failed
+          ),
+        addMeter: (name, increment) =>
+          Ref.update(meters, (pending) => new Map([...pending, [name, (pending.get(name) ?? 0) + increment]])),
+        pendingMeters: Ref.get(meters)
+      })
+    })
+
+  static readonly layer = (
+    config: LicensingConfig,
+    options: LicenseOperationsOptions = {}
+  ): Layer.Layer<LicenseOperations, never, LicenseApi | LicenseStore | Fingerprint> =>
+    Layer.effect(LicenseOperations, LicenseOperations.make(config, options))
+}

@@ -1,0 +1,199 @@
+/**
+ * What a licensing client shows: the {@link LicenseView} of one moment (state, LexActivator status, deadlines,
+ * the last error) and the {@link LicenseDetails} read from the current token, both derived from a machine
+ * snapshot by pure functions.
+ *
+ * @since 0.3.0
+ */
+import { type LexStatus, type LexStatusName, lexStatus, lexStatusOfFailure } from "./LexStatus.ts"
+import { nextDeadline } from "./LicenseMachine.ts"
+import type { FailureInfo, LicenseContext, LicenseFacts, LicenseStateName, MachineSnapshot } from "./LicenseModel.ts"
+import type {
+  ActivationClaims,
+  ActivationMeterAttribute,
+  LicenseMeterAttribute,
+  MetadataEntry,
+  OrganizationAddress,
+  TrialClaims
+} from "./Protocol.ts"
+import type { ValidationStatus } from "./Validation.ts"
+
+/** Readable licence details from the current token. */
+export interface LicenseDetails {
+  readonly kind: "activation" | "trial"
+  readonly key: string | undefined
+  readonly activationId: string
+  readonly licenseId: string | undefined
+  readonly type: ActivationClaims["licenseType"] | "trial"
+  /** Epoch ms, `undefined` for a licence that never expires. */
+  readonly expiresAt: number | undefined
+  /** Epoch ms, `undefined` when the grace is unlimited. */
+  readonly graceExpiresAt: number | undefined
+  readonly leaseExpiresAt: number | undefined
+  readonly leaseDuration: number | undefined
+  readonly serverSyncInterval: number
+  readonly issuedAt: number
+  readonly lastSyncedAt: number
+  readonly suspended: boolean
+  readonly productMetadata: ReadonlyArray<MetadataEntry>
+  readonly licenseMetadata: ReadonlyArray<MetadataEntry>
+  readonly userMetadata: ReadonlyArray<MetadataEntry>
+  readonly activationMetadata: ReadonlyArray<MetadataEntry>
+  readonly licenseMeterAttributes: ReadonlyArray<LicenseMeterAttribute>
+  readonly activationMeterAttributes: ReadonlyArray<ActivationMeterAttribute>
+  readonly user: { readonly name?: string; readonly email?: string; readonly company?: string }
+  /** Seats: `aa`/`ta`, and deactivations `ad`/`td` (−1 unlimited), when the token carries them. */
+  readonly allowedActivations: number | undefined
+  readonly totalActivations: number | undefined
+  readonly allowedDeactivations: number | undefined
+  readonly totalDeactivations: number | undefined
+  /** Epoch ms: the licence's creation and first activation, this activation's creation, maintenance expiry. */
+  readonly licenseCreatedAt: number | undefined
+  readonly licenseActivatedAt: number | undefined
+  readonly activationCreatedAt: number | undefined
+  readonly maintenanceExpiresAt: number | undefined
+  /** The highest release version the licence allows (`marv`). */
+  readonly maxAllowedReleaseVersion: string | undefined
+  /** The OS-user lock (`ul`) and the user hash it binds to (`uh`). */
+  readonly userLocked: boolean
+  /** Hosted-floating: how many clients may hold a lease at once (`fc`). */
+  readonly floatingClients: number | undefined
+  readonly leasingStrategy: string | undefined
+  /** LexActivator's `GetLicenseOrganizationName` / `…Address` (`on`, `oa`: an address object, or a string). */
+  readonly organization: { readonly name?: string; readonly address?: OrganizationAddress | string }
+}
+
+/** One observable moment of the licence. */
+export interface LicenseView {
+  readonly state: LicenseStateName
+  /** True when the machine waits for a timer or a command rather than for I/O. */
+  readonly settled: boolean
+  /** The application may run: LexActivator's `LA_OK` (active, in grace, syncing, or an active trial). */
+  readonly licensed: boolean
+  readonly validation: ValidationStatus | undefined
+  readonly status: LexStatus
+  readonly lastError: FailureInfo | undefined
+  readonly clearedBecause: FailureInfo | undefined
+  /** False when the last write of the licence record failed: the licence holds now, but not across a restart. */
+  readonly persisted: boolean
+  /** What the failed write said (errno, call, path), until a later write lands. */
+  readonly storeError: string | undefined
+  readonly nextSyncAt: number | undefined
+  readonly nextDeadline: number | undefined
+  readonly license: LicenseDetails | undefined
+}
+
+export const isSettled = (snapshot: MachineSnapshot): boolean => snapshot.hasTag("settled")
+
+const toMillis = (seconds: number) => (seconds === 0 ? undefined : seconds * 1000)
+export const detailsOf = (facts: LicenseFacts): LicenseDetails => {
+  const c = facts.claims
+  const trial = facts.kind === "trial"
+  const a = c as ActivationClaims
+  const t = c as TrialClaims
+  return {
+    kind: facts.kind,
+    key: facts.key,
+    activationId: trial ? t.trialActivationId : a.activationId,
+    licenseId: trial ? undefined : a.licenseId,
+    type: trial ? "trial" : a.licenseType,
+    expiresAt: toMillis(c.expiresAt),
+    graceExpiresAt: c.serverSyncInterval === 0 ? undefined : toMillis(c.serverSyncGraceExpiresAt),
+    leaseExpiresAt: trial ? undefined : toMillis(a.leaseExpiresAt),
+    leaseDuration: trial || a.leaseDuration === 0 ? undefined : a.leaseDuration,
+    serverSyncInterval: c.serverSyncInterval,
+    issuedAt: c.issuedAt * 1000,
+    lastSyncedAt: facts.lastSyncedAt,
+    suspended: trial ? false : a.suspended,
+    productMetadata: c.productMetadata,
+    licenseMetadata: trial ? [] : a.licenseMetadata,
+    userMetadata: trial ? [] : a.userMetadata,
+    activationMetadata: trial ? t.trialMetadata : a.activationMetadata,
+    licenseMeterAttributes: trial ? [] : a.licenseMeterAttributes,
+    activationMeterAttributes: trial ? [] : a.activationMeterAttributes,
+    user: trial
+      ? {}
+      : {
+          ...(a.userName !== undefined ? { name: a.userName } : {}),
+          ...(a.userEmail !== undefined ? { email: a.userEmail } : {}),
+          ...(a.userCompany !== undefined ? { company: a.userCompany } : {})
+        },
+    allowedActivations: trial ? undefined : a.allowedActivations,
+    totalActivations: trial ? undefined : a.totalActivations,
+    allowedDeactivations: trial ? undefined : a.allowedDeactivations,
+    totalDeactivations: trial ? undefined : a.totalDeactivations,
+    licenseCreatedAt: trial ? undefined : toMillis(a.licenseCreatedAt ?? 0),
+    licenseActivatedAt: trial ? undefined : toMillis(a.licenseActivatedAt ?? 0),
+    activationCreatedAt: trial ? undefined : toMillis(a.activationCreatedAt ?? 0),
+    maintenanceExpiresAt: trial ? undefined : toMillis(a.maintenanceExpiresAt ?? 0),
+    maxAllowedReleaseVersion: trial ? undefined : a.maxAllowedReleaseVersion,
+    userLocked: (trial ? t.userLocked : a.userLocked) === true,
+    floatingClients: trial ? undefined : a.floatingClients,
+    leasingStrategy: trial ? undefined : a.leasingStrategy,
+    organization: trial
+      ? {}
+      : {
+          ...(a.organizationName !== undefined ? { name: a.organizationName } : {}),
+          ...(a.organizationAddress !== undefined ? { address: a.organizationAddress } : {})
+        }
+  }
+}
+
+/** LexActivator's answer for each validation outcome (protocol §2, §3). */
+const lexOfValidation: Record<ValidationStatus, LexStatusName> = {
+  ok: "LA_OK",
+  expired: "LA_EXPIRED",
+  suspended: "LA_SUSPENDED",
+  graceOver: "LA_GRACE_PERIOD_OVER",
+  leaseLapsed: "LA_FAIL",
+  clockBehindServer: "LA_E_TIME",
+  clockRolledBack: "LA_E_TIME_MODIFIED",
+  wrongProduct: "LA_FAIL",
+  wrongKey: "LA_FAIL",
+  fingerprintMismatch: "LA_E_MACHINE_FINGERPRINT"
+}
+
+/** The state's LexActivator status: the last validation's, except where the state itself says more. */
+const statusOf = (state: LicenseStateName, context: LicenseContext): LexStatus => {
+  switch (state) {
+    case "trialExpired":
+      return lexStatus("LA_TRIAL_EXPIRED")
+    case "revoked":
+      return lexStatus("LA_E_REVOKED")
+    case "fingerprintMismatch":
+      return lexStatus("LA_E_MACHINE_FINGERPRINT")
+    case "unactivated": {
+      const why = context.clearedBecause
+      return why === undefined ? lexStatus("LA_FAIL") : lexStatus(lexStatusOfFailure(why))
+    }
+    default:
+      return lexStatus(context.status === undefined ? "LA_FAIL" : lexOfValidation[context.status])
+  }
+}
+
+/** The leaf state a snapshot's value names (every leaf name is unique in the machine). */
+export const stateOf = (value: unknown): LicenseStateName => {
+  let v = value
+  while (typeof v === "object" && v !== null) v = Object.values(v)[0]
+  return v as LicenseStateName
+}
+
+export const viewOf = (snapshot: MachineSnapshot): LicenseView => {
+  const state = stateOf(snapshot.value)
+  const context = snapshot.context
+  const status = statusOf(state, context)
+  return {
+    state,
+    settled: isSettled(snapshot),
+    licensed: status.code === 0 && context.facts !== undefined,
+    validation: context.status,
+    status,
+    lastError: context.lastError,
+    clearedBecause: context.clearedBecause,
+    persisted: context.storeError === undefined,
+    storeError: context.storeError,
+    nextSyncAt: context.syncHalted ? undefined : context.nextSyncAt,
+    nextDeadline: nextDeadline(context),
+    license: context.facts === undefined ? undefined : detailsOf(context.facts)
+  }
+}

@@ -1,0 +1,182 @@
+/**
+ * The operations as a service of their own (issue 9): over the memory store, a static fingerprint and a fake
+ * `LicenseApi` written here (it signs real RS256 tokens with jose and records every body it is sent), with no
+ * machine and no emulator. Each operation answers with a result, never a failure; meter increments wait in a
+ * `Ref` and go out with the next sync, and a failed sync keeps them.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Layer, Option, Schema } from "effect"
+import { TestClock } from "effect/testing"
+import { exportSPKI, generateKeyPair, SignJWT } from "jose"
+import { Fingerprint, type MachineIdentity } from "../src/Fingerprint.ts"
+import { ApiError, LicenseApi, NetworkFailure, ServerRefused } from "../src/LicenseApi.ts"
+import { LicenseOperations } from "../src/LicenseOperations.ts"
+import { LicenseStore, RecordVersion, type StoredRecord } from "../src/LicenseStore.ts"
+import { type ActivationClaims, type ActivationRequest, ActivationTokenClaims } from "../src/Protocol.ts"
+
+const keys = await generateKeyPair("RS256", { modulusLength: 2048, extractable: true })
+const publicKeyPem = await exportSPKI(keys.publicKey)
+const PRODUCT = "prod-ops"
+const KEY = "OPS-KEY-0001"
+const FP = "c".repeat(64)
+const NOW = Date.parse("2026-03-01T00:00:00Z")
+
+const identity: MachineIdentity = {
+  fingerprint: FP,
+  components: [{ name: "machine-id", strength: "primary", hash: FP }],
+  vmName: undefined,
+  container: false,
+  os: "linux",
+  osVersion: "6.1",
+  hostname: "ops-host",
+  userHash: "d".repeat(64),
+  sources: ["test"]
+}
+
+const claims = (issuedAt: number): ActivationClaims => ({
+  activationId: "act-ops",
+  licenseId: "lic-ops",
+  productId: PRODUCT,
+  key: KEY,
+  fingerprint: FP,
+  fingerprintMatchingStrategy: "exact",
+  os: "linux",
+  licenseType: "node-locked",
+  issuedAt,
+  expiresAt: issuedAt + 30 * 86400,
+  serverSyncInterval: 3600,
+  serverSyncGraceExpiresAt: issuedAt + 7 * 86400,
+  allowedClockOffset: 3600,
+  leaseExpiresAt: 0,
+  leaseDuration: 0,
+  suspended: false,
+  productMetadata: [],
+  licenseMetadata: [],
+  userMetadata: [],
+  activationMetadata: [],
+  licenseMeterAttributes: [],
+  activationMeterAttributes: []
+})
+
+const sign = () =>
+  Effect.promise(() =>
+    new SignJWT(Schema.encodeSync(ActivationTokenClaims)(claims(Math.floor(NOW / 1000))) as Record<string, unknown>)
+      .setProtectedHeader({ alg: "RS256", typ: "JWT" })
+      .sign(keys.privateKey)
+  )
+
+/** A fake API: answers from `script` (a signed token, or the error to fail with), recording every body. */
+const fakeApi = (script: Array<"token" | ApiError>) => {
+  const bodies: Array<{ call: string; body: ActivationRequest | object }> = []
+  const next = (call: string, body: object) =>
+    Effect.suspend(() => {
+      bodies.push({ call, body })
+      const step = script.shift() ?? "token"
+      return step === "token" ? sign() : Effect.fail(step)
+    })
+  const layer = Layer.succeed(
+    LicenseApi,
+    LicenseApi.of({
+      activate: (body) => next("activate", body),
+      sync: (_, body) => next("sync", body),
+      deactivate: (_, body) => Effect.asVoid(next("deactivate", body)),
+      activateTrial: (body) => next("activateTrial", body),
+      syncTrial: (_, body) => next("syncTrial", body)
+    })
+  )
+  return { bodies, layer }
+}
+
+const refused = (code: "LICENSE_NOT_EFFECTIVE" | "ACTIVATION_LIMIT_REACHED") =>
+  new ApiError({ operation: "activate", reason: new ServerRefused({ status: 400, code, message: `refused: ${code}` }) })
+const dropped = new ApiError({
+  operation: "sync",
+  reason: new NetworkFailure({ timedOut: false, message: "connection reset" })
+})
+
+const provide = (api: ReturnType<typeof fakeApi>) =>
+  Effect.provide(
+    LicenseOperations.layer({ productId: PRODUCT, publicKeyPem, retry: { retries: 0 } }).pipe(
+      Layer.provideMerge(Layer.mergeAll(api.layer, LicenseStore.layerMemory, Fingerprint.layerStatic(identity)))
+    )
+  )
+
+describe("LicenseOperations", () => {
+  it.effect("activates with a verified token, and a refusal is a failed result carrying the server's code", () => {
+    const api = fakeApi(["token", refused("ACTIVATION_LIMIT_REACHED")])
+    return Effect.gen(function* () {
+      yield* TestClock.setTime(NOW)
+      const ops = yield* LicenseOperations
+      const ok = yield* ops.activate(KEY, { metadata: [{ key: "seat", value: "7" }] })
+      assert.strictEqual(ok.type, "ok")
+      if (ok.type === "ok") {
+        assert.strictEqual(ok.facts.key, KEY)
+        assert.strictEqual(ok.facts.claims.productId, PRODUCT)
+        assert.strictEqual(ok.startedAt, NOW)
+      }
+      assert.deepStrictEqual((api.bodies[0]?.body as ActivationRequest).metadata, [{ key: "seat", value: "7" }])
+      const no = yield* ops.activate(KEY, {})
+      assert.strictEqual(no.type, "failed")
+      if (no.type === "failed") {
+        assert.strictEqual(no.failure.code, "ACTIVATION_LIMIT_REACHED")
+        assert.isFalse(no.failure.transient)
+      }
+    }).pipe(provide(api))
+  })
+
+  it.effect("sends pending meters with the sync, keeps them when it fails, and clears them when it lands", () => {
+    const api = fakeApi(["token", dropped, "token"])
+    return Effect.gen(function* () {
+      yield* TestClock.setTime(NOW)
+      const ops = yield* LicenseOperations
+      const activated = yield* ops.activate(KEY, {})
+      assert.strictEqual(activated.type, "ok")
+      if (activated.type !== "ok") return
+      yield* ops.addMeter("exports", 2)
+      yield* ops.addMeter("exports", 1)
+      const failed = yield* ops.sync(activated.facts, {})
+      assert.strictEqual(failed.type, "failed")
+      if (failed.type === "failed") assert.isTrue(failed.failure.transient)
+      assert.deepStrictEqual([...(yield* ops.pendingMeters)], [["exports", 3]], "a failed sync keeps the meters")
+      const synced = yield* ops.sync(activated.facts, {})
+      assert.strictEqual(synced.type, "ok")
+      assert.deepStrictEqual([...(yield* ops.pendingMeters)], [])
+      const sent = api.bodies.filter((b) => b.call === "sync").map((b) => (b.body as ActivationRequest).meterAttributes)
+      assert.deepStrictEqual(sent, [
+        [{ name: "exports", usesIncrement: 3 }],
+        [{ name: "exports", usesIncrement: 3 }]
+      ])
+    }).pipe(provide(api))
+  })
+
+  it.effect("loads a stored record, and answers empty with the reason when it is not this product's", () => {
+    const api = fakeApi([])
+    return Effect.gen(function* () {
+      yield* TestClock.setTime(NOW)
+      const ops = yield* LicenseOperations
+      const store = yield* LicenseStore
+      assert.deepStrictEqual(yield* ops.load, { type: "empty" })
+      const token = yield* sign()
+      const record: StoredRecord = {
+        version: RecordVersion,
+        productId: PRODUCT,
+        kind: "activation",
+        key: KEY,
+        token,
+        fingerprint: FP,
+        components: identity.components,
+        lastSeenAt: NOW,
+        lastSyncedAt: NOW
+      }
+      yield* store.save(record)
+      const loaded = yield* ops.load
+      assert.strictEqual(loaded.type, "loaded")
+      yield* store.save({ ...record, token: `${token.slice(0, -4)}AAAA` })
+      const forged = yield* ops.load
+      assert.strictEqual(forged.type, "empty")
+      if (forged.type === "empty") assert.strictEqual(forged.failure?.kind, "TokenRejected")
+      assert.isTrue(Option.isSome(yield* store.load), "a failed load keeps the record")
+      assert.strictEqual(api.bodies.length, 0, "loading never calls the server")
+    }).pipe(provide(api))
+  })
+})
