@@ -114,7 +114,8 @@ describe("LicenseOperations", () => {
         assert.strictEqual(ok.facts.claims.productId, PRODUCT)
         assert.strictEqual(ok.startedAt, NOW)
       }
-      assert.deepStrictEqual((api.bodies[0]?.body as ActivationRequest).metadata, [{ key: "seat", value: "7" }])
+      const sent = api.bodies[0]?.body as ActivationRequest | undefined
+      assert.deepStrictEqual(sent?.metadata, [{ key: "seat", value: "7" }])
       const no = yield* ops.activate(KEY, {})
       assert.strictEqual(no.type, "failed")
       if (no.type === "failed") {
@@ -142,10 +143,7 @@ describe("LicenseOperations", () => {
       assert.strictEqual(synced.type, "ok")
       assert.deepStrictEqual([...(yield* ops.pendingMeters)], [])
       const sent = api.bodies.filter((b) => b.call === "sync").map((b) => (b.body as ActivationRequest).meterAttributes)
-      assert.deepStrictEqual(sent, [
-        [{ name: "exports", usesIncrement: 3 }],
-        [{ name: "exports", usesIncrement: 3 }]
-      ])
+      assert.deepStrictEqual(sent, [[{ name: "exports", usesIncrement: 3 }], [{ name: "exports", usesIncrement: 3 }]])
     }).pipe(provide(api))
   })
 
