@@ -84,6 +84,12 @@ export interface LicensingService {
    * guesses.
    */
   readonly quiet: Effect.Effect<Quiet>
+  /**
+   * Resolves once everything running (an operation, a store write) is asleep on the clock in a retry, with the time
+   * the first wakes. Never while the client works in real time or is idle: what a driver of virtual time waits for
+   * while a command of its own runs.
+   */
+  readonly asleep: Effect.Effect<number>
   /** The running actor, for inspection (chart, inspector). */
   readonly actor: MachineActor
 }
@@ -217,6 +223,8 @@ export class Licensing extends Context.Service<Licensing, LicensingService>()("@
         return wakesAt === undefined ? undefined : { view: viewOf(snapshot), wakesAt }
       })
 
+      const asleep = whenActivity(() => activity.wakesAt(clock.now()))
+
       /** Waits until the machine settles after `send`, then lands the store writes. */
       const command = (send: () => void) =>
         until(isSettled, send).pipe(
@@ -329,6 +337,7 @@ export class Licensing extends Context.Service<Licensing, LicensingService>()("@
         flush: writer.flush,
         idle,
         quiet,
+        asleep,
         // The running machine seen through core's own types (no xstate in the public declarations).
         actor: {
           getSnapshot: () => actor.getSnapshot(),

@@ -22,6 +22,8 @@ import type { LicenseOptions } from "@licensure/emulator/AdminApi"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import type * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import * as FetchHttpClient from "effect/http/FetchHttpClient"
@@ -129,6 +131,30 @@ export const settled = (licensing: Licensing["Service"]): Effect.Effect<LicenseV
       const now = yield* Clock.currentTimeMillis
       yield* TestClock.adjust(Math.max(1, quiet.wakesAt - now))
     }
+  })
+
+/**
+ * Runs `effect` (a command: `sync`, `activate`, …) while moving virtual time as the client needs it: whenever the
+ * client is quiet with a retry asleep, the TestClock moves to when it wakes. A command whose operation retries on
+ * the clock would otherwise wait for a clock nobody moves. Returns the command's exit and the settled view.
+ */
+export const during = <A, E>(
+  licensing: Licensing["Service"],
+  effect: Effect.Effect<A, E>
+): Effect.Effect<{ readonly exit: Exit.Exit<A, E>; readonly view: LicenseView }> =>
+  Effect.gen(function* () {
+    const fiber = yield* Effect.forkChild(effect)
+    while (true) {
+      // The command ends, or everything the client runs falls asleep in a retry: then move to when it wakes.
+      const wakesAt = yield* Effect.race(
+        Effect.map(Fiber.await(fiber), () => undefined),
+        licensing.asleep
+      )
+      if (wakesAt === undefined) break
+      yield* TestClock.adjust(Math.max(1, wakesAt - (yield* Clock.currentTimeMillis)))
+    }
+    const exit = yield* Fiber.await(fiber)
+    return { exit, view: yield* settled(licensing) }
   })
 
 /**
