@@ -175,21 +175,78 @@ describe("the local state-chart inspector", () => {
         const labelCount = yield* Effect.promise(() => page.$$eval("#chart .edge-label", (labels) => labels.length))
         assert.strictEqual(edgeCount, pairs.size)
         assert.strictEqual(labelCount, pairs.size)
-        // Readable: no two state boxes overlap.
+        // Nested boxes: no two sibling boxes overlap, and every child's box lies inside its parent's.
         const boxes = yield* Effect.promise(() =>
-          page.$$eval("#chart g.state rect", (rects) =>
-            rects.map((r) => {
-              const b = r.getBoundingClientRect()
-              return { x: b.x, y: b.y, w: b.width, h: b.height }
+          page.$$eval("#chart g.state", (nodes) =>
+            nodes.map((n) => {
+              const b = n.querySelector("rect")!.getBoundingClientRect()
+              return { id: n.getAttribute("data-state") ?? "", x: b.x, y: b.y, w: b.width, h: b.height }
             })
           )
         )
+        const boxOf = new Map(boxes.map((b) => [b.id, b]))
+        const parentOf = new Map(graph.nodes.map((n) => [n.id, n.parent]))
         for (let i = 0; i < boxes.length; i++) {
           for (let j = i + 1; j < boxes.length; j++) {
             const a = boxes[i]!
             const b = boxes[j]!
+            if (parentOf.get(a.id) !== parentOf.get(b.id)) continue
             const overlap = a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h
-            assert.isFalse(overlap, `state boxes ${drawn[i]} and ${drawn[j]} overlap`)
+            assert.isFalse(overlap, `sibling state boxes ${a.id} and ${b.id} overlap`)
+          }
+        }
+        let nested = 0
+        for (const node of graph.nodes) {
+          if (node.parent === undefined) continue
+          const child = boxOf.get(node.id)!
+          const parent = boxOf.get(node.parent)!
+          const inside =
+            child.x >= parent.x &&
+            child.y >= parent.y &&
+            child.x + child.w <= parent.x + parent.w &&
+            child.y + child.h <= parent.y + parent.h
+          assert.isTrue(inside, `${node.id}'s box is not inside its parent ${node.parent}'s`)
+          nested++
+        }
+        assert.isAbove(nested, 10)
+        // The containers of the current state get a highlight of their own: active sits in licensed, standing,
+        // activated and ready.
+        const ancestors = yield* Effect.promise(() =>
+          page.$$eval("#chart g.state.ancestor", (nodes) => nodes.map((n) => n.getAttribute("data-state")))
+        )
+        assert.sameMembers(ancestors, ["licensed", "standing", "activated", "ready"])
+        // Every edge is ELK's route: an orthogonal path (only horizontal and vertical moves between its corners).
+        const paths = yield* Effect.promise(() =>
+          page.$$eval("#chart g.edge path", (ps) => ps.map((p) => p.getAttribute("d") ?? ""))
+        )
+        for (const d of paths) assert.match(d, /^M[\d.,-]+( (L[\d.,-]+|Q[\d.,-]+ [\d.,-]+))+$/)
+        // Readable labels: with every label shown, no two labels overlap and none covers a state's box.
+        yield* Effect.promise(() => page.check("#all-labels"))
+        const labels = yield* Effect.promise(() =>
+          page.$$eval("#chart .edge-label", (ls) =>
+            ls.map((l) => {
+              const b = l.getBoundingClientRect()
+              return {
+                id: `${l.getAttribute("data-from")}>${l.getAttribute("data-to")}`,
+                x: b.x,
+                y: b.y,
+                w: b.width,
+                h: b.height
+              }
+            })
+          )
+        )
+        yield* Effect.promise(() => page.uncheck("#all-labels"))
+        const leafBoxes = boxes.filter((b) => graph.leaves.includes(b.id))
+        const overlapping = (a: { x: number; y: number; w: number; h: number }, b: typeof a) =>
+          a.x < b.x + b.w - 0.5 && b.x < a.x + a.w - 0.5 && a.y < b.y + b.h - 0.5 && b.y < a.y + a.h - 0.5
+        for (let i = 0; i < labels.length; i++) {
+          assert.isAbove(labels[i]!.w, 0, `label ${labels[i]!.id} is drawn`)
+          for (let j = i + 1; j < labels.length; j++) {
+            assert.isFalse(overlapping(labels[i]!, labels[j]!), `labels ${labels[i]!.id} and ${labels[j]!.id} overlap`)
+          }
+          for (const box of leafBoxes) {
+            assert.isFalse(overlapping(labels[i]!, box), `label ${labels[i]!.id} covers the state ${box.id}`)
           }
         }
 
@@ -278,9 +335,11 @@ describe("the local state-chart inspector", () => {
 
       const stream = yield* openEvents(`${inspector.url}events`)
       assert.strictEqual(stream.headers["content-type"], "text/event-stream; charset=utf-8")
+      // The history starts with what the client was when the inspector started (it may still be loading).
       const first = yield* Effect.promise(() => stream.until(() => true))
-      assert.strictEqual(first.state, "unactivated")
+      assert.include(["loading", "unactivated"], first.state)
       assert.strictEqual(first.time, Start)
+      yield* Effect.promise(() => stream.until((e) => e.state === "unactivated"))
 
       yield* sim.licensing.activate(sim.license.key)
       const active = yield* Effect.promise(() => stream.until((e) => e.state === "active"))
