@@ -15,7 +15,11 @@ import * as Chart from "@licensure/core/Chart"
 import * as Inspector from "@licensure/cli/Inspector"
 import { drive, HOUR, makeSim, Start } from "@licensure/testing"
 import { Effect } from "effect"
-import { type Browser, chromium } from "playwright-core"
+import { type Browser, chromium, type Page } from "playwright-core"
+
+/** The browser's globals the page functions use (this file is compiled without the DOM library). */
+declare const document: { querySelector(selector: string): any; querySelectorAll(selector: string): any }
+declare const DOMParser: new () => { parseFromString(text: string, type: string): any }
 
 const ChromiumPath = "/usr/bin/chromium"
 const PngSignature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])
@@ -79,20 +83,22 @@ const request = (url: string, options: { method?: string; host?: string } = {}) 
       })
   )
 
-/** A raw Server-Sent Events reader: every `data:` payload parsed, with a way to wait for one that matches. */
-const openEvents = (url: string) =>
+/** A raw Server-Sent Events reader: every `data:` payload parsed (its `id:` in `ids`), with a way to wait for one. */
+const openEvents = (url: string, headers: Http.OutgoingHttpHeaders = {}) =>
   Effect.promise(
     () =>
       new Promise<{
         readonly events: Array<Inspector.InspectorEvent>
+        readonly ids: Array<string>
         readonly until: (p: (e: Inspector.InspectorEvent) => boolean) => Promise<Inspector.InspectorEvent>
         readonly ended: Promise<void>
         readonly headers: Http.IncomingHttpHeaders
         readonly abort: () => void
       }>((resolve, reject) => {
         const events: Array<Inspector.InspectorEvent> = []
+        const ids: Array<string> = []
         const waiters = new Set<() => void>()
-        const req = Http.get(url, (res) => {
+        const req = Http.get(url, { headers }, (res) => {
           let buffer = ""
           res.setEncoding("utf8")
           const ended = new Promise<void>((done) => {
@@ -106,6 +112,7 @@ const openEvents = (url: string) =>
               const block = buffer.slice(0, cut)
               buffer = buffer.slice(cut + 2)
               for (const line of block.split("\n")) {
+                if (line.startsWith("id: ")) ids.push(line.slice("id: ".length))
                 if (line.startsWith("data: ")) events.push(JSON.parse(line.slice("data: ".length)))
               }
               cut = buffer.indexOf("\n\n")
@@ -114,6 +121,7 @@ const openEvents = (url: string) =>
           })
           resolve({
             events,
+            ids,
             headers: res.headers,
             ended,
             abort: () => req.destroy(),
@@ -134,6 +142,33 @@ const openEvents = (url: string) =>
         req.on("error", reject)
       })
   )
+
+/** A page on the inspector, recording every request it makes and every console error or uncaught exception. */
+const openPage = (browser: Browser) =>
+  Effect.promise(async () => {
+    const page = await browser.newPage({ viewport: { width: 1500, height: 1000 }, acceptDownloads: true })
+    const requested: Array<string> = []
+    const problems: Array<string> = []
+    page.on("request", (r) => requested.push(r.url()))
+    page.on("pageerror", (e) => problems.push(e.message))
+    page.on("console", (m) => {
+      if (m.type() === "error") problems.push(m.text())
+    })
+    return { page, requested, problems }
+  })
+
+/** The page's timeline, oldest first: each moment's event id and state. */
+const timelineOf = (page: Page) =>
+  Effect.promise(() =>
+    page.$$eval("#timeline li", (items) =>
+      items
+        .reverse()
+        .map((li) => ({ id: li.getAttribute("data-id") ?? "", state: li.getAttribute("data-state") ?? "" }))
+    )
+  )
+
+const currentStates = (page: Page) =>
+  Effect.promise(() => page.$$eval("#chart g.state.current", (nodes) => nodes.map((n) => n.getAttribute("data-state"))))
 
 describe("the local state-chart inspector", () => {
   it.effect(
@@ -314,6 +349,243 @@ describe("the local state-chart inspector", () => {
         assert.deepStrictEqual(problems, [])
       }),
     20_000
+  )
+
+  it.effect(
+    "a page opened late shows the history since the inspector started; a restarted inspector's page reconnects without duplicates",
+    () =>
+      Effect.gen(function* () {
+        const sim = yield* makeSim({ serverSyncInterval: 3600 })
+        const inspector = yield* Inspector.start(sim.licensing)
+        yield* Effect.addFinalizer(() => inspector.close)
+        yield* sim.licensing.activate(sim.license.key)
+        const settledView = yield* drive(sim.licensing, Start + 3 * HOUR)
+        assert.strictEqual(settledView.state, "active")
+        // What the server remembers, read raw; the page must show exactly that.
+        const raw = yield* openEvents(`${inspector.url}events`)
+        yield* Effect.promise(() => raw.until((e) => e.time === Start + 3 * HOUR && e.state === "active"))
+        const before = raw.ids.length
+        assert.isAbove(before, 5)
+
+        const browser = yield* launchChromium
+        const { page, requested, problems } = yield* openPage(browser)
+        yield* Effect.promise(() => page.goto(inspector.url))
+        yield* Effect.promise(() =>
+          page.waitForFunction((n) => document.querySelectorAll("#timeline li").length === n, before, {
+            timeout: 10_000
+          })
+        )
+        const opened = yield* timelineOf(page)
+        assert.deepStrictEqual(
+          opened.map((m) => m.id),
+          raw.ids
+        )
+        assert.deepStrictEqual(
+          opened.map((m) => m.state),
+          raw.events.map((e) => e.state)
+        )
+        // The activation and every hourly sync happened before the page opened.
+        const states = opened.map((m) => m.state)
+        assert.include(states, "activating")
+        assert.isAtLeast(states.filter((st) => st === "renewDue").length, 3)
+        assert.deepStrictEqual(yield* currentStates(page), ["active"])
+
+        // The watcher restarts on the same port: the server ends the page's stream, the page says it is
+        // reconnecting while nothing answers, then finds the new inspector, keeps its timeline and adds the new
+        // server's history without repeating the moment it already shows.
+        yield* inspector.close
+        yield* Effect.promise(() => page.waitForSelector("#connection.down", { timeout: 10_000 }))
+        assert.strictEqual(yield* Effect.promise(() => page.textContent("#connection")), "reconnecting…")
+        yield* Effect.promise(() => sim.emulator.updateLicense(sim.license.id, { suspended: true }))
+        assert.strictEqual((yield* drive(sim.licensing, Start + 4 * HOUR)).state, "suspended")
+        const again = yield* Inspector.start(sim.licensing, { port: Number(new URL(inspector.url).port) })
+        yield* Effect.addFinalizer(() => again.close)
+        assert.strictEqual(again.url, inspector.url)
+        const rawAgain = yield* openEvents(`${again.url}events`)
+        yield* Effect.promise(() => rawAgain.until((e) => e.state === "suspended"))
+        yield* Effect.promise(() => page.waitForSelector("#connection.live", { timeout: 15_000 }))
+        yield* Effect.promise(() =>
+          page.waitForSelector('#chart g.state.current[data-state="suspended"]', { timeout: 10_000 })
+        )
+        const after = yield* timelineOf(page)
+        assert.strictEqual(new Set(after.map((m) => m.id)).size, after.length, "a moment shown twice")
+        assert.deepStrictEqual(
+          after.slice(0, opened.length).map((m) => m.id),
+          raw.ids
+        )
+        assert.deepStrictEqual(
+          after.slice(opened.length).map((m) => m.id),
+          rawAgain.ids
+        )
+        assert.strictEqual(after[after.length - 1]!.state, "suspended")
+        rawAgain.abort()
+
+        const origin = new URL(inspector.url).origin
+        for (const url of requested) assert.isTrue(url.startsWith(origin), `the page requested ${url}`)
+        assert.deepStrictEqual(problems, [])
+      }),
+    30_000
+  )
+
+  it.effect("a reconnecting stream gets only what it missed; an id from another server gets the whole history", () =>
+    Effect.gen(function* () {
+      const sim = yield* makeSim({ serverSyncInterval: 3600 })
+      const inspector = yield* Inspector.start(sim.licensing)
+      yield* sim.licensing.activate(sim.license.key)
+      yield* drive(sim.licensing, Start + 2 * HOUR)
+      const all = yield* openEvents(`${inspector.url}events`)
+      yield* Effect.promise(() => all.until((e) => e.time === Start + 2 * HOUR && e.state === "active"))
+      assert.isAbove(all.ids.length, 4)
+      // Ids are `<server>.<sequence>`, the sequence counting up from 1.
+      const [server] = all.ids[0]!.split(".")
+      assert.deepStrictEqual(
+        all.ids,
+        all.ids.map((_, i) => `${server}.${i + 1}`)
+      )
+
+      const cut = 2
+      const resumed = yield* openEvents(`${inspector.url}events`, { "last-event-id": all.ids[cut - 1]! })
+      const last = all.ids[all.ids.length - 1]!
+      yield* Effect.promise(() => resumed.until(() => resumed.ids.includes(last)))
+      assert.deepStrictEqual(resumed.ids, all.ids.slice(cut))
+
+      const foreign = yield* openEvents(`${inspector.url}events`, { "last-event-id": "someotherserver.3" })
+      yield* Effect.promise(() => foreign.until(() => foreign.ids.includes(last)))
+      assert.deepStrictEqual(foreign.ids, all.ids)
+      all.abort()
+      resumed.abort()
+      foreign.abort()
+    })
+  )
+
+  it.effect("the history keeps the last HistoryLimit views", () =>
+    Effect.gen(function* () {
+      const sim = yield* makeSim({ serverSyncInterval: 60 })
+      const inspector = yield* Inspector.start(sim.licensing)
+      yield* sim.licensing.activate(sim.license.key)
+      // A sync a minute: every minute is two moments (renewDue, then active again).
+      yield* drive(sim.licensing, Start + (Inspector.HistoryLimit / 2 + 10) * 60_000, undefined, 60_000)
+      const stream = yield* openEvents(`${inspector.url}events`)
+      const view = yield* sim.licensing.current
+      yield* Effect.promise(() => stream.until((e) => e.state === view.state && e.time >= Start + 250 * 60_000))
+      const lastId = stream.ids[stream.ids.length - 1]!
+      const lastSequence = Number(lastId.split(".")[1])
+      assert.isAbove(lastSequence, Inspector.HistoryLimit)
+      assert.strictEqual(stream.ids.length, Inspector.HistoryLimit)
+      assert.strictEqual(Number(stream.ids[0]!.split(".")[1]), lastSequence - Inspector.HistoryLimit + 1)
+      stream.abort()
+    })
+  )
+
+  it.effect(
+    "replay moves the highlight back through the timeline, holds it while the licence moves on, and live resumes; the export is the chart as shown",
+    () =>
+      Effect.gen(function* () {
+        const sim = yield* makeSim({ serverSyncInterval: 3600 })
+        const inspector = yield* Inspector.start(sim.licensing)
+        yield* Effect.addFinalizer(() => inspector.close)
+        yield* sim.licensing.activate(sim.license.key)
+        yield* Effect.promise(() => sim.emulator.updateLicense(sim.license.id, { suspended: true }))
+        assert.strictEqual((yield* drive(sim.licensing, Start + 2 * HOUR)).state, "suspended")
+        const raw = yield* openEvents(`${inspector.url}events`)
+        yield* Effect.promise(() => raw.until((e) => e.state === "suspended"))
+
+        const browser = yield* launchChromium
+        const { page, requested, problems } = yield* openPage(browser)
+        yield* Effect.promise(() => page.goto(inspector.url))
+        yield* Effect.promise(() =>
+          page.waitForSelector('#chart g.state.current[data-state="suspended"]', { timeout: 10_000 })
+        )
+        yield* Effect.promise(() =>
+          page.waitForFunction((n) => document.querySelectorAll("#timeline li").length === n, raw.ids.length, {
+            timeout: 10_000
+          })
+        )
+        const moments = yield* timelineOf(page)
+        const activeAt = moments.findIndex((m) => m.state === "active")
+        assert.isAbove(activeAt, 0)
+        assert.strictEqual(yield* Effect.promise(() => page.getAttribute("body", "data-mode")), "live")
+
+        // The slider to the moment the licence first became active.
+        yield* Effect.promise(() =>
+          page.$eval(
+            "#replay",
+            (input, index) => {
+              const range = input as unknown as { value: string; dispatchEvent(event: Event): boolean }
+              range.value = String(index)
+              range.dispatchEvent(new Event("input", { bubbles: true }))
+            },
+            activeAt
+          )
+        )
+        assert.deepStrictEqual(yield* currentStates(page), ["active"])
+        assert.strictEqual(yield* Effect.promise(() => page.textContent("#current-state")), "active")
+        assert.strictEqual(yield* Effect.promise(() => page.getAttribute("body", "data-mode")), "replay")
+        assert.strictEqual(
+          yield* Effect.promise(() => page.getAttribute("#timeline li.shown", "data-id")),
+          moments[activeAt]!.id
+        )
+        assert.include(yield* Effect.promise(() => page.textContent("#replay-at")), `step ${activeAt + 1} of`)
+        // Its containers are highlighted as of that moment too.
+        const ancestors = yield* Effect.promise(() =>
+          page.$$eval("#chart g.state.ancestor", (nodes) => nodes.map((n) => n.getAttribute("data-state")))
+        )
+        assert.sameMembers(ancestors, ["licensed", "standing", "activated", "ready"])
+
+        // One step back: the moment before.
+        yield* Effect.promise(() => page.click("#replay-back"))
+        assert.deepStrictEqual(yield* currentStates(page), [moments[activeAt - 1]!.state])
+        yield* Effect.promise(() => page.click("#replay-forward"))
+        assert.deepStrictEqual(yield* currentStates(page), ["active"])
+
+        // The export is the chart as shown: a standalone SVG with the replayed state highlighted.
+        const [download] = yield* Effect.promise(() =>
+          Promise.all([page.waitForEvent("download"), page.click("#export-svg")])
+        )
+        assert.strictEqual(download.suggestedFilename(), "licensure-chart-active.svg")
+        const file = readFileSync(yield* Effect.promise(() => download.path()), "utf8")
+        assert.match(file, /^<\?xml version="1\.0" encoding="UTF-8"\?>\n<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/)
+        // Parsed in a blank page: the inspector's own policy (rightly) refuses the file's inline style.
+        const blank = yield* Effect.promise(() => browser.newPage())
+        const exported = yield* Effect.promise(() =>
+          blank.evaluate((text) => {
+            const doc = new DOMParser().parseFromString(text, "image/svg+xml")
+            return {
+              error: doc.getElementsByTagName("parsererror").length,
+              current: [...doc.querySelectorAll("g.state.current")].map((g: any) => g.getAttribute("data-state")),
+              states: [...doc.querySelectorAll("g.state")].map((g: any) => g.getAttribute("data-state")),
+              style: doc.querySelector("style")?.textContent?.includes(".chart .state rect") ?? false
+            }
+          }, file)
+        )
+        assert.strictEqual(exported.error, 0)
+        assert.deepStrictEqual(exported.current, ["active"])
+        assert.sameMembers(exported.states, [...Chart.toGraph().states])
+        assert.isTrue(exported.style)
+
+        // The licence moves on while the reader looks at the past: the timeline grows, the chart stays put.
+        yield* sim.licensing.deactivate
+        yield* Effect.promise(() => raw.until((e) => e.state === "unactivated" && e.time > Start))
+        yield* Effect.promise(() =>
+          page.waitForFunction((n) => document.querySelectorAll("#timeline li").length === n, raw.ids.length, {
+            timeout: 10_000
+          })
+        )
+        assert.deepStrictEqual(yield* currentStates(page), ["active"])
+        assert.strictEqual(yield* Effect.promise(() => page.getAttribute("#replay", "max")), String(raw.ids.length - 1))
+
+        // Live again: the chart shows now.
+        yield* Effect.promise(() => page.click("#replay-live"))
+        assert.deepStrictEqual(yield* currentStates(page), ["unactivated"])
+        assert.strictEqual(yield* Effect.promise(() => page.getAttribute("body", "data-mode")), "live")
+        assert.strictEqual(yield* Effect.promise(() => page.textContent("#replay-at")), "live")
+        assert.strictEqual(yield* Effect.promise(() => page.locator("#timeline li.shown").count()), 0)
+
+        const origin = new URL(inspector.url).origin
+        for (const url of requested) assert.isTrue(url.startsWith(origin), `the page requested ${url}`)
+        assert.deepStrictEqual(problems, [])
+      }),
+    30_000
   )
 
   it.effect("serves the chart, the current view and an event stream that starts with the current view", () =>
