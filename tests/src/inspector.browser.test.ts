@@ -660,6 +660,22 @@ describe("the local state-chart inspector", () => {
       assert.strictEqual(missing.status, 404)
       assert.include(missing.body, "/chart.json")
 
+      const unknownState = yield* request(`${inspector.url}chart.svg?state=nope`)
+      assert.strictEqual(unknownState.status, 400)
+      assert.include(unknownState.body, 'got "nope"')
+      assert.include(unknownState.body, "renewDue")
+      const svg = yield* request(`${inspector.url}chart.svg?state=grace`)
+      assert.strictEqual(svg.status, 200)
+      assert.match(String(svg.headers["content-type"]), /^image\/svg\+xml/)
+      assert.include(String(svg.headers["content-disposition"]), 'filename="licensure-chart-grace.svg"')
+      assert.include(svg.body, 'class="state current" data-state="grace"')
+      const layout = yield* request(`${inspector.url}layout.json`)
+      assert.strictEqual(layout.status, 200)
+      assert.deepStrictEqual(
+        (JSON.parse(layout.body) as { nodes: Array<{ id: string }> }).nodes.map((n) => n.id),
+        [...Chart.toGraph().states]
+      )
+
       const posted = yield* request(`${inspector.url}state.json`, { method: "POST" })
       assert.strictEqual(posted.status, 405)
       assert.strictEqual(posted.headers.allow, "GET, HEAD")

@@ -212,7 +212,8 @@ export const start = (
       res.write("retry: 1000\n\n")
       streams.add(res)
       res.on("close", () => streams.delete(res))
-      for (const entry of history.filter((e) => e.id > resumeAfter(res.req.headers["last-event-id"]))) write(res, entry)
+      const after = resumeAfter(res.req.headers["last-event-id"])
+      for (const entry of history) if (entry.id > after) write(res, entry)
     }
     /** The sequence number a reconnecting page already has, or 0 (send everything) for a new page or server. */
     const resumeAfter = (lastEventId: string | Array<string> | undefined): number => {
