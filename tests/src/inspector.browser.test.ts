@@ -15,7 +15,11 @@ import * as Chart from "@licensure/core/Chart"
 import * as Inspector from "@licensure/cli/Inspector"
 import { drive, HOUR, makeSim, Start } from "@licensure/testing"
 import { Effect } from "effect"
-import { type Browser, chromium } from "playwright-core"
+import { type Browser, chromium, type Page } from "playwright-core"
+
+/** The browser's globals the page functions use (this file is compiled without the DOM library). */
+declare const document: { querySelector(selector: string): any; querySelectorAll(selector: string): any }
+declare const DOMParser: new () => { parseFromString(text: string, type: string): any }
 
 const ChromiumPath = "/usr/bin/chromium"
 const PngSignature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])
@@ -79,20 +83,22 @@ const request = (url: string, options: { method?: string; host?: string } = {}) 
       })
   )
 
-/** A raw Server-Sent Events reader: every `data:` payload parsed, with a way to wait for one that matches. */
-const openEvents = (url: string) =>
+/** A raw Server-Sent Events reader: every `data:` payload parsed (its `id:` in `ids`), with a way to wait for one. */
+const openEvents = (url: string, headers: Http.OutgoingHttpHeaders = {}) =>
   Effect.promise(
     () =>
       new Promise<{
         readonly events: Array<Inspector.InspectorEvent>
+        readonly ids: Array<string>
         readonly until: (p: (e: Inspector.InspectorEvent) => boolean) => Promise<Inspector.InspectorEvent>
         readonly ended: Promise<void>
         readonly headers: Http.IncomingHttpHeaders
         readonly abort: () => void
       }>((resolve, reject) => {
         const events: Array<Inspector.InspectorEvent> = []
+        const ids: Array<string> = []
         const waiters = new Set<() => void>()
-        const req = Http.get(url, (res) => {
+        const req = Http.get(url, { headers }, (res) => {
           let buffer = ""
           res.setEncoding("utf8")
           const ended = new Promise<void>((done) => {
@@ -106,6 +112,7 @@ const openEvents = (url: string) =>
               const block = buffer.slice(0, cut)
               buffer = buffer.slice(cut + 2)
               for (const line of block.split("\n")) {
+                if (line.startsWith("id: ")) ids.push(line.slice("id: ".length))
                 if (line.startsWith("data: ")) events.push(JSON.parse(line.slice("data: ".length)))
               }
               cut = buffer.indexOf("\n\n")
@@ -114,6 +121,7 @@ const openEvents = (url: string) =>
           })
           resolve({
             events,
+            ids,
             headers: res.headers,
             ended,
             abort: () => req.destroy(),
@@ -134,6 +142,33 @@ const openEvents = (url: string) =>
         req.on("error", reject)
       })
   )
+
+/** A page on the inspector, recording every request it makes and every console error or uncaught exception. */
+const openPage = (browser: Browser) =>
+  Effect.promise(async () => {
+    const page = await browser.newPage({ viewport: { width: 1500, height: 1000 }, acceptDownloads: true })
+    const requested: Array<string> = []
+    const problems: Array<string> = []
+    page.on("request", (r) => requested.push(r.url()))
+    page.on("pageerror", (e) => problems.push(e.message))
+    page.on("console", (m) => {
+      if (m.type() === "error") problems.push(m.text())
+    })
+    return { page, requested, problems }
+  })
+
+/** The page's timeline, oldest first: each moment's event id and state. */
+const timelineOf = (page: Page) =>
+  Effect.promise(() =>
+    page.$$eval("#timeline li", (items) =>
+      items
+        .reverse()
+        .map((li) => ({ id: li.getAttribute("data-id") ?? "", state: li.getAttribute("data-state") ?? "" }))
+    )
+  )
+
+const currentStates = (page: Page) =>
+  Effect.promise(() => page.$$eval("#chart g.state.current", (nodes) => nodes.map((n) => n.getAttribute("data-state"))))
 
 describe("the local state-chart inspector", () => {
   it.effect(
@@ -175,21 +210,78 @@ describe("the local state-chart inspector", () => {
         const labelCount = yield* Effect.promise(() => page.$$eval("#chart .edge-label", (labels) => labels.length))
         assert.strictEqual(edgeCount, pairs.size)
         assert.strictEqual(labelCount, pairs.size)
-        // Readable: no two state boxes overlap.
+        // Nested boxes: no two sibling boxes overlap, and every child's box lies inside its parent's.
         const boxes = yield* Effect.promise(() =>
-          page.$$eval("#chart g.state rect", (rects) =>
-            rects.map((r) => {
-              const b = r.getBoundingClientRect()
-              return { x: b.x, y: b.y, w: b.width, h: b.height }
+          page.$$eval("#chart g.state", (nodes) =>
+            nodes.map((n) => {
+              const b = n.querySelector("rect")!.getBoundingClientRect()
+              return { id: n.getAttribute("data-state") ?? "", x: b.x, y: b.y, w: b.width, h: b.height }
             })
           )
         )
+        const boxOf = new Map(boxes.map((b) => [b.id, b]))
+        const parentOf = new Map(graph.nodes.map((n) => [n.id, n.parent]))
         for (let i = 0; i < boxes.length; i++) {
           for (let j = i + 1; j < boxes.length; j++) {
             const a = boxes[i]!
             const b = boxes[j]!
+            if (parentOf.get(a.id) !== parentOf.get(b.id)) continue
             const overlap = a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h
-            assert.isFalse(overlap, `state boxes ${drawn[i]} and ${drawn[j]} overlap`)
+            assert.isFalse(overlap, `sibling state boxes ${a.id} and ${b.id} overlap`)
+          }
+        }
+        let nested = 0
+        for (const node of graph.nodes) {
+          if (node.parent === undefined) continue
+          const child = boxOf.get(node.id)!
+          const parent = boxOf.get(node.parent)!
+          const inside =
+            child.x >= parent.x &&
+            child.y >= parent.y &&
+            child.x + child.w <= parent.x + parent.w &&
+            child.y + child.h <= parent.y + parent.h
+          assert.isTrue(inside, `${node.id}'s box is not inside its parent ${node.parent}'s`)
+          nested++
+        }
+        assert.isAbove(nested, 10)
+        // The containers of the current state get a highlight of their own: active sits in licensed, standing,
+        // activated and ready.
+        const ancestors = yield* Effect.promise(() =>
+          page.$$eval("#chart g.state.ancestor", (nodes) => nodes.map((n) => n.getAttribute("data-state")))
+        )
+        assert.sameMembers(ancestors, ["licensed", "standing", "activated", "ready"])
+        // Every edge is ELK's route: an orthogonal path (only horizontal and vertical moves between its corners).
+        const paths = yield* Effect.promise(() =>
+          page.$$eval("#chart g.edge path", (ps) => ps.map((p) => p.getAttribute("d") ?? ""))
+        )
+        for (const d of paths) assert.match(d, /^M[\d.,-]+( (L[\d.,-]+|Q[\d.,-]+ [\d.,-]+))+$/)
+        // Readable labels: with every label shown, no two labels overlap and none covers a state's box.
+        yield* Effect.promise(() => page.check("#all-labels"))
+        const labels = yield* Effect.promise(() =>
+          page.$$eval("#chart .edge-label", (ls) =>
+            ls.map((l) => {
+              const b = l.getBoundingClientRect()
+              return {
+                id: `${l.getAttribute("data-from")}>${l.getAttribute("data-to")}`,
+                x: b.x,
+                y: b.y,
+                w: b.width,
+                h: b.height
+              }
+            })
+          )
+        )
+        yield* Effect.promise(() => page.uncheck("#all-labels"))
+        const leafBoxes = boxes.filter((b) => graph.leaves.includes(b.id))
+        const overlapping = (a: { x: number; y: number; w: number; h: number }, b: typeof a) =>
+          a.x < b.x + b.w - 0.5 && b.x < a.x + a.w - 0.5 && a.y < b.y + b.h - 0.5 && b.y < a.y + a.h - 0.5
+        for (let i = 0; i < labels.length; i++) {
+          assert.isAbove(labels[i]!.w, 0, `label ${labels[i]!.id} is drawn`)
+          for (let j = i + 1; j < labels.length; j++) {
+            assert.isFalse(overlapping(labels[i]!, labels[j]!), `labels ${labels[i]!.id} and ${labels[j]!.id} overlap`)
+          }
+          for (const box of leafBoxes) {
+            assert.isFalse(overlapping(labels[i]!, box), `label ${labels[i]!.id} covers the state ${box.id}`)
           }
         }
 
@@ -259,6 +351,243 @@ describe("the local state-chart inspector", () => {
     20_000
   )
 
+  it.effect(
+    "a page opened late shows the history since the inspector started; a restarted inspector's page reconnects without duplicates",
+    () =>
+      Effect.gen(function* () {
+        const sim = yield* makeSim({ serverSyncInterval: 3600 })
+        const inspector = yield* Inspector.start(sim.licensing)
+        yield* Effect.addFinalizer(() => inspector.close)
+        yield* sim.licensing.activate(sim.license.key)
+        const settledView = yield* drive(sim.licensing, Start + 3 * HOUR)
+        assert.strictEqual(settledView.state, "active")
+        // What the server remembers, read raw; the page must show exactly that.
+        const raw = yield* openEvents(`${inspector.url}events`)
+        yield* Effect.promise(() => raw.until((e) => e.time === Start + 3 * HOUR && e.state === "active"))
+        const before = raw.ids.length
+        assert.isAbove(before, 5)
+
+        const browser = yield* launchChromium
+        const { page, requested, problems } = yield* openPage(browser)
+        yield* Effect.promise(() => page.goto(inspector.url))
+        yield* Effect.promise(() =>
+          page.waitForFunction((n) => document.querySelectorAll("#timeline li").length === n, before, {
+            timeout: 10_000
+          })
+        )
+        const opened = yield* timelineOf(page)
+        assert.deepStrictEqual(
+          opened.map((m) => m.id),
+          raw.ids
+        )
+        assert.deepStrictEqual(
+          opened.map((m) => m.state),
+          raw.events.map((e) => e.state)
+        )
+        // The activation and every hourly sync happened before the page opened.
+        const states = opened.map((m) => m.state)
+        assert.include(states, "activating")
+        assert.isAtLeast(states.filter((st) => st === "renewDue").length, 3)
+        assert.deepStrictEqual(yield* currentStates(page), ["active"])
+
+        // The watcher restarts on the same port: the server ends the page's stream, the page says it is
+        // reconnecting while nothing answers, then finds the new inspector, keeps its timeline and adds the new
+        // server's history without repeating the moment it already shows.
+        yield* inspector.close
+        yield* Effect.promise(() => page.waitForSelector("#connection.down", { timeout: 10_000 }))
+        assert.strictEqual(yield* Effect.promise(() => page.textContent("#connection")), "reconnecting…")
+        yield* Effect.promise(() => sim.emulator.updateLicense(sim.license.id, { suspended: true }))
+        assert.strictEqual((yield* drive(sim.licensing, Start + 4 * HOUR)).state, "suspended")
+        const again = yield* Inspector.start(sim.licensing, { port: Number(new URL(inspector.url).port) })
+        yield* Effect.addFinalizer(() => again.close)
+        assert.strictEqual(again.url, inspector.url)
+        const rawAgain = yield* openEvents(`${again.url}events`)
+        yield* Effect.promise(() => rawAgain.until((e) => e.state === "suspended"))
+        yield* Effect.promise(() => page.waitForSelector("#connection.live", { timeout: 15_000 }))
+        yield* Effect.promise(() =>
+          page.waitForSelector('#chart g.state.current[data-state="suspended"]', { timeout: 10_000 })
+        )
+        const after = yield* timelineOf(page)
+        assert.strictEqual(new Set(after.map((m) => m.id)).size, after.length, "a moment shown twice")
+        assert.deepStrictEqual(
+          after.slice(0, opened.length).map((m) => m.id),
+          raw.ids
+        )
+        assert.deepStrictEqual(
+          after.slice(opened.length).map((m) => m.id),
+          rawAgain.ids
+        )
+        assert.strictEqual(after[after.length - 1]!.state, "suspended")
+        rawAgain.abort()
+
+        const origin = new URL(inspector.url).origin
+        for (const url of requested) assert.isTrue(url.startsWith(origin), `the page requested ${url}`)
+        assert.deepStrictEqual(problems, [])
+      }),
+    30_000
+  )
+
+  it.effect("a reconnecting stream gets only what it missed; an id from another server gets the whole history", () =>
+    Effect.gen(function* () {
+      const sim = yield* makeSim({ serverSyncInterval: 3600 })
+      const inspector = yield* Inspector.start(sim.licensing)
+      yield* sim.licensing.activate(sim.license.key)
+      yield* drive(sim.licensing, Start + 2 * HOUR)
+      const all = yield* openEvents(`${inspector.url}events`)
+      yield* Effect.promise(() => all.until((e) => e.time === Start + 2 * HOUR && e.state === "active"))
+      assert.isAbove(all.ids.length, 4)
+      // Ids are `<server>.<sequence>`, the sequence counting up from 1.
+      const [server] = all.ids[0]!.split(".")
+      assert.deepStrictEqual(
+        all.ids,
+        all.ids.map((_, i) => `${server}.${i + 1}`)
+      )
+
+      const cut = 2
+      const resumed = yield* openEvents(`${inspector.url}events`, { "last-event-id": all.ids[cut - 1]! })
+      const last = all.ids[all.ids.length - 1]!
+      yield* Effect.promise(() => resumed.until(() => resumed.ids.includes(last)))
+      assert.deepStrictEqual(resumed.ids, all.ids.slice(cut))
+
+      const foreign = yield* openEvents(`${inspector.url}events`, { "last-event-id": "someotherserver.3" })
+      yield* Effect.promise(() => foreign.until(() => foreign.ids.includes(last)))
+      assert.deepStrictEqual(foreign.ids, all.ids)
+      all.abort()
+      resumed.abort()
+      foreign.abort()
+    })
+  )
+
+  it.effect("the history keeps the last HistoryLimit views", () =>
+    Effect.gen(function* () {
+      const sim = yield* makeSim({ serverSyncInterval: 60 })
+      const inspector = yield* Inspector.start(sim.licensing)
+      yield* sim.licensing.activate(sim.license.key)
+      // A sync a minute: every minute is two moments (renewDue, then active again).
+      yield* drive(sim.licensing, Start + (Inspector.HistoryLimit / 2 + 10) * 60_000, undefined, 60_000)
+      const stream = yield* openEvents(`${inspector.url}events`)
+      const view = yield* sim.licensing.current
+      yield* Effect.promise(() => stream.until((e) => e.state === view.state && e.time >= Start + 250 * 60_000))
+      const lastId = stream.ids[stream.ids.length - 1]!
+      const lastSequence = Number(lastId.split(".")[1])
+      assert.isAbove(lastSequence, Inspector.HistoryLimit)
+      assert.strictEqual(stream.ids.length, Inspector.HistoryLimit)
+      assert.strictEqual(Number(stream.ids[0]!.split(".")[1]), lastSequence - Inspector.HistoryLimit + 1)
+      stream.abort()
+    })
+  )
+
+  it.effect(
+    "replay moves the highlight back through the timeline, holds it while the licence moves on, and live resumes; the export is the chart as shown",
+    () =>
+      Effect.gen(function* () {
+        const sim = yield* makeSim({ serverSyncInterval: 3600 })
+        const inspector = yield* Inspector.start(sim.licensing)
+        yield* Effect.addFinalizer(() => inspector.close)
+        yield* sim.licensing.activate(sim.license.key)
+        yield* Effect.promise(() => sim.emulator.updateLicense(sim.license.id, { suspended: true }))
+        assert.strictEqual((yield* drive(sim.licensing, Start + 2 * HOUR)).state, "suspended")
+        const raw = yield* openEvents(`${inspector.url}events`)
+        yield* Effect.promise(() => raw.until((e) => e.state === "suspended"))
+
+        const browser = yield* launchChromium
+        const { page, requested, problems } = yield* openPage(browser)
+        yield* Effect.promise(() => page.goto(inspector.url))
+        yield* Effect.promise(() =>
+          page.waitForSelector('#chart g.state.current[data-state="suspended"]', { timeout: 10_000 })
+        )
+        yield* Effect.promise(() =>
+          page.waitForFunction((n) => document.querySelectorAll("#timeline li").length === n, raw.ids.length, {
+            timeout: 10_000
+          })
+        )
+        const moments = yield* timelineOf(page)
+        const activeAt = moments.findIndex((m) => m.state === "active")
+        assert.isAbove(activeAt, 0)
+        assert.strictEqual(yield* Effect.promise(() => page.getAttribute("body", "data-mode")), "live")
+
+        // The slider to the moment the licence first became active.
+        yield* Effect.promise(() =>
+          page.$eval(
+            "#replay",
+            (input, index) => {
+              const range = input as unknown as { value: string; dispatchEvent(event: Event): boolean }
+              range.value = String(index)
+              range.dispatchEvent(new Event("input", { bubbles: true }))
+            },
+            activeAt
+          )
+        )
+        assert.deepStrictEqual(yield* currentStates(page), ["active"])
+        assert.strictEqual(yield* Effect.promise(() => page.textContent("#current-state")), "active")
+        assert.strictEqual(yield* Effect.promise(() => page.getAttribute("body", "data-mode")), "replay")
+        assert.strictEqual(
+          yield* Effect.promise(() => page.getAttribute("#timeline li.shown", "data-id")),
+          moments[activeAt]!.id
+        )
+        assert.include(yield* Effect.promise(() => page.textContent("#replay-at")), `step ${activeAt + 1} of`)
+        // Its containers are highlighted as of that moment too.
+        const ancestors = yield* Effect.promise(() =>
+          page.$$eval("#chart g.state.ancestor", (nodes) => nodes.map((n) => n.getAttribute("data-state")))
+        )
+        assert.sameMembers(ancestors, ["licensed", "standing", "activated", "ready"])
+
+        // One step back: the moment before.
+        yield* Effect.promise(() => page.click("#replay-back"))
+        assert.deepStrictEqual(yield* currentStates(page), [moments[activeAt - 1]!.state])
+        yield* Effect.promise(() => page.click("#replay-forward"))
+        assert.deepStrictEqual(yield* currentStates(page), ["active"])
+
+        // The export is the chart as shown: a standalone SVG with the replayed state highlighted.
+        const [download] = yield* Effect.promise(() =>
+          Promise.all([page.waitForEvent("download"), page.click("#export-svg")])
+        )
+        assert.strictEqual(download.suggestedFilename(), "licensure-chart-active.svg")
+        const file = readFileSync(yield* Effect.promise(() => download.path()), "utf8")
+        assert.match(file, /^<\?xml version="1\.0" encoding="UTF-8"\?>\n<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/)
+        // Parsed in a blank page: the inspector's own policy (rightly) refuses the file's inline style.
+        const blank = yield* Effect.promise(() => browser.newPage())
+        const exported = yield* Effect.promise(() =>
+          blank.evaluate((text) => {
+            const doc = new DOMParser().parseFromString(text, "image/svg+xml")
+            return {
+              error: doc.getElementsByTagName("parsererror").length,
+              current: [...doc.querySelectorAll("g.state.current")].map((g: any) => g.getAttribute("data-state")),
+              states: [...doc.querySelectorAll("g.state")].map((g: any) => g.getAttribute("data-state")),
+              style: doc.querySelector("style")?.textContent?.includes(".chart .state rect") ?? false
+            }
+          }, file)
+        )
+        assert.strictEqual(exported.error, 0)
+        assert.deepStrictEqual(exported.current, ["active"])
+        assert.sameMembers(exported.states, [...Chart.toGraph().states])
+        assert.isTrue(exported.style)
+
+        // The licence moves on while the reader looks at the past: the timeline grows, the chart stays put.
+        yield* sim.licensing.deactivate
+        yield* Effect.promise(() => raw.until((e) => e.state === "unactivated" && e.time > Start))
+        yield* Effect.promise(() =>
+          page.waitForFunction((n) => document.querySelectorAll("#timeline li").length === n, raw.ids.length, {
+            timeout: 10_000
+          })
+        )
+        assert.deepStrictEqual(yield* currentStates(page), ["active"])
+        assert.strictEqual(yield* Effect.promise(() => page.getAttribute("#replay", "max")), String(raw.ids.length - 1))
+
+        // Live again: the chart shows now.
+        yield* Effect.promise(() => page.click("#replay-live"))
+        assert.deepStrictEqual(yield* currentStates(page), ["unactivated"])
+        assert.strictEqual(yield* Effect.promise(() => page.getAttribute("body", "data-mode")), "live")
+        assert.strictEqual(yield* Effect.promise(() => page.textContent("#replay-at")), "live")
+        assert.strictEqual(yield* Effect.promise(() => page.locator("#timeline li.shown").count()), 0)
+
+        const origin = new URL(inspector.url).origin
+        for (const url of requested) assert.isTrue(url.startsWith(origin), `the page requested ${url}`)
+        assert.deepStrictEqual(problems, [])
+      }),
+    30_000
+  )
+
   it.effect("serves the chart, the current view and an event stream that starts with the current view", () =>
     Effect.gen(function* () {
       const sim = yield* makeSim({ serverSyncInterval: 3600 })
@@ -278,9 +607,11 @@ describe("the local state-chart inspector", () => {
 
       const stream = yield* openEvents(`${inspector.url}events`)
       assert.strictEqual(stream.headers["content-type"], "text/event-stream; charset=utf-8")
+      // The history starts with what the client was when the inspector started (it may still be loading).
       const first = yield* Effect.promise(() => stream.until(() => true))
-      assert.strictEqual(first.state, "unactivated")
+      assert.include(["loading", "unactivated"], first.state)
       assert.strictEqual(first.time, Start)
+      yield* Effect.promise(() => stream.until((e) => e.state === "unactivated"))
 
       yield* sim.licensing.activate(sim.license.key)
       const active = yield* Effect.promise(() => stream.until((e) => e.state === "active"))
@@ -328,6 +659,22 @@ describe("the local state-chart inspector", () => {
       const missing = yield* request(`${inspector.url}nope`)
       assert.strictEqual(missing.status, 404)
       assert.include(missing.body, "/chart.json")
+
+      const unknownState = yield* request(`${inspector.url}chart.svg?state=nope`)
+      assert.strictEqual(unknownState.status, 400)
+      assert.include(unknownState.body, 'got "nope"')
+      assert.include(unknownState.body, "renewDue")
+      const svg = yield* request(`${inspector.url}chart.svg?state=grace`)
+      assert.strictEqual(svg.status, 200)
+      assert.match(String(svg.headers["content-type"]), /^image\/svg\+xml/)
+      assert.include(String(svg.headers["content-disposition"]), 'filename="licensure-chart-grace.svg"')
+      assert.include(svg.body, 'class="state current" data-state="grace"')
+      const layout = yield* request(`${inspector.url}layout.json`)
+      assert.strictEqual(layout.status, 200)
+      assert.deepStrictEqual(
+        (JSON.parse(layout.body) as { nodes: Array<{ id: string }> }).nodes.map((n) => n.id),
+        [...Chart.toGraph().states]
+      )
 
       const posted = yield* request(`${inspector.url}state.json`, { method: "POST" })
       assert.strictEqual(posted.status, 405)

@@ -1,9 +1,17 @@
 /**
  * The local state-chart inspector: a small HTTP server on loopback that shows a running {@link Licensing} client
- * in a browser. `GET /` is one self-contained page (no CDN, no framework) that draws the lifecycle chart from
- * `GET /chart.json`, highlights the current state and keeps a timeline fed by `GET /events`, a Server-Sent Events
- * stream of every {@link LicenseView} stamped with the time it was seen (the current view first). `GET /state.json`
- * is the current view on its own.
+ * in a browser. `GET /` is one self-contained page (no CDN, no framework): the lifecycle chart laid out by elkjs
+ * in this process (`ChartLayout`, once, then served inline as SVG), the current state highlighted with the
+ * containers it sits in, a timeline and a replay control fed by `GET /events`, a Server-Sent Events stream of every
+ * {@link LicenseView} stamped with the time it was seen. `GET /chart.json` is the machine's graph, `GET /layout.json`
+ * its layout, `GET /chart.svg[?state=<state>]` the chart as a standalone SVG file (styles inlined, that state
+ * highlighted), `GET /state.json` the current view on its own.
+ *
+ * History: from the moment it starts, the inspector keeps the last {@link HistoryLimit} views in a ring buffer, so
+ * a page opened later replays the timeline since then. Each event carries an SSE `id` (`<server>.<sequence>`); a
+ * page that reconnects sends it back as `Last-Event-ID` (EventSource does) and gets only what it missed, so its
+ * timeline has no duplicates. An id from another server (the watcher restarted on the same port) gets the whole
+ * buffer.
  *
  * XState's own inspector (`@statelyai/inspect`) opens stately.ai, so it cannot work offline; this one needs only
  * the machine's graph (`Chart.toGraph`) and the `changes` stream. Times come from the Effect `Clock`, so under a
@@ -28,6 +36,8 @@ import * as Fiber from "effect/Fiber"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import * as ChartLayout from "./ChartLayout.ts"
+import * as ChartSvg from "./ChartSvg.ts"
 import * as Page from "./inspector/Page.ts"
 
 export interface InspectorOptions {
@@ -55,6 +65,23 @@ export class InspectorError extends Schema.TaggedError<InspectorError>()("Inspec
 }) {}
 
 const MaxBufferedBytes = 1 << 20
+
+/** How many views the inspector remembers for pages that open (or reconnect) later. */
+export const HistoryLimit = 500
+
+/**
+ * The chart's layout, computed once per process and machine graph: ELK takes from a few hundred milliseconds to
+ * a second or two on a cold JIT, and the machine does not change while the process lives.
+ */
+const layouts = new Map<string, Promise<ChartLayout.LaidOutChart>>()
+const layoutOf = (graph: Chart.ChartGraph, json: string) => {
+  let laidOut = layouts.get(json)
+  if (laidOut === undefined) {
+    laidOut = ChartLayout.layout(graph)
+    layouts.set(json, laidOut)
+  }
+  return laidOut
+}
 
 const errorMessage = (cause: unknown) => (cause instanceof Error ? cause.message : String(cause))
 
@@ -112,7 +139,12 @@ export const start = (
       catch: (cause) =>
         new InspectorError({ reason: "assets", message: `cannot read the inspector page: ${errorMessage(cause)}` })
     })
-    const chartJson = JSON.stringify(Chart.toGraph())
+    const graph = Chart.toGraph()
+    const chartJson = JSON.stringify(graph)
+    // Started now, awaited by the routes that draw: the server is up (and keeping history) while ELK works.
+    const laidOut = layoutOf(graph, chartJson)
+    laidOut.catch(() => {})
+    const states = new Set(graph.states)
     const clock = yield* Clock.Clock
     const stamp = (view: LicenseView): InspectorEvent => ({ ...view, time: clock.currentTimeMillisUnsafe() })
 
@@ -120,22 +152,33 @@ export const start = (
     // (the stream's replay of the current value, or a snapshot that changed nothing visible) is not a change.
     let latestView = yield* licensing.current
     let latestJson = JSON.stringify(latestView)
-    let latest = stamp(latestView)
+    // This server's name in event ids: a page that reconnects to a restarted inspector on the same port must not
+    // take the new server's sequence numbers for the old one's.
+    const server = clock.currentTimeMillisUnsafe().toString(36) + Math.random().toString(36).slice(2, 8)
+    let sequence = 0
+    const history: Array<{ readonly id: number; readonly data: string }> = []
+    const remember = (view: LicenseView) => {
+      const entry = { id: ++sequence, data: JSON.stringify(stamp(view)) }
+      history.push(entry)
+      if (history.length > HistoryLimit) history.shift()
+      return entry
+    }
+    remember(latestView)
     const streams = new Set<Http.ServerResponse>()
-    const write = (res: Http.ServerResponse, event: InspectorEvent) => {
+    const write = (res: Http.ServerResponse, event: { readonly id: number; readonly data: string }) => {
       if (res.destroyed || res.writableEnded) {
         streams.delete(res)
         return
       }
       // A tab that stopped reading (a paused debugger, a sleeping laptop) would otherwise buffer every change of a
-      // long simulation; dropping it is harmless, EventSource reconnects and starts again from the current view.
+      // long simulation; dropping it is harmless, EventSource reconnects and resumes after the last event it got.
       if (res.writableLength > MaxBufferedBytes) {
         streams.delete(res)
         res.destroy()
         return
       }
       try {
-        res.write(`data: ${JSON.stringify(event)}\n\n`)
+        res.write(`id: ${server}.${event.id}\ndata: ${event.data}\n\n`)
       } catch {
         streams.delete(res)
         res.destroy()
@@ -149,8 +192,8 @@ export const start = (
           latestView = view
           if (json === latestJson) return
           latestJson = json
-          latest = stamp(view)
-          for (const res of streams) write(res, latest)
+          const entry = remember(view)
+          for (const res of streams) write(res, entry)
         })
       )
     )
@@ -169,7 +212,13 @@ export const start = (
       res.write("retry: 1000\n\n")
       streams.add(res)
       res.on("close", () => streams.delete(res))
-      write(res, latest)
+      const after = resumeAfter(res.req.headers["last-event-id"])
+      for (const entry of history) if (entry.id > after) write(res, entry)
+    }
+    /** The sequence number a reconnecting page already has, or 0 (send everything) for a new page or server. */
+    const resumeAfter = (lastEventId: string | Array<string> | undefined): number => {
+      const match = /^([a-z0-9]+)\.(\d+)$/.exec(typeof lastEventId === "string" ? lastEventId.trim() : "")
+      return match !== null && match[1] === server ? Number(match[2]) : 0
     }
 
     const allowedHosts = new Set<string>()
@@ -186,33 +235,61 @@ export const start = (
         )
         return
       }
-      let path: string
+      let url: URL
       try {
-        path = new URL(req.url ?? "/", "http://inspector.invalid").pathname
+        url = new URL(req.url ?? "/", "http://inspector.invalid")
       } catch {
         sendText(res, 400, `expected a request path, got "${req.url}"`)
         return
       }
-      const route = routes.get(path)
+      const route = routes.get(url.pathname)
       if (route === undefined) {
-        sendText(res, 404, `no such page: ${path} (expected one of ${[...routes.keys()].join(", ")})`)
+        sendText(res, 404, `no such page: ${url.pathname} (expected one of ${[...routes.keys()].join(", ")})`)
         return
       }
       if (req.method !== "GET" && req.method !== "HEAD") {
         sendText(res, 405, `expected GET or HEAD, got ${req.method}`, { allow: "GET, HEAD" })
         return
       }
-      route(res)
+      route(res, url)
     }
-    const routes = new Map<string, (res: Http.ServerResponse) => void>([
+    /** Answers once the layout is there; a layout that failed is a 500 naming ELK's error. */
+    const drawn = (res: Http.ServerResponse, answer: (chart: ChartLayout.LaidOutChart) => void) => {
+      laidOut.then(answer, (cause) => {
+        if (!res.headersSent) sendText(res, 500, `the chart layout failed: ${errorMessage(cause)}`)
+      })
+    }
+    let pageHtml: string | undefined
+    const routes = new Map<string, (res: Http.ServerResponse, url: URL) => void>([
       [
         "/",
         (res) =>
-          send(res, 200, "text/html; charset=utf-8", page.html, {
-            "content-security-policy": page.contentSecurityPolicy
+          drawn(res, (chart) => {
+            pageHtml ??= page.html(ChartSvg.render(chart))
+            send(res, 200, "text/html; charset=utf-8", pageHtml, {
+              "content-security-policy": page.contentSecurityPolicy
+            })
           })
       ],
       ["/chart.json", (res) => send(res, 200, "application/json", chartJson)],
+      ["/layout.json", (res) => drawn(res, (chart) => send(res, 200, "application/json", JSON.stringify(chart)))],
+      [
+        "/chart.svg",
+        (res, url) => {
+          const state = url.searchParams.get("state") ?? undefined
+          if (state !== undefined && !states.has(state)) {
+            sendText(res, 400, `expected state to be one of ${graph.states.join(", ")}, got "${state}"`)
+            return
+          }
+          drawn(res, (chart) =>
+            send(res, 200, "image/svg+xml; charset=utf-8", ChartSvg.toSvgFile(chart, state), {
+              "content-disposition": `attachment; filename="licensure-chart${state === undefined ? "" : `-${state}`}.svg"`,
+              // A standalone file with its own styles and no scripts; nothing in it may load anything.
+              "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'"
+            })
+          )
+        }
+      ],
       [
         "/state.json",
         (res) => send(res, 200, "application/json", JSON.stringify(stamp(Effect.runSync(licensing.current))))
@@ -228,7 +305,7 @@ export const start = (
       ]
     ])
 
-    const server = Http.createServer((req, res) => {
+    const httpServer = Http.createServer((req, res) => {
       try {
         handle(req, res)
       } catch (cause) {
@@ -241,8 +318,8 @@ export const start = (
       }
     })
     // Malformed requests and late socket errors are the client's problem, not the host application's.
-    server.on("clientError", (_error, socket) => socket.destroy())
-    server.on("error", () => {})
+    httpServer.on("clientError", (_error, socket) => socket.destroy())
+    httpServer.on("error", () => {})
 
     let closing: Promise<void> | undefined
     // Registered before listening, so an interrupted or failed start leaves no server behind.
@@ -250,8 +327,8 @@ export const start = (
       closing ??= new Promise<void>((resolve) => {
         for (const res of streams) res.end()
         streams.clear()
-        server.close(() => resolve())
-        server.closeAllConnections()
+        httpServer.close(() => resolve())
+        httpServer.closeAllConnections()
       })
       return closing
     }
@@ -268,12 +345,12 @@ export const start = (
             })
           )
         )
-      server.once("error", onError)
-      server.listen(port, host, () => {
-        server.off("error", onError)
+      httpServer.once("error", onError)
+      httpServer.listen(port, host, () => {
+        httpServer.off("error", onError)
         // Interrupted while binding: the finalizer already ran, so the socket that just opened closes here.
-        if (closing !== undefined) server.close()
-        const address = server.address()
+        if (closing !== undefined) httpServer.close()
+        const address = httpServer.address()
         resume(Effect.succeed(typeof address === "object" && address !== null ? address.port : port))
       })
     })

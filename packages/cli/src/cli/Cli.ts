@@ -225,12 +225,7 @@ const watch = async (
 
 const chart = async (commandLine: CommandLine, io: CliIo, line: (text: string) => void): Promise<number> => {
   const { toGraph, toMermaid, toScxml } = await import("@licensure/core/Chart")
-  const text =
-    commandLine.format === "json"
-      ? JSON.stringify(toGraph(), null, 2)
-      : commandLine.format === "scxml"
-        ? toScxml()
-        : toMermaid()
+  const text = await chartText(commandLine.format, { toGraph, toMermaid, toScxml })
   if (commandLine.out === undefined) {
     line(text)
     return ExitCode.licensed
@@ -245,6 +240,26 @@ const chart = async (commandLine: CommandLine, io: CliIo, line: (text: string) =
   }
   io.stderr.write(`licensure: wrote the chart to ${path}\n`)
   return ExitCode.licensed
+}
+
+const chartText = async (
+  format: CommandLine["format"],
+  chart: Pick<typeof import("@licensure/core/Chart"), "toGraph" | "toMermaid" | "toScxml">
+): Promise<string> => {
+  switch (format) {
+    case "json":
+      return JSON.stringify(chart.toGraph(), null, 2)
+    case "scxml":
+      return chart.toScxml()
+    case "svg": {
+      // The inspector's drawing: the same elkjs layout and renderer, the stylesheet inlined.
+      const { layout } = await import("../ChartLayout.ts")
+      const { toSvgFile } = await import("../ChartSvg.ts")
+      return toSvgFile(await layout(chart.toGraph())).trimEnd()
+    }
+    default:
+      return chart.toMermaid()
+  }
 }
 
 const doctor = async (commandLine: CommandLine, io: CliIo, line: (text: string) => void): Promise<number> => {

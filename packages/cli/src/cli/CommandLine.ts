@@ -55,7 +55,7 @@ export interface CommandLine {
   readonly config: ConfigFlags
   readonly json: boolean
   readonly out: string | undefined
-  /** `chart --format`: mermaid (default), scxml or json. */
+  /** `chart --format`: mermaid (default), scxml, json or svg (the inspector's elkjs layout, styles inlined). */
   readonly format: ChartFormat
   /** `watch --inspect`: also serve the state-chart inspector page on loopback. */
   readonly inspect: boolean
@@ -63,7 +63,7 @@ export interface CommandLine {
   readonly inspectPort: number
 }
 
-export const ChartFormats = ["mermaid", "scxml", "json"] as const
+export const ChartFormats = ["mermaid", "scxml", "json", "svg"] as const
 export type ChartFormat = (typeof ChartFormats)[number]
 
 interface FlagSpec {

@@ -27,7 +27,7 @@ export const helpText = (): string => {
     "                   --inspect also serves the live state-chart page on 127.0.0.1 and prints its URL",
     "  doctor           check the network route, server clock, TLS, fingerprint and licence file; advice",
     "                   for each problem (--json for one JSON document); exits 40 when a check failed",
-    "  chart            print the lifecycle: --format mermaid (default) | scxml (W3C) | json; --out <file>",
+    "  chart            print the lifecycle: --format mermaid (default) | scxml (W3C) | json | svg; --out <file>",
     "  emulator         run a local Cryptlex emulator (licensure emulator --help: --port, --host, --manual-clock, --seed)",
     "  demo             run the licensing demo (--out <dir> for its output files)",
     "",
@@ -114,7 +114,7 @@ const commandDocs: Readonly<Record<Exclude<CommandName, "emulator">, CommandDoc>
     examples: ["licensure doctor", "licensure doctor --json | jq '.checks[] | select(.verdict != \"ok\")'"]
   },
   chart: {
-    usage: "licensure chart [--format mermaid|scxml|json] [--out <file>]",
+    usage: "licensure chart [--format mermaid|scxml|json|svg] [--out <file>]",
     summary: ["Prints the licence lifecycle's state chart, drawn from the machine definition itself."],
     examples: ["licensure chart --format scxml --out lifecycle.scxml"]
   },
