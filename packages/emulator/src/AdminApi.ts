@@ -250,6 +250,8 @@ export interface MeterUsesView {
 }
 
 export interface LicenseMeterView {
+  /** The id the meter call names (`POST /v3/activations/meter-attributes/{id}`). */
+  readonly id: string
   readonly name: string
   readonly allowedUses: number
   readonly totalUses: number

@@ -144,6 +144,7 @@ const applyPolicy = (license: License, policy: typeof LicensePatch.Type): void =
     license.meterAttributes = policy.meterAttributes.map((meter) => {
       const kept = license.meterAttributes.find((old) => old.name === meter.name)
       return {
+        id: kept?.id ?? newId(),
         name: meter.name,
         allowedUses: meter.allowedUses,
         totalUses: kept?.totalUses ?? 0,

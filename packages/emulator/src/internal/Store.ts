@@ -23,6 +23,8 @@ export interface Product extends Omit<ProductView, "trialActivations"> {
 }
 
 export interface LicenseMeter {
+  /** The licence meter attribute's id: the token's `lma[i].id`, the path of the meter call. */
+  readonly id: string
   readonly name: string
   allowedUses: number
   totalUses: number

@@ -81,7 +81,8 @@ export const activationToken = (
     licenseMetadata: license.metadata,
     userMetadata: [],
     activationMetadata: activation.metadata,
-    licenseMeterAttributes: license.meterAttributes.map(({ name, allowedUses, totalUses, grossUses }) => ({
+    licenseMeterAttributes: license.meterAttributes.map(({ id, name, allowedUses, totalUses, grossUses }) => ({
+      id,
       name,
       allowedUses,
       totalUses,
