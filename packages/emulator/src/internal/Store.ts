@@ -60,6 +60,10 @@ export interface License {
   activatedAt: number | null
   /** The newest release version the licence may install (`/v3/releases/…/allowed`); null: any. */
   maxAllowedReleaseVersion: string | null
+  /** The linked entitlement set (the token's `esn`/`esdn`/`est`); null when none. */
+  entitlementSet: { readonly name: string; readonly displayName: string; readonly tier: number | null } | null
+  /** The token's `ul`. */
+  userLocked: boolean
   /** The features signed into the feature-entitlements token; `expiresAt` epoch ms or null. */
   featureEntitlements: Array<FeatureEntitlementEntry>
 }
