@@ -3,7 +3,9 @@
  * 127.0.0.1, creates a product and a licence, and runs a real licensing client against it on Effect's
  * `TestClock` from a fixed date: activation, periodic syncs, a 2-day outage inside the grace period and the
  * recovery, a suspension and the reinstatement, a renewal that moves the expiry, an outage longer than the grace
- * period, and a revocation. It prints a timeline (one row per state change and per scripted event, with the
+ * period, and a revocation. Beside the machine it shows the calls an application makes itself: the licence's feature
+ * entitlements fetched once after activation and judged offline, one of them expiring while the app runs, and
+ * release-update checks before and after a newer release is published. It prints a timeline (one row per state change and per scripted event, with the
  * requests the emulator has served so far) and a summary, and writes `state-chart.mmd`, `timeline.json` and
  * `summary.json` to the output directory. Everything it opened is closed before {@link runDemo} resolves.
  */
@@ -11,9 +13,13 @@ import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
 import type { LicenseView } from "@licensure/core"
 import * as Chart from "@licensure/core/Chart"
+import * as FeatureEntitlements from "@licensure/core/FeatureEntitlements"
+import * as Releases from "@licensure/core/Releases"
 import type { LogEntry } from "@licensure/emulator/AdminApi"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
+import * as FetchHttpClient from "effect/http/FetchHttpClient"
+import type * as HttpClient from "effect/http/HttpClient"
 import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import { TestClock } from "effect/testing"
@@ -40,8 +46,17 @@ export const DemoScript = {
   renewedExpiresDay: 400,
   secondOutage: { day: 200, days: 10 },
   revokeDay: 300,
-  endDay: 365
+  endDay: 365,
+  /** The licence's `beta-export` feature runs out at the start of this day; `pdf` never does. */
+  featureExpiresDay: 60,
+  /** Update checks (the app runs {@link DemoReleaseVersion}) before and after the release below. */
+  firstUpdateCheckDay: 45,
+  releaseDay: 120,
+  releaseVersion: "1.1.0"
 } as const
+
+/** The release the demo's application runs, on linux, channel stable. */
+export const DemoReleaseVersion = "1.0.0"
 
 export interface DemoRow {
   /** Virtual time, ISO-8601. */
@@ -71,6 +86,11 @@ export interface DemoSummary {
   readonly states: ReadonlyArray<string>
   /** The licence expiries the client saw, ISO-8601, in order. */
   readonly expiries: ReadonlyArray<string>
+  /** LexActivator's status of each update check, in order (31, then 30 once the release is out). */
+  readonly updateChecks: ReadonlyArray<string>
+  /** The features in force right after activation, and those that had expired by the end. */
+  readonly featuresAtStart: ReadonlyArray<string>
+  readonly featuresExpired: ReadonlyArray<string>
   /** The stored activation was gone at the end (revocation clears it). */
   readonly storeCleared: boolean
   readonly wallSeconds: number
@@ -133,7 +153,7 @@ const describeChange = (before: LicenseView | undefined, view: LicenseView): str
 }
 
 /** A fixed-width row: virtual time, state, event, requests so far. */
-const formatRow = (row: DemoRow) => `${row.day}  ${row.state.padEnd(12)}  ${row.event.padEnd(56)}  ${row.requests}`
+const formatRow = (row: DemoRow) => `${row.day}  ${row.state.padEnd(12)}  ${row.event.padEnd(64)}  ${row.requests}`
 
 /** Runs the demo; resolves with the summary once the server and the client are closed and the files written. */
 export const runDemo = async (options: DemoOptions = {}): Promise<DemoSummary> => {
@@ -149,7 +169,16 @@ export const runDemo = async (options: DemoOptions = {}): Promise<DemoSummary> =
       {
         serverSyncInterval: ssi,
         serverSyncGracePeriod: script.gracePeriodDays * 86_400,
-        expiresAt: iso(DemoStart + script.expiresDay * DAY)
+        expiresAt: iso(DemoStart + script.expiresDay * DAY),
+        featureEntitlements: [
+          { featureName: "pdf", featureDisplayName: "Export to PDF", value: "on" },
+          {
+            featureName: "beta-export",
+            featureDisplayName: "Beta export",
+            value: "on",
+            expiresAt: iso(DemoStart + script.featureExpiresDay * DAY)
+          }
+        ]
       },
       {},
       undefined,
@@ -164,7 +193,7 @@ export const runDemo = async (options: DemoOptions = {}): Promise<DemoSummary> =
         `loopback HTTP; grace ${script.gracePeriodDays} days`
     )
     write("")
-    write(`${"virtual time".padEnd(13)}  ${"state".padEnd(12)}  ${"event".padEnd(56)}  requests`)
+    write(`${"virtual time".padEnd(13)}  ${"state".padEnd(12)}  ${"event".padEnd(64)}  requests`)
 
     const rows: Array<DemoRow> = []
     const states: Array<string> = []
@@ -220,6 +249,60 @@ export const runDemo = async (options: DemoOptions = {}): Promise<DemoSummary> =
     yield* row(DemoStart, activated.state, `activate (licence expires ${dayLabel(at(script.expiresDay))})`)
     yield* observe(activated, DemoStart)
 
+    // The calls beside the machine, as an application makes them: over HTTP to the same emulator.
+    const http = <A, E>(effect: Effect.Effect<A, E, HttpClient.HttpClient>) =>
+      Effect.provide(effect, FetchHttpClient.layer)
+    const details = activated.license!
+    const entitlements = yield* http(
+      Effect.gen(function* () {
+        const api = yield* FeatureEntitlements.FeatureEntitlementsApi.make({ host: emulator.url })
+        const token = yield* api.fetch(details.activationId, { licenseId: details.licenseId! })
+        return yield* FeatureEntitlements.verify(token, sim.publicKeyPem, details)
+      })
+    ).pipe(Effect.orDie)
+    const featuresAtStart = FeatureEntitlements.features(entitlements, DemoStart).map((f) => f.name)
+    const expiring = entitlements.entitlements.find((f) => f.expiresAt !== undefined)
+    yield* row(
+      DemoStart,
+      activated.state,
+      `features: ${featuresAtStart.join(", ")}` +
+        (expiring === undefined ? "" : ` (${expiring.name} until ${dayLabel(expiring.expiresAt! * 1000)})`)
+    )
+
+    const updateChecks: Array<string> = []
+    const checkForUpdate = (day: number) =>
+      Effect.gen(function* () {
+        yield* runTo(at(day))
+        const update = yield* http(
+          Effect.flatMap(Releases.Releases.make({ host: emulator.url }), (releases) =>
+            releases.checkForUpdate({
+              productId: sim.productId,
+              key: sim.license.key,
+              version: DemoReleaseVersion,
+              platform: "linux",
+              channel: "stable"
+            })
+          )
+        ).pipe(Effect.orDie)
+        updateChecks.push(update.status.name)
+        const found = update._tag === "NotAvailable" ? "none newer" : `${update.release.version} available`
+        yield* row(yield* Clock.currentTimeMillis, last!.view.state, `update check: ${found} (${update.status.name})`)
+      })
+
+    /** Judges the features offline at the instant one runs out, as the running app would. */
+    const featureExpiry = Effect.gen(function* () {
+      if (expiring?.expiresAt === undefined) return
+      // FeatureEntitlements.isExpired: in force through the named second, expired from the next.
+      yield* runTo((expiring.expiresAt + 1) * 1000)
+      const now = yield* Clock.currentTimeMillis
+      const lookup = FeatureEntitlements.feature(entitlements, expiring.name, now)
+      yield* row(
+        now,
+        last!.view.state,
+        `feature ${expiring.name} ${lookup._tag === "Expired" ? "expired" : "still in force"} (${lookup.status.name})`
+      )
+    })
+
     const outage = (o: { readonly day: number; readonly days: number }) =>
       Effect.gen(function* () {
         yield* runTo(at(o.day))
@@ -235,8 +318,21 @@ export const runDemo = async (options: DemoOptions = {}): Promise<DemoSummary> =
       })
 
     yield* outage(script.firstOutage)
+    yield* checkForUpdate(script.firstUpdateCheckDay)
+    yield* featureExpiry
     yield* admin(script.suspendDay, "admin: suspend", { suspended: true })
     yield* admin(script.reinstateDay, "admin: reinstate", { suspended: false })
+    yield* runTo(at(script.releaseDay))
+    yield* Effect.promise(() =>
+      emulator.createRelease({
+        productId: sim.productId,
+        version: script.releaseVersion,
+        platforms: ["linux"],
+        files: [{ name: "app-1.1.0.tar.gz", content: "the new build" }]
+      })
+    )
+    yield* row(yield* Clock.currentTimeMillis, last!.view.state, `admin: publish release ${script.releaseVersion}`)
+    yield* checkForUpdate(script.releaseDay)
     yield* admin(script.renewDay, `admin: renew until ${dayLabel(at(script.renewedExpiresDay))}`, {
       expiresAt: iso(at(script.renewedExpiresDay))
     })
@@ -248,7 +344,22 @@ export const runDemo = async (options: DemoOptions = {}): Promise<DemoSummary> =
     const end = yield* Clock.currentTimeMillis
     yield* row(end, last!.view.state, storeCleared ? "end (no stored activation)" : "end")
     const log = yield* Effect.promise(() => emulator.log())
-    return { rows, states, statuses, expiries, hours, storeCleared, log, end }
+    const featuresExpired = entitlements.entitlements
+      .filter((f) => FeatureEntitlements.isExpired(f, end))
+      .map((f) => f.name)
+    return {
+      rows,
+      states,
+      statuses,
+      expiries,
+      hours,
+      storeCleared,
+      log,
+      end,
+      updateChecks,
+      featuresAtStart,
+      featuresExpired
+    }
   })
 
   const result = await Effect.runPromise(
@@ -269,6 +380,9 @@ export const runDemo = async (options: DemoOptions = {}): Promise<DemoSummary> =
     statusesSeen: result.statuses,
     states: result.states,
     expiries: result.expiries.map(iso),
+    updateChecks: result.updateChecks,
+    featuresAtStart: result.featuresAtStart,
+    featuresExpired: result.featuresExpired,
     storeCleared: result.storeCleared,
     wallSeconds,
     outDir,
@@ -291,6 +405,10 @@ export const runDemo = async (options: DemoOptions = {}): Promise<DemoSummary> =
   )
   write(`statuses seen     ${summary.statusesSeen.join(", ")}`)
   write(`expiries seen     ${summary.expiries.join(" → ")}`)
+  write(`update checks     ${summary.updateChecks.join(" → ")}`)
+  write(
+    `features          ${summary.featuresAtStart.join(", ")}; expired by the end: ${summary.featuresExpired.join(", ")}`
+  )
   write(`wall clock        ${wallSeconds} s`)
   write(`wrote             ${files.join(", ")}`)
   return summary

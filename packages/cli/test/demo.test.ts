@@ -102,6 +102,36 @@ describe("the demo: a year of one licence against the emulator on loopback", () 
     assert.isBelow(time(moved), at(DemoScript.renewDay) + slack)
   })
 
+  it("shows a feature entitlement expiring at its instant, judged offline from the token fetched at activation", () => {
+    assert.deepStrictEqual(summary.featuresAtStart, ["pdf", "beta-export"])
+    assert.deepStrictEqual(summary.featuresExpired, ["beta-export"])
+    const listed = firstRow((r) => r.event.startsWith("features: "))
+    assert.strictEqual(time(listed), DemoStart)
+    assert.include(listed.event, `beta-export until day  ${DemoScript.featureExpiresDay} 00:00`)
+    const expired = firstRow((r) => r.event.startsWith("feature beta-export"))
+    assert.strictEqual(expired.event, "feature beta-export expired (LA_E_FEATURE_ENTITLEMENT_NOT_FOUND)")
+    // In force through the second its expiresAt names, expired from the next one.
+    assert.strictEqual(time(expired), at(DemoScript.featureExpiresDay) + 1000)
+    assert.strictEqual(expired.state, "active", "the licence itself stays licensed")
+  })
+
+  it("shows an update becoming available: none before the release is published, the new version after", () => {
+    assert.deepStrictEqual(summary.updateChecks, ["LA_RELEASE_UPDATE_NOT_AVAILABLE", "LA_RELEASE_UPDATE_AVAILABLE"])
+    const before = firstRow((r) => r.event.startsWith("update check"))
+    assert.strictEqual(time(before), at(DemoScript.firstUpdateCheckDay))
+    assert.strictEqual(before.event, "update check: none newer (LA_RELEASE_UPDATE_NOT_AVAILABLE)")
+    const published = firstRow((r) => r.event === `admin: publish release ${DemoScript.releaseVersion}`)
+    assert.strictEqual(time(published), at(DemoScript.releaseDay))
+    const after = firstRow((r) => r.event.startsWith("update check"), time(before) + 1)
+    assert.strictEqual(
+      after.event,
+      `update check: ${DemoScript.releaseVersion} available (LA_RELEASE_UPDATE_AVAILABLE)`
+    )
+    assert.isAbove(summary.timeline.indexOf(after), summary.timeline.indexOf(published))
+    assert.isTrue(lines.some((l) => l.startsWith("update checks") && l.includes("LA_RELEASE_UPDATE_AVAILABLE")))
+    assert.isTrue(lines.some((l) => l.startsWith("features") && l.includes("expired by the end: beta-export")))
+  })
+
   it("syncs once per interval while the server answers, and counts every request", () => {
     const reachableDays = DemoScript.revokeDay - DemoScript.firstOutage.days - DemoScript.secondOutage.days
     const expected = (reachableDays * 24) / DemoSyncIntervalHours

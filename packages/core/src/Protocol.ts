@@ -216,7 +216,12 @@ const IntOrZero = Schema.Int.pipe(Schema.withDecodingDefaultKey(zero))
 const emptyList = <S extends Schema.Top>(item: S) =>
   Schema.Array(item).pipe(Schema.withDecodingDefaultKey(Effect.succeed([] as ReadonlyArray<S["Encoded"]>)))
 
+/**
+ * `lma[i]`. LexActivator 3.34 reads `{id, name, allowedUses, totalUses, grossUses, floating}` (reference-client.md
+ * row 31); `id` is what `POST /v3/activations/meter-attributes/{id}` names (row 13).
+ */
 export const LicenseMeterAttribute = Schema.Struct({
+  id: Schema.optionalKey(Schema.String),
   name: Schema.String,
   allowedUses: Schema.Int,
   totalUses: Schema.Int,
@@ -237,6 +242,17 @@ export const OrganizationAddress = Schema.Struct({
   postalCode: Schema.optionalKey(Schema.NullOr(Schema.String))
 })
 export type OrganizationAddress = typeof OrganizationAddress.Type
+
+/**
+ * `mp`: the licence's maintenance policy, LexActivator 3.34's `{allowMajorVersionUpdates, allowMinorVersionUpdates,
+ * validity}` (reference-client.md row 27); `validity` in seconds, 0 for unlimited (the maintenance-policies page).
+ */
+export const MaintenancePolicy = Schema.Struct({
+  allowMajorVersionUpdates: Schema.optionalKey(Schema.Boolean),
+  allowMinorVersionUpdates: Schema.optionalKey(Schema.Boolean),
+  validity: Schema.optionalKey(Schema.Int)
+})
+export type MaintenancePolicy = typeof MaintenancePolicy.Type
 
 export const LicenseType = Schema.Literals(["node-locked", "hosted-floating", "on-premise-floating"])
 export type LicenseType = typeof LicenseType.Type
@@ -280,6 +296,12 @@ const ActivationClaimFields = Schema.Struct({
   totalDeactivations: Schema.optionalKey(Schema.Int),
   maintenanceExpiresAt: Schema.optionalKey(Schema.Int),
   maxAllowedReleaseVersion: Schema.optionalKey(Schema.String),
+  currentReleaseVersion: Schema.optionalKey(Schema.String),
+  maintenancePolicy: Schema.optionalKey(MaintenancePolicy),
+  // The entitlement set (reference-client.md row 27 and §3 item 1): `esn`/`esdn` since 3.32, the tier `est` in 3.42.
+  entitlementSetName: Schema.optionalKey(Schema.String),
+  entitlementSetDisplayName: Schema.optionalKey(Schema.String),
+  entitlementSetTier: Schema.optionalKey(Schema.Int),
   userHash: Schema.optionalKey(Schema.String),
   userLocked: Schema.optionalKey(Schema.Boolean),
   floatingClients: Schema.optionalKey(Schema.Int),
@@ -325,6 +347,11 @@ export const ClaimNames = {
   totalDeactivations: "td",
   maintenanceExpiresAt: "meat",
   maxAllowedReleaseVersion: "marv",
+  currentReleaseVersion: "crv",
+  maintenancePolicy: "mp",
+  entitlementSetName: "esn",
+  entitlementSetDisplayName: "esdn",
+  entitlementSetTier: "est",
   userHash: "uh",
   userLocked: "ul",
   floatingClients: "fc",
@@ -394,6 +421,8 @@ export type TrialClaimsWire = typeof TrialTokenClaims.Encoded
 export const IdentityClaims: ReadonlySet<string> = new Set(["aid", "lid", "pid", "key", "fp", "iat"])
 const ListClaims: ReadonlySet<string> = new Set(["pmd", "lmd", "umd", "amd", "lma", "ama"])
 const BooleanClaims: ReadonlySet<string> = new Set(["suspended", "ul"])
+/** Object claims that may come JSON-encoded, as the list claims may (LexActivator parses `mp` from a string too). */
+const ObjectClaims: ReadonlySet<string> = new Set(["mp"])
 
 /**
  * Reads a verified payload as LexActivator does before the strict schema sees it: `null` in any non-identity
@@ -410,6 +439,14 @@ export const lenientPayload = (payload: unknown): unknown => {
       continue
     }
     if (value === null) continue
+    if (ObjectClaims.has(name) && typeof value === "string" && value.trim().startsWith("{")) {
+      try {
+        out[name] = JSON.parse(value)
+      } catch {
+        out[name] = value
+      }
+      continue
+    }
     if (ListClaims.has(name) && typeof value === "string") {
       try {
         out[name] = value.trim() === "" ? [] : JSON.parse(value)
@@ -446,7 +483,8 @@ const NumericClaims: ReadonlySet<string> = new Set([
   "ad",
   "td",
   "meat",
-  "fc"
+  "fc",
+  "est"
 ])
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -464,7 +502,10 @@ export const MoreEndpoints = {
   loginOidc: () => "/v3/accounts/login-oidc",
   userLicenses: () => "/v3/me/licenses",
   featureEntitlements: (activationId: string) =>
-    `/v3/activations/${encodeURIComponent(activationId)}/feature-entitlements`
+    `/v3/activations/${encodeURIComponent(activationId)}/feature-entitlements`,
+  /** The licence meter attribute's id, `lma[i].id` of the activation token (reference-client.md row 13). */
+  activationMeterAttribute: (meterAttributeId: string) =>
+    `/v3/activations/meter-attributes/${encodeURIComponent(meterAttributeId)}`
 } as const
 
 /** A timestamp the server sends as ISO-8601 text; `null` where the resource has none. */
@@ -610,3 +651,29 @@ export const FeatureEntitlementsClaims = Schema.Struct({
   )
 })
 export type FeatureEntitlementsClaims = typeof FeatureEntitlementsClaims.Type
+
+/**
+ * Body of `POST /v3/activations/meter-attributes/{id}`: LexActivator 3.34's `{productId, activationId, increment,
+ * accountId}` (reference-client.md row 13), in that order; [REF] `post-activations-meter-attributes-id` requires
+ * `increment` (± int64), `activationId` (1–256) and `accountId` (0–256), `productId` optional (0–256).
+ */
+export const ActivationMeterIncrementRequest = Schema.Struct({
+  productId: Schema.optionalKey(Schema.String.check(Schema.isMaxLength(256))),
+  activationId: Between(1, 256),
+  increment: Schema.Int,
+  accountId: Schema.String.check(Schema.isMaxLength(256))
+})
+export type ActivationMeterIncrementRequest = typeof ActivationMeterIncrementRequest.Type
+
+/**
+ * The answer of the meter call: LexActivator 3.34's `{name, uses, licenseAllowedUses, licenseTotalUses,
+ * licenseGrossUses}` (reference-client.md row 13); `licenseAllowedUses` −1 is unlimited.
+ */
+export const ActivationMeterUses = Schema.Struct({
+  name: Schema.String,
+  uses: Schema.Int,
+  licenseAllowedUses: Schema.Int,
+  licenseTotalUses: Schema.Int,
+  licenseGrossUses: Schema.optionalKey(Schema.Int)
+})
+export type ActivationMeterUses = typeof ActivationMeterUses.Type

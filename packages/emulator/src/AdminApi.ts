@@ -100,6 +100,19 @@ const licensePolicyFields = {
   revoked: Schema.optionalKey(Schema.Boolean),
   /** The newest release version the licence covers (`/v3/releases/{id}/allowed`); `null` (default): any. */
   maxAllowedReleaseVersion: Schema.optionalKey(Schema.NullOr(Schema.String.check(Schema.isPattern(ReleaseVersion)))),
+  /** The entitlement set linked to the licence: its tokens then carry `esn`, `esdn` and `est`; `null`: none. */
+  entitlementSet: Schema.optionalKey(
+    Schema.NullOr(
+      Schema.Struct({
+        name: Schema.NonEmptyString,
+        /** Default: the name. */
+        displayName: Schema.optionalKey(Schema.String),
+        tier: Schema.optionalKey(Schema.Int)
+      })
+    )
+  ),
+  /** Locks the licence to the OS user who activates it: the token's `ul` is then `true` (`uh` is always sent). */
+  userLocked: Schema.optionalKey(Schema.Boolean),
   /** The features signed into the activation's feature-entitlements token (replaces the list). */
   featureEntitlements: Schema.optionalKey(Schema.Array(FeatureEntitlementOptions))
 }
@@ -250,6 +263,8 @@ export interface MeterUsesView {
 }
 
 export interface LicenseMeterView {
+  /** The id the meter call names (`POST /v3/activations/meter-attributes/{id}`). */
+  readonly id: string
   readonly name: string
   readonly allowedUses: number
   readonly totalUses: number

@@ -20,3 +20,5 @@ export type {
 } from "@licensure/core"
 export { LicensingConfigError, LicensingError } from "@licensure/core"
 export { createNodeLicensing, type NodeLicensingConfig } from "@licensure/node-runtime/NodeLicensing"
+export { createNodeCalls, type NodeCalls, type NodeCallsConfig } from "@licensure/node-runtime/NodeCalls"
+export { ActivationMeters, FeatureEntitlements, ReleaseVersion, UserLock } from "@licensure/core"

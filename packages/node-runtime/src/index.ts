@@ -1,3 +1,5 @@
+export { createNodeCalls } from "./NodeCalls.ts"
+export * as NodeCalls from "./NodeCalls.ts"
 export * as NodeFileStore from "./NodeFileStore.ts"
 export * as NodeHttp from "./NodeHttp.ts"
 export * as NodeLicensing from "./NodeLicensing.ts"

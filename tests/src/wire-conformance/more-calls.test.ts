@@ -3,10 +3,18 @@
  * `Releases`, `UserLogin` and `FeatureEntitlementsApi` talk through the recording proxy to the emulator, and each
  * exchange is checked against `./reference.ts`: method, path, the query's keys in LexActivator's order,
  * `X-Account-Id` on every call, `Authorization` only on `/v3/me/…`, the body's keys; then the answer's status and
- * the keys of what comes back (the release and its files, the licences, the entitlements token's claims).
+ * the keys of what comes back (the release and its files, the licences, the entitlements token's claims, the
+ * meter answer).
  */
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
-import { ActivationToken, FeatureEntitlements, LicenseApi, Releases, UserLogin } from "@licensure/core"
+import {
+  ActivationMeters,
+  ActivationToken,
+  FeatureEntitlements,
+  LicenseApi,
+  Releases,
+  UserLogin
+} from "@licensure/core"
 import { type Emulator, startEmulator } from "@licensure/emulator"
 import { Effect } from "effect"
 import { FetchHttpClient } from "effect/http"
@@ -16,8 +24,11 @@ import {
   FeatureEntitlementsQuery,
   FeatureKeys,
   FeatureTokenClaimKeys,
+  LicenseMeterKeys,
   LoginBodyKeys,
   LoginBodyRequired,
+  MeterAnswerKeys,
+  MeterBodyKeys,
   MoreCalls,
   OidcLoginBodyKeys,
   ReleaseAllowedQuery,
@@ -272,5 +283,48 @@ describe("wire conformance of releases, login and entitlements against the emula
         expiresAt: Date.parse("2040-01-01T00:00:00Z") / 1000
       })
     })
+  )
+
+  it.effect(
+    "meter: POST /v3/activations/meter-attributes/{lma id}, body {productId, activationId, increment, accountId}",
+    () =>
+      Effect.gen(function* () {
+        const { key } = yield* Effect.promise(() =>
+          emulator.createLicense({ productId, meterAttributes: [{ name: "exports", allowedUses: 2 }] })
+        )
+        const licensing = yield* provide(LicenseApi.make(config()))
+        const token = yield* licensing.activate({
+          key,
+          productId,
+          accountId,
+          fingerprint: "g".repeat(64),
+          hostname: "wire",
+          appVersion: "1.0.0",
+          os: "linux",
+          userHash: "h".repeat(64)
+        })
+        const claims = yield* ActivationToken.verify(token, publicKeyPem)
+        const meter = claims.licenseMeterAttributes[0]!
+        assertKeys(meter, LicenseMeterKeys, "lma item")
+        const meters = yield* provide(ActivationMeters.ActivationMeters.make(config()))
+        const target = ActivationMeters.targetOf(claims, { accountId })
+        const from = recorder.exchanges.length
+        const answer = yield* meters.increment(target, "exports", 2)
+        yield* Effect.flip(meters.increment(target, "exports", 1))
+        yield* meters.reset(ActivationMeters.withUses(target, answer), "exports")
+        const [up, refused, reset] = since(from)
+        for (const exchange of [up, refused, reset]) {
+          assertRequest(exchange, { method: "POST", path: MoreCalls.meterAttribute.path(meter.id!) }, [])
+          assert.strictEqual(exchange!.headers["content-type"], "application/json")
+          assert.deepStrictEqual(Object.keys(exchange!.body), MeterBodyKeys, "body keys in LexActivator's order")
+        }
+        assert.deepStrictEqual(up!.body, { productId, activationId: claims.activationId, increment: 2, accountId })
+        assert.strictEqual(up!.status, 200)
+        assert.deepStrictEqual(Object.keys(up!.response).sort(), [...MeterAnswerKeys].sort())
+        assert.deepStrictEqual([refused!.status, refused!.response.code], [400, "METER_ATTRIBUTE_USES_LIMIT_REACHED"])
+        assert.deepStrictEqual(Object.keys(refused!.response).sort(), ["code", "message"])
+        assert.strictEqual(reset!.body.increment, -2, "a reset is a negative increment of the uses")
+        assert.strictEqual(reset!.response.uses, 0)
+      })
   )
 })

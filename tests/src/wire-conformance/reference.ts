@@ -104,8 +104,16 @@ export const MoreCalls = {
   login: { method: "POST", path: "/v3/accounts/login" },
   loginOidc: { method: "POST", path: "/v3/accounts/login-oidc" },
   userLicenses: { method: "GET", path: "/v3/me/licenses" },
-  featureEntitlements: { method: "GET", path: (id: string) => `/v3/activations/${id}/feature-entitlements` }
+  featureEntitlements: { method: "GET", path: (id: string) => `/v3/activations/${id}/feature-entitlements` },
+  meterAttribute: { method: "POST", path: (id: string) => `/v3/activations/meter-attributes/${id}` }
 } as const
+
+/** Row 13: `ActivationMeterAttributeIncrementRequestModel` is `{productId, activationId, increment, accountId}`. */
+export const MeterBodyKeys = ["productId", "activationId", "increment", "accountId"]
+/** Row 13: the answer LexActivator reads. */
+export const MeterAnswerKeys = ["name", "uses", "licenseAllowedUses", "licenseTotalUses", "licenseGrossUses"]
+/** Row 31: one `lma` item as LexActivator 3.34 reads it. */
+export const LicenseMeterKeys = ["id", "name", "allowedUses", "totalUses", "grossUses", "floating"]
 
 /** Row 38: `?accountId=&productId=&platform=&key=&version=&channel=[&allowed=true]`, in this order. */
 export const ReleaseUpdateQuery = ["accountId", "productId", "platform", "key", "version", "channel"] as const

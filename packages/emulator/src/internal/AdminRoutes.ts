@@ -119,6 +119,12 @@ const applyPolicy = (license: License, policy: typeof LicensePatch.Type): void =
           }
   }
   if (policy.maxAllowedReleaseVersion !== undefined) license.maxAllowedReleaseVersion = policy.maxAllowedReleaseVersion
+  if (policy.entitlementSet !== undefined) {
+    const set = policy.entitlementSet
+    license.entitlementSet =
+      set === null ? null : { name: set.name, displayName: set.displayName ?? set.name, tier: set.tier ?? null }
+  }
+  if (policy.userLocked !== undefined) license.userLocked = policy.userLocked
   if (policy.featureEntitlements !== undefined) {
     license.featureEntitlements = policy.featureEntitlements.map((feature, index) => ({
       featureName: feature.featureName,
@@ -144,6 +150,7 @@ const applyPolicy = (license: License, policy: typeof LicensePatch.Type): void =
     license.meterAttributes = policy.meterAttributes.map((meter) => {
       const kept = license.meterAttributes.find((old) => old.name === meter.name)
       return {
+        id: kept?.id ?? newId(),
         name: meter.name,
         allowedUses: meter.allowedUses,
         totalUses: kept?.totalUses ?? 0,
@@ -186,6 +193,8 @@ export const createLicense = async (ctx: AdminContext, request: Request): Promis
     meterAttributes: [],
     activatedAt: null,
     maxAllowedReleaseVersion: null,
+    entitlementSet: null,
+    userLocked: false,
     featureEntitlements: []
   }
   applyPolicy(license, options)

@@ -7,6 +7,7 @@
 import * as Admin from "./AdminRoutes.ts"
 import * as Cryptlex from "./CryptlexApi.ts"
 import * as Entitlements from "./EntitlementsApi.ts"
+import * as Meters from "./MetersApi.ts"
 import * as Releases from "./ReleasesApi.ts"
 import * as Users from "./UsersApi.ts"
 import type { EmulatorClock } from "./EmulatorClock.ts"
@@ -56,6 +57,10 @@ const routes = (ctx: RouterContext): ReadonlyArray<Route> => {
     {
       pattern: new RegExp(`^/v3/activations/${segment}/feature-entitlements$`),
       methods: { GET: (request, id) => Entitlements.featureEntitlements(api, id, request) }
+    },
+    {
+      pattern: new RegExp(`^/v3/activations/meter-attributes/${segment}$`),
+      methods: { POST: (request, id) => Meters.incrementMeter(api, id, request) }
     },
     { pattern: /^\/v3\/releases\/update\/?$/, methods: { GET: (request) => Releases.checkUpdate(api, request) } },
     {

@@ -23,6 +23,8 @@ export interface Product extends Omit<ProductView, "trialActivations"> {
 }
 
 export interface LicenseMeter {
+  /** The licence meter attribute's id: the token's `lma[i].id`, the path of the meter call. */
+  readonly id: string
   readonly name: string
   allowedUses: number
   totalUses: number
@@ -58,6 +60,10 @@ export interface License {
   activatedAt: number | null
   /** The newest release version the licence may install (`/v3/releases/…/allowed`); null: any. */
   maxAllowedReleaseVersion: string | null
+  /** The linked entitlement set (the token's `esn`/`esdn`/`est`); null when none. */
+  entitlementSet: { readonly name: string; readonly displayName: string; readonly tier: number | null } | null
+  /** The token's `ul`. */
+  userLocked: boolean
   /** The features signed into the feature-entitlements token; `expiresAt` epoch ms or null. */
   featureEntitlements: Array<FeatureEntitlementEntry>
 }

@@ -75,13 +75,26 @@ export const activationToken = (
     totalActivations: activations,
     allowedDeactivations: license.allowedDeactivations,
     totalDeactivations: license.totalDeactivations,
+    // DECISION: `marv`, `esn`/`esdn`/`est` only when the licence has them, so a plain licence's token keeps the claim
+    // set of the protocol fixtures; `ul` always, `true` for a user-locked licence.
+    ...(license.maxAllowedReleaseVersion === null
+      ? {}
+      : { maxAllowedReleaseVersion: license.maxAllowedReleaseVersion }),
+    ...(license.entitlementSet === null
+      ? {}
+      : {
+          entitlementSetName: license.entitlementSet.name,
+          entitlementSetDisplayName: license.entitlementSet.displayName,
+          ...(license.entitlementSet.tier === null ? {} : { entitlementSetTier: license.entitlementSet.tier })
+        }),
     userHash: activation.userHash,
-    userLocked: false,
+    userLocked: license.userLocked,
     productMetadata: product.metadata,
     licenseMetadata: license.metadata,
     userMetadata: [],
     activationMetadata: activation.metadata,
-    licenseMeterAttributes: license.meterAttributes.map(({ name, allowedUses, totalUses, grossUses }) => ({
+    licenseMeterAttributes: license.meterAttributes.map(({ id, name, allowedUses, totalUses, grossUses }) => ({
+      id,
       name,
       allowedUses,
       totalUses,
