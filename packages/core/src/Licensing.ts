@@ -362,6 +362,8 @@ export class Licensing extends Context.Service<Licensing, LicensingService>()("@
             if (heldAlready(loaded.success.value, facts)) return viewOf(actor.getSnapshot())
             result = yield* operations.admit(loaded.success.value)
           }
+          // The file is not what this client last wrote: whatever it decides now must be written, not skipped.
+          writer.forget()
           const before = actor.getSnapshot().context.lastError
           const answer = yield* command(() => actor.send({ type: "RELOAD", result }))
           return yield* failIfNew("load", before)(answer)

@@ -121,7 +121,8 @@ const dispatch = async (commandLine: CommandLine, io: CliIo, line: (text: string
       // Loaded only once the command line and configuration are known good, so that a mistake is answered at once.
       const { createNodeLicensing } = await import("@licensure/node-runtime/NodeLicensing")
       const { resolveHost } = await import("@licensure/core/LicenseApi")
-      const licensing = open(createNodeLicensing, settings)
+      // `watch` follows the stored record: a sync or deactivation run in another shell shows up in its lines.
+      const licensing = open(createNodeLicensing, settings, commandLine.command === "watch")
       try {
         return await licensingCommand(commandLine, resolveHost(settings.host), licensing, progress, io, line)
       } finally {
@@ -131,8 +132,9 @@ const dispatch = async (commandLine: CommandLine, io: CliIo, line: (text: string
   }
 }
 
-const open = (create: typeof CreateNodeLicensing, settings: CliSettings): PromiseLicensing =>
+const open = (create: typeof CreateNodeLicensing, settings: CliSettings, watchStore = false): PromiseLicensing =>
   create({
+    watchStore,
     productId: settings.productId,
     publicKeyPem: settings.publicKeyPem,
     host: settings.host,
