@@ -90,7 +90,9 @@ const isVirtual = (view) => view.virtual === true || Math.abs(view.time - Date.n
 const addToTimeline = (moment) => {
   const view = moment.view
   // What happened (when the source says: a recorded demo names its scripted events), then the last error.
-  const error = (view.event ? view.event + "; " : "") + describeError(view.lastError)
+  const error = view.event
+    ? view.event + (view.lastError === undefined ? "" : "; " + describeError(view.lastError))
+    : describeError(view.lastError)
   const list = document.getElementById("timeline")
   const item = document.createElement("li")
   item.setAttribute("data-state", view.state)
