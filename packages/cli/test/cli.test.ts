@@ -387,6 +387,26 @@ describe("licensure CLI (real processes against a real emulator)", () => {
     for (const printed of done.stdout.trimEnd().split("\n")) assert.doesNotThrow(() => JSON.parse(printed))
   })
 
+  it("inspect --replay refuses a missing flag, a missing file and a line that is not an inspection event", async () => {
+    assertOneLineError(await cli(["inspect"], baseEnv()), ExitCode.usage, /inspect expects --replay <file>/)
+    const missing = NodePath.join(work, "no-such-recording.jsonl")
+    assertOneLineError(
+      await cli(["inspect", "--replay", missing], baseEnv()),
+      ExitCode.usage,
+      /cannot read the recording .*no-such-recording\.jsonl/
+    )
+    const bad = NodePath.join(work, "bad-recording.jsonl")
+    NodeFs.writeFileSync(
+      bad,
+      '{"state":"active","time":1,"status":{"name":"LA_OK","code":0},"licensed":true,"settled":true}\n{"state":3}\n'
+    )
+    assertOneLineError(
+      await cli(["inspect", "--replay", bad], baseEnv()),
+      ExitCode.usage,
+      /bad-recording\.jsonl:2: expected an inspection event \(a string "state"\), got/
+    )
+  })
+
   it("watch --inspect serves the live state-chart page and still exits 0 on SIGINT", async () => {
     const license = await newLicense()
     const env = configured(storeDir())

@@ -1,4 +1,5 @@
 import * as NodeFs from "node:fs"
+import * as Http from "node:http"
 import * as NodeOs from "node:os"
 import * as NodePath from "node:path"
 import * as Chart from "@licensure/core/Chart"
@@ -270,4 +271,77 @@ describe("the demo: a year of one licence against the emulator on loopback", () 
     }
     assert.isTrue(refused, "the emulator's port still answers")
   })
+})
+
+describe("the demo with the inspector (licensure demo --inspect)", () => {
+  it("serves the year live: the page's event stream follows the demo's client in virtual time, and stays up until told", async () => {
+    const dir = NodeFs.mkdtempSync(NodePath.join(NodeOs.tmpdir(), "licensure-demo-inspect-"))
+    let release: () => void = () => {}
+    const until = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    const seen: Array<{ state: string; virtual?: boolean; time: number }> = []
+    let streamed: Promise<void> | undefined
+    let url: string | undefined
+    let served: () => void = () => {}
+    const listening = new Promise<void>((resolve) => {
+      served = resolve
+    })
+    try {
+      const done = runDemo({
+        write: () => {},
+        outDir: dir,
+        syncIntervalHours: 24,
+        inspect: {
+          onUrl: (at) => {
+            url = at
+            // Opened while the year runs, as a reader would, and read until the trial has run out.
+            streamed = new Promise<void>((resolve, reject) => {
+              const req = Http.get(new URL("events", at), (res) => {
+                let buffer = ""
+                res.setEncoding("utf8")
+                res.on("data", (chunk: string) => {
+                  buffer += chunk
+                  let cut = buffer.indexOf("\n\n")
+                  while (cut >= 0) {
+                    const data = buffer
+                      .slice(0, cut)
+                      .split("\n")
+                      .find((l) => l.startsWith("data: "))
+                    buffer = buffer.slice(cut + 2)
+                    if (data !== undefined) seen.push(JSON.parse(data.slice("data: ".length)))
+                    cut = buffer.indexOf("\n\n")
+                  }
+                  if (seen.some((e) => e.state === "trialExpired")) {
+                    req.destroy()
+                    resolve()
+                  }
+                })
+              })
+              req.on("error", reject)
+            })
+            served()
+          },
+          until
+        }
+      })
+      await listening
+      // The year ends, and the page is still served: the demo waits for `until`.
+      const finishedEarly = await Promise.race([done.then(() => true), streamed!.then(() => false)])
+      assert.isFalse(finishedEarly)
+      assert.isDefined(url)
+      assert.strictEqual((await fetch(new URL("state.json", url))).status, 200)
+      release()
+      await done
+    } finally {
+      release()
+      NodeFs.rmSync(dir, { recursive: true, force: true })
+    }
+    const states = seen.map((e) => e.state)
+    for (const state of ["active", "suspended", "graceOver", "expired", "revoked", "trialActive", "trialExpired"]) {
+      assert.include(states, state)
+    }
+    for (const event of seen) assert.isTrue(event.virtual)
+    assert.isAtLeast(seen[seen.length - 1]!.time, at(DemoScript.trialDay))
+  }, 60_000)
 })
