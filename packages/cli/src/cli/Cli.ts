@@ -107,12 +107,12 @@ const dispatch = async (commandLine: CommandLine, io: CliIo, line: (text: string
       return ExitCode.licensed
     }
     case "version":
-      line(packageJson.version)
+      line(commandLine.json ? JSON.stringify({ version: packageJson.version }) : packageJson.version)
       return ExitCode.licensed
     case "chart":
       return chart(commandLine, io, line)
     case "demo":
-      return demo(commandLine, line)
+      return demo(commandLine, io, line)
     case "doctor":
       return doctor(commandLine, io, line)
     default: {
@@ -271,8 +271,11 @@ const doctor = async (commandLine: CommandLine, io: CliIo, line: (text: string) 
   return report.exitCode
 }
 
-const demo = async (commandLine: CommandLine, line: (text: string) => void): Promise<number> => {
+const demo = async (commandLine: CommandLine, io: CliIo, line: (text: string) => void): Promise<number> => {
   const { runDemo } = await import("../Demo.ts")
-  await runDemo({ write: line, ...(commandLine.out !== undefined ? { outDir: commandLine.out } : {}) })
+  // With --json the story a person reads goes to stderr and stdout carries only the summary, one JSON document.
+  const write = commandLine.json ? (text: string) => io.stderr.write(`${text}\n`) : line
+  const summary = await runDemo({ write, ...(commandLine.out !== undefined ? { outDir: commandLine.out } : {}) })
+  if (commandLine.json) line(JSON.stringify(summary))
   return ExitCode.licensed
 }

@@ -100,7 +100,7 @@ const flags: Readonly<Record<string, FlagSpec>> = {
   "--dir": { takesValue: true, commands: LicensingCommands, configField: "dir" },
   "--config": { takesValue: true, commands: LicensingCommands, configField: "config" },
   "--app-version": { takesValue: true, commands: LicensingCommands, configField: "appVersion" },
-  "--json": { takesValue: false, commands: [...LicensingCommands, "chart"] },
+  "--json": { takesValue: false, commands: [...LicensingCommands, "chart", "demo"] },
   "--out": { takesValue: true, commands: ["chart", "demo"] },
   "--format": { takesValue: true, commands: ["chart"] },
   "--inspect": { takesValue: false, commands: ["watch"] },
@@ -179,7 +179,7 @@ export const parseCommandLine = (args: ReadonlyArray<string>): CommandLine => {
     return { ...bare("help"), positionals: topic === undefined ? [] : [topic] }
   }
   if (args.some((arg) => arg === "--version" || arg === "-V")) {
-    return bare("version")
+    return { ...bare("version"), json: args.includes("--json") }
   }
   let command: CommandName | undefined
   const positionals: Array<string> = []

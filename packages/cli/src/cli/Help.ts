@@ -29,7 +29,7 @@ export const helpText = (): string => {
     "                   for each problem (--json for one JSON document); exits 40 when a check failed",
     "  chart            print the lifecycle: --format mermaid (default) | scxml (W3C) | json | svg; --out <file>",
     "  emulator         run a local Cryptlex emulator (licensure emulator --help: --port, --host, --manual-clock, --seed)",
-    "  demo             run the licensing demo (--out <dir> for its output files)",
+    "  demo             run the licensing demo (--out <dir> for its output files; --json for its summary)",
     "",
     "options for activate, trial, status, sync, deactivate, watch, doctor:",
     "  --product-id <id>        the Cryptlex product id                         env LICENSURE_PRODUCT_ID",
@@ -40,7 +40,7 @@ export const helpText = (): string => {
     "  --dir <directory>        where the licence file is kept                  env LICENSURE_DIR",
     "  --config <file>          JSON config file (default ./licensure.json)     env LICENSURE_CONFIG",
     "  --app-version <version>  sent with activations                           env LICENSURE_APP_VERSION",
-    "  --json                   print JSON on stdout instead of text",
+    "  --json                   print JSON on stdout instead of text (also for chart, demo, emulator, --version)",
     "",
     "Flags win over environment variables, which win over the config file. The config file holds a JSON object",
     "with any of: productId, publicKeyPath | publicKeyPem, host, scope, dir, appVersion (paths in it are",
@@ -119,9 +119,12 @@ const commandDocs: Readonly<Record<Exclude<CommandName, "emulator">, CommandDoc>
     examples: ["licensure chart --format scxml --out lifecycle.scxml"]
   },
   demo: {
-    usage: "licensure demo [--out <dir>]",
-    summary: ["Runs a licence through a year of virtual time against an embedded emulator, in seconds."],
-    examples: ["licensure demo --out ./demo-output"]
+    usage: "licensure demo [--out <dir>] [--json]",
+    summary: [
+      "Runs a licence through a year of virtual time against an embedded emulator, in seconds. With --json the",
+      "timeline goes to stderr and stdout carries one JSON summary (syncs, hours in each state, statuses seen)."
+    ],
+    examples: ["licensure demo --out ./demo-output", "licensure demo --json | jq .hoursInState"]
   }
 }
 
