@@ -593,7 +593,7 @@ describe("licensure CLI (real processes against a real emulator)", () => {
   })
 
   it("under --json chart, --version, demo and the emulator print JSON alone on stdout too", {
-    timeout: 120_000
+    timeout: 240_000
   }, async () => {
     // The demo runs a year of virtual time in a fresh process (about 20 s of CPU through the TypeScript loader).
     const [chart, version, demo] = await Promise.all([
