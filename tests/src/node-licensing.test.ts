@@ -143,4 +143,47 @@ describe("createNodeLicensing", () => {
     assert.isFalse(existsSync(file))
     await licensing.close()
   })
+
+  it("keeps a failed sync in the licence file: the next client reports it, in grace, until a sync succeeds", async () => {
+    const { key } = await emulator.createLicense({ productId })
+    const directory = tempDir("licensure-store-")
+    const root = fakeRoot(machineIds.first)
+    // Port 9 (discard) on loopback: nothing listens, the connection is refused at once.
+    const offline = { ...config(directory, root), host: "http://127.0.0.1:9", retry: { retries: 0 } }
+
+    const first = createNodeLicensing(config(directory, root))
+    await first.activate(key)
+    await first.close()
+
+    const failing = createNodeLicensing(offline)
+    const failed = await failing.sync().then(
+      () => assert.fail("a sync to a closed port must reject"),
+      (error: { kind: string }) => error
+    )
+    assert.strictEqual(failed.kind, "NetworkFailure")
+    const seen = await failing.check()
+    await failing.close()
+    assert.strictEqual(seen.state, "grace")
+
+    // Another process (a new client over the same file, still offline) sees what the failed one saw.
+    const next = createNodeLicensing(offline)
+    const restarted = await next.check()
+    await next.close()
+    assert.strictEqual(restarted.state, "grace")
+    assert.isTrue(restarted.licensed)
+    assert.strictEqual(restarted.lastError?.operation, "sync")
+    assert.strictEqual(restarted.lastError?.kind, "NetworkFailure")
+    assert.strictEqual(restarted.lastError?.message, seen.lastError?.message)
+    assert.strictEqual(restarted.nextSyncAt, seen.nextSyncAt)
+
+    // A sync that succeeds clears it, in the file too.
+    const online = createNodeLicensing(config(directory, root))
+    assert.strictEqual((await online.sync()).state, "active")
+    await online.close()
+    const after = createNodeLicensing(offline)
+    const cleared = await after.check()
+    await after.close()
+    assert.strictEqual(cleared.state, "active")
+    assert.isUndefined(cleared.lastError)
+  })
 })

@@ -118,6 +118,12 @@ const assertOneLineError = (result: Finished, code: number, pattern: RegExp) => 
   assert.notMatch(result.stderr, /\n\s+at /)
 }
 
+/** stdout is exactly one line, and that line is JSON. */
+const oneDocument = (run: Finished, what: string) => {
+  assert.strictEqual(run.stdout.split("\n").filter((l) => l !== "").length, 1, `${what}: ${run.stdout}`)
+  return JSON.parse(run.stdout) as Record<string, any>
+}
+
 /** A port on 127.0.0.1 that nothing listens on (it was free a moment ago, and is closed again). */
 const closedPort = async (): Promise<number> => {
   const server = NodeNet.createServer()
@@ -543,6 +549,14 @@ describe("licensure CLI (real processes against a real emulator)", () => {
       }
       assert.strictEqual(flag.stdout, word.stdout, command)
     }
+    // Each help ends with examples of that very command.
+    for (const { command, flag } of runs) {
+      assert.match(
+        flag.stdout,
+        new RegExp(`\n(examples|Example):\n  licensure[ -]${command === "emulator" ? "emulator" : `${command}\\b`}`),
+        command
+      )
+    }
     // Every option a command accepts is described in its help.
     const status = runs.find((r) => r.command === "status")!.flag.stdout
     for (const option of ["--product-id", "--public-key", "--host", "--dir", "--json"]) assert.include(status, option)
@@ -597,5 +611,168 @@ describe("licensure CLI (real processes against a real emulator)", () => {
     const wrong = await cli(["watch", "--inspect-port", "70000"], env)
     assert.strictEqual(wrong.code, 2)
     assert.include(wrong.stderr, "--inspect-port expects an integer from 0 to 65535")
+  })
+
+  it("under --json every licensing command prints one JSON document on stdout, its diagnostics on stderr", {
+    timeout: 120_000
+  }, async () => {
+    const license = await newLicense()
+    const env = configured(storeDir())
+    const port = await closedPort()
+    const activated = await cli(["activate", license.key, "--json"], env)
+    assert.strictEqual(activated.code, 0, activated.stderr)
+    assert.strictEqual(oneDocument(activated, "activate").state, "active")
+    for (const command of ["status", "sync", "doctor"]) {
+      const run = await cli([command, "--json"], env)
+      assert.strictEqual(run.code, 0, `${command}: ${run.stderr}`)
+      oneDocument(run, command)
+    }
+    // A failure: the error document on stdout, the sentence for a person on stderr.
+    const failed = await cli(["sync", "--json", "--host", `http://127.0.0.1:${port}`], env)
+    assert.strictEqual(failed.code, ExitCode.unreachable)
+    assert.strictEqual(oneDocument(failed, "failed sync").error.kind, "NetworkFailure")
+    assert.match(failed.stderr, /^licensure: sync failed: the licence server could not be reached/)
+
+    // Deactivate, then again: both exit 0 with one document (an uninstaller may run it twice).
+    for (const round of ["first", "second"]) {
+      const run = await cli(["deactivate", "--json"], env)
+      assert.strictEqual(run.code, 0, `${round}: ${run.stderr}`)
+      assert.strictEqual(oneDocument(run, `${round} deactivate`).state, "unactivated")
+    }
+  })
+
+  it("under --json chart, --version, demo and the emulator print JSON alone on stdout too", {
+    timeout: 240_000
+  }, async () => {
+    // The demo runs a year of virtual time in a fresh process (about 20 s of CPU through the TypeScript loader).
+    const [chart, version, demo] = await Promise.all([
+      cli(["chart", "--json"], baseEnv()),
+      cli(["--version", "--json"], baseEnv()),
+      cli(["demo", "--json", "--out", NodePath.join(work, "demo-json")], baseEnv())
+    ])
+    assert.strictEqual(JSON.parse(chart.stdout).initial, "loading")
+    assert.match(oneDocument(version, "version").version, /^\d+\.\d+\.\d+/)
+    assert.strictEqual(demo.code, 0, demo.stderr)
+    const summary = oneDocument(demo, "demo")
+    assert.isAbove(summary.syncs, 0)
+    assert.isAbove(summary.hoursInState.active, 0)
+    assert.match(demo.stderr, /\S/, "the demo's timeline goes to stderr under --json")
+
+    // The emulator's ready line is its only stdout, --json or not.
+    const emulating = start(cliBin, ["emulator", "--json", "--seed", "--port", "0"], baseEnv())
+    const ready = JSON.parse(await emulating.nextLine(() => true)) as { url: string; publicKeyPath: string }
+    emulating.child.kill("SIGINT")
+    const stopped = await emulating.finished
+    assert.strictEqual(stopped.code, 0, stopped.stderr)
+    oneDocument(stopped, "emulator")
+    assert.match(stopped.stderr, /export LICENSURE_HOST=/)
+    NodeFs.rmSync(NodePath.dirname(ready.publicKeyPath), { recursive: true, force: true })
+  })
+
+  it("sync and the next status agree after a failed sync: grace and the same last error, until a sync succeeds", async () => {
+    const license = await newLicense()
+    const port = await closedPort()
+    const online = configured(storeDir())
+    const offline = { ...online, LICENSURE_HOST: `http://127.0.0.1:${port}` }
+    assert.strictEqual((await cli(["activate", license.key], online)).code, 0)
+
+    const failed = await cli(["sync", "--json"], offline)
+    assert.strictEqual(failed.code, ExitCode.unreachable, failed.stderr)
+    const error = JSON.parse(failed.stdout).error
+    assert.strictEqual(error.state, "grace")
+
+    const status = await cli(["status", "--json"], offline)
+    assert.strictEqual(status.code, ExitCode.licensed, status.stderr)
+    const view = JSON.parse(status.stdout)
+    assert.strictEqual(view.state, "grace")
+    assert.strictEqual(view.lastError.operation, "sync")
+    assert.strictEqual(view.lastError.kind, error.kind)
+    assert.strictEqual(view.lastError.message, error.message)
+    const table = await cli(["status"], offline)
+    assert.match(table.stdout, /^state\s+grace$/m)
+    assert.match(table.stdout, new RegExp(`^last error\\s+sync: NetworkFailure: .*127\\.0\\.0\\.1:${port}`, "m"))
+
+    assert.strictEqual((await cli(["sync"], online)).code, 0)
+    const after = JSON.parse((await cli(["status", "--json"], offline)).stdout)
+    assert.strictEqual(after.state, "active")
+    assert.isUndefined(after.lastError)
+  })
+
+  it("the README's 'Try the CLI' blocks work as written in fresh shells, pasting what the emulator prints", async () => {
+    const readme = NodeFs.readFileSync(NodePath.join(repoRoot, "README.md"), "utf8")
+    const section = readme.slice(
+      readme.indexOf("## Try the CLI"),
+      readme.indexOf("\n## ", readme.indexOf("## Try the CLI") + 1)
+    )
+    const blocks = [...section.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!)
+    assert.strictEqual(blocks.length, 2, section)
+    const nodeDir = NodeFs.existsSync(NodePath.join(repoRoot, ".tools", "node", "bin", "node"))
+      ? "/usr/bin:/bin" // the block's own PATH line must find node
+      : `${NodePath.dirname(process.execPath)}:/usr/bin:/bin`
+    const home = NodeFs.mkdtempSync(NodePath.join(work, "fresh-home-"))
+    const shellEnv = { PATH: nodeDir, HOME: home }
+    const shell = (script: string) => {
+      const child = spawn("bash", ["-c", script], {
+        cwd: repoRoot,
+        env: shellEnv,
+        detached: true,
+        stdio: ["ignore", "pipe", "pipe"]
+      })
+      let stdout = ""
+      let stderr = ""
+      const lines: Array<string> = []
+      const waiting: Array<() => void> = []
+      const collect = (chunk: Buffer, into: "out" | "err") => {
+        const text = chunk.toString("utf8")
+        if (into === "out") stdout += text
+        else stderr += text
+        lines.push(...text.split("\n"))
+        for (const wake of waiting.splice(0)) wake()
+      }
+      child.stdout!.on("data", (chunk: Buffer) => collect(chunk, "out"))
+      child.stderr!.on("data", (chunk: Buffer) => collect(chunk, "err"))
+      const finished = new Promise<Finished>((resolve) =>
+        child.once("close", (code, signal) => resolve({ code, signal, stdout, stderr }))
+      )
+      const line = async (test: (line: string) => boolean): Promise<string> => {
+        for (;;) {
+          const seen = lines.find(test)
+          if (seen !== undefined) return seen
+          const more = new Promise<void>((resolve) => waiting.push(resolve))
+          const ended = await Promise.race([more.then(() => false), finished.then(() => true)])
+          if (ended && lines.find(test) === undefined) throw new Error(`shell ended first: ${stderr}`)
+        }
+      }
+      // The whole group: bash and the node it runs, as Ctrl-C in a terminal would.
+      const interrupt = () => process.kill(-child.pid!, "SIGINT")
+      return { line, finished, interrupt }
+    }
+
+    const first = shell(blocks[0]!)
+    const exportLine = (await first.line((l) => /^\s+export LICENSURE_HOST=/.test(l))).trim()
+    const activateLine = (await first.line((l) => /^\s+licensure activate /.test(l))).trim()
+    const pasted = blocks[1]!
+      .replace(/^# paste here the "export .*$/m, exportLine)
+      .replace(/^# paste here the "licensure activate .*$/m, activateLine)
+    assert.notInclude(pasted, "# paste here")
+
+    const second = shell(pasted)
+    await second.line((l) => l.startsWith("inspector: http://127.0.0.1:"))
+    second.interrupt()
+    const done = await second.finished
+    assert.strictEqual(done.code, 0, done.stderr)
+    assert.match(done.stdout, /^state\s+active$/m, "status after the pasted activate")
+    assert.notMatch(done.stderr, /licensure: /, "no command complained")
+
+    first.interrupt()
+    assert.strictEqual((await first.finished).code, 0)
+    // The emulator is gone; the second shell's definitions and exports still give an offline status.
+    const definitions = pasted.split("\n").filter((l) => /^(export |licensure\(\))/.test(l))
+    const later = shell([...definitions, "licensure status"].join("\n"))
+    const offline = await later.finished
+    assert.strictEqual(offline.code, 0, offline.stderr)
+    assert.match(offline.stdout, /^state\s+active$/m)
+    const keyPath = /LICENSURE_PUBLIC_KEY=(\S+)/.exec(exportLine)![1]!
+    NodeFs.rmSync(NodePath.dirname(keyPath), { recursive: true, force: true })
   })
 })

@@ -66,19 +66,23 @@ export class InvalidMeterAmount extends Schema.TaggedError<InvalidMeterAmount>()
   message: Schema.String
 }) {}
 
+/** Why a meter call failed: one of the API's reasons (network, refusal, rate limit, …) or one of the three above. */
 export const ActivationMeterErrorReason = Schema.Union([
   ...ApiErrorReason.members,
   MeterAttributeNotFound,
   MeterUsesLimitReached,
   InvalidMeterAmount
 ])
+/** The decoded type of {@link ActivationMeterErrorReason}; switch on its `_tag`. */
 export type ActivationMeterErrorReason = typeof ActivationMeterErrorReason.Type
 
+/** A failed increment, decrement or reset of the meter `meter`; `reason` says why and `status` is LexActivator's code. */
 export class ActivationMeterError extends Schema.TaggedError<ActivationMeterError>()("ActivationMeterError", {
   operation: Schema.Literals(["increment", "decrement", "reset"]),
   meter: Schema.String,
   reason: ActivationMeterErrorReason
 }) {
+  /** `<operation> of meter <name> failed: <reason tag> [server code]: <reason's message>`. */
   override get message(): string {
     const r = this.reason
     return `${this.operation} of meter ${this.meter} failed: ${r._tag}${"code" in r ? ` ${r.code}` : ""}: ${r.message}`
@@ -171,6 +175,7 @@ export const usesOf = (target: MeterTarget, name: string): number =>
 // The service
 // ---------------------------------------------------------------------------------------------------------------
 
+/** The meter calls of {@link ActivationMeters}; each is one request, failing with an {@link ActivationMeterError}. */
 export interface ActivationMetersService {
   /** Adds `by` (≥ 0) uses to the activation's meter `name`. */
   readonly increment: (
@@ -202,6 +207,7 @@ const checkAmount = (by: number): InvalidMeterAmount | undefined =>
     ? undefined
     : new InvalidMeterAmount({ message: `expected a whole number of uses, 0 or more, got ${by}` })
 
+/** The service over a given transport (the `LicenseApi` HTTP plumbing); {@link ActivationMeters.make} supplies one. */
 export const makeActivationMeters = (transport: Transport): ActivationMetersService => {
   const call = (
     operation: ActivationMeterError["operation"],
@@ -280,12 +286,15 @@ export const makeActivationMeters = (transport: Transport): ActivationMetersServ
   }
 }
 
+/** The meter calls as an Effect service; needs an `HttpClient` (node-runtime's `NodeHttp.layer` gives one). */
 export class ActivationMeters extends Context.Service<ActivationMeters, ActivationMetersService>()(
   "@licensure/core/ActivationMeters"
 ) {
+  /** Builds the service for a host (`"default"`, `"eu"` or a base URL) from the `HttpClient` in context. */
   static readonly make = (config: LicenseApiConfig = {}) =>
     Effect.map(makeTransport(config), (transport) => ActivationMeters.of(makeActivationMeters(transport)))
 
+  /** {@link ActivationMeters.make} as a layer. */
   static readonly layer = (
     config: LicenseApiConfig = {}
   ): Layer.Layer<ActivationMeters, never, HttpClient.HttpClient> =>

@@ -51,13 +51,16 @@ export class EntitlementsMismatch extends Schema.TaggedError<EntitlementsMismatc
   message: Schema.String
 }) {}
 
+/** Why fetching or verifying entitlements failed: one of the API's reasons, a token that does not verify, or a mismatch. */
 export const FeatureEntitlementsErrorReason = Schema.Union([
   ...ApiErrorReason.members,
   TokenError,
   EntitlementsMismatch
 ])
+/** The decoded type of {@link FeatureEntitlementsErrorReason}; switch on its `_tag`. */
 export type FeatureEntitlementsErrorReason = typeof FeatureEntitlementsErrorReason.Type
 
+/** A failed `fetch` (the request) or `verify` (the token); `reason` says why and `status` is LexActivator's code. */
 export class FeatureEntitlementsError extends Schema.TaggedError<FeatureEntitlementsError>()(
   "FeatureEntitlementsError",
   {
@@ -65,11 +68,13 @@ export class FeatureEntitlementsError extends Schema.TaggedError<FeatureEntitlem
     reason: FeatureEntitlementsErrorReason
   }
 ) {
+  /** `feature entitlements <operation> failed: <reason tag> [code or token reason]: <reason's message>`. */
   override get message(): string {
     const r = this.reason
     const detail = "code" in r ? ` ${r.code}` : "reason" in r ? ` ${r.reason}` : ""
     return `feature entitlements ${this.operation} failed: ${r._tag}${detail}: ${r.message}`
   }
+  /** The status LexActivator's `GetFeatureEntitlements` would have returned ({@link entitlementsStatusOf}). */
   get status(): LexStatus {
     return lexStatus(entitlementsStatusOf(this.reason))
   }
@@ -104,6 +109,7 @@ export const entitlementsStatusOf = (reason: FeatureEntitlementsErrorReason): Le
 // Fetching
 // ---------------------------------------------------------------------------------------------------------------
 
+/** The entitlements call of {@link FeatureEntitlementsApi}. */
 export interface FeatureEntitlementsApiService {
   /** The raw `featureEntitlementsToken` for an activation; verify it with {@link verify}. */
   readonly fetch: (
@@ -114,6 +120,7 @@ export interface FeatureEntitlementsApiService {
 
 const decodeResponse = Schema.decodeUnknownEffect(FeatureEntitlementsResponse)
 
+/** The service over a given transport (the `LicenseApi` HTTP plumbing); {@link FeatureEntitlementsApi.make} supplies one. */
 export const makeFeatureEntitlementsApi = (transport: Transport): FeatureEntitlementsApiService => ({
   fetch: (activationId, licence) =>
     transport
@@ -148,12 +155,15 @@ export const makeFeatureEntitlementsApi = (transport: Transport): FeatureEntitle
       )
 })
 
+/** The entitlements call as an Effect service; needs an `HttpClient` (node-runtime's `NodeHttp.layer` gives one). */
 export class FeatureEntitlementsApi extends Context.Service<FeatureEntitlementsApi, FeatureEntitlementsApiService>()(
   "@licensure/core/FeatureEntitlementsApi"
 ) {
+  /** Builds the service for a host (`"default"`, `"eu"` or a base URL) from the `HttpClient` in context. */
   static readonly make = (config: LicenseApiConfig = {}) =>
     Effect.map(makeTransport(config), (transport) => FeatureEntitlementsApi.of(makeFeatureEntitlementsApi(transport)))
 
+  /** {@link FeatureEntitlementsApi.make} as a layer. */
   static readonly layer = (
     config: LicenseApiConfig = {}
   ): Layer.Layer<FeatureEntitlementsApi, never, HttpClient.HttpClient> =>

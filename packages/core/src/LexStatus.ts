@@ -91,8 +91,11 @@ export const LexStatusCodes = {
 
 export type LexStatusName = keyof typeof LexStatusCodes
 
+/** One of LexActivator's status codes, by name and number, e.g. `{ name: "LA_EXPIRED", code: 20 }`. */
 export interface LexStatus {
+  /** The constant's name in LexActivator's headers (`LA_OK`, `LA_E_INET`, …). */
   readonly name: LexStatusName
+  /** Its numeric value, the one LexActivator's functions return. */
   readonly code: number
 }
 

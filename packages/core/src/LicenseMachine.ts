@@ -302,9 +302,21 @@ export const licenseMachine = setup({
     armSyncWake: raise({ type: "WAKE" }, { id: "syncWake", delay: ({ context }) => wakeDelay(context) }),
     disarmSyncWake: cancel("syncWake"),
     evaluate: assign(({ context }) => evaluated(context)),
-    adoptLoaded: assign(({ context }, params: Output<LoadResult>) =>
-      params.output.type === "loaded" ? afterFacts(context, params.output.facts, params.output.facts.lastSyncedAt) : {}
-    ),
+    adoptLoaded: assign(({ context }, params: Output<LoadResult>) => {
+      if (params.output.type !== "loaded") return {}
+      const adopted = afterFacts(context, params.output.facts, params.output.facts.lastSyncedAt)
+      const failed = params.output.lastSyncFailure
+      if (failed === undefined) return adopted
+      // The last process's sync failed: this one starts where that one stopped (issue 13: `licensure sync`, then
+      // `licensure status`, must agree). A transient failure is grace until a sync succeeds, as it was there.
+      const { nextSyncAt, ...failure } = failed
+      return {
+        ...adopted,
+        lastError: { operation: "sync", ...failure },
+        syncFailing: failed.transient,
+        ...(nextSyncAt !== undefined ? { nextSyncAt } : {})
+      }
+    }),
     recordLoadFailure: assign((_, params: Output<LoadResult>) => {
       const failure = params.output.type === "empty" ? params.output.failure : undefined
       return { lastError: failure, clearedBecause: failure }

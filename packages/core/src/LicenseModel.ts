@@ -7,6 +7,7 @@
  */
 import type { FingerprintComponent } from "./Fingerprint.ts"
 import type { ApiErrorReason } from "./LicenseApi.ts"
+import type { StoredSyncFailure } from "./LicenseStore.ts"
 import type { ActivationClaims, MetadataEntry, TrialClaims } from "./Protocol.ts"
 import type { ValidationStatus } from "./Validation.ts"
 
@@ -87,7 +88,12 @@ export type OperationResult =
 
 export type LoadResult =
   | { readonly type: "empty"; readonly failure?: FailureInfo | undefined }
-  | { readonly type: "loaded"; readonly facts: LicenseFacts }
+  | {
+      readonly type: "loaded"
+      readonly facts: LicenseFacts
+      /** The failure of the last sync before this record was stored, when it failed. */
+      readonly lastSyncFailure?: StoredSyncFailure | undefined
+    }
 
 export type DeactivateResult =
   | { readonly type: "ok" }

@@ -225,7 +225,8 @@ export class LicenseOperations extends Context.Service<LicenseOperations, Licens
               lastSeenAt: record.lastSeenAt,
               fingerprint: answersTo,
               components: record.components
-            }
+            },
+            ...(record.lastSyncFailure !== undefined ? { lastSyncFailure: record.lastSyncFailure } : {})
           }
         })
 

@@ -13,8 +13,49 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { FingerprintComponent } from "./Fingerprint.ts"
+import type { FailureInfo } from "./LicenseModel.ts"
 
 export const RecordVersion = 1
+
+/** Every `FailureInfo.kind`, as a schema (checked against the type below, so the two cannot drift apart). */
+const FailureKind = Schema.Literals([
+  "ServerRefused",
+  "UnknownServerCode",
+  "NotFound",
+  "RateLimited",
+  "ServerFailure",
+  "NetworkFailure",
+  "MalformedResponse",
+  "TokenRejected",
+  "StoreFailure",
+  "FingerprintFailure",
+  "LeaseLapsed",
+  "ActivationCleared",
+  "InternalError"
+])
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never
+const _failureKindsComplete: Same<typeof FailureKind.Type, FailureInfo["kind"]> = true
+void _failureKindsComplete
+
+/**
+ * The last sync's failure, kept with the record so that the next process (`licensure status` after a failed
+ * `licensure sync`, an app restarted during an outage) reports what the last one saw.
+ *
+ * DECISION: the record carries it as an optional field of version 1 rather than a version 2: a build without it
+ * reads such a file as before (excess fields are ignored on decode), and a file without it is a record with no
+ * failure. What a failed sync stored is never lost by reading it with an older build; it is only not shown.
+ */
+export const StoredSyncFailure = Schema.Struct({
+  kind: FailureKind,
+  code: Schema.optionalKey(Schema.String),
+  message: Schema.String,
+  /** True when the failure was worth retrying (network, rate limit, server): the licence is then in grace. */
+  transient: Schema.Boolean,
+  retryAfterMillis: Schema.optionalKey(Schema.Number),
+  /** Epoch milliseconds: when the failed sync wanted the next attempt. */
+  nextSyncAt: Schema.optionalKey(Schema.Number)
+})
+export type StoredSyncFailure = typeof StoredSyncFailure.Type
 
 export const StoredRecord = Schema.Struct({
   version: Schema.Literal(RecordVersion),
@@ -29,7 +70,9 @@ export const StoredRecord = Schema.Struct({
   /** Epoch milliseconds: the latest time this client has seen, never moved backwards. */
   lastSeenAt: Schema.Int,
   /** Epoch milliseconds of the last successful server sync. */
-  lastSyncedAt: Schema.Int
+  lastSyncedAt: Schema.Int,
+  /** The last sync's failure, when the last sync failed (absent after a successful one). */
+  lastSyncFailure: Schema.optionalKey(StoredSyncFailure)
 })
 export type StoredRecord = typeof StoredRecord.Type
 

@@ -20,27 +20,45 @@ import type { ValidationStatus } from "./Validation.ts"
 
 /** Readable licence details from the current token. */
 export interface LicenseDetails {
+  /** A licence-key activation, or a trial (which has no key and no licence id). */
   readonly kind: "activation" | "trial"
+  /** The licence key as given (unmasked; mask it before showing it), `undefined` for a trial. */
   readonly key: string | undefined
+  /** The server's id of this machine's activation (or trial activation). */
   readonly activationId: string
+  /** The server's id of the licence, `undefined` for a trial. */
   readonly licenseId: string | undefined
+  /** `node-locked`, `hosted-floating` or `on-premise-floating` (the token's `lt`), or `trial`. */
   readonly type: ActivationClaims["licenseType"] | "trial"
   /** Epoch ms, `undefined` for a licence that never expires. */
   readonly expiresAt: number | undefined
   /** Epoch ms, `undefined` when the grace is unlimited. */
   readonly graceExpiresAt: number | undefined
+  /** Epoch ms when a hosted-floating lease ends unless renewed (`leat`); `undefined` without a lease. */
   readonly leaseExpiresAt: number | undefined
+  /** Seconds a lease lasts (`ld`); `undefined` without a lease. */
   readonly leaseDuration: number | undefined
+  /** Seconds between server syncs (`ssi`); 0 when the licence never syncs (and so has no grace deadline). */
   readonly serverSyncInterval: number
+  /** Epoch ms: when the server issued the current token (`iat`), i.e. the last activation or sync answered. */
   readonly issuedAt: number
+  /** Epoch ms of the last successful sync (or the activation), as this client recorded it. */
   readonly lastSyncedAt: number
+  /** The licence is suspended on the server (`sus`): LexActivator's `LA_SUSPENDED`. */
   readonly suspended: boolean
+  /** Key/value pairs set on the product (LexActivator's `GetProductMetadata`). */
   readonly productMetadata: ReadonlyArray<MetadataEntry>
+  /** Key/value pairs set on the licence (`GetLicenseMetadata`); empty for a trial. */
   readonly licenseMetadata: ReadonlyArray<MetadataEntry>
+  /** Key/value pairs set on the licence's user (`GetLicenseUserMetadata`); empty for a trial. */
   readonly userMetadata: ReadonlyArray<MetadataEntry>
+  /** Key/value pairs sent with this activation (`SetActivationMetadata`), or the trial's. */
   readonly activationMetadata: ReadonlyArray<MetadataEntry>
+  /** The licence's meters: allowed and total uses across all its activations (`GetLicenseMeterAttribute`). */
   readonly licenseMeterAttributes: ReadonlyArray<LicenseMeterAttribute>
+  /** This activation's uses of each meter (`GetActivationMeterAttributeUses`). */
   readonly activationMeterAttributes: ReadonlyArray<ActivationMeterAttribute>
+  /** The licence's user, as far as the token names them (`GetLicenseUserName`, `…Email`, `…Company`). */
   readonly user: { readonly name?: string; readonly email?: string; readonly company?: string }
   /** Seats: `aa`/`ta`, and deactivations `ad`/`td` (−1 unlimited), when the token carries them. */
   readonly allowedActivations: number | undefined
@@ -58,6 +76,7 @@ export interface LicenseDetails {
   readonly userLocked: boolean
   /** Hosted-floating: how many clients may hold a lease at once (`fc`). */
   readonly floatingClients: number | undefined
+  /** Hosted-floating: how a lease is taken and given back (`ls`, Cryptlex's leasing strategy), when set. */
   readonly leasingStrategy: string | undefined
   /** LexActivator's `GetLicenseOrganizationName` / `…Address` (`on`, `oa`: an address object, or a string). */
   readonly organization: { readonly name?: string; readonly address?: OrganizationAddress | string }
@@ -65,21 +84,32 @@ export interface LicenseDetails {
 
 /** One observable moment of the licence. */
 export interface LicenseView {
+  /** The machine's state: `active`, `grace`, `expired`, `suspended`, `revoked`, `trialActive`, `unactivated`, … */
   readonly state: LicenseStateName
   /** True when the machine waits for a timer or a command rather than for I/O. */
   readonly settled: boolean
   /** The application may run: LexActivator's `LA_OK` (active, in grace, syncing, or an active trial). */
   readonly licensed: boolean
+  /** The offline validation's verdict on the stored token (`ok`, `expired`, `clockRolledBack`, `fingerprintMismatch`, …), if there is one. */
   readonly validation: ValidationStatus | undefined
+  /** LexActivator's status for this moment (`LA_OK` 0, `LA_EXPIRED` 20, `LA_SUSPENDED` 21, `LA_GRACE_PERIOD_OVER` 22, …). */
   readonly status: LexStatus
+  /**
+   * Why the last operation failed (a sync in an outage, a refused activation), `undefined` once one succeeds. A
+   * failed sync's error outlives the process: the next client over the same store reports it too.
+   */
   readonly lastError: FailureInfo | undefined
+  /** Why the stored activation was dropped (revoked, deleted on the server, a foreign or corrupt file), if it was. */
   readonly clearedBecause: FailureInfo | undefined
   /** False when the last write of the licence record failed: the licence holds now, but not across a restart. */
   readonly persisted: boolean
   /** What the failed write said (errno, call, path), until a later write lands. */
   readonly storeError: string | undefined
+  /** Epoch ms of the next background sync, `undefined` when none is scheduled. */
   readonly nextSyncAt: number | undefined
+  /** Epoch ms of the next instant the state can change on its own (sync due, grace end, expiry, lease end). */
   readonly nextDeadline: number | undefined
+  /** What the current token says (expiry, metadata, meters, user), `undefined` when there is no activation. */
   readonly license: LicenseDetails | undefined
 }
 

@@ -33,6 +33,7 @@ import { licenseMachine } from "./LicenseMachine.ts"
 import type {
   ActivateOptions,
   FailureInfo,
+  LicenseContext,
   LicenseEvent,
   LicenseFacts,
   LoadResult,
@@ -40,7 +41,7 @@ import type {
   MachineSnapshot
 } from "./LicenseModel.ts"
 import { LicenseOperations } from "./LicenseOperations.ts"
-import { LicenseStore, RecordVersion, type StoredRecord } from "./LicenseStore.ts"
+import { LicenseStore, RecordVersion, type StoredRecord, type StoredSyncFailure } from "./LicenseStore.ts"
 import { checkConfig, type LicensingConfig, type LicensingConfigError } from "./LicensingConfig.ts"
 import { LicensingError, NotActivated, reasonOf } from "./LicensingError.ts"
 import { detailsOf, isSettled, type LicenseDetails, type LicenseView, stateOf, viewOf } from "./LicenseView.ts"
@@ -112,6 +113,24 @@ export interface LicensingService {
   readonly actor: MachineActor
 }
 
+/** The last sync's failure as the record keeps it, or nothing when the last sync did not fail. */
+const syncFailureOf = (
+  context: Pick<LicenseContext, "lastError" | "nextSyncAt">
+): { readonly lastSyncFailure?: StoredSyncFailure } => {
+  const error = context.lastError
+  if (error === undefined || error.operation !== "sync") return {}
+  return {
+    lastSyncFailure: {
+      kind: error.kind,
+      ...(error.code !== undefined ? { code: error.code } : {}),
+      message: error.message,
+      transient: error.transient,
+      ...(error.retryAfterMillis !== undefined ? { retryAfterMillis: error.retryAfterMillis } : {}),
+      ...(context.nextSyncAt !== undefined ? { nextSyncAt: context.nextSyncAt } : {})
+    }
+  }
+}
+
 export class Licensing extends Context.Service<Licensing, LicensingService>()("@licensure/core/Licensing") {
   /** Starts a client for one product; closing the layer's scope stops it (timers, I/O in flight). */
   static readonly make = (
@@ -158,7 +177,8 @@ export class Licensing extends Context.Service<Licensing, LicensingService>()("@
               fingerprint: facts.fingerprint,
               components: facts.components,
               lastSeenAt: facts.lastSeenAt,
-              lastSyncedAt: facts.lastSyncedAt
+              lastSyncedAt: facts.lastSyncedAt,
+              ...syncFailureOf(context)
             }
             writer.save(record)
           },

@@ -85,14 +85,19 @@ export type LicensingErrorReason = typeof LicensingErrorReason.Type
 
 /** A command's operation failed; `reason` says how, `status` in LexActivator's terms. */
 export class LicensingError extends Schema.TaggedError<LicensingError>()("LicensingError", {
+  /** The command that failed: `activate`, `activateTrial`, `sync`, `deactivate`, `incrementMeter`, … */
   operation: Schema.String,
+  /** The typed reason (`NetworkFailure`, `ServerRefused` with the server's `code`, `NotActivated`, …); switch on `_tag`. */
   reason: LicensingErrorReason,
   /** The reason's tag, flat (`reason._tag`). */
   kind: Schema.String,
   /** The server's code or the token's reason, flat, when there is one. */
   code: Schema.optionalKey(Schema.String),
+  /** What went wrong, in a sentence (the server's message when it sent one). */
   message: Schema.String,
+  /** LexActivator's status for the failure (`LA_E_INET` 48, `LA_E_LICENSE_KEY` 54, …). */
   status: Schema.Struct({ name: Schema.String, code: Schema.Number }),
+  /** The machine's state once the failure was taken in (e.g. `grace` after a sync failed in an outage). */
   state: Schema.String
 }) {}
 

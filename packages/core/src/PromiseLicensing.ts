@@ -35,19 +35,46 @@ export interface PromiseLicensingConfig extends LicensingConfig {
   readonly layer: Layer.Layer<LicenseApi | LicenseStore | Fingerprint>
 }
 
+/**
+ * One product's licence on this machine, as Promises: what `createLicensing` and `createNodeLicensing` return.
+ * Every method that talks to the server rejects with a {@link LicensingError} (its `kind`, the server's `code` and
+ * LexActivator's `status`); background syncs never reject anything, they show up in `view()` and `subscribe`.
+ */
 export interface PromiseLicensing {
+  /**
+   * Activates this machine with a licence key (LexActivator's `SetLicenseKey` + `ActivateLicense`) and stores the
+   * activation. Resolves with the licence as it then stands; rejects with a {@link LicensingError} when the server
+   * refuses (`kind` `ServerRefused`, e.g. code `INVALID_LICENSE_KEY`), cannot be reached, or its token does not
+   * verify against the public key.
+   */
   readonly activate: (key: string, options?: ActivateOptions) => Promise<LicenseView>
+  /** Starts this machine's trial, or resumes the one it has (LexActivator's `ActivateTrial`); rejects as `activate`. */
   readonly activateTrial: () => Promise<LicenseView>
+  /**
+   * Releases this machine's activation on the server (freeing the seat) and removes the stored licence. Rejects
+   * with a {@link LicensingError} of kind `NotActivated` when there is nothing to release, and as `activate` when
+   * the server refuses (e.g. the licence's deactivation limit).
+   */
   readonly deactivate: () => Promise<LicenseView>
+  /**
+   * Checks the licence with the server now (LexActivator's background sync, on demand) and stores what it says.
+   * A failure rejects and also stays in the view's `lastError`, so a later `check()` reports it.
+   */
   readonly sync: () => Promise<LicenseView>
   /** Offline re-evaluation, no network. */
   readonly check: () => Promise<LicenseView>
+  /**
+   * Adds `increment` uses (a whole number, 0 or more) to the activation meter attribute `name`; sent with a sync,
+   * which this starts (LexActivator's default meter mode). Rejects as `sync` does.
+   */
   readonly incrementMeter: (name: string, increment: number) => Promise<LicenseView>
   /** Loads the stored record again (another process changed it) and re-evaluates; see `Licensing.reload`. */
   readonly reload: () => Promise<LicenseView>
   /** LexActivator's status name and code for the licence now (`LA_OK` 0, `LA_EXPIRED` 20, …). */
   readonly status: () => Promise<LexStatus>
+  /** The latest view without re-evaluating it (what `subscribe` last delivered); never rejects. */
   readonly view: () => Promise<LicenseView>
+  /** The stored licence's details (expiry, metadata, meters, user, lease), or `undefined` when not activated. */
   readonly license: () => Promise<LicenseDetails | undefined>
   /**
    * Calls `listener` on every distinct change; returns the unsubscribe function. Listener errors are caught. By

@@ -34,6 +34,7 @@ export const unchangedButSeen = (previous: StoredRecord | undefined, next: Store
   previous.fingerprint === next.fingerprint &&
   previous.components === next.components &&
   previous.lastSyncedAt === next.lastSyncedAt &&
+  JSON.stringify(previous.lastSyncFailure) === JSON.stringify(next.lastSyncFailure) &&
   next.lastSeenAt >= previous.lastSeenAt &&
   next.lastSeenAt - previous.lastSeenAt < LastSeenPersistMillis
 

@@ -36,6 +36,7 @@ export interface RunningRelease {
   readonly publishedAt?: number | undefined
 }
 
+/** Why the licence does not cover a release (the verdict's status is then `LA_E_RELEASE_VERSION_NOT_ALLOWED`). */
 export type ReleaseNotAllowedReason =
   /** The version is above `marv`. */
   | "aboveMaxAllowedVersion"
@@ -46,6 +47,10 @@ export type ReleaseNotAllowedReason =
   /** A newer minor version of the same major, and the policy does not allow minor updates. */
   | "minorUpdateNotAllowed"
 
+/**
+ * Whether the licence covers a release: `Allowed` (`LA_OK`), `NotAllowed` with its reason, or `InvalidVersion`
+ * when the version is not LexActivator's `x.x` to `x.x.x.x` (`LA_E_RELEASE_VERSION_FORMAT`, 70).
+ */
 export type ReleaseVerdict =
   | { readonly _tag: "Allowed"; readonly status: LexStatus }
   | { readonly _tag: "NotAllowed"; readonly reason: ReleaseNotAllowedReason; readonly status: LexStatus }

@@ -23,6 +23,7 @@ export interface UserLockClaims {
   readonly userHash?: string | undefined
 }
 
+/** Whether the OS user running the app may use a user-locked licence, with LexActivator's status for each case. */
 export type UserLockVerdict =
   /** The licence is not locked to an OS user (`ul` absent or false): any user may run it. */
   | { readonly _tag: "NotLocked"; readonly status: LexStatus }

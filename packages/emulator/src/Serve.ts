@@ -34,7 +34,7 @@ export type ServeArgs =
 
 export const serveUsage = (name: string): string =>
   [
-    `usage: ${name} [--port N] [--host H] [--manual-clock] [--seed]`,
+    `usage: ${name} [--port N] [--host H] [--manual-clock] [--seed] [--json]`,
     "",
     "Serves the Cryptlex Web API v3 emulator (and its /__admin API) until Ctrl-C.",
     "",
@@ -42,6 +42,7 @@ export const serveUsage = (name: string): string =>
     "  --host H        address to listen on (default 127.0.0.1)",
     "  --manual-clock  the clock stands still until POST /__admin/clock moves it",
     "  --seed          create a product and a licence; print the exports that use them",
+    "  --json          accepted everywhere the CLI takes it: stdout already carries only the JSON line",
     "  --help, -h      this help",
     "",
     'Prints one JSON line when ready: {"url":…} (with --seed also productId, publicKeyPath, key, licenseId).',
@@ -94,6 +95,14 @@ export const parseServeArgs = (args: ReadonlyArray<string>): ServeArgs => {
         const wrong = noValue("--seed")
         if (wrong !== undefined) return wrong
         seed = true
+        break
+      }
+      // DECISION: `--json` is accepted and changes nothing. Issue 13 asks for `--json` everywhere; the emulator's
+      // stdout is one JSON line in every mode (its exports and notes are on stderr), so a script that passes
+      // --json to every command gets what it asked for instead of exit 2.
+      case "--json": {
+        const wrong = noValue("--json")
+        if (wrong !== undefined) return wrong
         break
       }
       default:

@@ -55,6 +55,11 @@ import type { ContainerKind } from "./internal/Virtualization.ts"
 
 export type { CommandRunner, ContainerKind, PrimarySource }
 
+/**
+ * What `NodeFingerprint.layer` reads the machine identity from. Only `productId` is required; every other field
+ * overrides a piece of the real machine (a fake root, platform or command runner), which is how tests fingerprint
+ * a Windows or macOS machine on Linux.
+ */
 export interface NodeFingerprintOptions {
   /** The product id (a GUID in Cryptlex): the HMAC key of every hash, so products cannot link machines. */
   readonly productId: string

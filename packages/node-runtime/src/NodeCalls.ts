@@ -26,18 +26,27 @@ import * as Exit from "effect/Exit"
 import type * as HttpClient from "effect/http/HttpClient"
 import * as NodeHttp from "./NodeHttp.ts"
 
+/** Where and as whom {@link createNodeCalls} calls the Cryptlex API. */
 export interface NodeCallsConfig {
   /** `"default"` (api.cryptlex.com), `"eu"`, or an on-premise / emulator base URL. */
   readonly host?: LicenseApiConfig["host"]
   /** The Cryptlex account id, sent as LexActivator sends it (`X-Account-Id` and in every body or query). */
   readonly accountId?: string | undefined
+  /** Timeouts (milliseconds), proxy and extra trusted CAs for the HTTP client. */
   readonly http?: NodeHttp.NodeHttpOptions | undefined
+  /** The `User-Agent` header; default `licensure-node/<node version>`. */
   readonly userAgent?: string | undefined
 }
 
+/**
+ * The calls beside the licensing machine, as Promises. Each rejects with its module's typed error (`ReleaseError`,
+ * `UserLoginError`, `FeatureEntitlementsError`, `ActivationMeterError`), never a wrapper; its `status` is
+ * LexActivator's code for the failure.
+ */
 export interface NodeCalls {
   /** LexActivator's `CheckReleaseUpdate`: available (30), not available (31), or available but not allowed (32). */
   readonly checkForUpdate: (query: Omit<Releases.ReleaseQuery, "accountId">) => Promise<Releases.ReleaseUpdate>
+  /** Whether the licence `key` may download the release `releaseId` (the server decides); rejects with `ReleaseError`. */
   readonly isReleaseAllowed: (releaseId: string, key: string) => Promise<boolean>
   /** LexActivator's `AuthenticateUser` (with `SetTwoFactorAuthenticationCode`'s code as `twoFactorCode`). */
   readonly login: (credentials: Omit<UserLogin.LoginCredentials, "accountId">) => Promise<UserLogin.UserSession>
@@ -59,11 +68,13 @@ export interface NodeCalls {
     name: string,
     by: number
   ) => Promise<Protocol.ActivationMeterUses>
+  /** LexActivator's `DecrementActivationMeterAttributeUses`: takes `by` uses off (the server stops at 0). */
   readonly decrementMeter: (
     target: ActivationMeters.MeterTarget,
     name: string,
     by: number
   ) => Promise<Protocol.ActivationMeterUses>
+  /** LexActivator's `ResetActivationMeterAttributeUses`: sets the activation's uses of `name` back to 0. */
   readonly resetMeter: (target: ActivationMeters.MeterTarget, name: string) => Promise<Protocol.ActivationMeterUses>
 }
 
@@ -74,6 +85,10 @@ const run = async <A, E>(effect: Effect.Effect<A, E>): Promise<A> => {
   throw Cause.squash(exit.cause)
 }
 
+/**
+ * The {@link NodeCalls} over Node's HTTP client. Nothing is sent until a method is called; each call is one
+ * request (no retries), answered or rejected on its own.
+ */
 export const createNodeCalls = (config: NodeCallsConfig = {}): NodeCalls => {
   const api: LicenseApiConfig = {
     host: config.host,

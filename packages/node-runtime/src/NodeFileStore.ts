@@ -36,6 +36,7 @@ import { ioError } from "./internal/IoError.ts"
 import { makeStoreFile, maxFileBytes, type StoreFile } from "./internal/StoreFile.ts"
 import { defaultDirectory, type StoreScope, storeFilePath } from "./Paths.ts"
 
+/** Which licence file a {@link make} store reads and writes, and how long it waits for another writer. */
 export interface NodeFileStoreOptions {
   /** The Cryptlex product id; part of the file name and the encryption key's salt. */
   readonly productId: string
@@ -74,6 +75,7 @@ export const markPath = (
 const defaultLockTimeoutMillis = 5_000
 // DECISION: 30 s. No honest write holds the lock for more than a few milliseconds; a lock this old belongs to a
 // process that is stuck or gone (on another host, where its pid cannot be checked).
+/** Milliseconds after which another process's write lock counts as abandoned and is broken (30 000). */
 export const staleLockMillis = 30_000
 
 /** Where the store for these options lives. */
@@ -236,6 +238,7 @@ export const make = (options: NodeFileStoreOptions): LicenseStoreService => {
 export const layer = (options: NodeFileStoreOptions): Layer.Layer<LicenseStore> =>
   Layer.sync(LicenseStore, () => LicenseStore.of(make(options)))
 
+/** Why a store file holds no usable record: not a store file or damaged, sealed for another machine, or a newer format. */
 export interface Rejection {
   readonly _tag: "Rejected"
   readonly reason: "corrupt" | "foreign" | "wrongVersion"
@@ -245,6 +248,10 @@ export interface Rejection {
 /** What a store file's bytes hold: the record, or why they hold none (shared with `StoreInspection`). */
 export type Verdict = { readonly _tag: "Record"; readonly record: StoredRecord } | Rejection
 
+/**
+ * Reads a store file's bytes: decrypts them with the file's key and decodes the record, or says why not. Never
+ * throws; a file larger than any store file is `corrupt` without being decrypted.
+ */
 export const classify = (file: Pick<StoreFile, "open">, bytes: Uint8Array): Verdict => {
   if (bytes.length > maxFileBytes) {
     return {

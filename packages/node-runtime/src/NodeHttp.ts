@@ -34,6 +34,7 @@ import type * as HttpClientRequest from "effect/http/HttpClientRequest"
 import type * as Undici from "undici"
 import { bypassesProxy, type NoProxyRule, parseNoProxy } from "./internal/NoProxy.ts"
 
+/** How the Node HTTP client connects: timeouts in milliseconds, the proxy, and extra trusted certificate authorities. */
 export interface NodeHttpOptions {
   /** Milliseconds allowed for the TCP connect and TLS handshake. Default 10000. */
   readonly connectTimeout?: number

@@ -30,6 +30,12 @@ import * as NodeHttp from "./NodeHttp.ts"
 import type { StoreScope } from "./Paths.ts"
 import * as StoreWatch from "./StoreWatch.ts"
 
+/**
+ * The options of {@link createNodeLicensing} and `NodeLicensing.layer`: the product (`productId`, `publicKeyPem`,
+ * from `LicensingConfig`) plus where the server, the licence file and the machine identity are. An option that is
+ * wrong makes `createNodeLicensing` throw a `LicensingConfigError` at once, naming the option, what it expected
+ * and what came.
+ */
 export interface NodeLicensingConfig extends LicensingConfig {
   /** `"default"` (api.cryptlex.com), `"eu"`, or an on-premise / emulator base URL. */
   readonly host?: LicenseApiConfig["host"]
@@ -37,9 +43,11 @@ export interface NodeLicensingConfig extends LicensingConfig {
   readonly scope?: StoreScope | "memory" | undefined
   /** Where the licence file lives; default the platform's usual data directory. */
   readonly directory?: string | undefined
+  /** Timeouts (milliseconds), proxy and extra trusted CAs for the HTTP client. */
   readonly http?: NodeHttp.NodeHttpOptions | undefined
   /** Fingerprint options (a fake root for tests, a data dir for the generated id). */
   readonly fingerprint?: Omit<NodeFingerprint.NodeFingerprintOptions, "productId"> | undefined
+  /** The `User-Agent` header; default `licensure-node/<node version>`. */
   readonly userAgent?: string | undefined
   /**
    * Notice when another process (another instance of the app, `licensure sync` in a shell) changes the stored

@@ -107,7 +107,7 @@ const dispatch = async (commandLine: CommandLine, io: CliIo, line: (text: string
       return ExitCode.licensed
     }
     case "version":
-      line(packageJson.version)
+      line(commandLine.json ? JSON.stringify({ version: packageJson.version }) : packageJson.version)
       return ExitCode.licensed
     case "chart":
       return chart(commandLine, io, line)
@@ -278,10 +278,12 @@ const doctor = async (commandLine: CommandLine, io: CliIo, line: (text: string) 
 const demo = async (commandLine: CommandLine, io: CliIo, line: (text: string) => void): Promise<number> => {
   const { runDemo } = await import("../Demo.ts")
   const record = commandLine.record === undefined ? undefined : NodePath.resolve(io.cwd, commandLine.record)
+  // With --json the story a person reads goes to stderr and stdout carries only the summary, one JSON document.
+  const write = commandLine.json ? (text: string) => io.stderr.write(`${text}\n`) : line
   // Listening before the year starts: an interrupt during the run ends the wait after it at once.
   const interrupted = commandLine.inspect ? io.interrupted() : undefined
-  await runDemo({
-    write: line,
+  const summary = await runDemo({
+    write,
     ...(commandLine.out !== undefined ? { outDir: NodePath.resolve(io.cwd, commandLine.out) } : {}),
     ...(record !== undefined ? { record } : {}),
     ...(interrupted !== undefined
@@ -296,6 +298,7 @@ const demo = async (commandLine: CommandLine, io: CliIo, line: (text: string) =>
       : {})
   })
   if (record !== undefined) io.stderr.write(`licensure: wrote the recording to ${record}\n`)
+  if (commandLine.json) line(JSON.stringify(summary))
   return ExitCode.licensed
 }
 

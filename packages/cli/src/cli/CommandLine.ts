@@ -7,6 +7,25 @@
  * Only the syntax is checked here. The values that can also come from the environment or the config file (scope,
  * host, public key) are checked once, in `CliConfig.ts`, whatever their source.
  *
+ * DECISION: the parser stays hand-written rather than on Effect's own CLI module (`effect/cli`: `Command`, `Flag`),
+ * which issue 13 asked for "unless a measured reason says otherwise". Measured (`bench/src/cliparser.bench.ts`,
+ * fresh processes, compile cache on as in the bin, medians of 21 alternating rounds, this 2-core machine, Node 24):
+ *
+ * | fresh process                                   | over `node -e 0` | maxRSS    |
+ * |-------------------------------------------------|------------------|-----------|
+ * | this parser + Help + CliConfig, parse `status --json` | +10 ms     | 50 MiB    |
+ * | `effect/cli` root + `status` command, `runWith` | +180 ms          | 102 MiB   |
+ * | `@licensure/node-runtime/NodeLicensing` alone   | +161 ms          | 99 MiB    |
+ * | the same + this parser                          | +162 ms          | 99 MiB    |
+ * | the same + `effect/cli`                         | +228 ms          | 114 MiB   |
+ *
+ * Issue 8's target for an offline `licensure status` is <= 150 ms over bare node and <= 80 MiB (bench `bundle`),
+ * and the CLI is already at about 153 ms and 100 MiB from loading the runtime alone; `effect/cli` would add about
+ * 66-70 ms and 14 MiB to every command, and 170 ms to `--help` and to every usage error, which this parser answers
+ * before loading anything. The goals the module would have brought are met here instead: per-command help with
+ * examples (`Help.ts`), suggestions for typos ({@link suggestion}), one emulator command (`Cli.run` hands
+ * `licensure emulator` to the emulator's own `Serve`), and flag → environment → file precedence (`CliConfig.ts`).
+ *
  * @since 0.1.0
  */
 import { shown, UsageError } from "./UsageError.ts"
@@ -86,7 +105,7 @@ const flags: Readonly<Record<string, FlagSpec>> = {
   "--dir": { takesValue: true, commands: LicensingCommands, configField: "dir" },
   "--config": { takesValue: true, commands: LicensingCommands, configField: "config" },
   "--app-version": { takesValue: true, commands: LicensingCommands, configField: "appVersion" },
-  "--json": { takesValue: false, commands: [...LicensingCommands, "chart"] },
+  "--json": { takesValue: false, commands: [...LicensingCommands, "chart", "demo"] },
   "--out": { takesValue: true, commands: ["chart", "demo"] },
   "--format": { takesValue: true, commands: ["chart"] },
   "--inspect": { takesValue: false, commands: ["watch", "demo"] },
@@ -169,7 +188,7 @@ export const parseCommandLine = (args: ReadonlyArray<string>): CommandLine => {
     return { ...bare("help"), positionals: topic === undefined ? [] : [topic] }
   }
   if (args.some((arg) => arg === "--version" || arg === "-V")) {
-    return bare("version")
+    return { ...bare("version"), json: args.includes("--json") }
   }
   let command: CommandName | undefined
   const positionals: Array<string> = []

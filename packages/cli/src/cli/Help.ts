@@ -29,8 +29,9 @@ export const helpText = (): string => {
     "                   for each problem (--json for one JSON document); exits 40 when a check failed",
     "  chart            print the lifecycle: --format mermaid (default) | scxml (W3C) | json | svg; --out <file>",
     "  emulator         run a local Cryptlex emulator (licensure emulator --help: --port, --host, --manual-clock, --seed)",
-    "  demo             run the licensing demo (--out <dir> for its output files; --record <file> writes the",
-    "                   run for replay; --inspect serves the state-chart page while the year runs)",
+    "  demo             run the licensing demo (--out <dir> for its output files; --json for its summary;",
+    "                   --record <file> writes the run for replay; --inspect serves the state-chart page",
+    "                   while the year runs)",
     "  inspect          serve the state-chart page playing a recording: --replay <file> [--inspect-port <n>]",
     "",
     "options for activate, trial, status, sync, deactivate, watch, doctor:",
@@ -42,7 +43,7 @@ export const helpText = (): string => {
     "  --dir <directory>        where the licence file is kept                  env LICENSURE_DIR",
     "  --config <file>          JSON config file (default ./licensure.json)     env LICENSURE_CONFIG",
     "  --app-version <version>  sent with activations                           env LICENSURE_APP_VERSION",
-    "  --json                   print JSON on stdout instead of text",
+    "  --json                   print JSON on stdout instead of text (also for chart, demo, emulator, --version)",
     "",
     "Flags win over environment variables, which win over the config file. The config file holds a JSON object",
     "with any of: productId, publicKeyPath | publicKeyPem, host, scope, dir, appVersion (paths in it are",
@@ -121,14 +122,20 @@ const commandDocs: Readonly<Record<Exclude<CommandName, "emulator">, CommandDoc>
     examples: ["licensure chart --format scxml --out lifecycle.scxml"]
   },
   demo: {
-    usage: "licensure demo [--out <dir>] [--record <file>] [--inspect] [--inspect-port <n>]",
+    usage: "licensure demo [--out <dir>] [--json] [--record <file>] [--inspect] [--inspect-port <n>]",
     summary: [
       "Runs a licence through a year of virtual time against an embedded emulator, in seconds: outages, grace,",
-      "a suspension, an expiry and renewals, a revocation, then a trial that runs out. --record writes the run as",
-      "JSON lines of inspection events (licensure inspect --replay plays them). --inspect serves the state-chart",
-      "page for the demo's client while the year runs (its URL on stderr) and keeps it up until Ctrl-C."
+      "a suspension, an expiry and renewals, a revocation, then a trial that runs out. With --json the timeline",
+      "goes to stderr and stdout carries one JSON summary (syncs, hours in each state, statuses seen). --record",
+      "writes the run as JSON lines of inspection events (licensure inspect --replay plays them). --inspect serves",
+      "the state-chart page for the demo's client while the year runs (its URL on stderr) and keeps it up until",
+      "Ctrl-C."
     ],
-    examples: ["licensure demo --out ./demo-output", "licensure demo --record year.jsonl"]
+    examples: [
+      "licensure demo --out ./demo-output",
+      "licensure demo --json | jq .hoursInState",
+      "licensure demo --record year.jsonl"
+    ]
   },
   inspect: {
     usage: "licensure inspect --replay <file> [--inspect-port <n>]",
@@ -137,7 +144,10 @@ const commandDocs: Readonly<Record<Exclude<CommandName, "emulator">, CommandDoc>
       "it: the scrubber steps through the moments, the highlight and the timeline follow. Prints the URL;",
       "runs until Ctrl-C (exit 0)."
     ],
-    examples: ["licensure demo --record year.jsonl && licensure inspect --replay year.jsonl --inspect-port 7777"]
+    examples: [
+      "licensure inspect --replay year.jsonl --inspect-port 7777",
+      "licensure demo --record year.jsonl && licensure inspect --replay year.jsonl"
+    ]
   }
 }
 
