@@ -9,6 +9,8 @@
  */
 import { spawn } from "node:child_process"
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { createServer } from "node:http"
+import type { AddressInfo } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -78,14 +80,14 @@ const node = (args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
   })
 
 /** `licensure <args>` in another process, on the same store and machine. */
-const cliInOtherProcess = (directory: string, args: ReadonlyArray<string>) =>
-  node([cliBin, ...args], {
-    LICENSURE_PRODUCT_ID: productId,
-    LICENSURE_PUBLIC_KEY: join(work, "public-key.pem"),
-    LICENSURE_HOST: emulator.url,
-    LICENSURE_DIR: directory,
-    LICENSURE_FINGERPRINT_ROOT: join(work, "machine")
-  })
+const cliEnv = (directory: string) => ({
+  LICENSURE_PRODUCT_ID: productId,
+  LICENSURE_PUBLIC_KEY: join(work, "public-key.pem"),
+  LICENSURE_HOST: emulator.url,
+  LICENSURE_DIR: directory,
+  LICENSURE_FINGERPRINT_ROOT: join(work, "machine")
+})
+const cliInOtherProcess = (directory: string, args: ReadonlyArray<string>) => node([cliBin, ...args], cliEnv(directory))
 
 /** The first view that passes `test`, or a failure naming the last view seen once `millis` of real time went by. */
 const viewWhere = (licensing: PromiseLicensing, test: (view: LicenseView) => boolean, millis = 15_000) =>
@@ -133,6 +135,40 @@ describe("watchStore: several processes agree about the licence", () => {
     )
     // Without the option a client keeps what it loaded.
     assert.strictEqual((await unwatched.view()).state, "active")
+  })
+
+  it("another process's failed sync shows here as the same last error, and its next good sync clears it", async () => {
+    const { key } = await emulator.createLicense({ productId })
+    const directory = storeDir()
+    const watching = open(directory, { watchStore: true })
+    assert.strictEqual((await watching.activate(key)).state, "active")
+
+    // The other process syncs against a server that is not there (a port nobody listens on).
+    const closed = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, "127.0.0.1", () => {
+        const port = (probe.address() as AddressInfo).port
+        probe.close(() => resolve(port))
+      })
+    })
+    const failed = await node([cliBin, "sync", "--json"], {
+      ...cliEnv(directory),
+      LICENSURE_HOST: `http://127.0.0.1:${closed}`
+    })
+    // `sync --json` that fails prints the error (and the state it leaves) as one document.
+    const reported = JSON.parse(failed.stdout) as { error: { operation: string; kind: string; state: string } }
+    assert.strictEqual(reported.error.operation, "sync", failed.stderr)
+
+    const seen = await viewWhere(watching, (view) => view.lastError !== undefined)
+    assert.strictEqual(seen.lastError?.operation, "sync")
+    assert.strictEqual(seen.lastError?.kind, reported.error.kind)
+    // Both processes now say the same: grace, until a sync succeeds.
+    assert.strictEqual(reported.error.state, "grace")
+    assert.strictEqual(seen.state, reported.error.state)
+
+    const recovered = await cliInOtherProcess(directory, ["sync", "--json"])
+    assert.strictEqual(recovered.code, 0, recovered.stderr)
+    const cleared = await viewWhere(watching, (view) => view.lastError === undefined)
+    assert.strictEqual(cleared.state, "active")
   })
 
   it("a licence activated by another process is taken up by a watching client that had none", async () => {

@@ -35,7 +35,6 @@ import type {
   FailureInfo,
   LicenseContext,
   LicenseEvent,
-  LicenseFacts,
   LoadResult,
   MachineActor,
   MachineSnapshot
@@ -352,19 +351,32 @@ export class Licensing extends Context.Service<Licensing, LicensingService>()("@
       })
 
       /** What another process's write would have to differ in for this client to take it up. */
-      const heldAlready = (record: StoredRecord, facts: LicenseFacts | undefined) =>
-        facts !== undefined &&
-        record.kind === facts.kind &&
-        record.token === facts.token &&
-        record.key === facts.key &&
-        record.lastSyncedAt === facts.lastSyncedAt
+      const heldAlready = (record: StoredRecord, context: LicenseContext) => {
+        const facts = context.facts
+        const failure = syncFailureOf(context).lastSyncFailure
+        const stored = record.lastSyncFailure
+        return (
+          facts !== undefined &&
+          record.kind === facts.kind &&
+          record.token === facts.token &&
+          record.key === facts.key &&
+          record.lastSyncedAt === facts.lastSyncedAt &&
+          // Another process's failed sync (or its recovery) is news too; when its next attempt is planned is not,
+          // each process plans its own.
+          stored?.kind === failure?.kind &&
+          stored?.code === failure?.code &&
+          stored?.message === failure?.message &&
+          stored?.transient === failure?.transient
+        )
+      }
       const reloads = Semaphore.makeUnsafe(1)
       const reload = reloads.withPermit(
         Effect.gen(function* () {
           yield* until(isSettled)
           // Our own queued writes land first: what the file holds afterwards is ours unless someone else wrote.
           yield* writer.flush
-          const facts = actor.getSnapshot().context.facts
+          const context = actor.getSnapshot().context
+          const facts = context.facts
           const loaded = yield* Effect.result(store.load)
           let result: LoadResult
           if (loaded._tag === "Failure") {
@@ -376,10 +388,10 @@ export class Licensing extends Context.Service<Licensing, LicensingService>()("@
             if (facts === undefined) return viewOf(actor.getSnapshot())
             result = { type: "empty" }
           } else {
-            // DECISION: only a new token, key or sync time is another process's news. A record that differs in
+            // DECISION: only a new token, key, sync time or sync failure is another process's news. A record that differs in
             // `lastSeenAt` alone is a check's clock mark (ours coming back, or another process's), not a change of
             // licence; taking it up would re-evaluate on every write and let two watchers feed each other.
-            if (heldAlready(loaded.success.value, facts)) return viewOf(actor.getSnapshot())
+            if (heldAlready(loaded.success.value, context)) return viewOf(actor.getSnapshot())
             result = yield* operations.admit(loaded.success.value)
           }
           // The file is not what this client last wrote: whatever it decides now must be written, not skipped.
