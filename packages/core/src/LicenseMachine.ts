@@ -34,6 +34,7 @@ import {
   type LicenseFacts,
   LeaseRenewMarginMillis,
   type LoadResult,
+  DefaultRetryJitter,
   type MachineConfig,
   MaxRetryAfterMillis,
   MaxTimerMillis,
@@ -231,18 +232,36 @@ const afterFacts = (context: LicenseContext, facts: LicenseFacts, from: number):
   clockAnchor: undefined
 })
 
-/** The next sync after a transient failure at `at`, and the failure. */
-const retryLater = (context: LicenseContext, failure: FailureInfo, at: number): Partial<LicenseContext> => {
+/**
+ * When to sync again after a transient failure at `at`, given a uniform draw `u` in [0, 1).
+ *
+ * Sync goes on at the sync interval (LexActivator's cadence), spread below it by the jitter `j`
+ * (`MachineConfig.retryJitter`): uniform in `[cadence × (1 − j), cadence]`, so clients that failed together
+ * (an outage) come back apart. A server's `Retry-After` is a floor the spread never undercuts: one within the
+ * cadence raises the bottom of the range; a longer one is honoured up to a day and never past the next deadline
+ * (but never sooner than the cadence), and the spread only adds to it, within the day and that deadline.
+ */
+export const retryAt = (context: LicenseContext, failure: FailureInfo, at: number, u: number): number => {
   const ssi = context.facts?.claims.serverSyncInterval ?? 0
-  // Sync goes on at the sync interval (LexActivator's cadence), or later when the server asked for it. A longer
-  // `Retry-After` is honoured up to a day, and never past the next deadline (but never sooner than the sync
-  // interval).
   const cadence = Math.max(ssi * 1000, 1000)
+  const j = Math.min(1, Math.max(0, context.config.retryJitter ?? DefaultRetryJitter))
+  const draw = Math.min(1, Math.max(0, u))
   const retryAfter = Math.min(failure.retryAfterMillis ?? 0, MaxRetryAfterMillis)
-  const nextSyncAt =
-    retryAfter > cadence ? Math.max(at + cadence, capAtDeadline(context, at, at + retryAfter)) : at + cadence
-  return { syncFailing: true, nextSyncAt, lastError: failure }
+  if (retryAfter > cadence) {
+    const honoured = Math.max(at + cadence, capAtDeadline(context, at, at + retryAfter))
+    const spread = Math.min(at + MaxRetryAfterMillis, honoured + Math.floor(draw * j * cadence))
+    return Math.max(honoured, capAtDeadline(context, at, spread))
+  }
+  const low = Math.max(retryAfter, Math.ceil(cadence * (1 - j)))
+  return at + low + Math.floor(draw * (cadence - low))
 }
+
+/** The next sync after a transient failure at `at`, and the failure. */
+const retryLater = (context: LicenseContext, failure: FailureInfo, at: number): Partial<LicenseContext> => ({
+  syncFailing: true,
+  nextSyncAt: retryAt(context, failure, at, context.config.random?.() ?? 1),
+  lastError: failure
+})
 
 const lapsedLease: FailureInfo = {
   operation: "validate",

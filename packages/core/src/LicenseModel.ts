@@ -27,6 +27,20 @@ export const LeaseRenewMarginMillis = 60 * 1000
  */
 export const MaxRetryAfterMillis = 24 * 60 * 60 * 1000
 
+/**
+ * The default spread of a retry after a transient sync failure (see `MachineConfig.retryJitter`).
+ *
+ * DECISION: 0.5, "equal jitter" in AWS's "Exponential Backoff and Jitter" (Marc Brooker, AWS Architecture Blog,
+ * 2015): half the wait kept, half drawn uniformly. A fleet that lost the server at the same instant (an outage)
+ * otherwise retries, and after recovery syncs, in the same minute every hour forever; full jitter (j = 1) would
+ * spread as well but may retry at once against a server that just failed. Keeping the top of the range at the
+ * cadence means no client retries later than LexActivator would (reference-client.md: sync goes on at the sync
+ * interval after network failures), and at most twice as often. A server's `Retry-After` is a floor jitter only
+ * adds to. Successful syncs are not spread: their cadence is the server's (`iat + ssi`), and clients that were
+ * bunched by an outage come out of it spread by their retries.
+ */
+export const DefaultRetryJitter = 0.5
+
 /** Per-activation settings; each overrides the configuration's value for this activation and its syncs. */
 export interface ActivateOptions {
   readonly metadata?: ReadonlyArray<MetadataEntry> | undefined
@@ -110,6 +124,17 @@ export interface MachineConfig {
    * back, so the licence recovers without the user's help.
    */
   readonly licenseKey?: string | undefined
+  /**
+   * A uniform draw in [0, 1), bound by the runtime to Effect's `Random` (so a seed or a fixed service decides it in
+   * tests). Without it nothing is spread: a retry comes at the cadence (see `retryJitter`).
+   */
+  readonly random?: (() => number) | undefined
+  /**
+   * How far a retry after a transient sync failure is spread below the cadence, as a fraction `j` in [0, 1]: the next
+   * attempt is uniform in `[cadence × (1 − j), cadence]` (`LicenseMachine.retryDelay`). 0 keeps every client on the
+   * cadence itself (LexActivator's behaviour); default {@link DefaultRetryJitter}.
+   */
+  readonly retryJitter?: number | undefined
 }
 
 export interface LicenseContext {

@@ -18,6 +18,7 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as FiberSet from "effect/FiberSet"
 import * as Layer from "effect/Layer"
+import * as Random from "effect/Random"
 import type * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
 import * as SubscriptionRef from "effect/SubscriptionRef"
@@ -104,6 +105,8 @@ export class Licensing extends Context.Service<Licensing, LicensingService>()("@
       const activity = new Activity()
       const operations = yield* LicenseOperations.make(config, { naps: activity.operations.observer })
       const clock = yield* XStateClock.make
+      // Retry jitter draws from Effect's Random, as time comes from its Clock: a seed decides a test's spread.
+      const random = yield* Random.Random
       const runPromise = yield* FiberSet.makeRuntimePromise<never, unknown, never>()
       const runFork = yield* FiberSet.makeRuntime<never, unknown, never>()
 
@@ -161,7 +164,9 @@ export class Licensing extends Context.Service<Licensing, LicensingService>()("@
           now: clock.now,
           monotonicNow: clock.monotonicNow,
           reactivateOnFingerprintRejected: config.reactivateOnFingerprintRejected,
-          licenseKey: config.licenseKey
+          licenseKey: config.licenseKey,
+          random: () => random.nextDoubleUnsafe(),
+          retryJitter: config.retryJitter
         },
         onSnapshot: (snapshot) => {
           const view = viewOf(snapshot)
