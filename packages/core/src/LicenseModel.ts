@@ -28,18 +28,19 @@ export const LeaseRenewMarginMillis = 60 * 1000
 export const MaxRetryAfterMillis = 24 * 60 * 60 * 1000
 
 /**
- * The default spread of a retry after a transient sync failure (see `MachineConfig.retryJitter`).
+ * The default spread of the first retry after a transient sync failure (see `MachineConfig.retryJitter`).
  *
- * DECISION: 0.5, "equal jitter" in AWS's "Exponential Backoff and Jitter" (Marc Brooker, AWS Architecture Blog,
- * 2015): half the wait kept, half drawn uniformly. A fleet that lost the server at the same instant (an outage)
- * otherwise retries, and after recovery syncs, in the same minute every hour forever; full jitter (j = 1) would
- * spread as well but may retry at once against a server that just failed. Keeping the top of the range at the
- * cadence means no client retries later than LexActivator would (reference-client.md: sync goes on at the sync
- * interval after network failures), and at most twice as often. A server's `Retry-After` is a floor jitter only
- * adds to. Successful syncs are not spread: their cadence is the server's (`iat + ssi`), and clients that were
- * bunched by an outage come out of it spread by their retries.
+ * DECISION: 1, "full jitter" in AWS's "Exponential Backoff and Jitter" (Marc Brooker, AWS Architecture Blog,
+ * 2015): the first retry of a failing spell is uniform over the whole sync interval, and later ones keep that
+ * phase (`LicenseMachine.retryLater`). A fleet cut off by an outage at one instant otherwise retries, and after
+ * recovery syncs, in the same minute every hour for good; a spread over a part `j` of the interval leaves the
+ * fleet's phases in that part, a peak rate 1/j times the even one. Keeping the top of the range at the interval
+ * means no client retries later than LexActivator would (reference-client.md: sync goes on at the sync interval
+ * after network failures); one early retry per spell is the price. A server's `Retry-After` is a floor jitter
+ * only adds to. Successful syncs are not spread: their cadence is the server's (`iat + ssi`), and what an outage
+ * bunched comes out of it spread by the first retry.
  */
-export const DefaultRetryJitter = 0.5
+export const DefaultRetryJitter = 1
 
 /** Per-activation settings; each overrides the configuration's value for this activation and its syncs. */
 export interface ActivateOptions {
@@ -130,8 +131,9 @@ export interface MachineConfig {
    */
   readonly random?: (() => number) | undefined
   /**
-   * How far a retry after a transient sync failure is spread below the cadence, as a fraction `j` in [0, 1]: the next
-   * attempt is uniform in `[cadence × (1 − j), cadence]` (`LicenseMachine.retryDelay`). 0 keeps every client on the
+   * How far the first retry after a transient sync failure is spread below the cadence, as a fraction `j` in
+   * [0, 1]: that attempt is uniform in `[cadence × (1 − j), cadence]` (`LicenseMachine.retryAt`), later ones of the
+   * same failing spell keep its phase. 0 keeps every client on the
    * cadence itself (LexActivator's behaviour); default {@link DefaultRetryJitter}.
    */
   readonly retryJitter?: number | undefined

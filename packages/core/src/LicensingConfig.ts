@@ -64,8 +64,9 @@ export const LicensingConfigSchema = Schema.Struct({
   reactivateOnFingerprintRejected: Schema.optional(Schema.Boolean),
   /**
    * How far background sync retries after a transient failure are spread below the sync interval, as a fraction
-   * in [0, 1]: the next attempt is uniform in `[interval × (1 − j), interval]` (default 0.5, see
-   * `LicenseModel.DefaultRetryJitter`); 0 turns the spread off. A server's `Retry-After` is never undercut.
+   * in [0, 1]: the first retry of a failing spell is uniform in `[interval × (1 − j), interval]`, later ones keep
+   * its phase (default 1, see `LicenseModel.DefaultRetryJitter`); 0 turns the spread off. A server's
+   * `Retry-After` is never undercut.
    */
   retryJitter: Schema.optional(Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 1 }))),
   /** The retry policy of each call (`RetryPolicy.RetryOptions`). */
