@@ -46,7 +46,9 @@ interface Run {
 }
 
 const run = (jitter: number): Run => {
+  // The probe runs under this process's flags (the workspace-sources hook), plus `--expose-gc`.
   const args = [
+    ...process.execArgv,
     "--expose-gc",
     probe,
     String(clients),
