@@ -131,9 +131,9 @@ export interface MachineConfig {
    */
   readonly random?: (() => number) | undefined
   /**
-   * How far the first retry after a transient sync failure is spread below the cadence, as a fraction `j` in
-   * [0, 1]: that attempt is uniform in `[cadence × (1 − j), cadence]` (`LicenseMachine.retryAt`), later ones of the
-   * same failing spell keep its phase. 0 keeps every client on the
+   * How far the first retry after a transient sync failure is spread below the cadence, as a fraction `j` from 0
+   * to 1: that attempt is uniform in `[cadence × (1 − j), cadence]`, and later ones of the same failing spell
+   * keep its phase (see `LicenseMachine.retryAt`). 0 keeps every client on the
    * cadence itself (LexActivator's behaviour); default {@link DefaultRetryJitter}.
    */
   readonly retryJitter?: number | undefined
