@@ -30,7 +30,8 @@ const summary: Array<Array<unknown>> = []
 let crashed = 0
 for (const name of names) {
   console.log(`\n=== ${name} ===`)
-  const run = spawnSync(process.execPath, [join(srcDir, `${name}.bench.ts`)], { stdio: "inherit" })
+  // The bench runs under the same flags as this runner (`--import ./scripts/workspace-sources.mjs`: the sources).
+  const run = spawnSync(process.execPath, [...process.execArgv, join(srcDir, `${name}.bench.ts`)], { stdio: "inherit" })
   const file = join(resultsDir, `${name}.json`)
   if (run.status !== 0 || !existsSync(file)) {
     crashed++

@@ -28,6 +28,21 @@ export const LeaseRenewMarginMillis = 60 * 1000
  */
 export const MaxRetryAfterMillis = 24 * 60 * 60 * 1000
 
+/**
+ * The default spread of the first retry after a transient sync failure (see `MachineConfig.retryJitter`).
+ *
+ * DECISION: 1, "full jitter" in AWS's "Exponential Backoff and Jitter" (Marc Brooker, AWS Architecture Blog,
+ * 2015): the first retry of a failing spell is uniform over the whole sync interval, and later ones keep that
+ * phase (`LicenseMachine.retryLater`). A fleet cut off by an outage at one instant otherwise retries, and after
+ * recovery syncs, in the same minute every hour for good; a spread over a part `j` of the interval leaves the
+ * fleet's phases in that part, a peak rate 1/j times the even one. Keeping the top of the range at the interval
+ * means no client retries later than LexActivator would (reference-client.md: sync goes on at the sync interval
+ * after network failures); one early retry per spell is the price. A server's `Retry-After` is a floor jitter
+ * only adds to. Successful syncs are not spread: their cadence is the server's (`iat + ssi`), and what an outage
+ * bunched comes out of it spread by the first retry.
+ */
+export const DefaultRetryJitter = 1
+
 /** Per-activation settings; each overrides the configuration's value for this activation and its syncs. */
 export interface ActivateOptions {
   readonly metadata?: ReadonlyArray<MetadataEntry> | undefined
@@ -116,6 +131,18 @@ export interface MachineConfig {
    * back, so the licence recovers without the user's help.
    */
   readonly licenseKey?: string | undefined
+  /**
+   * A uniform draw in [0, 1), bound by the runtime to Effect's `Random` (so a seed or a fixed service decides it in
+   * tests). Without it nothing is spread: a retry comes at the cadence (see `retryJitter`).
+   */
+  readonly random?: (() => number) | undefined
+  /**
+   * How far the first retry after a transient sync failure is spread below the cadence, as a fraction `j` from 0
+   * to 1: that attempt is uniform in `[cadence × (1 − j), cadence]`, and later ones of the same failing spell
+   * keep its phase (see `LicenseMachine.retryAt`). 0 keeps every client on the
+   * cadence itself (LexActivator's behaviour); default {@link DefaultRetryJitter}.
+   */
+  readonly retryJitter?: number | undefined
 }
 
 export interface LicenseContext {

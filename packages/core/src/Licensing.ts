@@ -19,6 +19,7 @@ import * as Effect from "effect/Effect"
 import * as FiberSet from "effect/FiberSet"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Random from "effect/Random"
 import type * as Scope from "effect/Scope"
 import * as Semaphore from "effect/Semaphore"
 import type * as Stream from "effect/Stream"
@@ -39,7 +40,7 @@ import type {
   MachineActor,
   MachineSnapshot
 } from "./LicenseModel.ts"
-import { LicenseOperations } from "./LicenseOperations.ts"
+import { LicenseOperations, type LicenseOperationsService } from "./LicenseOperations.ts"
 import { LicenseStore, RecordVersion, type StoredRecord, type StoredSyncFailure } from "./LicenseStore.ts"
 import { checkConfig, type LicensingConfig, type LicensingConfigError } from "./LicensingConfig.ts"
 import { LicensingError, NotActivated, reasonOf } from "./LicensingError.ts"
@@ -67,6 +68,77 @@ export interface Quiet {
  * rollback tolerance (3800 s) and the record's own write threshold (`LastSeenPersistMillis`, a minute).
  */
 export const CheckReuseMillis = 10_000
+
+/** What one client's actor runs with: found by the actor's system, set before the actor starts. */
+interface ClientParts {
+  readonly productId: string
+  readonly operations: LicenseOperationsService
+  readonly invoked: <A>(effect: Effect.Effect<A>, signal: AbortSignal) => Promise<A>
+  readonly writer: RecordWriter.RecordWriter
+}
+
+const bindings = new WeakMap<object, ClientParts>()
+const partsOf = (system: object): ClientParts => {
+  const parts = bindings.get(system)
+  if (parts === undefined) throw new Error("licensure: a licence actor ran without its client's parts")
+  return parts
+}
+
+/**
+ * The machine with its actors and actions, provided once for every client: `provide` builds the whole state tree
+ * again (about 0.6 ms, a third of a cold start's own work, bench `check`), so each client's parts (operations,
+ * record writer) are not closed over here but looked up by the actor system its actor runs in.
+ */
+const clientMachine = licenseMachine.provide({
+  actors: {
+    load: fromPromise(({ signal, system }) => {
+      const { invoked, operations } = partsOf(system)
+      return invoked(operations.load, signal)
+    }),
+    activate: fromPromise(({ input, signal, system }) => {
+      const { invoked, operations } = partsOf(system)
+      return invoked(operations.activate(input.key, input.options), signal)
+    }),
+    activateTrial: fromPromise(({ signal, system }) => {
+      const { invoked, operations } = partsOf(system)
+      return invoked(operations.activateTrial, signal)
+    }),
+    sync: fromPromise(({ input, signal, system }) => {
+      const { invoked, operations } = partsOf(system)
+      return invoked(operations.sync(input.facts, input.options), signal)
+    }),
+    reactivate: fromPromise(({ input, signal, system }) => {
+      const { invoked, operations } = partsOf(system)
+      return invoked(operations.reactivate(input.facts, input.options), signal)
+    }),
+    deactivate: fromPromise(({ input, signal, system }) => {
+      const { invoked, operations } = partsOf(system)
+      return invoked(operations.deactivate(input.facts), signal)
+    })
+  },
+  actions: {
+    persist: ({ context, system }) => {
+      const { productId, writer } = partsOf(system)
+      const facts = context.facts
+      // The activation was dropped: the record goes too.
+      if (facts === undefined) return writer.clear()
+      const record: StoredRecord = {
+        version: RecordVersion,
+        productId,
+        kind: facts.kind,
+        ...(facts.key !== undefined ? { key: facts.key } : {}),
+        token: facts.token,
+        fingerprint: facts.fingerprint,
+        components: facts.components,
+        lastSeenAt: facts.lastSeenAt,
+        lastSyncedAt: facts.lastSyncedAt,
+        ...syncFailureOf(context)
+      }
+      writer.save(record)
+    },
+    clearStore: ({ system }) => partsOf(system).writer.clear()
+  }
+})
 
 export interface LicensingService {
   readonly activate: (key: string, options?: ActivateOptions) => Effect.Effect<LicenseView, LicensingError>
@@ -140,6 +212,8 @@ export class Licensing extends Context.Service<Licensing, LicensingService>()("@
       const activity = new Activity()
       const operations = yield* LicenseOperations.make(config, { naps: activity.operations.observer })
       const clock = yield* XStateClock.make
+      // Retry jitter draws from Effect's Random, as time comes from its Clock: a seed decides a test's spread.
+      const random = yield* Random.Random
       const runPromise = yield* FiberSet.makeRuntimePromise<never, unknown, never>()
       const runFork = yield* FiberSet.makeRuntime<never, unknown, never>()
 
@@ -151,54 +225,22 @@ export class Licensing extends Context.Service<Licensing, LicensingService>()("@
       const invoked = <A>(effect: Effect.Effect<A>, signal: AbortSignal) =>
         runPromise(activity.operation(effect), { signal })
 
-      const machine = licenseMachine.provide({
-        actors: {
-          load: fromPromise(({ signal }) => invoked(operations.load, signal)),
-          activate: fromPromise(({ input, signal }) => invoked(operations.activate(input.key, input.options), signal)),
-          activateTrial: fromPromise(({ signal }) => invoked(operations.activateTrial, signal)),
-          sync: fromPromise(({ input, signal }) => invoked(operations.sync(input.facts, input.options), signal)),
-          reactivate: fromPromise(({ input, signal }) =>
-            invoked(operations.reactivate(input.facts, input.options), signal)
-          ),
-          deactivate: fromPromise(({ input, signal }) => invoked(operations.deactivate(input.facts), signal))
-        },
-        actions: {
-          persist: ({ context }) => {
-            const facts = context.facts
-            // The activation was dropped: the record goes too.
-            if (facts === undefined) return writer.clear()
-            const record: StoredRecord = {
-              version: RecordVersion,
-              productId: config.productId,
-              kind: facts.kind,
-              ...(facts.key !== undefined ? { key: facts.key } : {}),
-              token: facts.token,
-              fingerprint: facts.fingerprint,
-              components: facts.components,
-              lastSeenAt: facts.lastSeenAt,
-              lastSyncedAt: facts.lastSyncedAt,
-              ...syncFailureOf(context)
-            }
-            writer.save(record)
-          },
-          clearStore: () => writer.clear()
-        }
-      })
-
       // Only distinct views are published: an event that changes nothing a view shows (a repeated CHECK, a store
       // write that went as before) is no change to a subscriber.
       let ref: SubscriptionRef.SubscriptionRef<LicenseView> | undefined
       let published = ""
       /** Whoever waits for `idle` or `quiet` looks again on every snapshot and every change of activity. */
       const watchers = new Set<() => void>()
-      const bridge = yield* ActorBridge.make(machine, {
+      const bridge = yield* ActorBridge.make(clientMachine, {
         clock,
         input: {
           productId: config.productId,
           now: clock.now,
           monotonicNow: clock.monotonicNow,
           reactivateOnFingerprintRejected: config.reactivateOnFingerprintRejected,
-          licenseKey: config.licenseKey
+          licenseKey: config.licenseKey,
+          random: () => random.nextDoubleUnsafe(),
+          retryJitter: config.retryJitter
         },
         onSnapshot: (snapshot) => {
           const view = viewOf(snapshot)
@@ -214,6 +256,7 @@ export class Licensing extends Context.Service<Licensing, LicensingService>()("@
         }
       })
       const actor = bridge.actor
+      bindings.set(actor.system, { productId: config.productId, operations, invoked, writer })
       const initial = viewOf(actor.getSnapshot())
       published = JSON.stringify(initial)
       ref = yield* SubscriptionRef.make(initial)

@@ -62,6 +62,13 @@ export const LicensingConfigSchema = Schema.Struct({
   licenseKey: Schema.optional(Schema.NonEmptyString),
   /** Answer a sync that rejects the fingerprint with deactivate-then-activate (off by default). */
   reactivateOnFingerprintRejected: Schema.optional(Schema.Boolean),
+  /**
+   * How far background sync retries after a transient failure are spread below the sync interval, as a fraction
+   * in [0, 1]: the first retry of a failing spell is uniform in `[interval × (1 − j), interval]`, later ones keep
+   * its phase (default 1, see `LicenseModel.DefaultRetryJitter`); 0 turns the spread off. A server's
+   * `Retry-After` is never undercut.
+   */
+  retryJitter: Schema.optional(Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 1 }))),
   /** The retry policy of each call (`RetryPolicy.RetryOptions`). */
   retry: Schema.optional(
     Schema.Struct({
@@ -114,11 +121,24 @@ export const publicKeyProblem = (pem: string): string | undefined => {
   return undefined
 }
 
+/**
+ * {@link publicKeyProblem}, remembered for the last few keys: an app builds its client from one key, often many
+ * times (every start of a layer, tests, a fleet), and the DER walk is a tenth of a cold start's own work.
+ */
+const checkedKeys = new Map<string, string | undefined>()
+const checkedKey = (pem: string): string | undefined => {
+  if (checkedKeys.has(pem)) return checkedKeys.get(pem)
+  const problem = publicKeyProblem(pem)
+  if (checkedKeys.size >= 8) checkedKeys.clear()
+  checkedKeys.set(pem, problem)
+  return problem
+}
+
 /** Checks a configuration before anything starts; a wrong option is one typed error, never a later surprise. */
 export const checkConfig = <C extends LicensingConfig>(config: C): Result.Result<C, LicensingConfigError> => {
   const result = Schema.decodeUnknownResult(LicensingConfigSchema)(config)
   if (Result.isSuccess(result)) {
-    const keyProblem = publicKeyProblem(config.publicKeyPem)
+    const keyProblem = checkedKey(config.publicKeyPem)
     return keyProblem === undefined
       ? Result.succeed(config)
       : Result.fail(new LicensingConfigError({ message: `invalid licensing configuration: ${keyProblem}` }))

@@ -51,6 +51,14 @@ describe("a wrong option is refused before anything starts, saying what was expe
     assert.include(message, "productId")
   })
 
+  it("a retry jitter outside [0, 1], and the bounds themselves accepted", () => {
+    const message = messageOf({ ...good, retryJitter: 1.5 })
+    assert.include(message, "retryJitter")
+    assert.include(message, "1.5")
+    assert.include(messageOf({ ...good, retryJitter: -0.1 }), "retryJitter")
+    for (const retryJitter of [0, 0.5, 1]) assert.isTrue(checkConfig({ ...good, retryJitter })._tag === "Success")
+  })
+
   it("a public key that is not a PEM", () => {
     const message = messageOf({ ...good, publicKeyPem: "ssh-rsa AAAA" })
     assert.include(message, "publicKeyPem")

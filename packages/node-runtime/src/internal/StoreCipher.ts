@@ -43,9 +43,26 @@ export interface StoreCipher {
   readonly open: (file: Uint8Array) => Opened
 }
 
+/**
+ * The derived key and key id for the last few (fingerprint, product) pairs: a store is made on every start of a
+ * client layer, with two files (the record and its mark) each deriving both, and the answer never changes.
+ */
+const derived = new Map<string, { readonly key: Buffer; readonly keyId: Buffer }>()
+const derive = (fingerprint: string, productId: string) => {
+  const id = `${fingerprint}\u0000${productId}`
+  const known = derived.get(id)
+  if (known !== undefined) return known
+  const made = {
+    key: Buffer.from(NodeCrypto.hkdfSync("sha256", fingerprint, productId, keyLabel, 32)),
+    keyId: Buffer.from(NodeCrypto.hkdfSync("sha256", fingerprint, productId, keyIdLabel, keyIdLength))
+  }
+  if (derived.size >= 8) derived.clear()
+  derived.set(id, made)
+  return made
+}
+
 export const makeStoreCipher = (fingerprint: string, productId: string): StoreCipher => {
-  const key = Buffer.from(NodeCrypto.hkdfSync("sha256", fingerprint, productId, keyLabel, 32))
-  const keyId = Buffer.from(NodeCrypto.hkdfSync("sha256", fingerprint, productId, keyIdLabel, keyIdLength))
+  const { key, keyId } = derive(fingerprint, productId)
 
   const seal = (plaintext: Uint8Array): Buffer => {
     const iv = NodeCrypto.randomBytes(ivLength)
