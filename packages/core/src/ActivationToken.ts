@@ -11,7 +11,12 @@
  */
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
-import { compactVerify, decodeProtectedHeader, errors, importSPKI } from "jose"
+// jose by subpath, not its root: the root re-exports every JWE/JWK/JWKS module (46 files at start-up for an
+// unbundled import), while verification needs these four.
+import { compactVerify } from "jose/jws/compact/verify"
+import { decodeProtectedHeader } from "jose/decode/protected_header"
+import * as errors from "jose/errors"
+import { importSPKI } from "jose/key/import"
 import {
   type ActivationClaims,
   ActivationTokenClaims,

@@ -20,7 +20,7 @@ import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import type * as HttpClient from "effect/http/HttpClient"
 import * as HttpClientRequest from "effect/http/HttpClientRequest"
-import { decodeJwt } from "jose"
+import { decodeJwt } from "jose/jwt/decode"
 import { lexStatus, type LexStatus, type LexStatusName, lexStatusOfServerCode } from "./LexStatus.ts"
 import {
   ApiErrorReason,

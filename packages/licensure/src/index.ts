@@ -11,14 +11,16 @@
  *
  * @since 0.1.0
  */
-export type {
-  LexStatus,
-  LexStatusName,
-  LicenseDetails,
-  LicenseView,
-  PromiseLicensing
-} from "@licensure/core"
-export { LicensingConfigError, LicensingError } from "@licensure/core"
+// Core by module, not its root: the root would bring every module into the bundle's start-up, while these
+// leave releases and user login to load inside the bundle on first use (NodeCalls imports them lazily).
+export type { LexStatus, LexStatusName } from "@licensure/core/LexStatus"
+export type { LicenseDetails, LicenseView } from "@licensure/core/LicenseView"
+export type { PromiseLicensing } from "@licensure/core/PromiseLicensing"
+export { LicensingConfigError } from "@licensure/core/LicensingConfig"
+export { LicensingError } from "@licensure/core/LicensingError"
 export { createNodeLicensing, type NodeLicensingConfig } from "@licensure/node-runtime/NodeLicensing"
 export { createNodeCalls, type NodeCalls, type NodeCallsConfig } from "@licensure/node-runtime/NodeCalls"
-export { ActivationMeters, FeatureEntitlements, ReleaseVersion, UserLock } from "@licensure/core"
+export * as ActivationMeters from "@licensure/core/ActivationMeters"
+export * as FeatureEntitlements from "@licensure/core/FeatureEntitlements"
+export * as ReleaseVersion from "@licensure/core/ReleaseVersion"
+export * as UserLock from "@licensure/core/UserLock"

@@ -12,14 +12,12 @@
  *
  * @since 0.2.0
  */
-import {
-  ActivationMeters,
-  FeatureEntitlements,
-  type LicenseApiConfig,
-  type Protocol,
-  Releases,
-  UserLogin
-} from "@licensure/core"
+import type * as ActivationMeters from "@licensure/core/ActivationMeters"
+import type * as FeatureEntitlements from "@licensure/core/FeatureEntitlements"
+import type { LicenseApiConfig } from "@licensure/core/LicenseApi"
+import type * as Protocol from "@licensure/core/Protocol"
+import type * as Releases from "@licensure/core/Releases"
+import type * as UserLogin from "@licensure/core/UserLogin"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -97,9 +95,21 @@ export const createNodeCalls = (config: NodeCallsConfig = {}): NodeCalls => {
   const http = NodeHttp.layer(config.http ?? {})
   const over = <A, E>(effect: Effect.Effect<A, E, HttpClient.HttpClient>) => run(Effect.provide(effect, http))
   const accountId = config.accountId
-  const releases = Releases.Releases.make(api)
-  const users = UserLogin.UserLogin.make(api)
-  const meters = ActivationMeters.ActivationMeters.make(api)
+  // Each family of calls loads its module on first use: `licensure` (this file's bundle) and the runtime's root
+  // export these calls, and an app that only checks its licence should not pay for their code at start-up.
+  const releases = Effect.flatMap(
+    Effect.promise(() => import("@licensure/core/Releases")),
+    (m) => m.Releases.make(api)
+  )
+  const users = Effect.flatMap(
+    Effect.promise(() => import("@licensure/core/UserLogin")),
+    (m) => m.UserLogin.make(api)
+  )
+  const meters = Effect.flatMap(
+    Effect.promise(() => import("@licensure/core/ActivationMeters")),
+    (m) => m.ActivationMeters.make(api)
+  )
+  const entitlements = Effect.promise(() => import("@licensure/core/FeatureEntitlements"))
   const withAccount = (target: ActivationMeters.MeterTarget): ActivationMeters.MeterTarget =>
     target.accountId === undefined && accountId !== undefined ? { ...target, accountId } : target
   return {
@@ -113,9 +123,11 @@ export const createNodeCalls = (config: NodeCallsConfig = {}): NodeCalls => {
       over(Effect.flatMap(users, (u) => u.licenses(session, productId, { accountId }))),
     featureEntitlements: (claims, publicKeyPem) =>
       over(
-        Effect.flatMap(FeatureEntitlements.FeatureEntitlementsApi.make(api), (f) =>
-          f.fetch(claims.activationId, { licenseId: claims.licenseId, accountId })
-        ).pipe(Effect.flatMap((token) => FeatureEntitlements.verify(token, publicKeyPem, claims)))
+        Effect.flatMap(entitlements, (FeatureEntitlements) =>
+          Effect.flatMap(FeatureEntitlements.FeatureEntitlementsApi.make(api), (f) =>
+            f.fetch(claims.activationId, { licenseId: claims.licenseId, accountId })
+          ).pipe(Effect.flatMap((token) => FeatureEntitlements.verify(token, publicKeyPem, claims)))
+        )
       ),
     incrementMeter: (target, name, by) =>
       over(Effect.flatMap(meters, (m) => m.increment(withAccount(target), name, by))),

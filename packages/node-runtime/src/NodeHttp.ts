@@ -24,7 +24,6 @@
  *
  * @since 0.1.0
  */
-import * as NodeTls from "node:tls"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as FetchHttpClient from "effect/http/FetchHttpClient"
@@ -148,10 +147,13 @@ const make = (options: NodeHttpOptions) =>
       )
     }
     const undici = loaded.success
+    // node:tls only for its bundled roots, and only with extra CAs: imported at the top it is the costliest
+    // built-in at start-up (its TLS and net internals compile on first load), for a client that may never connect.
+    const roots = options.ca === undefined ? [] : (yield* Effect.promise(() => import("node:tls"))).rootCertificates
     return Layer.unwrap(
       Effect.gen(function* () {
         const built = yield* Effect.acquireRelease(
-          Effect.sync(() => buildDispatcher(undici, plan, connectTimeout, readTimeout, options.ca)),
+          Effect.sync(() => buildDispatcher(undici, plan, connectTimeout, readTimeout, options.ca, roots)),
           (b) => Effect.promise(() => b.destroy())
         )
         const fetch = ((input: string | URL | Request, init?: RequestInit) =>
@@ -178,11 +180,11 @@ const buildDispatcher = (
   plan: ProxyPlan,
   connectTimeout: number,
   readTimeout: number,
-  ca: string | ReadonlyArray<string> | undefined
+  ca: string | ReadonlyArray<string> | undefined,
+  roots: ReadonlyArray<string>
 ) => {
   // `ca` replaces Node's bundled roots in a TLS connection; keep them and add the extra ones.
-  const trust =
-    ca === undefined ? undefined : { ca: [...NodeTls.rootCertificates, ...(typeof ca === "string" ? [ca] : ca)] }
+  const trust = ca === undefined ? undefined : { ca: [...roots, ...(typeof ca === "string" ? [ca] : ca)] }
   const direct = new undici.Agent({ connect: { timeout: connectTimeout, ...trust } })
   const proxies = new Map<string, Undici.ProxyAgent>()
   const proxyAgent = (url: URL) => {

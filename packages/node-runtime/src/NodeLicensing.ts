@@ -10,17 +10,14 @@
  *
  * @since 0.1.0
  */
-import {
-  createLicensing,
-  Fingerprint,
-  LicenseApi,
-  type LicenseApiConfig,
-  LicenseStore,
-  Licensing,
-  type LicensingConfig,
-  LicensingConfigError,
-  type PromiseLicensing
-} from "@licensure/core"
+// Core by module, not its root: the root also loads releases, user login, meters and entitlements (and their
+// schemas), which an app that only activates and checks never calls; `licensure status` imports this file.
+import { Fingerprint } from "@licensure/core/Fingerprint"
+import { LicenseApi, type LicenseApiConfig } from "@licensure/core/LicenseApi"
+import { LicenseStore } from "@licensure/core/LicenseStore"
+import { Licensing } from "@licensure/core/Licensing"
+import { type LicensingConfig, LicensingConfigError } from "@licensure/core/LicensingConfig"
+import { createLicensing, type PromiseLicensing } from "@licensure/core/PromiseLicensing"
 import { NodeFingerprint } from "@licensure/fingerprint"
 import * as Effect from "effect/Effect"
 import * as FiberSet from "effect/FiberSet"
