@@ -102,12 +102,24 @@ const capAtDeadline = (context: LicenseContext, from: number, at: number): numbe
   return ahead.length === 0 ? at : Math.min(at, ...ahead)
 }
 
+/** The release to judge the licence against: the activation's `releaseVersion` option, else the configuration's. */
+const runningRelease = (context: LicenseContext) => {
+  const version = context.activationOptions.releaseVersion ?? context.config.release?.version
+  return version === undefined ? undefined : { version, publishedAt: context.config.release?.publishedAt }
+}
+
 const evaluate = (context: LicenseContext, now: number): ValidationStatus | undefined => {
   const facts = context.facts
   if (facts === undefined) return undefined
   return validate({
     claims: facts.claims,
-    expected: { productId: context.config.productId, key: facts.key, fingerprint: facts.fingerprint },
+    expected: {
+      productId: context.config.productId,
+      key: facts.key,
+      fingerprint: facts.fingerprint,
+      userHash: facts.userHash,
+      release: runningRelease(context)
+    },
     now,
     lastSeenAt: facts.lastSeenAt
   })
@@ -175,6 +187,8 @@ export const verdictOf = (
   switch (context.status) {
     case "fingerprintMismatch":
       return "fingerprintMismatch"
+    case "osUserMismatch":
+      return "osUserMismatch"
     case "wrongProduct":
     case "wrongKey":
     case "leaseLapsed":
@@ -191,6 +205,8 @@ export const verdictOf = (
       return trial ? "trialExpired" : context.status
     case "suspended":
       return "suspended"
+    case "releaseNotAllowed":
+      return "releaseNotAllowed"
     default:
       return trial ? "trialActive" : context.syncFailing ? "grace" : "active"
   }
@@ -433,6 +449,8 @@ export const licenseMachine = setup({
         ...(
           [
             ["fingerprintMismatch", "#license.ready.activated.fingerprintMismatch"],
+            ["osUserMismatch", "#license.ready.activated.standing.unlicensed.osUserMismatch"],
+            ["releaseNotAllowed", "#license.ready.activated.standing.unlicensed.releaseNotAllowed"],
             ["clockTampered", "#license.ready.activated.standing.unlicensed.clockTampered"],
             ["renewDue", "#license.ready.activated.renewDue"],
             ["trialExpired", "#license.ready.activated.standing.trial.trialExpired"],
@@ -578,7 +596,14 @@ export const licenseMachine = setup({
                 licensed: { tags: ["licensed"], initial: "active", states: { active: {}, grace: {} } },
                 unlicensed: {
                   initial: "expired",
-                  states: { graceOver: {}, expired: {}, suspended: {}, clockTampered: {} }
+                  states: {
+                    graceOver: {},
+                    expired: {},
+                    suspended: {},
+                    clockTampered: {},
+                    osUserMismatch: {},
+                    releaseNotAllowed: {}
+                  }
                 },
                 trial: { initial: "trialActive", states: { trialActive: { tags: ["licensed"] }, trialExpired: {} } }
               }

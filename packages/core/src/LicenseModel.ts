@@ -8,6 +8,7 @@
 import type { FingerprintComponent } from "./Fingerprint.ts"
 import type { ApiErrorReason } from "./LicenseApi.ts"
 import type { ActivationClaims, MetadataEntry, TrialClaims } from "./Protocol.ts"
+import type { RunningRelease } from "./ReleaseVersion.ts"
 import type { ValidationStatus } from "./Validation.ts"
 
 /** The longest a single timer is armed for; on waking the machine re-evaluates and re-arms. */
@@ -53,6 +54,11 @@ export interface LicenseFacts {
   readonly fingerprint: string
   /** The hashed components of the machine the activation was made on (for drift tolerance on load). */
   readonly components: ReadonlyArray<FingerprintComponent>
+  /**
+   * The current OS user's hash, as the `Fingerprint` service read it when these facts were made (load,
+   * activation, sync): what a user-locked token's `uh` must match. Never stored: each run reads its own user.
+   */
+  readonly userHash?: string | undefined
 }
 
 /** Why the last operation failed or the record was cleared; `code` is the server's when it sent one. */
@@ -110,6 +116,12 @@ export interface MachineConfig {
    * back, so the licence recovers without the user's help.
    */
   readonly licenseKey?: string | undefined
+  /**
+   * The release the application runs (configuration `releaseVersion`, `releasePublishedAt`): when set, the
+   * evaluation checks that the licence covers it (`ReleaseVersion.check`). An activation's own `releaseVersion`
+   * option replaces the version.
+   */
+  readonly release?: RunningRelease | undefined
 }
 
 export interface LicenseContext {
@@ -157,6 +169,10 @@ export type Verdict =
   | "unactivated"
   | "revoked"
   | "fingerprintMismatch"
+  /** The token is locked to another OS user (`ul`/`uh`): LA_E_OS_USER. */
+  | "osUserMismatch"
+  /** The licence does not cover the configured release (`marv`, `meat`, `mp`): LA_E_RELEASE_VERSION_NOT_ALLOWED. */
+  | "releaseNotAllowed"
   | "clockTampered"
   | "renewDue"
   | "trialExpired"

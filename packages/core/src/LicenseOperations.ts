@@ -170,7 +170,8 @@ export class LicenseOperations extends Context.Service<LicenseOperations, Licens
         // evaluation then raises the mark to the local clock when that is later.
         lastSeenAt: claims.issuedAt * 1000,
         fingerprint: fp,
-        components: fp === identity.fingerprint ? identity.components : (previous?.components ?? identity.components)
+        components: fp === identity.fingerprint ? identity.components : (previous?.components ?? identity.components),
+        userHash: identity.userHash
       })
 
       const load = Effect.gen(function* (): Effect.fn.Return<LoadResult> {
@@ -218,7 +219,8 @@ export class LicenseOperations extends Context.Service<LicenseOperations, Licens
             lastSyncedAt: record.lastSyncedAt,
             lastSeenAt: record.lastSeenAt,
             fingerprint: answersTo,
-            components: record.components
+            components: record.components,
+            userHash: current.userHash
           }
         }
       })

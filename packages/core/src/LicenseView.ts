@@ -150,7 +150,9 @@ const lexOfValidation: Record<ValidationStatus, LexStatusName> = {
   clockRolledBack: "LA_E_TIME_MODIFIED",
   wrongProduct: "LA_FAIL",
   wrongKey: "LA_FAIL",
-  fingerprintMismatch: "LA_E_MACHINE_FINGERPRINT"
+  fingerprintMismatch: "LA_E_MACHINE_FINGERPRINT",
+  osUserMismatch: "LA_E_OS_USER",
+  releaseNotAllowed: "LA_E_RELEASE_VERSION_NOT_ALLOWED"
 }
 
 /** The state's LexActivator status: the last validation's, except where the state itself says more. */

@@ -94,6 +94,25 @@ export interface LicensingService {
   readonly actor: MachineActor
 }
 
+/**
+ * The configured release as the evaluation judges it, or `undefined` when the application set no `releaseVersion`.
+ *
+ * DECISION (LexActivator's `SetReleasePublishedDate` takes epoch seconds; the configuration holds a string "as the
+ * Cryptlex release shows it"): `releasePublishedAt` is read as epoch seconds when it is all digits, else as an
+ * ISO-8601 date; one that reads as neither is left out, and the maintenance expiry is judged at `now`, as
+ * LexActivator does with no published date.
+ */
+export const runningReleaseOf = (
+  config: Pick<LicensingConfig, "releaseVersion" | "releasePublishedAt">
+): { readonly version: string; readonly publishedAt?: number } | undefined => {
+  if (config.releaseVersion === undefined) return undefined
+  const text = config.releasePublishedAt?.trim() ?? ""
+  const millis = /^\d+$/.test(text) ? Number(text) * 1000 : text === "" ? Number.NaN : Date.parse(text)
+  return Number.isFinite(millis)
+    ? { version: config.releaseVersion, publishedAt: millis }
+    : { version: config.releaseVersion }
+}
+
 export class Licensing extends Context.Service<Licensing, LicensingService>()("@licensure/core/Licensing") {
   /** Starts a client for one product; closing the layer's scope stops it (timers, I/O in flight). */
   static readonly make = (
@@ -161,7 +180,8 @@ export class Licensing extends Context.Service<Licensing, LicensingService>()("@
           now: clock.now,
           monotonicNow: clock.monotonicNow,
           reactivateOnFingerprintRejected: config.reactivateOnFingerprintRejected,
-          licenseKey: config.licenseKey
+          licenseKey: config.licenseKey,
+          release: runningReleaseOf(config)
         },
         onSnapshot: (snapshot) => {
           const view = viewOf(snapshot)
