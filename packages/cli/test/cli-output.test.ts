@@ -60,7 +60,11 @@ const activeView: LicenseView = {
     activationCreatedAt: undefined,
     maintenanceExpiresAt: undefined,
     maxAllowedReleaseVersion: undefined,
+    currentReleaseVersion: undefined,
+    maintenancePolicy: undefined,
+    entitlementSet: undefined,
     userLocked: false,
+    userHash: undefined,
     floatingClients: undefined,
     leasingStrategy: undefined,
     organization: {}

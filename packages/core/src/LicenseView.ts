@@ -12,52 +12,99 @@ import type {
   ActivationClaims,
   ActivationMeterAttribute,
   LicenseMeterAttribute,
+  MaintenancePolicy,
   MetadataEntry,
   OrganizationAddress,
   TrialClaims
 } from "./Protocol.ts"
 import type { ValidationStatus } from "./Validation.ts"
 
-/** Readable licence details from the current token. */
+/** The entitlement set linked to the licence (`esn`, `esdn`, `est`): LexActivator's `GetLicenseEntitlementSet…`. */
+export interface EntitlementSet {
+  readonly name: string
+  /** The set's display name (`esdn`), when the token carries one. */
+  readonly displayName: string | undefined
+  /** The set's tier (`est`, LexActivator 3.42), when the token carries one. */
+  readonly tier: number | undefined
+}
+
+/**
+ * Readable licence details from the current token: every fact LexActivator's `GetLicense…` / `GetActivation…`
+ * functions read from it (issue 11), with the token's claim name in each comment. Times are epoch milliseconds;
+ * `undefined` where the token does not carry the fact (a trial token carries fewer).
+ */
 export interface LicenseDetails {
+  /** An activation of a licence key, or a trial activation. */
   readonly kind: "activation" | "trial"
+  /** The licence key (`key`); `undefined` for a trial. */
   readonly key: string | undefined
+  /** The activation's id (`aid`), or the trial activation's. */
   readonly activationId: string
+  /** The licence's id (`lid`); `undefined` for a trial. */
   readonly licenseId: string | undefined
+  /** `type`: node-locked, hosted-floating, on-premise-floating; `"trial"` for a trial. */
   readonly type: ActivationClaims["licenseType"] | "trial"
-  /** Epoch ms, `undefined` for a licence that never expires. */
+  /** `eat`; `undefined` for a licence that never expires (`GetLicenseExpiryDate` 0). */
   readonly expiresAt: number | undefined
-  /** Epoch ms, `undefined` when the grace is unlimited. */
+  /** `ssgpeat`; `undefined` when the grace is unlimited or sync is off. */
   readonly graceExpiresAt: number | undefined
+  /** Hosted-floating: when the lease ends (`leat`). */
   readonly leaseExpiresAt: number | undefined
+  /** Hosted-floating: the lease, in seconds (`ld`). */
   readonly leaseDuration: number | undefined
+  /** Seconds between syncs (`ssi`); 0: no sync. */
   readonly serverSyncInterval: number
+  /** When the server signed the token (`iat`). */
   readonly issuedAt: number
+  /** The last successful sync or activation, on this client's clock (`GetActivationLastSyncedDate`). */
   readonly lastSyncedAt: number
+  /** The licence is suspended (`suspended`). */
   readonly suspended: boolean
+  /** `pmd`. */
   readonly productMetadata: ReadonlyArray<MetadataEntry>
+  /** `lmd`. */
   readonly licenseMetadata: ReadonlyArray<MetadataEntry>
+  /** `umd`. */
   readonly userMetadata: ReadonlyArray<MetadataEntry>
+  /** `amd` (a trial token's `amd` too). */
   readonly activationMetadata: ReadonlyArray<MetadataEntry>
+  /** The licence's meter attributes with their allowed and total uses (`lma`). */
   readonly licenseMeterAttributes: ReadonlyArray<LicenseMeterAttribute>
+  /** This activation's meter attributes and their uses (`ama`). */
   readonly activationMeterAttributes: ReadonlyArray<ActivationMeterAttribute>
+  /** The licensee (`name`, `email`, `company`): LexActivator's `GetLicenseUser…`. */
   readonly user: { readonly name?: string; readonly email?: string; readonly company?: string }
-  /** Seats: `aa`/`ta`, and deactivations `ad`/`td` (−1 unlimited), when the token carries them. */
+  /** Seats allowed (`aa`; −1 unlimited). */
   readonly allowedActivations: number | undefined
+  /** Seats taken (`ta`). */
   readonly totalActivations: number | undefined
+  /** Deactivations allowed (`ad`; −1 unlimited). */
   readonly allowedDeactivations: number | undefined
+  /** Deactivations made (`td`). */
   readonly totalDeactivations: number | undefined
-  /** Epoch ms: the licence's creation and first activation, this activation's creation, maintenance expiry. */
+  /** The licence's creation (`lcat`). */
   readonly licenseCreatedAt: number | undefined
+  /** The licence's first activation (`laat`). */
   readonly licenseActivatedAt: number | undefined
+  /** This activation's creation (`acat`). */
   readonly activationCreatedAt: number | undefined
+  /** When the licence's maintenance ends (`meat`): releases published after it are not covered. */
   readonly maintenanceExpiresAt: number | undefined
   /** The highest release version the licence allows (`marv`). */
   readonly maxAllowedReleaseVersion: string | undefined
-  /** The OS-user lock (`ul`) and the user hash it binds to (`uh`). */
+  /** The release version the licence was activated for (`crv`): what the maintenance policy compares against. */
+  readonly currentReleaseVersion: string | undefined
+  /** Which updates the licence's maintenance allows (`mp`: major, minor, and its validity in seconds). */
+  readonly maintenancePolicy: MaintenancePolicy | undefined
+  /** The entitlement set linked to the licence (`esn`/`esdn`/`est`); `undefined`: none (LexActivator's 109). */
+  readonly entitlementSet: EntitlementSet | undefined
+  /** The OS-user lock (`ul`): only the user whose hash is {@link userHash} may run the licence (LA_E_OS_USER). */
   readonly userLocked: boolean
+  /** The hash of the OS user the licence is bound to (`uh`), as the server signed it. */
+  readonly userHash: string | undefined
   /** Hosted-floating: how many clients may hold a lease at once (`fc`). */
   readonly floatingClients: number | undefined
+  /** Hosted-floating: how leases are handed out (`ls`). */
   readonly leasingStrategy: string | undefined
   /** LexActivator's `GetLicenseOrganizationName` / `…Address` (`on`, `oa`: an address object, or a string). */
   readonly organization: { readonly name?: string; readonly address?: OrganizationAddress | string }
@@ -127,7 +174,18 @@ export const detailsOf = (facts: LicenseFacts): LicenseDetails => {
     activationCreatedAt: trial ? undefined : toMillis(a.activationCreatedAt ?? 0),
     maintenanceExpiresAt: trial ? undefined : toMillis(a.maintenanceExpiresAt ?? 0),
     maxAllowedReleaseVersion: trial ? undefined : a.maxAllowedReleaseVersion,
+    currentReleaseVersion: trial ? undefined : a.currentReleaseVersion,
+    maintenancePolicy: trial ? undefined : a.maintenancePolicy,
+    entitlementSet:
+      trial || a.entitlementSetName === undefined || a.entitlementSetName === ""
+        ? undefined
+        : {
+            name: a.entitlementSetName,
+            displayName: a.entitlementSetDisplayName,
+            tier: a.entitlementSetTier
+          },
     userLocked: (trial ? t.userLocked : a.userLocked) === true,
+    userHash: trial ? t.userHash : a.userHash,
     floatingClients: trial ? undefined : a.floatingClients,
     leasingStrategy: trial ? undefined : a.leasingStrategy,
     organization: trial
