@@ -68,7 +68,9 @@ const activeView: LicenseView = {
     floatingClients: undefined,
     leasingStrategy: undefined,
     organization: {}
-  }
+  },
+  features: [],
+  featuresError: undefined
 }
 
 describe("exit codes", () => {

@@ -73,6 +73,10 @@ export const nextDeadline = (context: LicenseContext): number | undefined => {
   }
   if (c.expiresAt !== 0) candidates.push(secondsDeadline(c.expiresAt))
   if ("leaseExpiresAt" in c && c.leaseExpiresAt !== 0) candidates.push(secondsDeadline(c.leaseExpiresAt))
+  // A feature that runs out changes what the view offers at that moment (`FeatureEntitlements.isExpired`).
+  for (const feature of facts.entitlements?.verified.entitlements ?? []) {
+    if (feature.expiresAt !== undefined) candidates.push(secondsDeadline(feature.expiresAt))
+  }
   // Only deadlines still ahead can wake the machine: one already passed has been acted on by the evaluation that
   // led here (re-arming a zero-delay timer for it would spin).
   const now = context.config.now()

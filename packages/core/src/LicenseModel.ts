@@ -5,7 +5,9 @@
  *
  * @since 0.2.0
  */
+import type { FeatureEntitlements, FeatureEntitlementsErrorReason } from "./FeatureEntitlements.ts"
 import type { FingerprintComponent } from "./Fingerprint.ts"
+import type { LexStatus } from "./LexStatus.ts"
 import type { ApiErrorReason } from "./LicenseApi.ts"
 import type { ActivationClaims, MetadataEntry, TrialClaims } from "./Protocol.ts"
 import type { RunningRelease } from "./ReleaseVersion.ts"
@@ -59,6 +61,23 @@ export interface LicenseFacts {
    * activation, sync): what a user-locked token's `uh` must match. Never stored: each run reads its own user.
    */
   readonly userHash?: string | undefined
+  /**
+   * The activation's feature entitlements, verified, with the raw token the record keeps: fetched after the
+   * activation and after every sync, re-verified on load. `undefined` until a fetch has succeeded (or for a trial).
+   */
+  readonly entitlements?: { readonly token: string; readonly verified: FeatureEntitlements } | undefined
+  /** Why the last fetch (or load) of the entitlements failed; the set before it stays in force. */
+  readonly entitlementsFailure?: EntitlementsFailure | undefined
+}
+
+/** A fetch or verification of the feature entitlements that failed: reported, never failing the licence. */
+export interface EntitlementsFailure {
+  readonly kind: FeatureEntitlementsErrorReason["_tag"] | "Timeout" | "InternalError"
+  /** The server's code, when it sent one. */
+  readonly code?: string | undefined
+  readonly message: string
+  /** LexActivator's answer for it (`LA_E_FEATURE_ENTITLEMENTS_INVALID`, `LA_E_INET`, …). */
+  readonly status: LexStatus
 }
 
 /** Why the last operation failed or the record was cleared; `code` is the server's when it sent one. */

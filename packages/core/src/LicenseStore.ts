@@ -29,7 +29,12 @@ export const StoredRecord = Schema.Struct({
   /** Epoch milliseconds: the latest time this client has seen, never moved backwards. */
   lastSeenAt: Schema.Int,
   /** Epoch milliseconds of the last successful server sync. */
-  lastSyncedAt: Schema.Int
+  lastSyncedAt: Schema.Int,
+  /**
+   * The raw feature-entitlements token, as the server sent it (re-verified on load). Optional, so records written
+   * before entitlements were kept still load, as the same version.
+   */
+  featureEntitlementsToken: Schema.optionalKey(Schema.NonEmptyString)
 })
 export type StoredRecord = typeof StoredRecord.Type
 

@@ -5,9 +5,18 @@
  *
  * @since 0.3.0
  */
+import * as FeatureEntitlements from "./FeatureEntitlements.ts"
+import type { Feature, FeatureLookup } from "./FeatureEntitlements.ts"
 import { type LexStatus, type LexStatusName, lexStatus, lexStatusOfFailure } from "./LexStatus.ts"
 import { nextDeadline } from "./LicenseMachine.ts"
-import type { FailureInfo, LicenseContext, LicenseFacts, LicenseStateName, MachineSnapshot } from "./LicenseModel.ts"
+import type {
+  EntitlementsFailure,
+  FailureInfo,
+  LicenseContext,
+  LicenseFacts,
+  LicenseStateName,
+  MachineSnapshot
+} from "./LicenseModel.ts"
 import type {
   ActivationClaims,
   ActivationMeterAttribute,
@@ -128,7 +137,28 @@ export interface LicenseView {
   readonly nextSyncAt: number | undefined
   readonly nextDeadline: number | undefined
   readonly license: LicenseDetails | undefined
+  /**
+   * The feature entitlements in force at this moment (expired ones left out), from the last verified set: offline,
+   * `[]` when none was fetched. The machine wakes at each feature's expiry, so the view changes at that moment.
+   */
+  readonly features: ReadonlyArray<Feature>
+  /** Why the last fetch of the entitlements failed (the set before it stays), `undefined` after a good one. */
+  readonly featuresError: EntitlementsFailure | undefined
 }
+
+/** The features in force at `now` (epoch ms), `[]` without a verified set. */
+export const featuresOf = (context: Pick<LicenseContext, "facts">, now: number): ReadonlyArray<Feature> => {
+  const set = context.facts?.entitlements?.verified
+  return set === undefined ? [] : FeatureEntitlements.features(set, now)
+}
+
+/** One feature by name at `now`; `NotFound` without a verified set. */
+export const featureOf = (context: Pick<LicenseContext, "facts">, name: string, now: number): FeatureLookup =>
+  FeatureEntitlements.feature(
+    context.facts?.entitlements?.verified ?? { activationId: "", licenseId: "", issuedAt: undefined, entitlements: [] },
+    name,
+    now
+  )
 
 export const isSettled = (snapshot: MachineSnapshot): boolean => snapshot.hasTag("settled")
 
@@ -254,6 +284,8 @@ export const viewOf = (snapshot: MachineSnapshot): LicenseView => {
     storeError: context.storeError,
     nextSyncAt: context.syncHalted ? undefined : context.nextSyncAt,
     nextDeadline: nextDeadline(context),
-    license: context.facts === undefined ? undefined : detailsOf(context.facts)
+    license: context.facts === undefined ? undefined : detailsOf(context.facts),
+    features: featuresOf(context, context.config.now()),
+    featuresError: context.facts?.entitlementsFailure
   }
 }

@@ -33,7 +33,17 @@ import { LicenseOperations } from "./LicenseOperations.ts"
 import { LicenseStore, RecordVersion, type StoredRecord } from "./LicenseStore.ts"
 import { checkConfig, type LicensingConfig, type LicensingConfigError } from "./LicensingConfig.ts"
 import { LicensingError, NotActivated, reasonOf } from "./LicensingError.ts"
-import { detailsOf, isSettled, type LicenseDetails, type LicenseView, stateOf, viewOf } from "./LicenseView.ts"
+import type { Feature, FeatureLookup } from "./FeatureEntitlements.ts"
+import {
+  detailsOf,
+  featureOf,
+  featuresOf,
+  isSettled,
+  type LicenseDetails,
+  type LicenseView,
+  stateOf,
+  viewOf
+} from "./LicenseView.ts"
 import * as RecordWriter from "./RecordWriter.ts"
 import * as XStateClock from "./XStateClock.ts"
 
@@ -69,6 +79,13 @@ export interface LicensingService {
   readonly incrementMeter: (name: string, increment: number) => Effect.Effect<LicenseView, LicensingError>
   readonly current: Effect.Effect<LicenseView>
   readonly license: Effect.Effect<LicenseDetails | undefined>
+  /**
+   * The feature entitlements in force now, offline (LexActivator's `GetFeatureEntitlements`): fetched after the
+   * activation and every sync, kept in the record; an expired feature is left out from its expiry on.
+   */
+  readonly features: Effect.Effect<ReadonlyArray<Feature>>
+  /** One feature by name, now, offline (LexActivator's `GetFeatureEntitlement`): entitled, expired or not found. */
+  readonly feature: (name: string) => Effect.Effect<FeatureLookup>
   /** Every distinct view, starting with the current one. */
   readonly changes: Stream.Stream<LicenseView>
   /** The same stream as `changes`, under the name the design uses. */
@@ -159,7 +176,8 @@ export class Licensing extends Context.Service<Licensing, LicensingService>()("@
               fingerprint: facts.fingerprint,
               components: facts.components,
               lastSeenAt: facts.lastSeenAt,
-              lastSyncedAt: facts.lastSyncedAt
+              lastSyncedAt: facts.lastSyncedAt,
+              ...(facts.entitlements !== undefined ? { featureEntitlementsToken: facts.entitlements.token } : {})
             }
             writer.save(record)
           },
@@ -351,6 +369,8 @@ export class Licensing extends Context.Service<Licensing, LicensingService>()("@
           const facts = actor.getSnapshot().context.facts
           return facts === undefined ? undefined : detailsOf(facts)
         }),
+        features: Effect.sync(() => featuresOf(actor.getSnapshot().context, clock.now())),
+        feature: (name: string) => Effect.sync(() => featureOf(actor.getSnapshot().context, name, clock.now())),
         changes: SubscriptionRef.changes(ref),
         state: SubscriptionRef.changes(ref),
         ref,

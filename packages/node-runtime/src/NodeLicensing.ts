@@ -12,6 +12,7 @@
  */
 import {
   createLicensing,
+  FeatureEntitlementsApi,
   Fingerprint,
   LicenseApi,
   type LicenseApiConfig,
@@ -42,7 +43,9 @@ export interface NodeLicensingConfig extends LicensingConfig {
 }
 
 /** The platform services for one product on Node: fingerprint, store (keyed by the fingerprint), HTTP API. */
-export const platformLayer = (config: NodeLicensingConfig): Layer.Layer<LicenseApi | LicenseStore | Fingerprint> => {
+export const platformLayer = (
+  config: NodeLicensingConfig
+): Layer.Layer<LicenseApi | FeatureEntitlementsApi | LicenseStore | Fingerprint> => {
   const fingerprint = NodeFingerprint.layer({ productId: config.productId, ...config.fingerprint })
   const scope = config.scope
   const store =
@@ -62,11 +65,12 @@ export const platformLayer = (config: NodeLicensingConfig): Layer.Layer<LicenseA
             })
           })
         )
-  const api = LicenseApi.layer({
-    host: config.host,
-    userAgent: config.userAgent ?? `licensure-node/${process.versions.node}`
-  }).pipe(Layer.provide(NodeHttp.layer(config.http ?? {})))
-  return Layer.mergeAll(api, store.pipe(Layer.provide(fingerprint)), fingerprint)
+  const apiConfig = { host: config.host, userAgent: config.userAgent ?? `licensure-node/${process.versions.node}` }
+  const http = NodeHttp.layer(config.http ?? {})
+  const api = LicenseApi.layer(apiConfig).pipe(Layer.provide(http))
+  // The feature entitlements are fetched after each activation and sync (LicenseOperations), as LexActivator does.
+  const entitlements = FeatureEntitlementsApi.layer(apiConfig).pipe(Layer.provide(http))
+  return Layer.mergeAll(api, entitlements, store.pipe(Layer.provide(fingerprint)), fingerprint)
 }
 
 /**
