@@ -191,6 +191,31 @@ export const startReferenceServer = async (): Promise<ReferenceServer> => {
         activationToken: await activationToken(activation, licences.get(activation.key)!)
       })
     }
+    // §3 item 1: `GET …/feature-entitlements?accountId=&licenseId=` → `{featureEntitlementsToken}`, a JWT with
+    // `aid, lid, fe`; LexActivator 3.34's features carry no `baseValue`/`expiresAt`, and a null display name is
+    // tolerated by its reader (row 29).
+    const entitlements = /^\/v3\/activations\/([^/]+)\/feature-entitlements$/.exec(path)
+    if (method === "GET" && entitlements !== null) {
+      const params = new URL(request.url ?? "/", "http://x").searchParams
+      const activation = activations.get(decodeURIComponent(entitlements[1]!))
+      if (activation === undefined) return refuse(response, 404, "ACTIVATION_NOT_FOUND", "Activation not found.")
+      const accountParam = params.get("accountId") ?? ""
+      if (accountParam !== "" && accountParam !== accountId) {
+        return refuse(response, 400, "INVALID_ACCOUNT_ID", "Invalid account id.")
+      }
+      const lid = `lic-${activation.key.slice(0, 6)}`
+      if (params.get("licenseId") !== lid) return refuse(response, 400, "INVALID_LICENSE_ID", "Invalid license id.")
+      return answer(response, 200, {
+        featureEntitlementsToken: await sign({
+          aid: activation.id,
+          lid,
+          fe: [
+            { featureName: "reports", featureDisplayName: "Reports", value: "on" },
+            { featureName: "seats", featureDisplayName: null, value: "5" }
+          ]
+        })
+      })
+    }
     const deactivate = /^\/v3\/activations\/([^/]+)\/deactivate$/.exec(path)
     if (method === "POST" && deactivate !== null) {
       const activation = activations.get(decodeURIComponent(deactivate[1]!))

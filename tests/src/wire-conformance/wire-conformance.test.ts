@@ -23,7 +23,10 @@ import {
   AnswerStatus,
   Calls,
   DeactivationBodyKeys,
+  FeatureEntitlementsQuery,
+  FeatureTokenClaimKeys,
   LexStatusFor,
+  MoreCalls,
   OrganizationAddressKeys,
   TrialBodyKeys,
   TrialBodyRequired,
@@ -120,9 +123,46 @@ afterEach(async () => {
   for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true })
 })
 
+/** The feature-entitlements fetch that follows every activation and sync (reference-client.md §3 item 1). */
+const isEntitlementsFetch = (exchange: Exchange) =>
+  exchange.method === "GET" && /^\/v3\/activations\/[^/]+\/feature-entitlements(\?|$)/.test(exchange.path)
+
+/** The last exchange other than an entitlements fetch: the call a command made. */
+const lastCommand = (recorder: Recorder): Exchange | undefined =>
+  recorder.exchanges.findLast((exchange) => !isEntitlementsFetch(exchange))
+
+/**
+ * The entitlements fetch right after the last activation or sync: `GET /v3/activations/{aid}/feature-entitlements
+ * ?accountId={acc}&licenseId={lid}`, in that order, with `X-Account-Id`, answered 200 `{featureEntitlementsToken}`.
+ */
+const assertEntitlementsFetched = (recorder: Recorder, activationId: string, accountId: string) => {
+  const exchange = recorder.exchanges.at(-1)
+  assert.isDefined(exchange, "expected a feature-entitlements request, none was sent")
+  assert.isTrue(
+    isEntitlementsFetch(exchange!),
+    `expected the entitlements fetch last, got ${exchange!.method} ${exchange!.path}`
+  )
+  const url = new URL(exchange!.path, "http://x")
+  assert.strictEqual(url.pathname, MoreCalls.featureEntitlements.path(encodeURIComponent(activationId)))
+  assert.deepStrictEqual([...url.searchParams.keys()], [...FeatureEntitlementsQuery])
+  assert.strictEqual(url.searchParams.get("accountId"), accountId)
+  assert.isNotEmpty(url.searchParams.get("licenseId"))
+  assert.strictEqual(exchange!.headers["x-account-id"], accountId)
+  assert.isUndefined(exchange!.headers.authorization, "no Authorization outside /v3/me")
+  assert.strictEqual(exchange!.status, 200)
+  assert.deepStrictEqual(Object.keys(exchange!.response), ["featureEntitlementsToken"])
+  assert.deepStrictEqual(
+    Object.keys(decodeJwt(exchange!.response.featureEntitlementsToken)).sort(),
+    [...FeatureTokenClaimKeys].sort()
+  )
+  // Exactly one fetch per activation or sync.
+  const before = recorder.exchanges.at(-2)
+  assert.isTrue(before !== undefined && !isEntitlementsFetch(before), "one entitlements fetch, not two")
+}
+
 /** The one exchange of the last call to `call`, checked for method and path. */
 const lastCall = (recorder: Recorder, call: keyof typeof Calls, id = ""): Exchange => {
-  const exchange = recorder.exchanges.at(-1)
+  const exchange = lastCommand(recorder)
   assert.isDefined(exchange, `expected a ${call} request, none was sent`)
   assert.strictEqual(exchange!.method, Calls[call].method, `${call}: method`)
   assert.strictEqual(exchange!.path, Calls[call].path(encodeURIComponent(id)), `${call}: path`)
@@ -193,9 +233,11 @@ for (const [name, start] of [
       assert.strictEqual(activated.state, "active")
       assert.deepStrictEqual(activated.status, LexStatusFor.ok)
       const id = activationIdOf(activation.response.activationToken)
+      assertEntitlementsFetched(recorder, id, backend.accountId)
 
       const synced = await licensing.sync()
       const sync = lastCall(recorder, "sync", id)
+      assertEntitlementsFetched(recorder, id, backend.accountId)
       assertHeaders(sync, backend.accountId)
       assertBodyKeys(sync.body, ActivationBodyKeys, ActivationBodyRequired, "sync body")
       assert.include(AnswerStatus.synced, sync.status)
@@ -232,7 +274,7 @@ for (const [name, start] of [
       const licensing = client(backend, recorder)
       await licensing.activate(key)
       const error = await rejection(licensing.deactivate())
-      const refused = recorder.exchanges.at(-1)!
+      const refused = lastCommand(recorder)!
       assert.strictEqual(refused.method, "POST")
       assert.match(refused.path, /\/deactivate$/)
       assert.strictEqual(refused.status, AnswerStatus.DEACTIVATION_LIMIT_REACHED)
@@ -249,7 +291,7 @@ for (const [name, start] of [
       const key = await backend.licence()
       const licensing = client(backend, recorder)
       await licensing.activate(key)
-      const id = activationIdOf(recorder.exchanges.at(-1)!.response.activationToken)
+      const id = activationIdOf(lastCommand(recorder)!.response.activationToken)
       await backend.forget(id)
       const after = await licensing.sync().catch(() => licensing.view())
       const gone = lastCall(recorder, "sync", id)
@@ -322,7 +364,7 @@ describe("reactions only the reference-shaped server provokes", () => {
     const key = backend.server.licence({ organisation: true })
     const licensing = client(backend, recorder)
     const view = await licensing.activate(key)
-    const raw = decodeJwt(recorder.exchanges.at(-1)!.response.activationToken)
+    const raw = decodeJwt(lastCommand(recorder)!.response.activationToken)
     assert.isObject(raw.oa)
     assert.sameMembers(Object.keys(raw.oa as object), OrganizationAddressKeys)
     assert.isNull(raw.name)
@@ -346,18 +388,27 @@ describe("reactions only the reference-shaped server provokes", () => {
     assert.deepStrictEqual(details!.user, {})
     assert.deepStrictEqual(details!.productMetadata, [{ key: "edition", value: "pro" }])
     assert.strictEqual(details!.serverSyncInterval, 3600)
+    // The entitlements token's null display name reads as absent, as LexActivator's reader tolerates it.
+    assert.deepStrictEqual(
+      view.features.map((f) => [f.name, f.displayName, f.value]),
+      [
+        ["reports", "Reports", "on"],
+        ["seats", undefined, "5"]
+      ]
+    )
+    assert.isUndefined(view.featuresError)
   })
 
   it("a 404 without a code on sync clears too", async () => {
     const key = backend.server.licence()
     const licensing = client(backend, recorder)
     await licensing.activate(key)
-    backend.server.forget(activationIdOf(recorder.exchanges.at(-1)!.response.activationToken))
+    backend.server.forget(activationIdOf(lastCommand(recorder)!.response.activationToken))
     backend.server.quirks.notFoundWithoutCode = true
     try {
       const after = await licensing.sync().catch(() => licensing.view())
-      assert.strictEqual(recorder.exchanges.at(-1)!.status, 404)
-      assert.isUndefined(recorder.exchanges.at(-1)!.response.code)
+      assert.strictEqual(lastCommand(recorder)!.status, 404)
+      assert.isUndefined(lastCommand(recorder)!.response.code)
       assert.strictEqual(after.state, "unactivated")
       assert.deepStrictEqual(await licensing.status(), LexStatusFor.ACTIVATION_NOT_FOUND)
     } finally {
