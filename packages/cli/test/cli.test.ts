@@ -185,7 +185,11 @@ describe("licensure CLI (real processes against a real emulator)", () => {
     const log = (await admin("GET", "/__admin/log")) as Array<{ method: string; path: string; status: number }>
     assert.deepStrictEqual(
       log.map((e) => `${e.method} ${e.path} ${e.status}`),
-      [`PATCH /v3/activations/${view.license.activationId} 200`]
+      // A sync, then the feature entitlements fetched after it (as LexActivator does after every sync).
+      [
+        `PATCH /v3/activations/${view.license.activationId} 200`,
+        `GET /v3/activations/${view.license.activationId}/feature-entitlements 200`
+      ]
     )
 
     const deactivated = await cli(["deactivate"], env)
