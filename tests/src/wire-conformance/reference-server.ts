@@ -37,7 +37,11 @@ export interface ReferenceServer {
     notFoundWithoutCode: boolean
     /** Trial tokens come back already expired (`eat < iat`, row 32). */
     trialExpired: boolean
+    /** `GET /v3/me/licenses` answers the first page whatever `page` says (a server without paging). */
+    ignoresPage: boolean
   }
+  /** How many licences the signed-in user has (`GET /v3/me/licenses` lists them, paged). */
+  userLicences: number
   readonly close: () => Promise<void>
 }
 
@@ -51,7 +55,8 @@ export const startReferenceServer = async (): Promise<ReferenceServer> => {
   const licences = new Map<string, Licence>()
   const activations = new Map<string, Activation>()
   const trials = new Map<string, string>()
-  const quirks = { notFoundWithoutCode: false, trialExpired: false }
+  const quirks = { notFoundWithoutCode: false, trialExpired: false, ignoresPage: false }
+  const user = { licences: 0 }
 
   const sign = (payload: Record<string, unknown>) =>
     new SignJWT(payload).setProtectedHeader({ alg: "RS256", typ: "JWT" }).sign(privateKey)
@@ -248,6 +253,29 @@ export const startReferenceServer = async (): Promise<ReferenceServer> => {
       if (![...trials.values()].includes(id)) return refuse(response, 404, "ACTIVATION_NOT_FOUND", "Trial not found.")
       return answer(response, 200, { trialActivationToken: await trialToken(id, body) })
     }
+    // §3 item 5: the user's licences as a JSON list, with `Authorization: Bearer`; the REF page's `page` and
+    // `limit` (≤ 100) page it. The default page size is not published: ten here.
+    if (method === "GET" && path === "/v3/me/licenses") {
+      if (!/^Bearer \S+$/.test(request.headers.authorization ?? "")) {
+        return refuse(response, 401, undefined, "Authorization required.")
+      }
+      const params = new URL(request.url ?? "/", "http://x").searchParams
+      const limit = Number(params.get("limit") ?? "10")
+      const page = quirks.ignoresPage ? 1 : Number(params.get("page") ?? "1")
+      if (!Number.isInteger(limit) || limit < 1 || limit > 100 || !Number.isInteger(page) || page < 1) {
+        return refuse(response, 400, undefined, "Invalid paging.")
+      }
+      const all = Array.from({ length: user.licences }, (_, i) => ({
+        allowedActivations: 1,
+        allowedDeactivations: 1,
+        key: `USER-LICENCE-${String(i + 1).padStart(4, "0")}`,
+        type: "node-locked",
+        totalActivations: 0,
+        totalDeactivations: 0,
+        metadata: []
+      }))
+      return answer(response, 200, all.slice((page - 1) * limit, page * limit))
+    }
     return refuse(response, 404, undefined, `No route for ${method} ${path}`)
   }
 
@@ -268,6 +296,12 @@ export const startReferenceServer = async (): Promise<ReferenceServer> => {
     accountId,
     publicKeyPem,
     quirks,
+    get userLicences() {
+      return user.licences
+    },
+    set userLicences(count: number) {
+      user.licences = count
+    },
     licence: (options = {}) => {
       const key = randomUUID().toUpperCase()
       licences.set(key, {

@@ -15,6 +15,9 @@ import { join } from "node:path"
 import { afterAll, afterEach, assert, beforeAll, describe, it } from "@effect/vitest"
 import { type Emulator, startEmulator } from "@licensure/emulator"
 import { createNodeLicensing } from "@licensure/node-runtime/NodeLicensing"
+import { UserLogin } from "@licensure/core"
+import { Effect } from "effect"
+import { FetchHttpClient } from "effect/http"
 import { decodeJwt } from "jose"
 import { type Exchange, type Recorder, startRecorder } from "./recorder.ts"
 import {
@@ -30,7 +33,8 @@ import {
   OrganizationAddressKeys,
   TrialBodyKeys,
   TrialBodyRequired,
-  TrialTokenClaimKeys
+  TrialTokenClaimKeys,
+  UserLicensesQuery
 } from "./reference.ts"
 import { type ReferenceServer, startReferenceServer } from "./reference-server.ts"
 
@@ -413,6 +417,54 @@ describe("reactions only the reference-shaped server provokes", () => {
       assert.deepStrictEqual(await licensing.status(), LexStatusFor.ACTIVATION_NOT_FOUND)
     } finally {
       backend.server.quirks.notFoundWithoutCode = false
+    }
+  })
+
+  it("user licences: ?productId, then page and limit=100, page after page until a short one", async () => {
+    backend.server.userLicences = 205
+    const from = recorder.exchanges.length
+    const licences = await Effect.runPromise(
+      Effect.flatMap(UserLogin.UserLogin.make({ host: recorder.url }), (api) =>
+        api.licenses("access-token", backend.productId, { accountId: backend.accountId })
+      ).pipe(Effect.provide(FetchHttpClient.layer))
+    )
+    assert.strictEqual(licences.length, 205)
+    assert.strictEqual(new Set(licences.map((l) => l.key)).size, 205)
+    const sent = recorder.exchanges.slice(from)
+    assert.deepStrictEqual(
+      sent.map((e) => `${e.method} ${e.path}`),
+      [1, 2, 3].map(
+        (page) =>
+          `GET ${MoreCalls.userLicenses.path}?productId=${encodeURIComponent(backend.productId)}&page=${page}&limit=100`
+      )
+    )
+    for (const exchange of sent) {
+      assert.deepStrictEqual([...new URL(exchange.path, "http://x").searchParams.keys()], [...UserLicensesQuery])
+      assert.strictEqual(exchange.headers.authorization, "Bearer access-token")
+      assert.strictEqual(exchange.headers["x-account-id"], backend.accountId)
+      assert.strictEqual(exchange.status, 200)
+    }
+    assert.deepStrictEqual(
+      sent.map((e) => (e.response as Array<unknown>).length),
+      [100, 100, 5]
+    )
+  })
+
+  it("user licences from a server that ignores page: the repeated page ends the list, nothing is doubled", async () => {
+    backend.server.userLicences = 150
+    backend.server.quirks.ignoresPage = true
+    try {
+      const from = recorder.exchanges.length
+      const licences = await Effect.runPromise(
+        Effect.flatMap(UserLogin.UserLogin.make({ host: recorder.url }), (api) =>
+          api.licenses("access-token", backend.productId)
+        ).pipe(Effect.provide(FetchHttpClient.layer))
+      )
+      assert.strictEqual(licences.length, 100)
+      assert.strictEqual(new Set(licences.map((l) => l.key)).size, 100)
+      assert.strictEqual(recorder.exchanges.length - from, 2)
+    } finally {
+      backend.server.quirks.ignoresPage = false
     }
   })
 
