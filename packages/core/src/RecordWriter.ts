@@ -34,6 +34,7 @@ export const unchangedButSeen = (previous: StoredRecord | undefined, next: Store
   previous.fingerprint === next.fingerprint &&
   previous.components === next.components &&
   previous.lastSyncedAt === next.lastSyncedAt &&
+  previous.featureEntitlementsToken === next.featureEntitlementsToken &&
   next.lastSeenAt >= previous.lastSeenAt &&
   next.lastSeenAt - previous.lastSeenAt < LastSeenPersistMillis
 

@@ -42,10 +42,23 @@ export interface ReferenceServer {
   }
   /** How many licences the signed-in user has (`GET /v3/me/licenses` lists them, paged). */
   userLicences: number
+  /** The one published release (linux, stable) and the licence keys it is allowed for. */
+  readonly release: { readonly id: string; readonly version: string; readonly allowedKeys: Set<string> }
   readonly close: () => Promise<void>
 }
 
 const now = () => Math.floor(Date.now() / 1000)
+
+/** `x.x` … `x.x.x.x` compared part by part, a missing part counting as 0. */
+const compareVersions = (a: string, b: string): number => {
+  const x = a.split(".").map(Number)
+  const y = b.split(".").map(Number)
+  for (let i = 0; i < 4; i++) {
+    const d = (x[i] ?? 0) - (y[i] ?? 0)
+    if (d !== 0) return Math.sign(d)
+  }
+  return 0
+}
 
 export const startReferenceServer = async (): Promise<ReferenceServer> => {
   const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 })
@@ -57,6 +70,8 @@ export const startReferenceServer = async (): Promise<ReferenceServer> => {
   const trials = new Map<string, string>()
   const quirks = { notFoundWithoutCode: false, trialExpired: false, ignoresPage: false }
   const user = { licences: 0 }
+  const release = { id: randomUUID(), version: "2.0.0", allowedKeys: new Set<string>() }
+  const releaseFileId = randomUUID()
 
   const sign = (payload: Record<string, unknown>) =>
     new SignJWT(payload).setProtectedHeader({ alg: "RS256", typ: "JWT" }).sign(privateKey)
@@ -253,6 +268,58 @@ export const startReferenceServer = async (): Promise<ReferenceServer> => {
       if (![...trials.values()].includes(id)) return refuse(response, 404, "ACTIVATION_NOT_FOUND", "Trial not found.")
       return answer(response, 200, { trialActivationToken: await trialToken(id, body) })
     }
+    // Row 38 / §3 item 4: `GET /v3/releases/update?accountId&productId&platform&key&version&channel[&allowed]`
+    // → 200 with the Release JSON (its `UpdatedAt` spelt so), or 204 when nothing newer (or nothing allowed).
+    if (method === "GET" && path === "/v3/releases/update") {
+      const params = new URL(request.url ?? "/", "http://x").searchParams
+      if (params.get("productId") !== productId)
+        return refuse(response, 400, "INVALID_PRODUCT_ID", "Invalid product id.")
+      const version = params.get("version") ?? ""
+      if (!/^\d+(\.\d+){1,3}$/.test(version)) {
+        return refuse(response, 400, "INVALID_VERSION_FORMAT", "Invalid version format.")
+      }
+      const newer = compareVersions(release.version, version) > 0
+      const key = (params.get("key") ?? "").toUpperCase()
+      const onlyAllowed = params.get("allowed") === "true"
+      const wanted = params.get("platform") === "linux" && params.get("channel") === "stable"
+      if (!wanted || !newer || (onlyAllowed && !release.allowedKeys.has(key))) return answer(response, 204)
+      return answer(response, 200, {
+        totalFiles: 1,
+        published: true,
+        private: false,
+        id: release.id,
+        createdAt: "2026-01-10T08:00:00Z",
+        UpdatedAt: "2026-01-10T08:00:00Z",
+        name: "Version 2",
+        channel: "stable",
+        version: release.version,
+        platforms: ["linux"],
+        notes: null,
+        publishedAt: "2026-01-10T09:00:00Z",
+        productId,
+        files: [
+          {
+            size: 1024,
+            downloads: 3,
+            secured: false,
+            id: releaseFileId,
+            name: "app-2.0.0.tar.gz",
+            url: "https://downloads.example.com/app-2.0.0.tar.gz",
+            extension: "tar.gz",
+            checksum: "a".repeat(64),
+            releaseId: release.id,
+            createdAt: "2026-01-10T08:00:00Z",
+            updatedAt: "2026-01-10T08:00:00Z"
+          }
+        ]
+      })
+    }
+    const releaseAllowed = /^\/v3\/releases\/([^/]+)\/allowed$/.exec(path)
+    if (method === "GET" && releaseAllowed !== null) {
+      const params = new URL(request.url ?? "/", "http://x").searchParams
+      if (decodeURIComponent(releaseAllowed[1]!) !== release.id) return refuse(response, 404, undefined, "No release.")
+      return answer(response, 200, { allowed: release.allowedKeys.has((params.get("key") ?? "").toUpperCase()) })
+    }
     // §3 item 5: the user's licences as a JSON list, with `Authorization: Bearer`; the REF page's `page` and
     // `limit` (≤ 100) page it. The default page size is not published: ten here.
     if (method === "GET" && path === "/v3/me/licenses") {
@@ -296,6 +363,7 @@ export const startReferenceServer = async (): Promise<ReferenceServer> => {
     accountId,
     publicKeyPem,
     quirks,
+    release,
     get userLicences() {
       return user.licences
     },

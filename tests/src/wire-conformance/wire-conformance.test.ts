@@ -15,7 +15,7 @@ import { join } from "node:path"
 import { afterAll, afterEach, assert, beforeAll, describe, it } from "@effect/vitest"
 import { type Emulator, startEmulator } from "@licensure/emulator"
 import { createNodeLicensing } from "@licensure/node-runtime/NodeLicensing"
-import { UserLogin } from "@licensure/core"
+import { Releases, UserLogin } from "@licensure/core"
 import { Effect } from "effect"
 import { FetchHttpClient } from "effect/http"
 import { decodeJwt } from "jose"
@@ -31,6 +31,7 @@ import {
   LexStatusFor,
   MoreCalls,
   OrganizationAddressKeys,
+  ReleaseStatusFor,
   TrialBodyKeys,
   TrialBodyRequired,
   TrialTokenClaimKeys,
@@ -418,6 +419,68 @@ describe("reactions only the reference-shaped server provokes", () => {
     } finally {
       backend.server.quirks.notFoundWithoutCode = false
     }
+  })
+
+  it("release update: the exact query, then /allowed; a reference-shaped release (UpdatedAt, files with checksum) reads", async () => {
+    const key = backend.server.licence()
+    const releases = (query: Partial<Releases.ReleaseQuery> = {}) =>
+      Effect.runPromise(
+        Effect.flatMap(Releases.Releases.make({ host: recorder.url }), (api) =>
+          api.checkForUpdate({
+            productId: backend.productId,
+            key,
+            accountId: backend.accountId,
+            version: "1.4.2",
+            platform: "linux",
+            channel: "stable",
+            ...query
+          })
+        ).pipe(Effect.provide(FetchHttpClient.layer))
+      )
+    const query = (version: string, extra = "") =>
+      `?accountId=${backend.accountId}&productId=${encodeURIComponent(backend.productId)}&platform=linux&key=${key}` +
+      `&version=${version}&channel=stable${extra}`
+
+    let from = recorder.exchanges.length
+    const notAllowed = await releases()
+    assert.deepStrictEqual(notAllowed.status, ReleaseStatusFor.notAllowed)
+    assert.deepStrictEqual(
+      recorder.exchanges.slice(from).map((e) => `${e.method} ${e.path} ${e.status}`),
+      [
+        `GET ${MoreCalls.releaseUpdate.path}${query("1.4.2")} 200`,
+        `GET ${MoreCalls.releaseAllowed.path(backend.server.release.id)}?accountId=${backend.accountId}&key=${key} 200`
+      ]
+    )
+    for (const exchange of recorder.exchanges.slice(from)) {
+      assert.strictEqual(exchange.headers["x-account-id"], backend.accountId)
+      assert.isUndefined(exchange.headers.authorization)
+    }
+
+    backend.server.release.allowedKeys.add(key)
+    const available = await releases()
+    assert.deepStrictEqual(available.status, ReleaseStatusFor.available)
+    if (available._tag !== "Available") throw new Error("expected an available release")
+    assert.strictEqual(available.release.version, "2.0.0")
+    assert.deepStrictEqual(
+      available.release.files.map((f) => [f.name, f.size, f.checksum]),
+      [["app-2.0.0.tar.gz", 1024, "a".repeat(64)]]
+    )
+
+    from = recorder.exchanges.length
+    const filtered = await releases({ releases: "allowed" })
+    assert.deepStrictEqual(filtered.status, ReleaseStatusFor.available)
+    assert.deepStrictEqual(
+      recorder.exchanges.slice(from).map((e) => `${e.method} ${e.path} ${e.status}`),
+      [`GET ${MoreCalls.releaseUpdate.path}${query("1.4.2", "&allowed=true")} 200`]
+    )
+
+    from = recorder.exchanges.length
+    const latest = await releases({ version: "2.0" })
+    assert.deepStrictEqual(latest.status, ReleaseStatusFor.notAvailable)
+    assert.deepStrictEqual(
+      recorder.exchanges.slice(from).map((e) => `${e.status} ${e.response === undefined}`),
+      ["204 true"]
+    )
   })
 
   it("user licences: ?productId, then page and limit=100, page after page until a short one", async () => {
