@@ -268,6 +268,20 @@ export const startReferenceServer = async (): Promise<ReferenceServer> => {
       if (![...trials.values()].includes(id)) return refuse(response, 404, "ACTIVATION_NOT_FOUND", "Trial not found.")
       return answer(response, 200, { trialActivationToken: await trialToken(id, body) })
     }
+    // §3 item 5: `POST /v3/accounts/login {accountId, email, password, twoFactorCode?}` → `{accessToken}`; the
+    // refusals are `{message, code}`: 400 for the credentials and the second factor.
+    if (method === "POST" && path === "/v3/accounts/login") {
+      if (body.email !== "ada@example.com" || body.password !== "correct horse") {
+        return refuse(response, 400, "INVALID_AUTHENTICATION_CREDENTIALS", "Invalid email or password.")
+      }
+      if (body.twoFactorCode === undefined) {
+        return refuse(response, 400, "MISSING_TWO_FACTOR_CODE", "Two-factor code is required.")
+      }
+      if (body.twoFactorCode !== "246810") return refuse(response, 400, "INVALID_TWO_FACTOR_CODE", "Invalid code.")
+      return answer(response, 200, {
+        accessToken: await new SignJWT({ sub: "user-ada" }).setProtectedHeader({ alg: "RS256" }).sign(privateKey)
+      })
+    }
     // Row 38 / §3 item 4: `GET /v3/releases/update?accountId&productId&platform&key&version&channel[&allowed]`
     // → 200 with the Release JSON (its `UpdatedAt` spelt so), or 204 when nothing newer (or nothing allowed).
     if (method === "GET" && path === "/v3/releases/update") {

@@ -483,6 +483,46 @@ describe("reactions only the reference-shaped server provokes", () => {
     )
   })
 
+  it("login: POST JSON {accountId, email, password, twoFactorCode}; the typed refusals for a missing or wrong code", async () => {
+    const login = (credentials: Omit<UserLogin.LoginCredentials, "accountId">) =>
+      Effect.runPromise(
+        Effect.flatMap(UserLogin.UserLogin.make({ host: recorder.url }), (api) =>
+          Effect.result(api.login({ accountId: backend.accountId, ...credentials }))
+        ).pipe(Effect.provide(FetchHttpClient.layer))
+      )
+    const from = recorder.exchanges.length
+    const missing = await login({ email: "ada@example.com", password: "correct horse" })
+    const wrong = await login({ email: "ada@example.com", password: "correct horse", twoFactorCode: "000000" })
+    const ok = await login({ email: "ada@example.com", password: "correct horse", twoFactorCode: "246810" })
+    const sent = recorder.exchanges.slice(from)
+    assert.deepStrictEqual(
+      sent.map((e) => `${e.method} ${e.path} ${e.status}`),
+      [`POST ${MoreCalls.login.path} 400`, `POST ${MoreCalls.login.path} 400`, `POST ${MoreCalls.login.path} 200`]
+    )
+    assert.deepStrictEqual(sent[0]!.body, {
+      accountId: backend.accountId,
+      email: "ada@example.com",
+      password: "correct horse"
+    })
+    assert.deepStrictEqual(sent[2]!.body, {
+      accountId: backend.accountId,
+      email: "ada@example.com",
+      password: "correct horse",
+      twoFactorCode: "246810"
+    })
+    for (const exchange of sent) {
+      assert.strictEqual(exchange.headers["content-type"], "application/json")
+      assert.strictEqual(exchange.headers["x-account-id"], backend.accountId)
+      assert.isUndefined(exchange.headers.authorization)
+    }
+    const codeOf = (r: typeof missing) =>
+      r._tag === "Failure" && r.failure.reason._tag === "LoginRefused" ? r.failure.reason.code : r._tag
+    assert.strictEqual(codeOf(missing), "MISSING_TWO_FACTOR_CODE")
+    assert.strictEqual(codeOf(wrong), "INVALID_TWO_FACTOR_CODE")
+    if (ok._tag !== "Success") throw new Error(`expected a session, got ${String(ok.failure)}`)
+    assert.strictEqual(ok.success.userId, "user-ada")
+  })
+
   it("user licences: ?productId, then page and limit=100, page after page until a short one", async () => {
     backend.server.userLicences = 205
     const from = recorder.exchanges.length
