@@ -2,8 +2,8 @@
  * The demo behind `pnpm demo`: a year in the life of one licence, in seconds. It serves the emulator over HTTP on
  * 127.0.0.1, creates a product and a licence, and runs a real licensing client against it on Effect's
  * `TestClock` from a fixed date: activation, periodic syncs, a 2-day outage inside the grace period and the
- * recovery, a suspension and the reinstatement, a renewal that moves the expiry, an outage longer than the grace
- * period, and a revocation. Beside the machine it shows the calls an application makes itself: the licence's feature
+ * recovery, a suspension and the reinstatement, a short renewal that lets the licence expire and a second one that
+ * brings it back, an outage longer than the grace period, a revocation, and then a trial that runs out. Beside the machine it shows the calls an application makes itself: the licence's feature
  * entitlements fetched once after activation and judged offline, one of them expiring while the app runs, and
  * release-update checks before and after a newer release is published. It prints a timeline (one row per state change and per scripted event, with the
  * requests the emulator has served so far) and a summary, and writes `state-chart.mmd`, `timeline.json` and
@@ -24,6 +24,8 @@ import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import { TestClock } from "effect/testing"
 import { DAY, HOUR, makeSim, settled } from "@licensure/testing"
+import * as InspectionRecord from "./InspectionRecord.ts"
+import * as Inspector from "./Inspector.ts"
 
 /** Virtual time starts here, so every run prints the same timeline. */
 export const DemoStart = Date.parse("2027-01-01T00:00:00Z")
@@ -43,9 +45,14 @@ export const DemoScript = {
   suspendDay: 90,
   reinstateDay: 97,
   renewDay: 150,
-  renewedExpiresDay: 400,
+  /** The first renewal is short: the licence runs out on this day, and stays `expired` until renewed again. */
+  renewedExpiresDay: 280,
   secondOutage: { day: 200, days: 10 },
+  secondRenewDay: 290,
+  finalExpiresDay: 400,
   revokeDay: 300,
+  /** After the revocation the user starts a trial (the emulator's default: 14 days); it runs out before the end. */
+  trialDay: 320,
   endDay: 365,
   /** The licence's `beta-export` feature runs out at the start of this day; `pdf` never does. */
   featureExpiresDay: 60,
@@ -91,7 +98,7 @@ export interface DemoSummary {
   /** The features in force right after activation, and those that had expired by the end. */
   readonly featuresAtStart: ReadonlyArray<string>
   readonly featuresExpired: ReadonlyArray<string>
-  /** The stored activation was gone at the end (revocation clears it). */
+  /** The stored activation was gone after the revocation (revocation clears it), before the trial began. */
   readonly storeCleared: boolean
   readonly wallSeconds: number
   readonly outDir: string
@@ -107,6 +114,19 @@ export interface DemoOptions {
   readonly outDir?: string | undefined
   /** The licence's sync interval in hours (default {@link DemoSyncIntervalHours}). */
   readonly syncIntervalHours?: number | undefined
+  /** Writes the run as JSON lines of inspection events here (`InspectionRecord`), for `licensure inspect --replay`. */
+  readonly record?: string | undefined
+  /**
+   * Serves the inspector page for the demo's client while the year runs (`url` is told once it listens), and
+   * keeps serving it after the year until `until` resolves, so the reader can scrub through it.
+   */
+  readonly inspect?:
+    | {
+        readonly port?: number | undefined
+        readonly onUrl: (url: string) => void
+        readonly until?: Promise<void> | undefined
+      }
+    | undefined
 }
 
 const iso = (ms: number) => new Date(ms).toISOString()
@@ -145,8 +165,14 @@ const describeChange = (before: LicenseView | undefined, view: LicenseView): str
   if (view.state === "graceOver") return "grace period over, no sync since day " + lastSyncDay(view)
   if (view.state === "suspended") return "sync: the server says suspended"
   if (view.state === "expired") return "licence expired"
+  if (view.state === "trialExpired") return "trial expired"
+  if (view.state === "trialActive") {
+    const until = view.license?.expiresAt
+    return `trial started (until ${until === undefined ? "?" : dayLabel(until)})`
+  }
   if (view.state === "active" && before !== undefined) {
     if (before.state === "suspended") return "sync ok: reinstated"
+    if (before.state === "expired") return "sync ok: renewed"
     if (before.state === "grace" || before.state === "graceOver") return "sync ok: server reachable again"
   }
   return "now " + view.state
@@ -186,6 +212,17 @@ export const runDemo = async (options: DemoOptions = {}): Promise<DemoSummary> =
     )
     const { emulator, licensing } = sim
     const at = (day: number) => DemoStart + day * DAY
+    const recorder =
+      options.record === undefined
+        ? undefined
+        : yield* InspectionRecord.record(options.record, licensing, { virtual: true }).pipe(Effect.orDie)
+    if (options.inspect !== undefined) {
+      // Its times are the demo's TestClock (licence time), marked virtual on the page.
+      const inspector = yield* Inspector.start(licensing, { port: options.inspect.port, virtual: true }).pipe(
+        Effect.orDie
+      )
+      options.inspect.onUrl(inspector.url)
+    }
 
     write(`licensure demo: one licence, ${script.endDay} virtual days from ${iso(DemoStart)}`)
     write(
@@ -203,11 +240,13 @@ export const runDemo = async (options: DemoOptions = {}): Promise<DemoSummary> =
     let last: { view: LicenseView; now: number } | undefined
 
     const requestsSoFar = Effect.promise(() => emulator.log()).pipe(Effect.map((log) => log.length))
-    const row = (now: number, state: string, event: string) =>
+    /** A printed row; a scripted one (not a state change, which the recording has already) is recorded too. */
+    const row = (now: number, state: string, event: string, scripted = true) =>
       Effect.gen(function* () {
         const r: DemoRow = { at: iso(now), day: dayLabel(now), state, event, requests: yield* requestsSoFar }
         rows.push(r)
         write(formatRow(r))
+        if (recorder !== undefined && scripted) yield* recorder.note(event)
       })
 
     /** Books the time since the last observation to the state the client was in, and prints what changed. */
@@ -215,11 +254,12 @@ export const runDemo = async (options: DemoOptions = {}): Promise<DemoSummary> =
       Effect.gen(function* () {
         if (last !== undefined) hours[last.view.state] = (hours[last.view.state] ?? 0) + (now - last.now) / HOUR
         if (!statuses.includes(view.status.name)) statuses.push(view.status.name)
-        const expiry = view.license?.expiresAt
+        // The licence's expiries; a trial's is its own (shown when it starts).
+        const expiry = view.license?.kind === "activation" ? view.license.expiresAt : undefined
         const before = last?.view
         if (before === undefined || before.state !== view.state) {
           states.push(view.state)
-          if (before !== undefined) yield* row(now, view.state, describeChange(before, view))
+          if (before !== undefined) yield* row(now, view.state, describeChange(before, view), false)
         }
         if (expiry !== undefined && expiries[expiries.length - 1] !== expiry) {
           if (expiries.length > 0) yield* row(now, view.state, `sync: expiry moved to ${dayLabel(expiry)}`)
@@ -337,12 +377,20 @@ export const runDemo = async (options: DemoOptions = {}): Promise<DemoSummary> =
       expiresAt: iso(at(script.renewedExpiresDay))
     })
     yield* outage(script.secondOutage)
+    yield* admin(script.secondRenewDay, `admin: renew until ${dayLabel(at(script.finalExpiresDay))}`, {
+      expiresAt: iso(at(script.finalExpiresDay))
+    })
     yield* admin(script.revokeDay, "admin: revoke", { revoked: true })
-    yield* runTo(at(script.endDay))
+    yield* runTo(at(script.trialDay))
     yield* licensing.flush
     const storeCleared = Option.isNone(yield* sim.store.load)
+    if (recorder !== undefined) yield* recorder.note("user: start a trial")
+    yield* observe(yield* licensing.activateTrial.pipe(Effect.orDie), yield* Clock.currentTimeMillis)
+    yield* runTo(at(script.endDay))
     const end = yield* Clock.currentTimeMillis
-    yield* row(end, last!.view.state, storeCleared ? "end (no stored activation)" : "end")
+    yield* row(end, last!.view.state, "end")
+    if (recorder !== undefined) yield* recorder.finish.pipe(Effect.orDie)
+    if (options.inspect?.until !== undefined) yield* Effect.promise(() => options.inspect!.until!)
     const log = yield* Effect.promise(() => emulator.log())
     const featuresExpired = entitlements.entitlements
       .filter((f) => FeatureEntitlements.isExpired(f, end))

@@ -32,9 +32,9 @@ import type { LicenseView, Licensing } from "@licensure/core"
 import * as Chart from "@licensure/core/Chart"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
-import * as Fiber from "effect/Fiber"
+import * as Exit from "effect/Exit"
 import * as Schema from "effect/Schema"
-import type * as Scope from "effect/Scope"
+import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as ChartLayout from "./ChartLayout.ts"
 import * as ChartSvg from "./ChartSvg.ts"
@@ -45,6 +45,21 @@ export interface InspectorOptions {
   readonly port?: number | undefined
   /** Loopback only. */
   readonly host?: "127.0.0.1" | undefined
+  /** Marks every event's time as virtual (the client runs on a `TestClock`). */
+  readonly virtual?: boolean | undefined
+}
+
+/**
+ * Where the inspector's events come from: a running client (its history grows, `follow` publishes each change) or
+ * a recording (fixed history, no follow: the page plays it).
+ */
+interface Feed {
+  readonly history: ReadonlyArray<InspectorEvent>
+  readonly current: () => InspectorEvent
+  readonly follow?: (publish: (event: InspectorEvent) => void) => Effect.Effect<void, never, Scope.Scope>
+  readonly replay: boolean
+  /** How many events are kept for pages that open later. */
+  readonly limit: number
 }
 
 export interface Inspector {
@@ -57,6 +72,10 @@ export interface Inspector {
 /** What `/events` sends and `/state.json` answers: a view and the time (epoch ms, from the `Clock`) it was seen. */
 export interface InspectorEvent extends LicenseView {
   readonly time: number
+  /** `time` is virtual (a simulation's `TestClock`, the demo's year), not the wall clock. */
+  readonly virtual?: boolean | undefined
+  /** What happened, when the source knows (the demo's script: `admin: suspend`, `sync failed (network)`). */
+  readonly event?: string | undefined
 }
 
 export class InspectorError extends Schema.TaggedError<InspectorError>()("InspectorError", {
@@ -133,6 +152,61 @@ export const start = (
   options: InspectorOptions = {}
 ): Effect.Effect<Inspector, InspectorError, Scope.Scope> =>
   Effect.gen(function* () {
+    const clock = yield* Clock.Clock
+    const stamp = (view: LicenseView): InspectorEvent => ({
+      ...view,
+      time: clock.currentTimeMillisUnsafe(),
+      ...(options.virtual === true ? { virtual: true } : {})
+    })
+    // One subscriber stamps each change once; every open stream gets the same event. A view equal to the last one
+    // (the stream's replay of the current value, or a snapshot that changed nothing visible) is not a change.
+    let latestView = yield* licensing.current
+    let latestJson = JSON.stringify(latestView)
+    return yield* serve(
+      {
+        history: [stamp(latestView)],
+        current: () => stamp(Effect.runSync(licensing.current)),
+        replay: false,
+        limit: HistoryLimit,
+        follow: (publish) =>
+          Effect.asVoid(
+            Effect.forkScoped(
+              Stream.runForEach(licensing.changes, (view) =>
+                Effect.sync(() => {
+                  if (view === latestView) return
+                  const json = JSON.stringify(view)
+                  latestView = view
+                  if (json === latestJson) return
+                  latestJson = json
+                  publish(stamp(view))
+                })
+              )
+            )
+          )
+      },
+      options
+    )
+  })
+
+/**
+ * Serves a recorded run (`licensure demo --record`, read by `InspectionRecord.read`): the page gets every event,
+ * then a `replay-end` event, and plays the recording with its scrubber. Nothing is live.
+ */
+export const replay = (
+  events: ReadonlyArray<InspectorEvent>,
+  options: InspectorOptions = {}
+): Effect.Effect<Inspector, InspectorError, Scope.Scope> => {
+  const last = events[events.length - 1]
+  if (last === undefined) {
+    return Effect.fail(
+      new InspectorError({ reason: "badOption", message: "expected a recording with at least one event, got none" })
+    )
+  }
+  return serve({ history: events, current: () => last, replay: true, limit: events.length }, options)
+}
+
+const serve = (feed: Feed, options: InspectorOptions): Effect.Effect<Inspector, InspectorError, Scope.Scope> =>
+  Effect.gen(function* () {
     const { port, host } = yield* checkOptions(options)
     const page = yield* Effect.try({
       try: Page.read,
@@ -146,24 +220,18 @@ export const start = (
     laidOut.catch(() => {})
     const states = new Set(graph.states)
     const clock = yield* Clock.Clock
-    const stamp = (view: LicenseView): InspectorEvent => ({ ...view, time: clock.currentTimeMillisUnsafe() })
-
-    // One subscriber stamps each change once; every open stream gets the same event. A view equal to the last one
-    // (the stream's replay of the current value, or a snapshot that changed nothing visible) is not a change.
-    let latestView = yield* licensing.current
-    let latestJson = JSON.stringify(latestView)
     // This server's name in event ids: a page that reconnects to a restarted inspector on the same port must not
     // take the new server's sequence numbers for the old one's.
     const server = clock.currentTimeMillisUnsafe().toString(36) + Math.random().toString(36).slice(2, 8)
     let sequence = 0
     const history: Array<{ readonly id: number; readonly data: string }> = []
-    const remember = (view: LicenseView) => {
-      const entry = { id: ++sequence, data: JSON.stringify(stamp(view)) }
+    const remember = (event: InspectorEvent) => {
+      const entry = { id: ++sequence, data: JSON.stringify(event) }
       history.push(entry)
-      if (history.length > HistoryLimit) history.shift()
+      if (history.length > feed.limit) history.shift()
       return entry
     }
-    remember(latestView)
+    for (const event of feed.history) remember(event)
     const streams = new Set<Http.ServerResponse>()
     const write = (res: Http.ServerResponse, event: { readonly id: number; readonly data: string }) => {
       if (res.destroyed || res.writableEnded) {
@@ -184,19 +252,16 @@ export const start = (
         res.destroy()
       }
     }
-    const pump = yield* Effect.forkScoped(
-      Stream.runForEach(licensing.changes, (view) =>
-        Effect.sync(() => {
-          if (view === latestView) return
-          const json = JSON.stringify(view)
-          latestView = view
-          if (json === latestJson) return
-          latestJson = json
-          const entry = remember(view)
+    const followScope = yield* Scope.make()
+    if (feed.follow !== undefined) {
+      yield* Scope.provide(
+        feed.follow((event) => {
+          const entry = remember(event)
           for (const res of streams) write(res, entry)
-        })
+        }),
+        followScope
       )
-    )
+    }
 
     const openStream = (res: Http.ServerResponse) => {
       res.writeHead(200, {
@@ -214,6 +279,8 @@ export const start = (
       res.on("close", () => streams.delete(res))
       const after = resumeAfter(res.req.headers["last-event-id"])
       for (const entry of history) if (entry.id > after) write(res, entry)
+      // A recording is all there: the page starts playing once it has it.
+      if (feed.replay && !res.destroyed) res.write(`event: replay-end\ndata: ${history.length}\n\n`)
     }
     /** The sequence number a reconnecting page already has, or 0 (send everything) for a new page or server. */
     const resumeAfter = (lastEventId: string | Array<string> | undefined): number => {
@@ -265,7 +332,7 @@ export const start = (
         "/",
         (res) =>
           drawn(res, (chart) => {
-            pageHtml ??= page.html(ChartSvg.render(chart))
+            pageHtml ??= page.html(ChartSvg.render(chart), { replay: feed.replay })
             send(res, 200, "text/html; charset=utf-8", pageHtml, {
               "content-security-policy": page.contentSecurityPolicy
             })
@@ -290,10 +357,7 @@ export const start = (
           )
         }
       ],
-      [
-        "/state.json",
-        (res) => send(res, 200, "application/json", JSON.stringify(stamp(Effect.runSync(licensing.current))))
-      ],
+      ["/state.json", (res) => send(res, 200, "application/json", JSON.stringify(feed.current()))],
       ["/events", openStream],
       // Browsers ask for it unprompted; "nothing here" without an error in the console.
       [
@@ -332,7 +396,7 @@ export const start = (
       })
       return closing
     }
-    const close = Effect.andThen(Fiber.interrupt(pump), Effect.promise(shutdown))
+    const close = Effect.andThen(Scope.close(followScope, Exit.void), Effect.promise(shutdown))
     yield* Effect.addFinalizer(() => close)
 
     const bound = yield* Effect.callback<number, InspectorError>((resume) => {

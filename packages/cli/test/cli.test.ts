@@ -362,6 +362,55 @@ describe("licensure CLI (real processes against a real emulator)", () => {
     }
   })
 
+  it("watch --json follows a sync run in another process: the licence suspended there shows here, with no call of its own", async () => {
+    const license = await newLicense()
+    const env = configured(storeDir())
+    assert.strictEqual((await cli(["activate", license.key], env)).code, 0)
+    const watching = start(cliBin, ["watch", "--json"], env)
+    const first = JSON.parse(await watching.nextLine((l) => l.includes('"state":"active"')))
+    assert.strictEqual(first.status.name, "LA_OK")
+
+    await admin("PATCH", `/__admin/licenses/${license.id}`, { suspended: true })
+    await admin("DELETE", "/__admin/log")
+    const synced = await cli(["sync", "--json"], env)
+    assert.strictEqual(synced.code, ExitCode.suspended, synced.stderr)
+
+    const seen = JSON.parse(await watching.nextLine((l) => l.includes('"state":"suspended"')))
+    assert.strictEqual(seen.status.name, "LA_SUSPENDED")
+    assert.strictEqual(seen.exitCode, ExitCode.suspended)
+    const log = (await admin("GET", "/__admin/log")) as Array<{ method: string }>
+    assert.deepStrictEqual(
+      log.map((e) => e.method),
+      ["PATCH"],
+      "the only request is the other process's sync"
+    )
+    watching.child.kill("SIGINT")
+    const done = await watching.finished
+    assert.strictEqual(done.code, 0, done.stderr)
+    // stdout stays JSON lines only.
+    for (const printed of done.stdout.trimEnd().split("\n")) assert.doesNotThrow(() => JSON.parse(printed))
+  })
+
+  it("inspect --replay refuses a missing flag, a missing file and a line that is not an inspection event", async () => {
+    assertOneLineError(await cli(["inspect"], baseEnv()), ExitCode.usage, /inspect expects --replay <file>/)
+    const missing = NodePath.join(work, "no-such-recording.jsonl")
+    assertOneLineError(
+      await cli(["inspect", "--replay", missing], baseEnv()),
+      ExitCode.usage,
+      /cannot read the recording .*no-such-recording\.jsonl/
+    )
+    const bad = NodePath.join(work, "bad-recording.jsonl")
+    NodeFs.writeFileSync(
+      bad,
+      '{"state":"active","time":1,"status":{"name":"LA_OK","code":0},"licensed":true,"settled":true}\n{"state":3}\n'
+    )
+    assertOneLineError(
+      await cli(["inspect", "--replay", bad], baseEnv()),
+      ExitCode.usage,
+      /bad-recording\.jsonl:2: expected an inspection event \(a string "state"\), got/
+    )
+  })
+
   it("watch --inspect serves the live state-chart page and still exits 0 on SIGINT", async () => {
     const license = await newLicense()
     const env = configured(storeDir())

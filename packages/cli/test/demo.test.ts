@@ -1,8 +1,11 @@
 import * as NodeFs from "node:fs"
+import * as Http from "node:http"
 import * as NodeOs from "node:os"
 import * as NodePath from "node:path"
 import * as Chart from "@licensure/core/Chart"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as InspectionRecord from "../src/InspectionRecord.ts"
 import { type DemoRow, DemoScript, DemoStart, type DemoSummary, runDemo } from "../src/Demo.ts"
 
 /** Six-hourly here to keep the suite fast; the README's demo syncs hourly (the default). */
@@ -22,7 +25,12 @@ let summary: DemoSummary
 beforeAll(async () => {
   outDir = NodeFs.mkdtempSync(NodePath.join(NodeOs.tmpdir(), "licensure-demo-"))
   lines = []
-  summary = await runDemo({ write: (line) => lines.push(line), outDir, syncIntervalHours: DemoSyncIntervalHours })
+  summary = await runDemo({
+    write: (line) => lines.push(line),
+    outDir,
+    syncIntervalHours: DemoSyncIntervalHours,
+    record: NodePath.join(outDir, "run.jsonl")
+  })
 })
 
 afterAll(() => {
@@ -48,14 +56,56 @@ describe("the demo: a year of one licence against the emulator on loopback", () 
       "grace",
       "graceOver",
       "active",
-      "revoked"
+      "expired",
+      "active",
+      "revoked",
+      "trialActive",
+      "trialExpired"
     ])
     assert.strictEqual(summary.virtualDays, DemoScript.endDay)
-    assert.strictEqual(summary.timeline[summary.timeline.length - 1]!.state, "revoked")
+    assert.strictEqual(summary.timeline[summary.timeline.length - 1]!.state, "trialExpired")
     assert.isTrue(summary.storeCleared)
-    for (const status of ["LA_OK", "LA_SUSPENDED", "LA_GRACE_PERIOD_OVER", "LA_E_REVOKED"]) {
+    for (const status of [
+      "LA_OK",
+      "LA_SUSPENDED",
+      "LA_GRACE_PERIOD_OVER",
+      "LA_EXPIRED",
+      "LA_E_REVOKED",
+      "LA_TRIAL_EXPIRED"
+    ]) {
       assert.include(summary.statusesSeen, status)
     }
+  })
+
+  it("passes through every settled state the design names for a licence and a trial, expired included", () => {
+    // DESIGN.md: active, renewDue (syncing), grace, expired, suspended, revoked, and trials of the same shape;
+    // the machine's own names for the settled ones (graceOver is grace run out).
+    for (const state of [
+      "active",
+      "grace",
+      "graceOver",
+      "expired",
+      "suspended",
+      "revoked",
+      "trialActive",
+      "trialExpired"
+    ]) {
+      assert.include(summary.states, state)
+      assert.isAbove(summary.hoursInState[state] ?? 0, 0, `time spent in ${state}`)
+    }
+    const expired = firstRow((r) => r.state === "expired")
+    assert.strictEqual(time(expired), at(DemoScript.renewedExpiresDay) + 1000)
+    assert.strictEqual(expired.event, "licence expired")
+    const renewed = firstRow((r) => r.state === "active", time(expired))
+    assert.isAtLeast(time(renewed), at(DemoScript.secondRenewDay))
+    assert.isBelow(time(renewed), at(DemoScript.secondRenewDay) + slack)
+    assert.strictEqual(renewed.event, "sync ok: renewed")
+    const trial = firstRow((r) => r.state === "trialActive")
+    assert.strictEqual(time(trial), at(DemoScript.trialDay))
+    assert.match(trial.event, /^trial started \(until day 334 00:00\)$/)
+    const trialOver = firstRow((r) => r.state === "trialExpired")
+    // The emulator's default trial: 14 days.
+    assert.strictEqual(time(trialOver), at(DemoScript.trialDay + 14) + 1000)
   })
 
   it("turns each scripted event into the state change it causes, at the next sync or deadline", () => {
@@ -92,14 +142,18 @@ describe("the demo: a year of one licence against the emulator on loopback", () 
     assert.match(revoked.event, /REVOKED_LICENSE/)
   })
 
-  it("shows the renewal as a new expiry at the first sync after it", () => {
+  it("shows each renewal as a new expiry at the first sync after it", () => {
     assert.deepStrictEqual(summary.expiries, [
       new Date(at(DemoScript.expiresDay)).toISOString(),
-      new Date(at(DemoScript.renewedExpiresDay)).toISOString()
+      new Date(at(DemoScript.renewedExpiresDay)).toISOString(),
+      new Date(at(DemoScript.finalExpiresDay)).toISOString()
     ])
     const moved = firstRow((r) => r.event.startsWith("sync: expiry moved"))
     assert.isAtLeast(time(moved), at(DemoScript.renewDay))
     assert.isBelow(time(moved), at(DemoScript.renewDay) + slack)
+    const again = firstRow((r) => r.event.startsWith("sync: expiry moved"), time(moved) + 1)
+    assert.isAtLeast(time(again), at(DemoScript.secondRenewDay))
+    assert.isBelow(time(again), at(DemoScript.secondRenewDay) + slack)
   })
 
   it("shows a feature entitlement expiring at its instant, judged offline from the token fetched at activation", () => {
@@ -154,7 +208,9 @@ describe("the demo: a year of one licence against the emulator on loopback", () 
     const overHours = (DemoScript.secondOutage.days - DemoScript.gracePeriodDays) * 24
     assert.isAtLeast(hours["graceOver"]!, overHours)
     assert.isAtMost(hours["graceOver"]!, overHours + 2 * ih)
-    assert.closeTo(hours["revoked"]!, (DemoScript.endDay - DemoScript.revokeDay) * 24, ih)
+    assert.closeTo(hours["revoked"]!, (DemoScript.trialDay - DemoScript.revokeDay) * 24, ih)
+    assert.closeTo(hours["expired"]!, (DemoScript.secondRenewDay - DemoScript.renewedExpiresDay) * 24, ih)
+    assert.strictEqual(hours["trialActive"], 14 * 24)
   })
 
   it("prints a header, one line per timeline row and a summary", () => {
@@ -183,6 +239,27 @@ describe("the demo: a year of one licence against the emulator on loopback", () 
     assert.notProperty(written, "timeline")
   })
 
+  it("records the run as JSON lines of inspection events in virtual time, for replay", async () => {
+    const events = await Effect.runPromise(InspectionRecord.read(NodePath.join(outDir, "run.jsonl")))
+    for (const event of events) {
+      assert.isTrue(event.virtual, "every time is marked virtual")
+      assert.isTrue(event.settled)
+      assert.isAtLeast(event.time, DemoStart)
+      assert.isAtMost(event.time, at(DemoScript.endDay))
+    }
+    for (let i = 1; i < events.length; i++) assert.isAtLeast(events[i]!.time, events[i - 1]!.time)
+    // The states, in order, are the demo's.
+    const states = events.map((e) => e.state).filter((state, i, all) => i === 0 || all[i - 1] !== state)
+    assert.deepStrictEqual(states, summary.states)
+    // Scripted steps are events of their own, at their time, beside the state changes they cause.
+    const suspend = events.find((e) => e.event === "admin: suspend")
+    assert.strictEqual(suspend?.time, at(DemoScript.suspendDay))
+    assert.strictEqual(suspend?.state, "active")
+    const revoked = events.find((e) => e.state === "revoked")
+    assert.strictEqual(revoked?.lastError?.code, "REVOKED_LICENSE")
+    assert.isBelow(events.length, 100, "a moment per change, not one per sync")
+  })
+
   it("closes the emulator before it resolves", async () => {
     const url = /on (http:\/\/127\.0\.0\.1:\d+)/.exec(lines[1]!)?.[1]
     assert.isDefined(url)
@@ -194,4 +271,77 @@ describe("the demo: a year of one licence against the emulator on loopback", () 
     }
     assert.isTrue(refused, "the emulator's port still answers")
   })
+})
+
+describe("the demo with the inspector (licensure demo --inspect)", () => {
+  it("serves the year live: the page's event stream follows the demo's client in virtual time, and stays up until told", async () => {
+    const dir = NodeFs.mkdtempSync(NodePath.join(NodeOs.tmpdir(), "licensure-demo-inspect-"))
+    let release: () => void = () => {}
+    const until = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    const seen: Array<{ state: string; virtual?: boolean; time: number }> = []
+    let streamed: Promise<void> | undefined
+    let url: string | undefined
+    let served: () => void = () => {}
+    const listening = new Promise<void>((resolve) => {
+      served = resolve
+    })
+    try {
+      const done = runDemo({
+        write: () => {},
+        outDir: dir,
+        syncIntervalHours: 24,
+        inspect: {
+          onUrl: (at) => {
+            url = at
+            // Opened while the year runs, as a reader would, and read until the trial has run out.
+            streamed = new Promise<void>((resolve, reject) => {
+              const req = Http.get(new URL("events", at), (res) => {
+                let buffer = ""
+                res.setEncoding("utf8")
+                res.on("data", (chunk: string) => {
+                  buffer += chunk
+                  let cut = buffer.indexOf("\n\n")
+                  while (cut >= 0) {
+                    const data = buffer
+                      .slice(0, cut)
+                      .split("\n")
+                      .find((l) => l.startsWith("data: "))
+                    buffer = buffer.slice(cut + 2)
+                    if (data !== undefined) seen.push(JSON.parse(data.slice("data: ".length)))
+                    cut = buffer.indexOf("\n\n")
+                  }
+                  if (seen.some((e) => e.state === "trialExpired")) {
+                    req.destroy()
+                    resolve()
+                  }
+                })
+              })
+              req.on("error", reject)
+            })
+            served()
+          },
+          until
+        }
+      })
+      await listening
+      // The year ends, and the page is still served: the demo waits for `until`.
+      const finishedEarly = await Promise.race([done.then(() => true), streamed!.then(() => false)])
+      assert.isFalse(finishedEarly)
+      assert.isDefined(url)
+      assert.strictEqual((await fetch(new URL("state.json", url))).status, 200)
+      release()
+      await done
+    } finally {
+      release()
+      NodeFs.rmSync(dir, { recursive: true, force: true })
+    }
+    const states = seen.map((e) => e.state)
+    for (const state of ["active", "suspended", "graceOver", "expired", "revoked", "trialActive", "trialExpired"]) {
+      assert.include(states, state)
+    }
+    for (const event of seen) assert.isTrue(event.virtual)
+    assert.isAtLeast(seen[seen.length - 1]!.time, at(DemoScript.trialDay))
+  }, 60_000)
 })

@@ -359,6 +359,8 @@ export const licenseMachine = setup({
         ? afterFacts(context, params.output.facts, params.output.startedAt ?? params.output.at)
         : forgotten(params.output.failure)
     ),
+    /** Another process removed the record (it deactivated, or its sync cleared the activation). */
+    forgetRemoved: assign(() => forgotten(undefined)),
     /** The activation is gone from the server: on purpose (nothing went wrong, no reason kept) or already. */
     applyDeactivation: assign((_, params: Output<DeactivateResult>) =>
       forgotten(params.output.type === "ok" ? undefined : params.output.failure)
@@ -377,6 +379,9 @@ export const licenseMachine = setup({
     hasFacts: ({ context }) => context.facts !== undefined,
     verdictIs: ({ context }, params: { readonly verdict: Verdict }) => context.verdict === params.verdict,
     loaded: (_, params: Output<LoadResult>) => params.output.type === "loaded",
+    /** A reload found the record unusable (corrupt, foreign, unverifiable): nothing held is given up for it. */
+    loadFailed: (_, params: Output<LoadResult>) =>
+      params.output.type === "empty" && params.output.failure !== undefined,
     loadFailedWithKey: ({ context }, params: Output<LoadResult>) =>
       params.output.type === "empty" && params.output.failure !== undefined && context.config.licenseKey !== undefined,
     /** Something to evaluate after an activation: new facts, or the old ones the failure left in place. */
@@ -544,7 +549,31 @@ export const licenseMachine = setup({
       initial: "unactivated",
       on: {
         ACTIVATE: { target: "activating", actions: "rememberKey" },
-        ACTIVATE_TRIAL: { target: "activatingTrial" }
+        ACTIVATE_TRIAL: { target: "activatingTrial" },
+        RELOAD: [
+          {
+            guard: { type: "loaded", params: ({ event }) => ({ output: event.result }) },
+            target: "evaluating",
+            actions: { type: "adoptLoaded", params: ({ event }) => ({ output: event.result }) }
+          },
+          {
+            // DECISION: a record another process left unusable changes nothing held: the error is reported, and
+            // with an activation in hand `evaluating` writes it back (the store quarantined the bad file), so the
+            // other processes find the good record again. Rests on the design's "nothing already stored is lost".
+            guard: { type: "loadFailed", params: ({ event }) => ({ output: event.result }) },
+            target: "evaluating",
+            actions: {
+              type: "recordFailure",
+              params: ({ event }) => ({ failure: event.result.type === "empty" ? event.result.failure : undefined })
+            }
+          },
+          {
+            // DECISION: no record any more means another process released or lost the activation; this one
+            // follows (a licence must not stay usable here after it was deactivated there).
+            target: "#license.ready.unactivated",
+            actions: "forgetRemoved"
+          }
+        ]
       },
       states: {
         unactivated: { tags: ["settled"] },
@@ -586,6 +615,8 @@ export const licenseMachine = setup({
               on: {
                 // A sync already running answers `sync()` too; a check re-evaluates without leaving it.
                 SYNC: {},
+                // `Licensing.reload` waits for a settled state; one that lands mid-sync must not cancel it.
+                RELOAD: {},
                 CHECK: { actions: "evaluate" },
                 WAKE: { actions: ["evaluate", "armSyncWake"] }
               }

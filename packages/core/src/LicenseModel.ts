@@ -179,6 +179,11 @@ export type LicenseEvent =
   | { readonly type: "WAKE" }
   /** The runtime reports how the last store write went (a failed save is never silent: the view carries it). */
   | { readonly type: "STORE_RESULT"; readonly error: string | undefined }
+  /**
+   * Another process changed the stored record: what loading it again found (new facts, no record any more, or why
+   * it cannot be used). Sent by `Licensing.reload`; taken in any settled state.
+   */
+  | { readonly type: "RELOAD"; readonly result: LoadResult }
 
 /**
  * Where an evaluation leaves the licence: the settled state to show, or `renewDue` when a sync is due. The

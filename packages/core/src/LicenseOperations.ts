@@ -31,7 +31,7 @@ import type {
   LoadResult,
   OperationResult
 } from "./LicenseModel.ts"
-import { LicenseStore } from "./LicenseStore.ts"
+import { LicenseStore, type StoredRecord } from "./LicenseStore.ts"
 import type { LicensingConfig } from "./LicensingConfig.ts"
 import { failureFromError } from "./LicensingError.ts"
 import type {
@@ -63,6 +63,8 @@ export const EntitlementsTimeoutMillis = 30 * 1000
 export interface LicenseOperationsService {
   /** Reads and verifies the stored record; `empty` (with the reason) when there is none to use. */
   readonly load: Effect.Effect<LoadResult>
+  /** Verifies a record read from the store (by `load`, or by a reload after another process wrote it). */
+  readonly admit: (record: StoredRecord) => Effect.Effect<LoadResult>
   readonly activate: (key: string, options: ActivateOptions) => Effect.Effect<OperationResult>
   readonly activateTrial: Effect.Effect<OperationResult>
   readonly sync: (facts: LicenseFacts, options: ActivateOptions) => Effect.Effect<OperationResult>
@@ -197,45 +199,49 @@ export class LicenseOperations extends Context.Service<LicenseOperations, Licens
           }
         }
         if (Option.isNone(loaded.success)) return { type: "empty" }
-        const record = loaded.success.value
-        const identity = yield* Effect.result(fingerprint.current)
-        if (identity._tag === "Failure") {
-          return { type: "empty", failure: failureFromError("load", identity.failure) }
-        }
-        const verified =
-          record.kind === "trial"
-            ? yield* Effect.result(
-                ActivationToken.verifyTrial(record.token, config.publicKeyPem, { productId: config.productId })
-              )
-            : yield* Effect.result(
-                ActivationToken.verify(record.token, config.publicKeyPem, {
-                  productId: config.productId,
-                  key: record.key
-                })
-              )
-        if (verified._tag === "Failure") {
-          return { type: "empty", failure: failureFromError("load", verified.failure) }
-        }
-        // Keep the activation's fingerprint when only a weak component of the machine drifted.
-        const current = identity.success
-        const answersTo =
-          record.fingerprint === current.fingerprint ||
-          fingerprint.match(record.components, current.components) !== "sameMachine"
-            ? current.fingerprint
-            : record.fingerprint
-        const facts: LicenseFacts = {
-          kind: record.kind,
-          token: record.token,
-          key: record.key,
-          claims: verified.success,
-          lastSyncedAt: record.lastSyncedAt,
-          lastSeenAt: record.lastSeenAt,
-          fingerprint: answersTo,
-          components: record.components,
-          userHash: current.userHash
-        }
-        return { type: "loaded", facts: yield* storedEntitlements(facts, record.featureEntitlementsToken) }
+        return yield* admit(loaded.success.value)
       })
+
+      const admit = (record: StoredRecord) =>
+        Effect.gen(function* (): Effect.fn.Return<LoadResult> {
+          const identity = yield* Effect.result(fingerprint.current)
+          if (identity._tag === "Failure") {
+            return { type: "empty", failure: failureFromError("load", identity.failure) }
+          }
+          const verified =
+            record.kind === "trial"
+              ? yield* Effect.result(
+                  ActivationToken.verifyTrial(record.token, config.publicKeyPem, { productId: config.productId })
+                )
+              : yield* Effect.result(
+                  ActivationToken.verify(record.token, config.publicKeyPem, {
+                    productId: config.productId,
+                    key: record.key
+                  })
+                )
+          if (verified._tag === "Failure") {
+            return { type: "empty", failure: failureFromError("load", verified.failure) }
+          }
+          // Keep the activation's fingerprint when only a weak component of the machine drifted.
+          const current = identity.success
+          const answersTo =
+            record.fingerprint === current.fingerprint ||
+            fingerprint.match(record.components, current.components) !== "sameMachine"
+              ? current.fingerprint
+              : record.fingerprint
+          const facts: LicenseFacts = {
+            kind: record.kind,
+            token: record.token,
+            key: record.key,
+            claims: verified.success,
+            lastSyncedAt: record.lastSyncedAt,
+            lastSeenAt: record.lastSeenAt,
+            fingerprint: answersTo,
+            components: record.components,
+            userHash: current.userHash
+          }
+          return { type: "loaded", facts: yield* storedEntitlements(facts, record.featureEntitlementsToken) }
+        })
 
       /** The activation's and licence's ids, for an activation's facts. */
       const idsOf = (facts: LicenseFacts) => {
@@ -451,6 +457,7 @@ export class LicenseOperations extends Context.Service<LicenseOperations, Licens
 
       return LicenseOperations.of({
         load: guarded("load", load, (failure): LoadResult => ({ type: "empty", failure })),
+        admit: (record) => guarded("load", admit(record), (failure): LoadResult => ({ type: "empty", failure })),
         activate: (key, options) => asOperation("activate", activate(key, options)),
         activateTrial: asOperation("activateTrial", activateTrial),
         sync: (facts, options) => asOperation("sync", sync(facts, options), facts),

@@ -18,7 +18,9 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as FiberSet from "effect/FiberSet"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
+import * as Semaphore from "effect/Semaphore"
 import type * as Stream from "effect/Stream"
 import * as SubscriptionRef from "effect/SubscriptionRef"
 import { fromPromise } from "xstate"
@@ -28,7 +30,15 @@ import type { Fingerprint } from "./Fingerprint.ts"
 import { lexStatus, lexStatusOfFailure } from "./LexStatus.ts"
 import type { LicenseApi } from "./LicenseApi.ts"
 import { licenseMachine } from "./LicenseMachine.ts"
-import type { ActivateOptions, FailureInfo, LicenseEvent, MachineActor, MachineSnapshot } from "./LicenseModel.ts"
+import type {
+  ActivateOptions,
+  FailureInfo,
+  LicenseEvent,
+  LicenseFacts,
+  LoadResult,
+  MachineActor,
+  MachineSnapshot
+} from "./LicenseModel.ts"
 import { LicenseOperations } from "./LicenseOperations.ts"
 import { LicenseStore, RecordVersion, type StoredRecord } from "./LicenseStore.ts"
 import { checkConfig, type LicensingConfig, type LicensingConfigError } from "./LicensingConfig.ts"
@@ -107,6 +117,14 @@ export interface LicensingService {
    * while a command of its own runs.
    */
   readonly asleep: Effect.Effect<number>
+  /**
+   * Loads the stored record again and re-evaluates: what a platform calls when another process changed the store
+   * (`@licensure/node-runtime`'s `watchStore`). Waits for a settled state and this client's own writes first; a
+   * record equal to what this client holds (its own write coming back) changes nothing. A record that cannot be
+   * loaded or verified fails with a `LicensingError` (operation `load`), is the view's `lastError`, and leaves
+   * the licence as it was.
+   */
+  readonly reload: Effect.Effect<LicenseView, LicensingError>
   /** The running actor, for inspection (chart, inspector). */
   readonly actor: MachineActor
 }
@@ -351,7 +369,48 @@ export class Licensing extends Context.Service<Licensing, LicensingService>()("@
         return stateOf(actor.getSnapshot().value) === "loading" ? Effect.andThen(loaded, evaluateNow) : evaluateNow
       })
 
+      /** What another process's write would have to differ in for this client to take it up. */
+      const heldAlready = (record: StoredRecord, facts: LicenseFacts | undefined) =>
+        facts !== undefined &&
+        record.kind === facts.kind &&
+        record.token === facts.token &&
+        record.key === facts.key &&
+        record.lastSyncedAt === facts.lastSyncedAt &&
+        record.featureEntitlementsToken === facts.entitlements?.token
+      const reloads = Semaphore.makeUnsafe(1)
+      const reload = reloads.withPermit(
+        Effect.gen(function* () {
+          yield* until(isSettled)
+          // Our own queued writes land first: what the file holds afterwards is ours unless someone else wrote.
+          yield* writer.flush
+          const facts = actor.getSnapshot().context.facts
+          const loaded = yield* Effect.result(store.load)
+          let result: LoadResult
+          if (loaded._tag === "Failure") {
+            result = {
+              type: "empty",
+              failure: { operation: "load", kind: "StoreFailure", message: loaded.failure.message, transient: false }
+            }
+          } else if (Option.isNone(loaded.success)) {
+            if (facts === undefined) return viewOf(actor.getSnapshot())
+            result = { type: "empty" }
+          } else {
+            // DECISION: only a new token, key or sync time is another process's news. A record that differs in
+            // `lastSeenAt` alone is a check's clock mark (ours coming back, or another process's), not a change of
+            // licence; taking it up would re-evaluate on every write and let two watchers feed each other.
+            if (heldAlready(loaded.success.value, facts)) return viewOf(actor.getSnapshot())
+            result = yield* operations.admit(loaded.success.value)
+          }
+          // The file is not what this client last wrote: whatever it decides now must be written, not skipped.
+          writer.forget()
+          const before = actor.getSnapshot().context.lastError
+          const answer = yield* command(() => actor.send({ type: "RELOAD", result }))
+          return yield* failIfNew("load", before)(answer)
+        })
+      )
+
       return {
+        reload,
         activate: (key: string, options?: ActivateOptions) =>
           run("activate", { type: "ACTIVATE", key, options: options ?? {} }),
         activateTrial: run("activateTrial", { type: "ACTIVATE_TRIAL" }),

@@ -44,6 +44,8 @@ export interface PromiseLicensing {
   /** Offline re-evaluation, no network. */
   readonly check: () => Promise<LicenseView>
   readonly incrementMeter: (name: string, increment: number) => Promise<LicenseView>
+  /** Loads the stored record again (another process changed it) and re-evaluates; see `Licensing.reload`. */
+  readonly reload: () => Promise<LicenseView>
   /** LexActivator's status name and code for the licence now (`LA_OK` 0, `LA_EXPIRED` 20, …). */
   readonly status: () => Promise<LexStatus>
   readonly view: () => Promise<LicenseView>
@@ -107,6 +109,7 @@ export const createLicensing = (config: PromiseLicensingConfig): PromiseLicensin
     sync: () => run((l) => l.sync),
     check: () => run((l) => l.check),
     incrementMeter: (name, increment) => run((l) => l.incrementMeter(name, increment)),
+    reload: () => run((l) => l.reload),
     status: () => run((l) => Effect.map(l.check, (v) => v.status)),
     view: () => run((l) => l.current),
     license: () => run((l) => l.license),

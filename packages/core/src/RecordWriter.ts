@@ -45,6 +45,11 @@ export interface RecordWriter {
   readonly clear: () => void
   /** Resolves once every write queued before it has landed (or failed and been reported). */
   readonly flush: Effect.Effect<void>
+  /**
+   * Says the stored record is no longer the last one queued (another process wrote or damaged it): the next save
+   * is written even when it changes nothing but the clock mark.
+   */
+  readonly forget: () => void
 }
 
 export interface RecordWriterOptions {
@@ -114,6 +119,9 @@ export const make = (
         enqueue(attempt("save")(store.save(record)))
       },
       clear,
+      forget: () => {
+        lastQueued = undefined
+      },
       flush: Effect.gen(function* () {
         const done = yield* Deferred.make<void>()
         enqueue(Deferred.succeed(done, undefined).pipe(Effect.asVoid))

@@ -24,10 +24,12 @@ import {
 } from "@licensure/core"
 import { NodeFingerprint } from "@licensure/fingerprint"
 import * as Effect from "effect/Effect"
+import * as FiberSet from "effect/FiberSet"
 import * as Layer from "effect/Layer"
 import * as NodeFileStore from "./NodeFileStore.ts"
 import * as NodeHttp from "./NodeHttp.ts"
 import type { StoreScope } from "./Paths.ts"
+import * as StoreWatch from "./StoreWatch.ts"
 
 export interface NodeLicensingConfig extends LicensingConfig {
   /** `"default"` (api.cryptlex.com), `"eu"`, or an on-premise / emulator base URL. */
@@ -40,6 +42,16 @@ export interface NodeLicensingConfig extends LicensingConfig {
   /** Fingerprint options (a fake root for tests, a data dir for the generated id). */
   readonly fingerprint?: Omit<NodeFingerprint.NodeFingerprintOptions, "productId"> | undefined
   readonly userAgent?: string | undefined
+  /**
+   * Notice when another process (another instance of the app, `licensure sync` in a shell) changes the stored
+   * record, and re-evaluate (`Licensing.reload`): several processes of one app then agree about the licence.
+   * Default `false`; ignored for `scope: "memory"`.
+   *
+   * DECISION: off by default in the library. Most apps run one process per machine, where the watch only costs a
+   * file-system handle per client (a fleet simulation holds a thousand in one process); an app with several
+   * processes asks for it. `licensure watch`, whose whole job is to show the licence as it stands, turns it on.
+   */
+  readonly watchStore?: boolean | undefined
 }
 
 /** The platform services for one product on Node: fingerprint, store (keyed by the fingerprint), HTTP API. */
@@ -72,6 +84,22 @@ export const platformLayer = (
   const entitlements = FeatureEntitlementsApi.layer(apiConfig).pipe(Layer.provide(http))
   return Layer.mergeAll(api, entitlements, store.pipe(Layer.provide(fingerprint)), fingerprint)
 }
+
+/** The store watch for a running client, when the configuration asks for one (see `watchStore`). */
+const watchRecord = (config: NodeLicensingConfig, licensing: Licensing["Service"]) =>
+  Effect.gen(function* () {
+    if (config.watchStore !== true || config.scope === "memory") return
+    const runFork = yield* FiberSet.makeRuntime<never, unknown, never>()
+    yield* StoreWatch.start({
+      path: NodeFileStore.filePath({
+        productId: config.productId,
+        ...(config.scope !== undefined ? { scope: config.scope } : {}),
+        ...(config.directory !== undefined ? { directory: config.directory } : {})
+      }),
+      // A record that cannot be used is the view's `lastError`; nothing is thrown at the app.
+      onChange: () => runFork(Effect.ignore(licensing.reload))
+    })
+  })
 
 /**
  * What is wrong with the Node options core does not know (`host`, `scope`), or `undefined`: the URL is parsed
@@ -108,7 +136,12 @@ export const layer = (
       const problem = nodeOptionsProblem(config)
       return problem !== undefined
         ? Effect.fail(nodeConfigError(problem))
-        : Effect.succeed(Licensing.layer(config).pipe(Layer.provideMerge(platformLayer(config))))
+        : Effect.succeed(
+            Layer.effectDiscard(Effect.flatMap(Licensing, (licensing) => watchRecord(config, licensing))).pipe(
+              Layer.provideMerge(Licensing.layer(config)),
+              Layer.provideMerge(platformLayer(config))
+            )
+          )
     })
   )
 
@@ -120,5 +153,10 @@ export const layer = (
 export const createNodeLicensing = (config: NodeLicensingConfig): PromiseLicensing => {
   const problem = nodeOptionsProblem(config)
   if (problem !== undefined) throw nodeConfigError(problem)
-  return createLicensing({ ...config, layer: platformLayer(config) })
+  const licensing = createLicensing({ ...config, layer: platformLayer(config) })
+  if (config.watchStore === true && config.scope !== "memory") {
+    // Lives until `close()`; a watch that cannot start leaves the client as it would be without one.
+    licensing.use((service) => watchRecord(config, service)).catch(() => {})
+  }
+  return licensing
 }

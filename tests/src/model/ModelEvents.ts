@@ -1,7 +1,7 @@
 /**
  * The events the model tries in each snapshot and the keys that keep the graph finite. Traversal with an explicit
- * `events` function does not discover delayed or done events by itself, so this offers, per snapshot: the five
- * commands (in every state, so that unhandled and guard-blocked commands are exercised too), the state's own
+ * `events` function does not discover delayed or done events by itself, so this offers, per snapshot: the
+ * commands (and the reloads another process's write causes) (in every state, so that unhandled and guard-blocked commands are exercised too), the state's own
  * `xstate.after.*` wake event read from its node, and its invoked actor's done event with each representative
  * output. Snapshots are keyed on the state and the few context facts the guards read.
  */
@@ -46,7 +46,11 @@ const commands: ReadonlyArray<LicenseEvent> = [
   { type: "SYNC" },
   { type: "CHECK" },
   // Raised by the machine itself (a deadline while a sync is in flight); the model sends it like the timer would.
-  { type: "WAKE" }
+  { type: "WAKE" },
+  // Another process changed the stored record: it holds an activation, cannot be used, or is gone.
+  { type: "RELOAD", result: { type: "loaded", facts: ActivationVariants[0]!.facts } },
+  { type: "RELOAD", result: { type: "empty", failure: LoadFailure } },
+  { type: "RELOAD", result: { type: "empty" } }
 ]
 
 const ok = (variants: ReadonlyArray<FactsVariant>): Array<OperationResult> =>
@@ -124,7 +128,8 @@ const outputLabel = (output: ActorOutput): string => {
 
 /** Short and unique among the events {@link eventsFor} offers. */
 export const serializeEvent = (event: EventObject): string => {
-  const output = (event as { output?: ActorOutput }).output
+  const output =
+    (event as { output?: ActorOutput; result?: LoadResult }).output ?? (event as { result?: LoadResult }).result
   return output === undefined ? event.type : `${event.type}:${outputLabel(output)}`
 }
 

@@ -112,7 +112,9 @@ const dispatch = async (commandLine: CommandLine, io: CliIo, line: (text: string
     case "chart":
       return chart(commandLine, io, line)
     case "demo":
-      return demo(commandLine, line)
+      return demo(commandLine, io, line)
+    case "inspect":
+      return inspectReplay(commandLine, io, line)
     case "doctor":
       return doctor(commandLine, io, line)
     default: {
@@ -121,7 +123,8 @@ const dispatch = async (commandLine: CommandLine, io: CliIo, line: (text: string
       // Loaded only once the command line and configuration are known good, so that a mistake is answered at once.
       const { createNodeLicensing } = await import("@licensure/node-runtime/NodeLicensing")
       const { resolveHost } = await import("@licensure/core/LicenseApi")
-      const licensing = open(createNodeLicensing, settings)
+      // `watch` follows the stored record: a sync or deactivation run in another shell shows up in its lines.
+      const licensing = open(createNodeLicensing, settings, commandLine.command === "watch")
       try {
         return await licensingCommand(commandLine, resolveHost(settings.host), licensing, progress, io, line)
       } finally {
@@ -131,8 +134,9 @@ const dispatch = async (commandLine: CommandLine, io: CliIo, line: (text: string
   }
 }
 
-const open = (create: typeof CreateNodeLicensing, settings: CliSettings): PromiseLicensing =>
+const open = (create: typeof CreateNodeLicensing, settings: CliSettings, watchStore = false): PromiseLicensing =>
   create({
+    watchStore,
     productId: settings.productId,
     publicKeyPem: settings.publicKeyPem,
     host: settings.host,
@@ -271,8 +275,56 @@ const doctor = async (commandLine: CommandLine, io: CliIo, line: (text: string) 
   return report.exitCode
 }
 
-const demo = async (commandLine: CommandLine, line: (text: string) => void): Promise<number> => {
+const demo = async (commandLine: CommandLine, io: CliIo, line: (text: string) => void): Promise<number> => {
   const { runDemo } = await import("../Demo.ts")
-  await runDemo({ write: line, ...(commandLine.out !== undefined ? { outDir: commandLine.out } : {}) })
+  const record = commandLine.record === undefined ? undefined : NodePath.resolve(io.cwd, commandLine.record)
+  // Listening before the year starts: an interrupt during the run ends the wait after it at once.
+  const interrupted = commandLine.inspect ? io.interrupted() : undefined
+  await runDemo({
+    write: line,
+    ...(commandLine.out !== undefined ? { outDir: NodePath.resolve(io.cwd, commandLine.out) } : {}),
+    ...(record !== undefined ? { record } : {}),
+    ...(interrupted !== undefined
+      ? {
+          inspect: {
+            port: commandLine.inspectPort,
+            // The demo's table is stdout; the page's address is a diagnostic beside it.
+            onUrl: (url: string) => io.stderr.write(`inspector: ${url}\n`),
+            until: interrupted.then(() => undefined)
+          }
+        }
+      : {})
+  })
+  if (record !== undefined) io.stderr.write(`licensure: wrote the recording to ${record}\n`)
   return ExitCode.licensed
+}
+
+/** `licensure inspect --replay FILE`: the page plays the recording until interrupted. */
+const inspectReplay = async (commandLine: CommandLine, io: CliIo, line: (text: string) => void): Promise<number> => {
+  const Inspector = await import("../Inspector.ts")
+  const InspectionRecord = await import("../InspectionRecord.ts")
+  const Effect = await import("effect/Effect")
+  const Exit = await import("effect/Exit")
+  const Scope = await import("effect/Scope")
+  const path = NodePath.resolve(io.cwd, commandLine.replay!)
+  const interrupted = io.interrupted()
+  const scope = Effect.runSync(Scope.make())
+  const started = await Effect.runPromiseExit(
+    Effect.flatMap(InspectionRecord.read(path), (events) =>
+      Scope.provide(Inspector.replay(events, { port: commandLine.inspectPort }), scope)
+    )
+  )
+  try {
+    if (Exit.isFailure(started)) {
+      const error = Exit.findErrorOption(started)
+      // A recording that cannot be read, or a port that cannot be had: the user's input, said in one line.
+      if (error._tag === "Some") throw new UsageError({ message: `--replay: ${error.value.message}` })
+      throw new Error(`the inspector did not start: ${String(started.cause)}`)
+    }
+    line(`inspector: ${started.value.url}`)
+    await interrupted
+    return ExitCode.licensed
+  } finally {
+    await Effect.runPromise(Scope.close(scope, Exit.void))
+  }
 }

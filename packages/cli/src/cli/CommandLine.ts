@@ -21,7 +21,8 @@ export const Commands = [
   "doctor",
   "chart",
   "emulator",
-  "demo"
+  "demo",
+  "inspect"
 ] as const
 export type CommandName = (typeof Commands)[number]
 
@@ -61,6 +62,10 @@ export interface CommandLine {
   readonly inspect: boolean
   /** `watch --inspect-port N`: the inspector's fixed port (0, the default, lets the system choose). */
   readonly inspectPort: number
+  /** `demo --record FILE`: where the run is written as JSON lines of inspection events. */
+  readonly record: string | undefined
+  /** `inspect --replay FILE`: the recording the inspector page plays. */
+  readonly replay: string | undefined
 }
 
 export const ChartFormats = ["mermaid", "scxml", "json", "svg"] as const
@@ -84,8 +89,10 @@ const flags: Readonly<Record<string, FlagSpec>> = {
   "--json": { takesValue: false, commands: [...LicensingCommands, "chart"] },
   "--out": { takesValue: true, commands: ["chart", "demo"] },
   "--format": { takesValue: true, commands: ["chart"] },
-  "--inspect": { takesValue: false, commands: ["watch"] },
-  "--inspect-port": { takesValue: true, commands: ["watch"] }
+  "--inspect": { takesValue: false, commands: ["watch", "demo"] },
+  "--inspect-port": { takesValue: true, commands: ["watch", "demo", "inspect"] },
+  "--record": { takesValue: true, commands: ["demo"] },
+  "--replay": { takesValue: true, commands: ["inspect"] }
 }
 
 const isCommand = (word: string): word is CommandName => (Commands as ReadonlyArray<string>).includes(word)
@@ -99,7 +106,9 @@ const bare = (command: "help" | "version"): CommandLine => ({
   out: undefined,
   format: "mermaid",
   inspect: false,
-  inspectPort: 0
+  inspectPort: 0,
+  record: undefined,
+  replay: undefined
 })
 
 /** The edit distance of two short words (insertions, deletions, substitutions, adjacent swaps). */
@@ -210,6 +219,8 @@ export const parseCommandLine = (args: ReadonlyArray<string>): CommandLine => {
   let format: ChartFormat | undefined
   let inspect = false
   let inspectPort = 0
+  let record: string | undefined
+  let replay: string | undefined
   const seen = new Set<string>()
   for (const { flag, value } of given) {
     const spec = flags[flag]!
@@ -224,6 +235,8 @@ export const parseCommandLine = (args: ReadonlyArray<string>): CommandLine => {
     else if (flag === "--json") json = true
     else if (flag === "--inspect") inspect = true
     else if (flag === "--out") out = value
+    else if (flag === "--record") record = value
+    else if (flag === "--replay") replay = value
     else if (flag === "--format") {
       if (!(ChartFormats as ReadonlyArray<string>).includes(value!)) {
         throw new UsageError({ message: `--format expects one of ${ChartFormats.join(", ")}, got ${shown(value!)}` })
@@ -238,6 +251,11 @@ export const parseCommandLine = (args: ReadonlyArray<string>): CommandLine => {
     }
   }
 
+  if (command === "inspect" && replay === undefined) {
+    throw new UsageError({
+      message: "inspect expects --replay <file> (a recording: licensure demo --record <file>), got nothing"
+    })
+  }
   const arity = command === "activate" ? 1 : 0
   if (positionals.length < arity) {
     throw new UsageError({ message: "activate expects a licence key (licensure activate <key>), got nothing" })
@@ -257,7 +275,9 @@ export const parseCommandLine = (args: ReadonlyArray<string>): CommandLine => {
     out,
     format: format ?? (json ? "json" : "mermaid"),
     inspect,
-    inspectPort
+    inspectPort,
+    record,
+    replay
   }
 }
 

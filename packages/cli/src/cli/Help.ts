@@ -29,7 +29,9 @@ export const helpText = (): string => {
     "                   for each problem (--json for one JSON document); exits 40 when a check failed",
     "  chart            print the lifecycle: --format mermaid (default) | scxml (W3C) | json | svg; --out <file>",
     "  emulator         run a local Cryptlex emulator (licensure emulator --help: --port, --host, --manual-clock, --seed)",
-    "  demo             run the licensing demo (--out <dir> for its output files)",
+    "  demo             run the licensing demo (--out <dir> for its output files; --record <file> writes the",
+    "                   run for replay; --inspect serves the state-chart page while the year runs)",
+    "  inspect          serve the state-chart page playing a recording: --replay <file> [--inspect-port <n>]",
     "",
     "options for activate, trial, status, sync, deactivate, watch, doctor:",
     "  --product-id <id>        the Cryptlex product id                         env LICENSURE_PRODUCT_ID",
@@ -119,9 +121,23 @@ const commandDocs: Readonly<Record<Exclude<CommandName, "emulator">, CommandDoc>
     examples: ["licensure chart --format scxml --out lifecycle.scxml"]
   },
   demo: {
-    usage: "licensure demo [--out <dir>]",
-    summary: ["Runs a licence through a year of virtual time against an embedded emulator, in seconds."],
-    examples: ["licensure demo --out ./demo-output"]
+    usage: "licensure demo [--out <dir>] [--record <file>] [--inspect] [--inspect-port <n>]",
+    summary: [
+      "Runs a licence through a year of virtual time against an embedded emulator, in seconds: outages, grace,",
+      "a suspension, an expiry and renewals, a revocation, then a trial that runs out. --record writes the run as",
+      "JSON lines of inspection events (licensure inspect --replay plays them). --inspect serves the state-chart",
+      "page for the demo's client while the year runs (its URL on stderr) and keeps it up until Ctrl-C."
+    ],
+    examples: ["licensure demo --out ./demo-output", "licensure demo --record year.jsonl"]
+  },
+  inspect: {
+    usage: "licensure inspect --replay <file> [--inspect-port <n>]",
+    summary: [
+      "Serves the state-chart page on 127.0.0.1 with a recording loaded (licensure demo --record), and plays",
+      "it: the scrubber steps through the moments, the highlight and the timeline follow. Prints the URL;",
+      "runs until Ctrl-C (exit 0)."
+    ],
+    examples: ["licensure demo --record year.jsonl && licensure inspect --replay year.jsonl --inspect-port 7777"]
   }
 }
 
@@ -138,7 +154,9 @@ const flagDocs: Readonly<Record<string, string>> = {
   "--out": "<path>  write the output there instead of stdout",
   "--format": "<format>  mermaid (default) | scxml | json",
   "--inspect": "serve the live state-chart page on 127.0.0.1",
-  "--inspect-port": "<n>  the page's fixed port (implies --inspect; default: a free one)"
+  "--inspect-port": "<n>  the page's fixed port (implies --inspect; default: a free one)",
+  "--record": "<file>  write the run as JSON lines of inspection events, for licensure inspect --replay",
+  "--replay": "<file>  the recording to play (licensure demo --record)"
 }
 
 /** The text of `licensure <command> --help` and `licensure help <command>`. */

@@ -11,7 +11,8 @@ import { readFileSync } from "node:fs"
 
 export interface Page {
   /** The page around the chart's `<svg>` markup. */
-  readonly html: (chart: string) => string
+  /** `replay`: the page plays a recording (`licensure inspect --replay`) instead of following a client. */
+  readonly html: (chart: string, options?: { readonly replay?: boolean | undefined }) => string
   readonly contentSecurityPolicy: string
 }
 
@@ -26,7 +27,7 @@ export const read = (): Page => {
   if (/<\/(script|style)/i.test(script + style)) {
     throw new Error("page.js and page.css must not contain a closing </script> or </style> tag")
   }
-  const html = (chart: string) =>
+  const html = (chart: string, options: { readonly replay?: boolean | undefined } = {}) =>
     [
       "<!doctype html>",
       '<html lang="en">',
@@ -36,7 +37,7 @@ export const read = (): Page => {
       "<title>licensure inspector</title>",
       `<style>${style}</style>`,
       "</head>",
-      '<body data-chart="loading">',
+      `<body data-chart="loading" data-source="${options.replay === true ? "replay" : "live"}">`,
       "<header>",
       "<h1>licensure inspector</h1>",
       "<dl>",
@@ -60,13 +61,14 @@ export const read = (): Page => {
       '<button type="button" id="replay-back" title="one step back">◀</button>',
       '<input type="range" id="replay" min="0" max="0" value="0" step="1" aria-label="moment in the timeline">',
       '<button type="button" id="replay-forward" title="one step forward">▶</button>',
+      '<button type="button" id="replay-play" title="play the timeline from the start">play</button>',
       '<button type="button" id="replay-live" title="follow the live licence">live</button>',
       '<output id="replay-at" for="replay">live</output>',
       "</div>",
       `<div class="chart-box">${chart}</div></section>`,
       '<section aria-labelledby="timeline-title"><h2 id="timeline-title">timeline (newest first)</h2>',
       '<div class="timeline-head" aria-hidden="true"><span>time (licence clock)</span><span>state</span>' +
-        "<span>LexActivator status</span><span>last error: operation, kind, server code, message</span></div>",
+        "<span>LexActivator status</span><span>event; last error: operation, kind, server code, message</span></div>",
       '<ol id="timeline"></ol></section>',
       "</main>",
       "<noscript>Without JavaScript the chart stays still: the highlight, the timeline and replay need it.</noscript>",

@@ -4,7 +4,7 @@
  * process and inlined as SVG (`ChartSvg.ts`), so nothing here places anything. The script follows `events`
  * (Server-Sent Events: the inspector's history since it started, then every change) to move the highlight, fill
  * the header and grow the timeline, and lets the reader step back through that timeline (replay) and export the
- * chart as shown.
+ * chart as shown. A page serving a recording (`data-source="replay"`) plays it once it has arrived.
  *
  * Every event has an id `<server>.<sequence>`; EventSource sends the last one back when it reconnects and the
  * server resumes after it. The page also ignores an id it has already seen, so a timeline never shows a moment
@@ -84,9 +84,15 @@ const isNew = (id) => {
   return true
 }
 
+/** The simulation's clock (the demo's year, a test's `TestClock`) is not the reader's: said on every time shown. */
+const isVirtual = (view) => view.virtual === true || Math.abs(view.time - Date.now()) > 60_000
+
 const addToTimeline = (moment) => {
   const view = moment.view
-  const error = describeError(view.lastError)
+  // What happened (when the source says: a recorded demo names its scripted events), then the last error.
+  const error = view.event
+    ? view.event + (view.lastError === undefined ? "" : "; " + describeError(view.lastError))
+    : describeError(view.lastError)
   const list = document.getElementById("timeline")
   const item = document.createElement("li")
   item.setAttribute("data-state", view.state)
@@ -94,7 +100,7 @@ const addToTimeline = (moment) => {
   item.className = tone(view)
   const time = document.createElement("time")
   time.dateTime = new Date(view.time).toISOString()
-  time.textContent = formatTime(view.time)
+  time.textContent = formatTime(view.time) + (isVirtual(view) ? " (virtual)" : "")
   item.appendChild(time)
   cell(item, "state", view.state)
   cell(item, "status", view.status.name + " (" + view.status.code + ")")
@@ -130,7 +136,7 @@ const showSummary = (view) => {
   document.getElementById("current-status").textContent = view.status.name + " (" + view.status.code + ")"
   document.getElementById("licensed").textContent = view.licensed ? "yes" : "no"
   // A simulation's clock is far from the page's: say so, so nobody reads virtual time as wall time.
-  const virtual = Math.abs(now - Date.now()) > 60_000
+  const virtual = isVirtual(view)
   document.getElementById("clock").textContent = localTime(now) + (virtual ? " (virtual time)" : "")
   document.getElementById("next-sync").textContent = when(view.nextSyncAt, now, "—")
   document.getElementById("grace").textContent = when(view.license?.graceExpiresAt, now, "no grace deadline")
@@ -180,17 +186,55 @@ const goLive = () => {
   show(moments.length - 1)
 }
 
-slider.addEventListener("input", () => replayTo(Number(slider.value)))
+/** A page serving a recording (`licensure inspect --replay`) plays it; its last moment stands for "live". */
+const isRecording = document.body.getAttribute("data-source") === "replay"
+const PLAY_STEP_MS = 700
+let player
+
+const stopPlaying = () => {
+  if (player !== undefined) clearInterval(player)
+  player = undefined
+  document.body.removeAttribute("data-playing")
+}
+
+/** Plays the timeline from its first moment, one step every PLAY_STEP_MS, and stops at the last. */
+const play = () => {
+  stopPlaying()
+  if (moments.length === 0) return
+  replayTo(0)
+  document.body.setAttribute("data-playing", "true")
+  player = setInterval(() => {
+    const next = replayIndex() + 1
+    if (next > moments.length - 1) {
+      stopPlaying()
+      if (!isRecording) goLive()
+      return
+    }
+    replayTo(next)
+  }, PLAY_STEP_MS)
+}
+
+slider.addEventListener("input", () => {
+  stopPlaying()
+  replayTo(Number(slider.value))
+})
 document.getElementById("replay-back").addEventListener("click", () => {
+  stopPlaying()
   replayTo((replaying === undefined ? moments.length - 1 : replayIndex()) - 1)
 })
 document.getElementById("replay-forward").addEventListener("click", () => {
+  stopPlaying()
   if (replaying === undefined) return
   const next = replayIndex() + 1
-  if (next >= moments.length - 1) goLive()
+  if (next >= moments.length - 1 && !isRecording) goLive()
   else replayTo(next)
 })
-document.getElementById("replay-live").addEventListener("click", goLive)
+document.getElementById("replay-play").addEventListener("click", play)
+document.getElementById("replay-live").addEventListener("click", () => {
+  stopPlaying()
+  if (isRecording) replayTo(moments.length - 1)
+  else goLive()
+})
 
 const receive = (id, view) => {
   if (!isNew(id)) return
@@ -213,6 +257,14 @@ const follow = () => {
   events.onopen = () => setConnection("live", "live")
   events.onerror = () => setConnection("reconnecting…", "down")
   events.onmessage = (message) => receive(message.lastEventId, JSON.parse(message.data))
+  // A recording has all arrived: play it (once; a reconnect does not restart it).
+  let played = false
+  events.addEventListener("replay-end", () => {
+    if (played) return
+    played = true
+    setConnection("recording", "live")
+    play()
+  })
 }
 
 document.getElementById("all-labels").addEventListener("change", (event) => {
