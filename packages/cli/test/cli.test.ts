@@ -378,11 +378,11 @@ describe("licensure CLI (real processes against a real emulator)", () => {
     const seen = JSON.parse(await watching.nextLine((l) => l.includes('"state":"suspended"')))
     assert.strictEqual(seen.status.name, "LA_SUSPENDED")
     assert.strictEqual(seen.exitCode, ExitCode.suspended)
-    const log = (await admin("GET", "/__admin/log")) as Array<{ method: string }>
+    const log = (await admin("GET", "/__admin/log")) as Array<{ method: string; path: string }>
     assert.deepStrictEqual(
-      log.map((e) => e.method),
-      ["PATCH"],
-      "the only request is the other process's sync"
+      log.map((e) => `${e.method} ${e.path.replace(/^\/v3\/activations\/[^/]+/, "…")}`),
+      ["PATCH …", "GET …/feature-entitlements"],
+      "the only requests are the other process's sync and the entitlements fetch after it"
     )
     watching.child.kill("SIGINT")
     const done = await watching.finished
