@@ -585,11 +585,13 @@ describe("licensure CLI (real processes against a real emulator)", () => {
       const state = await (async () => {
         for (let attempt = 0; ; attempt++) {
           try {
-            return (await (await fetch(`http://127.0.0.1:${port}/state.json`)).json()) as { state: string }
+            const answer = (await (await fetch(`http://127.0.0.1:${port}/state.json`)).json()) as { state: string }
+            // The page may be up before the stored record is read (and its tokens verified): wait for the load.
+            if (answer.state !== "loading" || attempt > 100) return answer
           } catch (error) {
             if (attempt > 100) throw error
-            await new Promise((resolve) => setTimeout(resolve, 100))
           }
+          await new Promise((resolve) => setTimeout(resolve, 100))
         }
       })()
       assert.strictEqual(state.state, "active", `round ${round}`)
