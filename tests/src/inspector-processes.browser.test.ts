@@ -129,10 +129,10 @@ describe("licensure watch --inspect", () => {
     assert.strictEqual(await page.textContent("#current-status"), "LA_SUSPENDED (21)")
     assert.strictEqual(await page.textContent("#licensed"), "no")
     assert.strictEqual(await page.textContent("#timeline li:first-child .state"), "suspended")
-    // Nothing but the second process asked the server anything.
+    // Nothing but the second process asked the server anything: its sync and the entitlements fetch after it.
     assert.deepStrictEqual(
-      (await emulator.log()).map((e) => e.method),
-      ["PATCH"]
+      (await emulator.log()).map((e) => `${e.method} ${e.path.replace(/^\/v3\/activations\/[^/]+/, "…")}`),
+      ["PATCH …", "GET …/feature-entitlements"]
     )
 
     const after = join(work, "second-process-after.png")

@@ -18,7 +18,8 @@ import {
   configFor,
   FailureVariants,
   FixedNow,
-  ProductId
+  ProductId,
+  RunningRelease
 } from "./model/ModelFixtures.ts"
 import { catalogOf } from "./model/TransitionCatalog.ts"
 
@@ -30,7 +31,13 @@ describe("licence machine model coverage", () => {
     for (const v of AllVariants) {
       const status = validate({
         claims: v.facts.claims,
-        expected: { productId: ProductId, key: v.facts.key, fingerprint: v.facts.fingerprint },
+        expected: {
+          productId: ProductId,
+          key: v.facts.key,
+          fingerprint: v.facts.fingerprint,
+          userHash: v.facts.userHash,
+          release: RunningRelease
+        },
         now: FixedNow,
         lastSeenAt: v.facts.lastSeenAt
       })

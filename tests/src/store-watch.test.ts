@@ -127,11 +127,12 @@ describe("watchStore: several processes agree about the licence", () => {
     const seen = await viewWhere(watching, (view) => view.state === "suspended")
     assert.strictEqual(seen.status.name, "LA_SUSPENDED")
     assert.isFalse(seen.licensed)
-    // The only request the server saw is the other process's sync: this client asked nothing.
+    // The only requests the server saw are the other process's sync and the entitlements fetch after it: this
+    // client asked nothing.
     const log = await emulator.log()
     assert.deepStrictEqual(
-      log.map((entry) => entry.method),
-      ["PATCH"]
+      log.map((entry) => `${entry.method} ${entry.path.replace(/^\/v3\/activations\/[^/]+/, "…")}`),
+      ["PATCH …", "GET …/feature-entitlements"]
     )
     // Without the option a client keeps what it loaded.
     assert.strictEqual((await unwatched.view()).state, "active")

@@ -47,6 +47,10 @@ describe("a licence file written by licensure 0.1.0", () => {
       const details = await licensing.license()
       assert.strictEqual(details?.key, meta.key)
       assert.deepStrictEqual(details?.user, { name: "Ada", email: "ada@example.com" })
+      // Written before feature entitlements were kept: it loads without any, and nothing is reported missing.
+      assert.deepStrictEqual(view.features, [])
+      assert.isUndefined(view.featuresError)
+      assert.deepStrictEqual(await licensing.features(), [])
     } finally {
       await licensing.close()
     }

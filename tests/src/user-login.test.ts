@@ -70,6 +70,41 @@ describe("login", () => {
     })
   )
 
+  it.effect("lists every licence of a user with more than a page: 130 licences in two pages of at most 100", () =>
+    Effect.gen(function* () {
+      const ids = yield* Effect.promise(() =>
+        Promise.all(Array.from({ length: 130 }, () => emulator.createLicense({ productId }).then((l) => l.id)))
+      )
+      const email = `many${++serial}@example.com`
+      yield* Effect.promise(() => emulator.createUser({ email, password: "correct horse", accountId, licenseIds: ids }))
+      const api = yield* users()
+      const session = yield* api.login({ accountId, email, password: "correct horse" })
+      yield* Effect.promise(() => emulator.clearLog())
+      const licences = yield* api.licenses(session, productId, { accountId })
+      assert.strictEqual(licences.length, 130)
+      assert.strictEqual(new Set(licences.map((l) => l.key)).size, 130)
+      const log = yield* Effect.promise(() => emulator.log())
+      assert.deepStrictEqual(
+        log.map((e) => `${e.method} ${e.status}`),
+        ["GET 200", "GET 200"]
+      )
+      // Without paging, the emulator answers its default page (the reference sends none: it would see ten).
+      const raw = yield* Effect.promise(() =>
+        fetch(`${emulator.url}/v3/me/licenses?productId=${productId}`, {
+          headers: { authorization: `Bearer ${session.accessToken}` }
+        }).then((r) => r.json() as Promise<Array<unknown>>)
+      )
+      assert.strictEqual(raw.length, 10)
+      const bad = yield* Effect.promise(() =>
+        fetch(`${emulator.url}/v3/me/licenses?productId=${productId}&limit=101`, {
+          headers: { authorization: `Bearer ${session.accessToken}` }
+        }).then(async (r) => ({ status: r.status, body: (await r.json()) as { message: string } }))
+      )
+      assert.strictEqual(bad.status, 400)
+      assert.match(bad.body.message, /limit to be an integer from 1 to 100, got "101"/)
+    })
+  )
+
   it.effect("refuses a wrong password as LA_E_AUTHENTICATION_FAILED (71), and an unknown e-mail the same", () =>
     Effect.gen(function* () {
       const u = yield* user()

@@ -60,11 +60,17 @@ const activeView: LicenseView = {
     activationCreatedAt: undefined,
     maintenanceExpiresAt: undefined,
     maxAllowedReleaseVersion: undefined,
+    currentReleaseVersion: undefined,
+    maintenancePolicy: undefined,
+    entitlementSet: undefined,
     userLocked: false,
+    userHash: undefined,
     floatingClients: undefined,
     leasingStrategy: undefined,
     organization: {}
-  }
+  },
+  features: [],
+  featuresError: undefined
 }
 
 describe("exit codes", () => {

@@ -191,7 +191,11 @@ describe("licensure CLI (real processes against a real emulator)", () => {
     const log = (await admin("GET", "/__admin/log")) as Array<{ method: string; path: string; status: number }>
     assert.deepStrictEqual(
       log.map((e) => `${e.method} ${e.path} ${e.status}`),
-      [`PATCH /v3/activations/${view.license.activationId} 200`]
+      // A sync, then the feature entitlements fetched after it (as LexActivator does after every sync).
+      [
+        `PATCH /v3/activations/${view.license.activationId} 200`,
+        `GET /v3/activations/${view.license.activationId}/feature-entitlements 200`
+      ]
     )
 
     const deactivated = await cli(["deactivate"], env)
@@ -380,11 +384,11 @@ describe("licensure CLI (real processes against a real emulator)", () => {
     const seen = JSON.parse(await watching.nextLine((l) => l.includes('"state":"suspended"')))
     assert.strictEqual(seen.status.name, "LA_SUSPENDED")
     assert.strictEqual(seen.exitCode, ExitCode.suspended)
-    const log = (await admin("GET", "/__admin/log")) as Array<{ method: string }>
+    const log = (await admin("GET", "/__admin/log")) as Array<{ method: string; path: string }>
     assert.deepStrictEqual(
-      log.map((e) => e.method),
-      ["PATCH"],
-      "the only request is the other process's sync"
+      log.map((e) => `${e.method} ${e.path.replace(/^\/v3\/activations\/[^/]+/, "…")}`),
+      ["PATCH …", "GET …/feature-entitlements"],
+      "the only requests are the other process's sync and the entitlements fetch after it"
     )
     watching.child.kill("SIGINT")
     const done = await watching.finished
@@ -595,11 +599,13 @@ describe("licensure CLI (real processes against a real emulator)", () => {
       const state = await (async () => {
         for (let attempt = 0; ; attempt++) {
           try {
-            return (await (await fetch(`http://127.0.0.1:${port}/state.json`)).json()) as { state: string }
+            const answer = (await (await fetch(`http://127.0.0.1:${port}/state.json`)).json()) as { state: string }
+            // The page may be up before the stored record is read (and its tokens verified): wait for the load.
+            if (answer.state !== "loading" || attempt > 100) return answer
           } catch (error) {
             if (attempt > 100) throw error
-            await new Promise((resolve) => setTimeout(resolve, 100))
           }
+          await new Promise((resolve) => setTimeout(resolve, 100))
         }
       })()
       assert.strictEqual(state.state, "active", `round ${round}`)

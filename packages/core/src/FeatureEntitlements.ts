@@ -5,7 +5,9 @@
  * (RS256 only, the product's key, `ActivationToken`'s allow-list and limits) and that it is for this activation
  * and licence; {@link features} and {@link feature} then answer, purely, what is in force at a given instant.
  *
- * Not wired into the licensing machine: an application calls these after an activation or a sync.
+ * The licensing client calls them itself after every activation and sync when its platform provides
+ * {@link FeatureEntitlementsApi} (`NodeLicensing` does) and offers the result offline (`Licensing.features`,
+ * `Licensing.feature(name)`, `LicenseView.features`); an application may also call them directly, as below.
  *
  * @example
  * ```ts

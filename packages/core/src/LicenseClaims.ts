@@ -1,7 +1,7 @@
 /**
- * The verified claims behind the running licence, for the facts `LicenseDetails` does not list yet: the
- * entitlement set (`esn`, `esdn`, `est`), the maintenance policy (`mp`), the current release version (`crv`) and
- * the OS-user lock's hash (`uh`). {@link current} reads them from the licensing machine's snapshot, without I/O, and
+ * The verified claims behind the running licence, as the token carries them (`LicenseDetails` lists the same
+ * facts under readable names, among them the entitlement set `esn`/`esdn`/`est`, the maintenance policy `mp`, the
+ * current release version `crv` and the OS-user lock's hash `uh`). {@link current} reads them from the licensing machine's snapshot, without I/O, and
  * fits both faces: `yield* LicenseClaims.current(licensing)` (Effect) and `await licensing.use(LicenseClaims.current)`
  * (Promise). They feed the pure checks `UserLock.check` and `ReleaseVersion.check`.
  *

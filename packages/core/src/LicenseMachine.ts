@@ -74,6 +74,10 @@ export const nextDeadline = (context: LicenseContext): number | undefined => {
   }
   if (c.expiresAt !== 0) candidates.push(secondsDeadline(c.expiresAt))
   if ("leaseExpiresAt" in c && c.leaseExpiresAt !== 0) candidates.push(secondsDeadline(c.leaseExpiresAt))
+  // A feature that runs out changes what the view offers at that moment (`FeatureEntitlements.isExpired`).
+  for (const feature of facts.entitlements?.verified.entitlements ?? []) {
+    if (feature.expiresAt !== undefined) candidates.push(secondsDeadline(feature.expiresAt))
+  }
   // Only deadlines still ahead can wake the machine: one already passed has been acted on by the evaluation that
   // led here (re-arming a zero-delay timer for it would spin).
   const now = context.config.now()
@@ -103,12 +107,24 @@ const capAtDeadline = (context: LicenseContext, from: number, at: number): numbe
   return ahead.length === 0 ? at : Math.min(at, ...ahead)
 }
 
+/** The release to judge the licence against: the activation's `releaseVersion` option, else the configuration's. */
+const runningRelease = (context: LicenseContext) => {
+  const version = context.activationOptions.releaseVersion ?? context.config.release?.version
+  return version === undefined ? undefined : { version, publishedAt: context.config.release?.publishedAt }
+}
+
 const evaluate = (context: LicenseContext, now: number): ValidationStatus | undefined => {
   const facts = context.facts
   if (facts === undefined) return undefined
   return validate({
     claims: facts.claims,
-    expected: { productId: context.config.productId, key: facts.key, fingerprint: facts.fingerprint },
+    expected: {
+      productId: context.config.productId,
+      key: facts.key,
+      fingerprint: facts.fingerprint,
+      userHash: facts.userHash,
+      release: runningRelease(context)
+    },
     now,
     lastSeenAt: facts.lastSeenAt
   })
@@ -176,6 +192,8 @@ export const verdictOf = (
   switch (context.status) {
     case "fingerprintMismatch":
       return "fingerprintMismatch"
+    case "osUserMismatch":
+      return "osUserMismatch"
     case "wrongProduct":
     case "wrongKey":
     case "leaseLapsed":
@@ -192,6 +210,8 @@ export const verdictOf = (
       return trial ? "trialExpired" : context.status
     case "suspended":
       return "suspended"
+    case "releaseNotAllowed":
+      return "releaseNotAllowed"
     default:
       return trial ? "trialActive" : context.syncFailing ? "grace" : "active"
   }
@@ -479,6 +499,8 @@ export const licenseMachine = setup({
         ...(
           [
             ["fingerprintMismatch", "#license.ready.activated.fingerprintMismatch"],
+            ["osUserMismatch", "#license.ready.activated.standing.unlicensed.osUserMismatch"],
+            ["releaseNotAllowed", "#license.ready.activated.standing.unlicensed.releaseNotAllowed"],
             ["clockTampered", "#license.ready.activated.standing.unlicensed.clockTampered"],
             ["renewDue", "#license.ready.activated.renewDue"],
             ["trialExpired", "#license.ready.activated.standing.trial.trialExpired"],
@@ -650,7 +672,14 @@ export const licenseMachine = setup({
                 licensed: { tags: ["licensed"], initial: "active", states: { active: {}, grace: {} } },
                 unlicensed: {
                   initial: "expired",
-                  states: { graceOver: {}, expired: {}, suspended: {}, clockTampered: {} }
+                  states: {
+                    graceOver: {},
+                    expired: {},
+                    suspended: {},
+                    clockTampered: {},
+                    osUserMismatch: {},
+                    releaseNotAllowed: {}
+                  }
                 },
                 trial: { initial: "trialActive", states: { trialActive: { tags: ["licensed"] }, trialExpired: {} } }
               }

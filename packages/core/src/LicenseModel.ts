@@ -5,10 +5,13 @@
  *
  * @since 0.2.0
  */
+import type { FeatureEntitlements, FeatureEntitlementsErrorReason } from "./FeatureEntitlements.ts"
 import type { FingerprintComponent } from "./Fingerprint.ts"
+import type { LexStatus } from "./LexStatus.ts"
 import type { ApiErrorReason } from "./LicenseApi.ts"
 import type { StoredSyncFailure } from "./LicenseStore.ts"
 import type { ActivationClaims, MetadataEntry, TrialClaims } from "./Protocol.ts"
+import type { RunningRelease } from "./ReleaseVersion.ts"
 import type { ValidationStatus } from "./Validation.ts"
 
 /** The longest a single timer is armed for; on waking the machine re-evaluates and re-arms. */
@@ -69,6 +72,28 @@ export interface LicenseFacts {
   readonly fingerprint: string
   /** The hashed components of the machine the activation was made on (for drift tolerance on load). */
   readonly components: ReadonlyArray<FingerprintComponent>
+  /**
+   * The current OS user's hash, as the `Fingerprint` service read it when these facts were made (load,
+   * activation, sync): what a user-locked token's `uh` must match. Never stored: each run reads its own user.
+   */
+  readonly userHash?: string | undefined
+  /**
+   * The activation's feature entitlements, verified, with the raw token the record keeps: fetched after the
+   * activation and after every sync, re-verified on load. `undefined` until a fetch has succeeded (or for a trial).
+   */
+  readonly entitlements?: { readonly token: string; readonly verified: FeatureEntitlements } | undefined
+  /** Why the last fetch (or load) of the entitlements failed; the set before it stays in force. */
+  readonly entitlementsFailure?: EntitlementsFailure | undefined
+}
+
+/** A fetch or verification of the feature entitlements that failed: reported, never failing the licence. */
+export interface EntitlementsFailure {
+  readonly kind: FeatureEntitlementsErrorReason["_tag"] | "Timeout" | "InternalError"
+  /** The server's code, when it sent one. */
+  readonly code?: string | undefined
+  readonly message: string
+  /** LexActivator's answer for it (`LA_E_FEATURE_ENTITLEMENTS_INVALID`, `LA_E_INET`, …). */
+  readonly status: LexStatus
 }
 
 /** Why the last operation failed or the record was cleared; `code` is the server's when it sent one. */
@@ -143,6 +168,12 @@ export interface MachineConfig {
    * cadence itself (LexActivator's behaviour); default {@link DefaultRetryJitter}.
    */
   readonly retryJitter?: number | undefined
+  /**
+   * The release the application runs (configuration `releaseVersion`, `releasePublishedAt`): when set, the
+   * evaluation checks that the licence covers it (`ReleaseVersion.check`). An activation's own `releaseVersion`
+   * option replaces the version.
+   */
+  readonly release?: RunningRelease | undefined
 }
 
 export interface LicenseContext {
@@ -195,6 +226,10 @@ export type Verdict =
   | "unactivated"
   | "revoked"
   | "fingerprintMismatch"
+  /** The token is locked to another OS user (`ul`/`uh`): LA_E_OS_USER. */
+  | "osUserMismatch"
+  /** The licence does not cover the configured release (`marv`, `meat`, `mp`): LA_E_RELEASE_VERSION_NOT_ALLOWED. */
+  | "releaseNotAllowed"
   | "clockTampered"
   | "renewDue"
   | "trialExpired"

@@ -17,11 +17,15 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import * as ActivationToken from "./ActivationToken.ts"
+import * as FeatureEntitlements from "./FeatureEntitlements.ts"
+import { FeatureEntitlementsApi } from "./FeatureEntitlements.ts"
 import { Fingerprint, type MachineIdentity } from "./Fingerprint.ts"
 import { type ApiError, LibraryVersion, LicenseApi } from "./LicenseApi.ts"
+import { lexStatus } from "./LexStatus.ts"
 import type {
   ActivateOptions,
   DeactivateResult,
+  EntitlementsFailure,
   FailureInfo,
   LicenseFacts,
   LoadResult,
@@ -47,6 +51,14 @@ import * as RetryPolicy from "./RetryPolicy.ts"
  * the next sync) instead of waiting forever.
  */
 export const OperationTimeoutMillis = 2 * 60 * 1000
+
+/**
+ * DECISION: the feature entitlements are fetched once after each activation and sync (LexActivator 3.34 calls
+ * them after every `ActivateLicense` and every background sync, reference-client.md §3 item 1), in one attempt of
+ * at most 30 s (the per-request timeout), outside the operation's own bound: a failed or slow fetch costs the next
+ * sync's turn, never the activation, and the set before it stays in force.
+ */
+export const EntitlementsTimeoutMillis = 30 * 1000
 
 export interface LicenseOperationsService {
   /** Reads and verifies the stored record; `empty` (with the reason) when there is none to use. */
@@ -87,6 +99,8 @@ export class LicenseOperations extends Context.Service<LicenseOperations, Licens
       const retry = RetryPolicy.retrying(config.retry, options.naps)
       const now = Clock.currentTimeMillis
       const meters = yield* Ref.make<ReadonlyMap<string, number>>(new Map())
+      // Optional: a platform without it (a fake API in tests, an app that opts out) runs without entitlements.
+      const entitlementsApi = yield* Effect.serviceOption(FeatureEntitlementsApi)
       const machineFields = (fp: string, identity: MachineIdentity) => ({
         accountId: config.accountId ?? "",
         clientVersion: `licensure/${LibraryVersion}`,
@@ -172,7 +186,8 @@ export class LicenseOperations extends Context.Service<LicenseOperations, Licens
         // evaluation then raises the mark to the local clock when that is later.
         lastSeenAt: claims.issuedAt * 1000,
         fingerprint: fp,
-        components: fp === identity.fingerprint ? identity.components : (previous?.components ?? identity.components)
+        components: fp === identity.fingerprint ? identity.components : (previous?.components ?? identity.components),
+        userHash: identity.userHash
       })
 
       const load = Effect.gen(function* (): Effect.fn.Return<LoadResult> {
@@ -214,21 +229,107 @@ export class LicenseOperations extends Context.Service<LicenseOperations, Licens
             fingerprint.match(record.components, current.components) !== "sameMachine"
               ? current.fingerprint
               : record.fingerprint
+          const facts: LicenseFacts = {
+            kind: record.kind,
+            token: record.token,
+            key: record.key,
+            claims: verified.success,
+            lastSyncedAt: record.lastSyncedAt,
+            lastSeenAt: record.lastSeenAt,
+            fingerprint: answersTo,
+            components: record.components,
+            userHash: current.userHash
+          }
           return {
             type: "loaded",
-            facts: {
-              kind: record.kind,
-              token: record.token,
-              key: record.key,
-              claims: verified.success,
-              lastSyncedAt: record.lastSyncedAt,
-              lastSeenAt: record.lastSeenAt,
-              fingerprint: answersTo,
-              components: record.components
-            },
+            facts: yield* storedEntitlements(facts, record.featureEntitlementsToken),
             ...(record.lastSyncFailure !== undefined ? { lastSyncFailure: record.lastSyncFailure } : {})
           }
         })
+
+      /** The activation's and licence's ids, for an activation's facts. */
+      const idsOf = (facts: LicenseFacts) => {
+        if (facts.kind !== "activation") return undefined
+        const claims = facts.claims as ActivationClaims
+        return { activationId: claims.activationId, licenseId: claims.licenseId }
+      }
+
+      const entitlementsFailureOf = (error: FeatureEntitlements.FeatureEntitlementsError): EntitlementsFailure => {
+        const reason = error.reason
+        return {
+          kind: reason._tag,
+          ...("code" in reason && typeof reason.code === "string" ? { code: reason.code } : {}),
+          message: error.message,
+          status: error.status
+        }
+      }
+
+      /**
+       * The record's entitlements token, verified as when it was fetched. DECISION: one that no longer verifies (a
+       * tampered record, a rotated key) is dropped and reported; the licence itself loads as before, and the next
+       * sync fetches a fresh set.
+       */
+      const storedEntitlements = (facts: LicenseFacts, token: string | undefined) =>
+        Effect.gen(function* () {
+          const ids = idsOf(facts)
+          if (token === undefined || ids === undefined) return facts
+          const verified = yield* Effect.result(FeatureEntitlements.verify(token, config.publicKeyPem, ids))
+          return verified._tag === "Success"
+            ? { ...facts, entitlements: { token, verified: verified.success } }
+            : { ...facts, entitlementsFailure: entitlementsFailureOf(verified.failure) }
+        })
+
+      /**
+       * New facts with the entitlements fetched for them; on failure, the previous set (when it is this licence's)
+       * and why. Never fails, never outlives {@link EntitlementsTimeoutMillis}.
+       */
+      const entitled = (facts: LicenseFacts, previous: LicenseFacts | undefined): Effect.Effect<LicenseFacts> => {
+        const ids = idsOf(facts)
+        if (ids === undefined) return Effect.succeed(facts)
+        // DECISION: entitlements belong to the licence (the token names both ids; a re-activation of the same
+        // licence gets a new activation id), so a set kept across a failed fetch is one of the same licence.
+        const kept =
+          previous !== undefined && idsOf(previous)?.licenseId === ids.licenseId ? previous.entitlements : undefined
+        if (Option.isNone(entitlementsApi)) return Effect.succeed({ ...facts, entitlements: kept })
+        const api = entitlementsApi.value
+        const keep = (failure: EntitlementsFailure): LicenseFacts => ({
+          ...facts,
+          entitlements: kept,
+          entitlementsFailure: failure
+        })
+        const fetched = Effect.gen(function* () {
+          const token = yield* api.fetch(ids.activationId, { licenseId: ids.licenseId, accountId: config.accountId })
+          const verified = yield* FeatureEntitlements.verify(token, config.publicKeyPem, ids)
+          return { ...facts, entitlements: { token, verified }, entitlementsFailure: undefined }
+        })
+        return Effect.result(fetched).pipe(
+          Effect.map((result) =>
+            result._tag === "Success" ? result.success : keep(entitlementsFailureOf(result.failure))
+          ),
+          Effect.timeoutOrElse({
+            duration: Duration.millis(EntitlementsTimeoutMillis),
+            orElse: () =>
+              Effect.succeed(
+                keep({
+                  kind: "Timeout",
+                  message: `the feature entitlements did not come within ${EntitlementsTimeoutMillis / 1000} s`,
+                  status: lexStatus("LA_E_INET")
+                })
+              )
+          }),
+          Effect.catchCause((cause) =>
+            Cause.hasInterruptsOnly(cause)
+              ? Effect.failCause(cause as Cause.Cause<never>)
+              : Effect.succeed(
+                  keep({
+                    kind: "InternalError",
+                    message: `unexpected error while fetching the feature entitlements: ${String(Cause.squash(cause))}`,
+                    status: lexStatus("LA_E_CLIENT")
+                  })
+                )
+          )
+        )
+      }
 
       const activate = (key: string, options: ActivateOptions) =>
         Effect.gen(function* () {
@@ -319,18 +420,22 @@ export class LicenseOperations extends Context.Service<LicenseOperations, Licens
       type OpError = ApiError | ActivationToken.TokenError | { readonly _tag: "FingerprintError"; message: string }
       const asOperation = (
         operation: FailureInfo["operation"],
-        effect: Effect.Effect<LicenseFacts, OpError>
+        effect: Effect.Effect<LicenseFacts, OpError>,
+        previous?: LicenseFacts | undefined
       ): Effect.Effect<OperationResult> =>
         guarded(
           operation,
           Effect.gen(function* () {
             const startedAt = yield* now
             const result = yield* Effect.result(effect).pipe(bounded)
-            const at = yield* now
-            if (result === undefined) return { type: "failed" as const, failure: timedOut(operation), at }
-            return result._tag === "Success"
-              ? { type: "ok" as const, facts: result.success, at, startedAt }
-              : { type: "failed" as const, failure: failureFromError(operation, result.failure), at }
+            if (result === undefined) {
+              return { type: "failed" as const, failure: timedOut(operation), at: yield* now }
+            }
+            if (result._tag === "Failure") {
+              return { type: "failed" as const, failure: failureFromError(operation, result.failure), at: yield* now }
+            }
+            const facts = yield* entitled(result.success, previous)
+            return { type: "ok" as const, facts, at: yield* now, startedAt }
           }),
           failed
         )
@@ -359,11 +464,12 @@ export class LicenseOperations extends Context.Service<LicenseOperations, Licens
         admit: (record) => guarded("load", admit(record), (failure): LoadResult => ({ type: "empty", failure })),
         activate: (key, options) => asOperation("activate", activate(key, options)),
         activateTrial: asOperation("activateTrial", activateTrial),
-        sync: (facts, options) => asOperation("sync", sync(facts, options)),
+        sync: (facts, options) => asOperation("sync", sync(facts, options), facts),
         reactivate: (facts, options) =>
           asOperation(
             "reactivate",
-            Effect.ignore(deactivate(facts)).pipe(Effect.andThen(activate(facts.key ?? "", options)))
+            Effect.ignore(deactivate(facts)).pipe(Effect.andThen(activate(facts.key ?? "", options))),
+            facts
           ),
         deactivate: (facts) =>
           guarded(

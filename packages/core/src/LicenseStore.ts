@@ -72,7 +72,12 @@ export const StoredRecord = Schema.Struct({
   /** Epoch milliseconds of the last successful server sync. */
   lastSyncedAt: Schema.Int,
   /** The last sync's failure, when the last sync failed (absent after a successful one). */
-  lastSyncFailure: Schema.optionalKey(StoredSyncFailure)
+  lastSyncFailure: Schema.optionalKey(StoredSyncFailure),
+  /**
+   * The raw feature-entitlements token, as the server sent it (re-verified on load). Optional, so records written
+   * before entitlements were kept still load, as the same version.
+   */
+  featureEntitlementsToken: Schema.optionalKey(Schema.NonEmptyString)
 })
 export type StoredRecord = typeof StoredRecord.Type
 

@@ -5,20 +5,43 @@
  *
  * @since 0.3.0
  */
+import * as FeatureEntitlements from "./FeatureEntitlements.ts"
+import type { Feature, FeatureLookup } from "./FeatureEntitlements.ts"
 import { type LexStatus, type LexStatusName, lexStatus, lexStatusOfFailure } from "./LexStatus.ts"
 import { nextDeadline } from "./LicenseMachine.ts"
-import type { FailureInfo, LicenseContext, LicenseFacts, LicenseStateName, MachineSnapshot } from "./LicenseModel.ts"
+import type {
+  EntitlementsFailure,
+  FailureInfo,
+  LicenseContext,
+  LicenseFacts,
+  LicenseStateName,
+  MachineSnapshot
+} from "./LicenseModel.ts"
 import type {
   ActivationClaims,
   ActivationMeterAttribute,
   LicenseMeterAttribute,
+  MaintenancePolicy,
   MetadataEntry,
   OrganizationAddress,
   TrialClaims
 } from "./Protocol.ts"
 import type { ValidationStatus } from "./Validation.ts"
 
-/** Readable licence details from the current token. */
+/** The entitlement set linked to the licence (`esn`, `esdn`, `est`): LexActivator's `GetLicenseEntitlementSet…`. */
+export interface EntitlementSet {
+  readonly name: string
+  /** The set's display name (`esdn`), when the token carries one. */
+  readonly displayName: string | undefined
+  /** The set's tier (`est`, LexActivator 3.42), when the token carries one. */
+  readonly tier: number | undefined
+}
+
+/**
+ * Readable licence details from the current token: every fact LexActivator's `GetLicense…` / `GetActivation…`
+ * functions read from it (issue 11), with the token's claim name in each comment. Times are epoch milliseconds;
+ * `undefined` where the token does not carry the fact (a trial token carries fewer).
+ */
 export interface LicenseDetails {
   /** A licence-key activation, or a trial (which has no key and no licence id). */
   readonly kind: "activation" | "trial"
@@ -30,9 +53,9 @@ export interface LicenseDetails {
   readonly licenseId: string | undefined
   /** `node-locked`, `hosted-floating` or `on-premise-floating` (the token's `lt`), or `trial`. */
   readonly type: ActivationClaims["licenseType"] | "trial"
-  /** Epoch ms, `undefined` for a licence that never expires. */
+  /** `eat`; `undefined` for a licence that never expires (`GetLicenseExpiryDate` 0). */
   readonly expiresAt: number | undefined
-  /** Epoch ms, `undefined` when the grace is unlimited. */
+  /** `ssgpeat`; `undefined` when the grace is unlimited or sync is off. */
   readonly graceExpiresAt: number | undefined
   /** Epoch ms when a hosted-floating lease ends unless renewed (`leat`); `undefined` without a lease. */
   readonly leaseExpiresAt: number | undefined
@@ -60,20 +83,34 @@ export interface LicenseDetails {
   readonly activationMeterAttributes: ReadonlyArray<ActivationMeterAttribute>
   /** The licence's user, as far as the token names them (`GetLicenseUserName`, `…Email`, `…Company`). */
   readonly user: { readonly name?: string; readonly email?: string; readonly company?: string }
-  /** Seats: `aa`/`ta`, and deactivations `ad`/`td` (−1 unlimited), when the token carries them. */
+  /** Seats allowed (`aa`; −1 unlimited). */
   readonly allowedActivations: number | undefined
+  /** Seats taken (`ta`). */
   readonly totalActivations: number | undefined
+  /** Deactivations allowed (`ad`; −1 unlimited). */
   readonly allowedDeactivations: number | undefined
+  /** Deactivations made (`td`). */
   readonly totalDeactivations: number | undefined
-  /** Epoch ms: the licence's creation and first activation, this activation's creation, maintenance expiry. */
+  /** The licence's creation (`lcat`). */
   readonly licenseCreatedAt: number | undefined
+  /** The licence's first activation (`laat`). */
   readonly licenseActivatedAt: number | undefined
+  /** This activation's creation (`acat`). */
   readonly activationCreatedAt: number | undefined
+  /** When the licence's maintenance ends (`meat`): releases published after it are not covered. */
   readonly maintenanceExpiresAt: number | undefined
   /** The highest release version the licence allows (`marv`). */
   readonly maxAllowedReleaseVersion: string | undefined
-  /** The OS-user lock (`ul`) and the user hash it binds to (`uh`). */
+  /** The release version the licence was activated for (`crv`): what the maintenance policy compares against. */
+  readonly currentReleaseVersion: string | undefined
+  /** Which updates the licence's maintenance allows (`mp`: major, minor, and its validity in seconds). */
+  readonly maintenancePolicy: MaintenancePolicy | undefined
+  /** The entitlement set linked to the licence (`esn`/`esdn`/`est`); `undefined`: none (LexActivator's 109). */
+  readonly entitlementSet: EntitlementSet | undefined
+  /** The OS-user lock (`ul`): only the user whose hash is {@link userHash} may run the licence (LA_E_OS_USER). */
   readonly userLocked: boolean
+  /** The hash of the OS user the licence is bound to (`uh`), as the server signed it. */
+  readonly userHash: string | undefined
   /** Hosted-floating: how many clients may hold a lease at once (`fc`). */
   readonly floatingClients: number | undefined
   /** Hosted-floating: how a lease is taken and given back (`ls`, Cryptlex's leasing strategy), when set. */
@@ -111,7 +148,28 @@ export interface LicenseView {
   readonly nextDeadline: number | undefined
   /** What the current token says (expiry, metadata, meters, user), `undefined` when there is no activation. */
   readonly license: LicenseDetails | undefined
+  /**
+   * The feature entitlements in force at this moment (expired ones left out), from the last verified set: offline,
+   * `[]` when none was fetched. The machine wakes at each feature's expiry, so the view changes at that moment.
+   */
+  readonly features: ReadonlyArray<Feature>
+  /** Why the last fetch of the entitlements failed (the set before it stays), `undefined` after a good one. */
+  readonly featuresError: EntitlementsFailure | undefined
 }
+
+/** The features in force at `now` (epoch ms), `[]` without a verified set. */
+export const featuresOf = (context: Pick<LicenseContext, "facts">, now: number): ReadonlyArray<Feature> => {
+  const set = context.facts?.entitlements?.verified
+  return set === undefined ? [] : FeatureEntitlements.features(set, now)
+}
+
+/** One feature by name at `now`; `NotFound` without a verified set. */
+export const featureOf = (context: Pick<LicenseContext, "facts">, name: string, now: number): FeatureLookup =>
+  FeatureEntitlements.feature(
+    context.facts?.entitlements?.verified ?? { activationId: "", licenseId: "", issuedAt: undefined, entitlements: [] },
+    name,
+    now
+  )
 
 export const isSettled = (snapshot: MachineSnapshot): boolean => snapshot.hasTag("settled")
 
@@ -157,7 +215,18 @@ export const detailsOf = (facts: LicenseFacts): LicenseDetails => {
     activationCreatedAt: trial ? undefined : toMillis(a.activationCreatedAt ?? 0),
     maintenanceExpiresAt: trial ? undefined : toMillis(a.maintenanceExpiresAt ?? 0),
     maxAllowedReleaseVersion: trial ? undefined : a.maxAllowedReleaseVersion,
+    currentReleaseVersion: trial ? undefined : a.currentReleaseVersion,
+    maintenancePolicy: trial ? undefined : a.maintenancePolicy,
+    entitlementSet:
+      trial || a.entitlementSetName === undefined || a.entitlementSetName === ""
+        ? undefined
+        : {
+            name: a.entitlementSetName,
+            displayName: a.entitlementSetDisplayName,
+            tier: a.entitlementSetTier
+          },
     userLocked: (trial ? t.userLocked : a.userLocked) === true,
+    userHash: trial ? t.userHash : a.userHash,
     floatingClients: trial ? undefined : a.floatingClients,
     leasingStrategy: trial ? undefined : a.leasingStrategy,
     organization: trial
@@ -180,7 +249,9 @@ const lexOfValidation: Record<ValidationStatus, LexStatusName> = {
   clockRolledBack: "LA_E_TIME_MODIFIED",
   wrongProduct: "LA_FAIL",
   wrongKey: "LA_FAIL",
-  fingerprintMismatch: "LA_E_MACHINE_FINGERPRINT"
+  fingerprintMismatch: "LA_E_MACHINE_FINGERPRINT",
+  osUserMismatch: "LA_E_OS_USER",
+  releaseNotAllowed: "LA_E_RELEASE_VERSION_NOT_ALLOWED"
 }
 
 /** The state's LexActivator status: the last validation's, except where the state itself says more. */
@@ -224,6 +295,8 @@ export const viewOf = (snapshot: MachineSnapshot): LicenseView => {
     storeError: context.storeError,
     nextSyncAt: context.syncHalted ? undefined : context.nextSyncAt,
     nextDeadline: nextDeadline(context),
-    license: context.facts === undefined ? undefined : detailsOf(context.facts)
+    license: context.facts === undefined ? undefined : detailsOf(context.facts),
+    features: featuresOf(context, context.config.now()),
+    featuresError: context.facts?.entitlementsFailure
   }
 }

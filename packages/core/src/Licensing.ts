@@ -44,7 +44,17 @@ import { LicenseOperations, type LicenseOperationsService } from "./LicenseOpera
 import { LicenseStore, RecordVersion, type StoredRecord, type StoredSyncFailure } from "./LicenseStore.ts"
 import { checkConfig, type LicensingConfig, type LicensingConfigError } from "./LicensingConfig.ts"
 import { LicensingError, NotActivated, reasonOf } from "./LicensingError.ts"
-import { detailsOf, isSettled, type LicenseDetails, type LicenseView, stateOf, viewOf } from "./LicenseView.ts"
+import type { Feature, FeatureLookup } from "./FeatureEntitlements.ts"
+import {
+  detailsOf,
+  featureOf,
+  featuresOf,
+  isSettled,
+  type LicenseDetails,
+  type LicenseView,
+  stateOf,
+  viewOf
+} from "./LicenseView.ts"
 import * as RecordWriter from "./RecordWriter.ts"
 import * as XStateClock from "./XStateClock.ts"
 
@@ -132,7 +142,8 @@ const clientMachine = licenseMachine.provide({
         components: facts.components,
         lastSeenAt: facts.lastSeenAt,
         lastSyncedAt: facts.lastSyncedAt,
-        ...syncFailureOf(context)
+        ...syncFailureOf(context),
+        ...(facts.entitlements !== undefined ? { featureEntitlementsToken: facts.entitlements.token } : {})
       }
       writer.save(record)
     },
@@ -151,6 +162,13 @@ export interface LicensingService {
   readonly incrementMeter: (name: string, increment: number) => Effect.Effect<LicenseView, LicensingError>
   readonly current: Effect.Effect<LicenseView>
   readonly license: Effect.Effect<LicenseDetails | undefined>
+  /**
+   * The feature entitlements in force now, offline (LexActivator's `GetFeatureEntitlements`): fetched after the
+   * activation and every sync, kept in the record; an expired feature is left out from its expiry on.
+   */
+  readonly features: Effect.Effect<ReadonlyArray<Feature>>
+  /** One feature by name, now, offline (LexActivator's `GetFeatureEntitlement`): entitled, expired or not found. */
+  readonly feature: (name: string) => Effect.Effect<FeatureLookup>
   /** Every distinct view, starting with the current one. */
   readonly changes: Stream.Stream<LicenseView>
   /** The same stream as `changes`, under the name the design uses. */
@@ -202,6 +220,25 @@ const syncFailureOf = (
   }
 }
 
+/**
+ * The configured release as the evaluation judges it, or `undefined` when the application set no `releaseVersion`.
+ *
+ * DECISION (LexActivator's `SetReleasePublishedDate` takes epoch seconds; the configuration holds a string "as the
+ * Cryptlex release shows it"): `releasePublishedAt` is read as epoch seconds when it is all digits, else as an
+ * ISO-8601 date; one that reads as neither is left out, and the maintenance expiry is judged at `now`, as
+ * LexActivator does with no published date.
+ */
+export const runningReleaseOf = (
+  config: Pick<LicensingConfig, "releaseVersion" | "releasePublishedAt">
+): { readonly version: string; readonly publishedAt?: number } | undefined => {
+  if (config.releaseVersion === undefined) return undefined
+  const text = config.releasePublishedAt?.trim() ?? ""
+  const millis = /^\d+$/.test(text) ? Number(text) * 1000 : text === "" ? Number.NaN : Date.parse(text)
+  return Number.isFinite(millis)
+    ? { version: config.releaseVersion, publishedAt: millis }
+    : { version: config.releaseVersion }
+}
+
 export class Licensing extends Context.Service<Licensing, LicensingService>()("@licensure/core/Licensing") {
   /** Starts a client for one product; closing the layer's scope stops it (timers, I/O in flight). */
   static readonly make = (
@@ -240,7 +277,8 @@ export class Licensing extends Context.Service<Licensing, LicensingService>()("@
           reactivateOnFingerprintRejected: config.reactivateOnFingerprintRejected,
           licenseKey: config.licenseKey,
           random: () => random.nextDoubleUnsafe(),
-          retryJitter: config.retryJitter
+          retryJitter: config.retryJitter,
+          release: runningReleaseOf(config)
         },
         onSnapshot: (snapshot) => {
           const view = viewOf(snapshot)
@@ -409,7 +447,8 @@ export class Licensing extends Context.Service<Licensing, LicensingService>()("@
           stored?.kind === failure?.kind &&
           stored?.code === failure?.code &&
           stored?.message === failure?.message &&
-          stored?.transient === failure?.transient
+          stored?.transient === failure?.transient &&
+          record.featureEntitlementsToken === facts.entitlements?.token
         )
       }
       const reloads = Semaphore.makeUnsafe(1)
@@ -464,6 +503,8 @@ export class Licensing extends Context.Service<Licensing, LicensingService>()("@
           const facts = actor.getSnapshot().context.facts
           return facts === undefined ? undefined : detailsOf(facts)
         }),
+        features: Effect.sync(() => featuresOf(actor.getSnapshot().context, clock.now())),
+        feature: (name: string) => Effect.sync(() => featureOf(actor.getSnapshot().context, name, clock.now())),
         changes: SubscriptionRef.changes(ref),
         state: SubscriptionRef.changes(ref),
         ref,

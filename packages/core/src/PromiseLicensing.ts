@@ -28,6 +28,7 @@ import { type LexStatus, lexStatus } from "./LexStatus.ts"
 import { Closed } from "./LicensingError.ts"
 import { type ActivateOptions, Licensing, LicensingError } from "./Licensing.ts"
 import { checkConfig, type LicensingConfig } from "./LicensingConfig.ts"
+import type { Feature, FeatureLookup } from "./FeatureEntitlements.ts"
 import type { LicenseDetails, LicenseView } from "./LicenseView.ts"
 
 export interface PromiseLicensingConfig extends LicensingConfig {
@@ -76,6 +77,10 @@ export interface PromiseLicensing {
   readonly view: () => Promise<LicenseView>
   /** The stored licence's details (expiry, metadata, meters, user, lease), or `undefined` when not activated. */
   readonly license: () => Promise<LicenseDetails | undefined>
+  /** The feature entitlements in force now, offline (`Licensing.features`). */
+  readonly features: () => Promise<ReadonlyArray<Feature>>
+  /** One feature by name, now, offline (`Licensing.feature`): entitled, expired or not found. */
+  readonly feature: (name: string) => Promise<FeatureLookup>
   /**
    * Calls `listener` on every distinct change; returns the unsubscribe function. Listener errors are caught. By
    * default the working states a UI should not flash (`activating`, `evaluating`, a sync in flight…) are skipped
@@ -135,6 +140,8 @@ export const createLicensing = (config: PromiseLicensingConfig): PromiseLicensin
     status: () => run((l) => Effect.map(l.check, (v) => v.status)),
     view: () => run((l) => l.current),
     license: () => run((l) => l.license),
+    features: () => run((l) => l.features),
+    feature: (name) => run((l) => l.feature(name)),
     subscribe: (listener, options) => {
       const controller = new AbortController()
       let last: LicenseView | undefined

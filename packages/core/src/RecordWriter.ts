@@ -35,6 +35,7 @@ export const unchangedButSeen = (previous: StoredRecord | undefined, next: Store
   previous.components === next.components &&
   previous.lastSyncedAt === next.lastSyncedAt &&
   JSON.stringify(previous.lastSyncFailure) === JSON.stringify(next.lastSyncFailure) &&
+  previous.featureEntitlementsToken === next.featureEntitlementsToken &&
   next.lastSeenAt >= previous.lastSeenAt &&
   next.lastSeenAt - previous.lastSeenAt < LastSeenPersistMillis
 

@@ -6,8 +6,8 @@
  * a version not in the `x.x` … `x.x.x.x` form with `LA_E_RELEASE_VERSION_FORMAT` (70). {@link check} is that
  * decision as a pure function.
  *
- * Not called by `Validation.validate` or the licensing machine: an application calls it with the verified claims
- * and its `releaseVersion` (and `releasePublishedAt`), as given to the licensing configuration.
+ * `Validation.validate` calls it when the licensing configuration (or the activation) sets `releaseVersion`, so a
+ * running client shows `releaseNotAllowed` (LA_E_RELEASE_VERSION_NOT_ALLOWED); an application may call it too.
  *
  * @example
  * ```ts

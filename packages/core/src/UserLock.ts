@@ -4,8 +4,8 @@
  * `ul && hash(current user) != uh` → `LA_E_OS_USER` (104), with no wire call (§3 item 2). {@link check} is that
  * check as a pure function, for activation and trial claims alike.
  *
- * Not called by `Validation.validate` or the licensing machine: an application (or the machine, later) calls it
- * with the verified claims and the `userHash` of its `Fingerprint` service.
+ * `Validation.validate` calls it with the current user's hash (the `Fingerprint` service's `userHash`, carried in
+ * the machine's facts), so a running client shows `osUserMismatch` (LA_E_OS_USER); an application may call it too.
  *
  * @example
  * ```ts

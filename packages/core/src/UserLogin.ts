@@ -128,13 +128,27 @@ export type IdTokenCredentials = OidcLoginRequest
 export interface UserLoginService {
   readonly login: (credentials: LoginCredentials) => Effect.Effect<UserSession, UserLoginError>
   readonly loginWithIdToken: (credentials: IdTokenCredentials) => Effect.Effect<UserSession, UserLoginError>
-  /** `GET /v3/me/licenses?productId=…` with the session's bearer token. */
+  /**
+   * `GET /v3/me/licenses?productId=…&page=N&limit=100` with the session's bearer token, page after page until a
+   * short one: every licence of the user for the product.
+   */
   readonly licenses: (
     session: UserSession | string,
     productId: string,
     options?: { readonly accountId?: string | undefined }
   ) => Effect.Effect<ReadonlyArray<UserLicense>, UserLoginError>
 }
+
+/**
+ * DECISION (LexActivator 3.34 sends only `?productId=`, reference-client.md §3 item 5, and so sees one page; the
+ * `get-me-licenses` reference page gives `page` and `limit` ≤ 100, lexactivator-surface.md §0 item 4): licensure
+ * asks for pages of the largest size, `?productId=…&page=N&limit=100`, until a page comes back short, so a user with
+ * more licences than one page gets all of them. At most {@link UserLicensesMaxPages} pages are read.
+ */
+export const UserLicensesPageSize = 100
+
+/** The most pages one `licenses` call reads (10,000 licences): a server that never ends a list cannot hang it. */
+export const UserLicensesMaxPages = 100
 
 const loginCodes: ReadonlySet<string> = new Set(LoginErrorCodes)
 
@@ -200,30 +214,48 @@ export const makeUserLogin = (transport: Transport): UserLoginService => {
     loginWithIdToken: (credentials) => post("loginWithIdToken", MoreEndpoints.loginOidc(), credentials),
     licenses: (session, productId, options = {}) => {
       const token = typeof session === "string" ? session : session.accessToken
-      const request = withAccountHeader(
-        HttpClientRequest.get(`${MoreEndpoints.userLicenses()}?productId=${encodeURIComponent(productId)}`).pipe(
-          HttpClientRequest.bearerToken(token)
-        ),
-        options.accountId
-      )
-      return transport
-        .execute(request, [200], (response) =>
-          transport.readJson(response).pipe(
-            Effect.flatMap((json) =>
-              Effect.mapError(
-                decodeLicenses(json),
-                (error) =>
-                  new MalformedResponse({
-                    status: response.status,
-                    message: `expected a list of licences: ${error.message}`
-                  })
+      const page = (n: number) =>
+        transport
+          .execute(
+            withAccountHeader(
+              HttpClientRequest.get(
+                `${MoreEndpoints.userLicenses()}?productId=${encodeURIComponent(productId)}&page=${n}&limit=${UserLicensesPageSize}`
+              ).pipe(HttpClientRequest.bearerToken(token)),
+              options.accountId
+            ),
+            [200],
+            (response) =>
+              transport.readJson(response).pipe(
+                Effect.flatMap((json) =>
+                  Effect.mapError(
+                    decodeLicenses(json),
+                    (error) =>
+                      new MalformedResponse({
+                        status: response.status,
+                        message: `expected a list of licences: ${error.message}`
+                      })
+                  )
+                )
               )
-            )
           )
-        )
-        .pipe(
-          Effect.mapError((reason) => new UserLoginError({ operation: "userLicenses", reason: sortReason(reason) }))
-        )
+          .pipe(
+            Effect.mapError((reason) => new UserLoginError({ operation: "userLicenses", reason: sortReason(reason) }))
+          )
+      return Effect.gen(function* () {
+        const all: Array<UserLicense> = []
+        const seen = new Set<string>()
+        for (let n = 1; n <= UserLicensesMaxPages; n++) {
+          const licences = yield* page(n)
+          const fresh = licences.filter((licence) => !seen.has(licence.key))
+          for (const licence of fresh) {
+            seen.add(licence.key)
+            all.push(licence)
+          }
+          // A short page is the last; a page with nothing new is a server that ignores `page`.
+          if (licences.length < UserLicensesPageSize || fresh.length === 0) break
+        }
+        return all
+      })
     }
   }
 }

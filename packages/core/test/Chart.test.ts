@@ -57,6 +57,8 @@ describe("Chart", () => {
         "expired",
         "suspended",
         "clockTampered",
+        "osUserMismatch",
+        "releaseNotAllowed",
         "trialActive",
         "trialExpired"
       ]

@@ -139,6 +139,60 @@ describe("validate: one example per status", () => {
     )
   })
 
+  it("is osUserMismatch for a token locked to another OS user, checked only when the user's hash is known", () => {
+    const locked = { userLocked: true, userHash: "9F86D081884C7D65" }
+    assert.strictEqual(validate(input(locked, IAT, { expected: { ...expected, userHash: "0000" } })), "osUserMismatch")
+    // LexActivator's hash is upper-case hex, licensure's lower-case: the same user either way.
+    assert.strictEqual(validate(input(locked, IAT, { expected: { ...expected, userHash: "9f86d081884c7d65" } })), "ok")
+    assert.strictEqual(
+      validate(input({ ...locked, userLocked: false }, IAT, { expected: { ...expected, userHash: "0000" } })),
+      "ok"
+    )
+    assert.strictEqual(validate(input(locked)), "ok", "no user hash given: not checked")
+    // A locked token without `uh` matches no user.
+    assert.strictEqual(
+      validate(input({ userLocked: true }, IAT, { expected: { ...expected, userHash: "" } })),
+      "osUserMismatch"
+    )
+    // Identity comes before time: an expired licence locked to another user says the user.
+    assert.strictEqual(
+      validate(input(locked, claims.expiresAt + 1, { expected: { ...expected, userHash: "0000" } })),
+      "osUserMismatch"
+    )
+    assert.isFalse(isLicensed("osUserMismatch"))
+  })
+
+  it("is releaseNotAllowed when the configured release is above marv or past the maintenance, only when configured", () => {
+    const release = (version: string, publishedAt?: number) => ({
+      expected: { ...expected, release: { version, ...(publishedAt !== undefined ? { publishedAt } : {}) } }
+    })
+    assert.strictEqual(validate(input({ maxAllowedReleaseVersion: "2.5" }, IAT, release("2.6"))), "releaseNotAllowed")
+    assert.strictEqual(validate(input({ maxAllowedReleaseVersion: "2.5" }, IAT, release("2.5"))), "ok")
+    assert.strictEqual(validate(input({ maxAllowedReleaseVersion: "2.5" })), "ok", "no release configured")
+    const meat = IAT + HOUR
+    assert.strictEqual(
+      validate(input({ maintenanceExpiresAt: meat }, IAT, release("3.0", (meat + 1) * 1000))),
+      "releaseNotAllowed"
+    )
+    assert.strictEqual(validate(input({ maintenanceExpiresAt: meat }, IAT, release("3.0", meat * 1000))), "ok")
+    const mp = { allowMajorVersionUpdates: false, allowMinorVersionUpdates: true }
+    assert.strictEqual(
+      validate(input({ maintenancePolicy: mp, currentReleaseVersion: "1.2" }, IAT, release("2.0"))),
+      "releaseNotAllowed"
+    )
+    assert.strictEqual(
+      validate(input({ maintenancePolicy: mp, currentReleaseVersion: "1.2" }, IAT, release("1.9"))),
+      "ok"
+    )
+    // The licence's own state comes first: an expired licence says expired.
+    assert.strictEqual(
+      validate(input({ maxAllowedReleaseVersion: "2.5" }, claims.expiresAt + 1, release("2.6"))),
+      "expired"
+    )
+    // A version the server would refuse as malformed is not judged locally.
+    assert.strictEqual(validate(input({ maxAllowedReleaseVersion: "2.5" }, IAT, release("v3"))), "ok")
+  })
+
   it("licenses only ok: grace and every failure are not licensed", () => {
     for (const status of ["expired", "graceOver", "leaseLapsed", "clockBehindServer", "clockRolledBack"] as const) {
       assert.isFalse(isLicensed(status), status)
@@ -167,6 +221,14 @@ const documentedOrder: ReadonlyArray<readonly [string, (x: ValidationInput) => b
       x.claims.key.toUpperCase() !== x.expected.key.toUpperCase()
   ],
   ["fingerprintMismatch", (x) => x.claims.fingerprint !== x.expected.fingerprint],
+  // Row 27 / §3 item 2: `ul && hash(user) != uh`, hex compared in either case (upper-case in LexActivator).
+  [
+    "osUserMismatch",
+    (x) =>
+      x.expected.userHash !== undefined &&
+      x.claims.userLocked === true &&
+      (x.claims.userHash ?? "").toLowerCase() !== x.expected.userHash.toLowerCase()
+  ],
   [
     "clockBehindServer",
     (x) => {
@@ -194,6 +256,18 @@ const documentedOrder: ReadonlyArray<readonly [string, (x: ValidationInput) => b
       x.claims.serverSyncGraceExpiresAt !== 0 &&
       (x.claims.allowedClockOffset ?? 0) !== -1 &&
       x.claims.serverSyncGraceExpiresAt < seconds(x)
+  ],
+  // Only `marv` varies below: a release above the maximum allowed version (both `major.minor`).
+  [
+    "releaseNotAllowed",
+    (x) => {
+      const marv = x.claims.maxAllowedReleaseVersion
+      const release = x.expected.release?.version
+      if (marv === undefined || release === undefined) return false
+      const [a = 0, b = 0] = release.split(".").map(Number)
+      const [m = 0, n = 0] = marv.split(".").map(Number)
+      return a > m || (a === m && b > n)
+    }
   ]
 ]
 const seconds = (x: ValidationInput) => Math.floor(x.now / 1000)
@@ -222,7 +296,12 @@ const realisticInput: fc.Arbitrary<ValidationInput> = fc
     expectedKey: fc.option(fc.constantFrom("KEY-1", "KEY-2"), { nil: undefined }),
     nowMs: fc.integer({ min: (IAT - 4 * HOUR) * 1000, max: (IAT + 4 * HOUR) * 1000 }),
     lastSeenDeltaMs: fc.option(fc.integer({ min: -3 * HOUR * 1000, max: 3 * HOUR * 1000 }), { nil: undefined }),
-    identityMatches: fc.boolean()
+    identityMatches: fc.boolean(),
+    userLocked: fc.option(fc.boolean(), { nil: undefined }),
+    lockedTo: fc.option(fc.constantFrom("ab12", "AB12", "cd34", ""), { nil: undefined }),
+    userHash: fc.option(fc.constantFrom("ab12", "cd34"), { nil: undefined }),
+    marv: fc.option(fc.constantFrom("1.5", "2.0", "10.1"), { nil: undefined }),
+    release: fc.option(fc.constantFrom("1.4", "1.10", "2.0", "2.1"), { nil: undefined })
   })
   .map((r) => {
     const c: {
@@ -240,11 +319,16 @@ const realisticInput: fc.Arbitrary<ValidationInput> = fc
     if (r.allowedClockOffset !== undefined) c.allowedClockOffset = r.allowedClockOffset
     if (r.leaseExpiresAt !== undefined) c.leaseExpiresAt = r.leaseExpiresAt
     if (r.suspended !== undefined) c.suspended = r.suspended
+    if (r.userLocked !== undefined) c.userLocked = r.userLocked
+    if (r.lockedTo !== undefined) c.userHash = r.lockedTo
+    if (r.marv !== undefined) c.maxAllowedReleaseVersion = r.marv
     return {
       claims: c,
       expected: {
         productId: "prod-1",
         fingerprint: "fp-1",
+        ...(r.userHash !== undefined ? { userHash: r.userHash } : {}),
+        ...(r.release !== undefined ? { release: { version: r.release } } : {}),
         ...(r.expectedKey !== undefined ? { key: r.identityMatches ? "KEY-1" : r.expectedKey } : {})
       },
       now: r.nowMs,

@@ -12,6 +12,7 @@
  */
 // Core by module, not its root: the root also loads releases, user login, meters and entitlements (and their
 // schemas), which an app that only activates and checks never calls; `licensure status` imports this file.
+import { FeatureEntitlementsApi } from "@licensure/core/FeatureEntitlements"
 import { Fingerprint } from "@licensure/core/Fingerprint"
 import { LicenseApi, type LicenseApiConfig } from "@licensure/core/LicenseApi"
 import { LicenseStore } from "@licensure/core/LicenseStore"
@@ -59,7 +60,9 @@ export interface NodeLicensingConfig extends LicensingConfig {
 }
 
 /** The platform services for one product on Node: fingerprint, store (keyed by the fingerprint), HTTP API. */
-export const platformLayer = (config: NodeLicensingConfig): Layer.Layer<LicenseApi | LicenseStore | Fingerprint> => {
+export const platformLayer = (
+  config: NodeLicensingConfig
+): Layer.Layer<LicenseApi | FeatureEntitlementsApi | LicenseStore | Fingerprint> => {
   const fingerprint = NodeFingerprint.layer({ productId: config.productId, ...config.fingerprint })
   const scope = config.scope
   const store =
@@ -79,11 +82,12 @@ export const platformLayer = (config: NodeLicensingConfig): Layer.Layer<LicenseA
             })
           })
         )
-  const api = LicenseApi.layer({
-    host: config.host,
-    userAgent: config.userAgent ?? `licensure-node/${process.versions.node}`
-  }).pipe(Layer.provide(NodeHttp.layer(config.http ?? {})))
-  return Layer.mergeAll(api, store.pipe(Layer.provide(fingerprint)), fingerprint)
+  const apiConfig = { host: config.host, userAgent: config.userAgent ?? `licensure-node/${process.versions.node}` }
+  const http = NodeHttp.layer(config.http ?? {})
+  const api = LicenseApi.layer(apiConfig).pipe(Layer.provide(http))
+  // The feature entitlements are fetched after each activation and sync (LicenseOperations), as LexActivator does.
+  const entitlements = FeatureEntitlementsApi.layer(apiConfig).pipe(Layer.provide(http))
+  return Layer.mergeAll(api, entitlements, store.pipe(Layer.provide(fingerprint)), fingerprint)
 }
 
 /** The store watch for a running client, when the configuration asks for one (see `watchStore`). */

@@ -18,6 +18,7 @@ import * as NodePath from "node:path"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 
+/** What to watch (the record file's path), whom to tell, and how often: `start`'s options. */
 export interface StoreWatchOptions {
   /** The record file (`NodeFileStore.filePath(options)`). */
   readonly path: string
@@ -31,6 +32,7 @@ export interface StoreWatchOptions {
   readonly poll?: boolean | undefined
 }
 
+/** A running watch, stopped when its scope closes; `mode` says whether fs.watch or the stat poll serves it. */
 export interface StoreWatch {
   /** `"watch"` (fs.watch on the directory) or `"poll"` (the stat fallback). */
   readonly mode: () => "watch" | "poll"

@@ -17,6 +17,8 @@ const withFacts: ReadonlySet<string> = new Set([
   "expired",
   "suspended",
   "clockTampered",
+  "osUserMismatch",
+  "releaseNotAllowed",
   "trialActive",
   "trialExpired",
   "renewDue",
@@ -31,6 +33,7 @@ const afterSyncDue: ReadonlySet<string> = new Set([
   "graceOver",
   "expired",
   "suspended",
+  "releaseNotAllowed",
   "trialActive",
   "trialExpired"
 ])
@@ -44,6 +47,8 @@ const allowed: Readonly<Record<string, { statuses: ReadonlyArray<ValidationStatu
     expired: { statuses: ["expired"], kind: "activation" },
     suspended: { statuses: ["suspended"], kind: "activation" },
     clockTampered: { statuses: ["clockBehindServer", "clockRolledBack"] },
+    osUserMismatch: { statuses: ["osUserMismatch"] },
+    releaseNotAllowed: { statuses: ["releaseNotAllowed"], kind: "activation" },
     trialActive: { statuses: ["ok"], kind: "trial" },
     trialExpired: { statuses: ["expired", "graceOver"], kind: "trial" }
   }

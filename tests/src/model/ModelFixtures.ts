@@ -17,11 +17,16 @@ const day = 24 * hour
 export const ProductId = "prod-model"
 export const LicenseKey = "KEY-MODEL-1"
 const Fingerprint = "f".repeat(64)
+/** The OS user the model runs as (its hash), and the release the model's application is. */
+export const UserHash = "a1".repeat(32)
+export const RunningRelease = { version: "2.0" } as const
 
 /** The `true` run also knows the licence key, so the recovery from an unreadable store is reachable in it. */
 export const configFor = (reactivateOnFingerprintRejected: boolean): MachineConfig => ({
   productId: ProductId,
   now: () => FixedNow,
+  // The application's release: only the facts with a lower `marv` refuse it.
+  release: RunningRelease,
   reactivateOnFingerprintRejected,
   ...(reactivateOnFingerprintRejected ? { licenseKey: LicenseKey } : {})
 })
@@ -78,7 +83,8 @@ const facts = (name: string, kind: LicenseFacts["kind"], shape: FactsShape): Lic
   lastSyncedAt: shape.lastSyncedAt ?? FixedNow - 60_000,
   lastSeenAt: shape.lastSeenAt ?? FixedNow - 60_000,
   fingerprint: Fingerprint,
-  components: []
+  components: [],
+  userHash: UserHash
 })
 
 export interface FactsVariant {
@@ -140,6 +146,18 @@ export const ActivationVariants: ReadonlyArray<FactsVariant> = [
     "activation",
     { claims: activationClaims({ fingerprint: "e".repeat(64) }) },
     "fingerprintMismatch"
+  ),
+  variant(
+    "osUserMismatch",
+    "activation",
+    { claims: activationClaims({ userLocked: true, userHash: "b2".repeat(32) }) },
+    "osUserMismatch"
+  ),
+  variant(
+    "releaseNotAllowed",
+    "activation",
+    { claims: activationClaims({ maxAllowedReleaseVersion: "1.9" }) },
+    "releaseNotAllowed"
   )
 ]
 

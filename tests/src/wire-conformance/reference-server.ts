@@ -37,11 +37,28 @@ export interface ReferenceServer {
     notFoundWithoutCode: boolean
     /** Trial tokens come back already expired (`eat < iat`, row 32). */
     trialExpired: boolean
+    /** `GET /v3/me/licenses` answers the first page whatever `page` says (a server without paging). */
+    ignoresPage: boolean
   }
+  /** How many licences the signed-in user has (`GET /v3/me/licenses` lists them, paged). */
+  userLicences: number
+  /** The one published release (linux, stable) and the licence keys it is allowed for. */
+  readonly release: { readonly id: string; readonly version: string; readonly allowedKeys: Set<string> }
   readonly close: () => Promise<void>
 }
 
 const now = () => Math.floor(Date.now() / 1000)
+
+/** `x.x` … `x.x.x.x` compared part by part, a missing part counting as 0. */
+const compareVersions = (a: string, b: string): number => {
+  const x = a.split(".").map(Number)
+  const y = b.split(".").map(Number)
+  for (let i = 0; i < 4; i++) {
+    const d = (x[i] ?? 0) - (y[i] ?? 0)
+    if (d !== 0) return Math.sign(d)
+  }
+  return 0
+}
 
 export const startReferenceServer = async (): Promise<ReferenceServer> => {
   const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 })
@@ -51,7 +68,10 @@ export const startReferenceServer = async (): Promise<ReferenceServer> => {
   const licences = new Map<string, Licence>()
   const activations = new Map<string, Activation>()
   const trials = new Map<string, string>()
-  const quirks = { notFoundWithoutCode: false, trialExpired: false }
+  const quirks = { notFoundWithoutCode: false, trialExpired: false, ignoresPage: false }
+  const user = { licences: 0 }
+  const release = { id: randomUUID(), version: "2.0.0", allowedKeys: new Set<string>() }
+  const releaseFileId = randomUUID()
 
   const sign = (payload: Record<string, unknown>) =>
     new SignJWT(payload).setProtectedHeader({ alg: "RS256", typ: "JWT" }).sign(privateKey)
@@ -191,6 +211,31 @@ export const startReferenceServer = async (): Promise<ReferenceServer> => {
         activationToken: await activationToken(activation, licences.get(activation.key)!)
       })
     }
+    // §3 item 1: `GET …/feature-entitlements?accountId=&licenseId=` → `{featureEntitlementsToken}`, a JWT with
+    // `aid, lid, fe`; LexActivator 3.34's features carry no `baseValue`/`expiresAt`, and a null display name is
+    // tolerated by its reader (row 29).
+    const entitlements = /^\/v3\/activations\/([^/]+)\/feature-entitlements$/.exec(path)
+    if (method === "GET" && entitlements !== null) {
+      const params = new URL(request.url ?? "/", "http://x").searchParams
+      const activation = activations.get(decodeURIComponent(entitlements[1]!))
+      if (activation === undefined) return refuse(response, 404, "ACTIVATION_NOT_FOUND", "Activation not found.")
+      const accountParam = params.get("accountId") ?? ""
+      if (accountParam !== "" && accountParam !== accountId) {
+        return refuse(response, 400, "INVALID_ACCOUNT_ID", "Invalid account id.")
+      }
+      const lid = `lic-${activation.key.slice(0, 6)}`
+      if (params.get("licenseId") !== lid) return refuse(response, 400, "INVALID_LICENSE_ID", "Invalid license id.")
+      return answer(response, 200, {
+        featureEntitlementsToken: await sign({
+          aid: activation.id,
+          lid,
+          fe: [
+            { featureName: "reports", featureDisplayName: "Reports", value: "on" },
+            { featureName: "seats", featureDisplayName: null, value: "5" }
+          ]
+        })
+      })
+    }
     const deactivate = /^\/v3\/activations\/([^/]+)\/deactivate$/.exec(path)
     if (method === "POST" && deactivate !== null) {
       const activation = activations.get(decodeURIComponent(deactivate[1]!))
@@ -223,6 +268,95 @@ export const startReferenceServer = async (): Promise<ReferenceServer> => {
       if (![...trials.values()].includes(id)) return refuse(response, 404, "ACTIVATION_NOT_FOUND", "Trial not found.")
       return answer(response, 200, { trialActivationToken: await trialToken(id, body) })
     }
+    // §3 item 5: `POST /v3/accounts/login {accountId, email, password, twoFactorCode?}` → `{accessToken}`; the
+    // refusals are `{message, code}`: 400 for the credentials and the second factor.
+    if (method === "POST" && path === "/v3/accounts/login") {
+      if (body.email !== "ada@example.com" || body.password !== "correct horse") {
+        return refuse(response, 400, "INVALID_AUTHENTICATION_CREDENTIALS", "Invalid email or password.")
+      }
+      if (body.twoFactorCode === undefined) {
+        return refuse(response, 400, "MISSING_TWO_FACTOR_CODE", "Two-factor code is required.")
+      }
+      if (body.twoFactorCode !== "246810") return refuse(response, 400, "INVALID_TWO_FACTOR_CODE", "Invalid code.")
+      return answer(response, 200, {
+        accessToken: await new SignJWT({ sub: "user-ada" }).setProtectedHeader({ alg: "RS256" }).sign(privateKey)
+      })
+    }
+    // Row 38 / §3 item 4: `GET /v3/releases/update?accountId&productId&platform&key&version&channel[&allowed]`
+    // → 200 with the Release JSON (its `UpdatedAt` spelt so), or 204 when nothing newer (or nothing allowed).
+    if (method === "GET" && path === "/v3/releases/update") {
+      const params = new URL(request.url ?? "/", "http://x").searchParams
+      if (params.get("productId") !== productId)
+        return refuse(response, 400, "INVALID_PRODUCT_ID", "Invalid product id.")
+      const version = params.get("version") ?? ""
+      if (!/^\d+(\.\d+){1,3}$/.test(version)) {
+        return refuse(response, 400, "INVALID_VERSION_FORMAT", "Invalid version format.")
+      }
+      const newer = compareVersions(release.version, version) > 0
+      const key = (params.get("key") ?? "").toUpperCase()
+      const onlyAllowed = params.get("allowed") === "true"
+      const wanted = params.get("platform") === "linux" && params.get("channel") === "stable"
+      if (!wanted || !newer || (onlyAllowed && !release.allowedKeys.has(key))) return answer(response, 204)
+      return answer(response, 200, {
+        totalFiles: 1,
+        published: true,
+        private: false,
+        id: release.id,
+        createdAt: "2026-01-10T08:00:00Z",
+        UpdatedAt: "2026-01-10T08:00:00Z",
+        name: "Version 2",
+        channel: "stable",
+        version: release.version,
+        platforms: ["linux"],
+        notes: null,
+        publishedAt: "2026-01-10T09:00:00Z",
+        productId,
+        files: [
+          {
+            size: 1024,
+            downloads: 3,
+            secured: false,
+            id: releaseFileId,
+            name: "app-2.0.0.tar.gz",
+            url: "https://downloads.example.com/app-2.0.0.tar.gz",
+            extension: "tar.gz",
+            checksum: "a".repeat(64),
+            releaseId: release.id,
+            createdAt: "2026-01-10T08:00:00Z",
+            updatedAt: "2026-01-10T08:00:00Z"
+          }
+        ]
+      })
+    }
+    const releaseAllowed = /^\/v3\/releases\/([^/]+)\/allowed$/.exec(path)
+    if (method === "GET" && releaseAllowed !== null) {
+      const params = new URL(request.url ?? "/", "http://x").searchParams
+      if (decodeURIComponent(releaseAllowed[1]!) !== release.id) return refuse(response, 404, undefined, "No release.")
+      return answer(response, 200, { allowed: release.allowedKeys.has((params.get("key") ?? "").toUpperCase()) })
+    }
+    // §3 item 5: the user's licences as a JSON list, with `Authorization: Bearer`; the REF page's `page` and
+    // `limit` (≤ 100) page it. The default page size is not published: ten here.
+    if (method === "GET" && path === "/v3/me/licenses") {
+      if (!/^Bearer \S+$/.test(request.headers.authorization ?? "")) {
+        return refuse(response, 401, undefined, "Authorization required.")
+      }
+      const params = new URL(request.url ?? "/", "http://x").searchParams
+      const limit = Number(params.get("limit") ?? "10")
+      const page = quirks.ignoresPage ? 1 : Number(params.get("page") ?? "1")
+      if (!Number.isInteger(limit) || limit < 1 || limit > 100 || !Number.isInteger(page) || page < 1) {
+        return refuse(response, 400, undefined, "Invalid paging.")
+      }
+      const all = Array.from({ length: user.licences }, (_, i) => ({
+        allowedActivations: 1,
+        allowedDeactivations: 1,
+        key: `USER-LICENCE-${String(i + 1).padStart(4, "0")}`,
+        type: "node-locked",
+        totalActivations: 0,
+        totalDeactivations: 0,
+        metadata: []
+      }))
+      return answer(response, 200, all.slice((page - 1) * limit, page * limit))
+    }
     return refuse(response, 404, undefined, `No route for ${method} ${path}`)
   }
 
@@ -243,6 +377,13 @@ export const startReferenceServer = async (): Promise<ReferenceServer> => {
     accountId,
     publicKeyPem,
     quirks,
+    release,
+    get userLicences() {
+      return user.licences
+    },
+    set userLicences(count: number) {
+      user.licences = count
+    },
     licence: (options = {}) => {
       const key = randomUUID().toUpperCase()
       licences.set(key, {

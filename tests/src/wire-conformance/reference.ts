@@ -121,8 +121,11 @@ export const ReleaseUpdateQuery = ["accountId", "productId", "platform", "key", 
 export const ReleaseAllowedQuery = ["accountId", "key"] as const
 /** §3 item 1: `?accountId={acc}&licenseId={lid}`. */
 export const FeatureEntitlementsQuery = ["accountId", "licenseId"] as const
-/** §3 item 5: `GET /v3/me/licenses?productId=…`. */
-export const UserLicensesQuery = ["productId"] as const
+/**
+ * §3 item 5: LexActivator sends `GET /v3/me/licenses?productId=…` alone, and so reads one page; licensure adds the
+ * reference page's `page` and `limit` after it (UserLogin's DECISION), to read every page.
+ */
+export const UserLicensesQuery = ["productId", "page", "limit"] as const
 
 /** §3 item 5 and [REF] `post-accounts-login`: the login body's keys, and the ones it must carry. */
 export const LoginBodyKeys = [

@@ -15,6 +15,9 @@ import { join } from "node:path"
 import { afterAll, afterEach, assert, beforeAll, describe, it } from "@effect/vitest"
 import { type Emulator, startEmulator } from "@licensure/emulator"
 import { createNodeLicensing } from "@licensure/node-runtime/NodeLicensing"
+import { Releases, UserLogin } from "@licensure/core"
+import { Effect } from "effect"
+import { FetchHttpClient } from "effect/http"
 import { decodeJwt } from "jose"
 import { type Exchange, type Recorder, startRecorder } from "./recorder.ts"
 import {
@@ -23,11 +26,16 @@ import {
   AnswerStatus,
   Calls,
   DeactivationBodyKeys,
+  FeatureEntitlementsQuery,
+  FeatureTokenClaimKeys,
   LexStatusFor,
+  MoreCalls,
   OrganizationAddressKeys,
+  ReleaseStatusFor,
   TrialBodyKeys,
   TrialBodyRequired,
-  TrialTokenClaimKeys
+  TrialTokenClaimKeys,
+  UserLicensesQuery
 } from "./reference.ts"
 import { type ReferenceServer, startReferenceServer } from "./reference-server.ts"
 
@@ -120,9 +128,46 @@ afterEach(async () => {
   for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true })
 })
 
+/** The feature-entitlements fetch that follows every activation and sync (reference-client.md §3 item 1). */
+const isEntitlementsFetch = (exchange: Exchange) =>
+  exchange.method === "GET" && /^\/v3\/activations\/[^/]+\/feature-entitlements(\?|$)/.test(exchange.path)
+
+/** The last exchange other than an entitlements fetch: the call a command made. */
+const lastCommand = (recorder: Recorder): Exchange | undefined =>
+  recorder.exchanges.findLast((exchange) => !isEntitlementsFetch(exchange))
+
+/**
+ * The entitlements fetch right after the last activation or sync: `GET /v3/activations/{aid}/feature-entitlements
+ * ?accountId={acc}&licenseId={lid}`, in that order, with `X-Account-Id`, answered 200 `{featureEntitlementsToken}`.
+ */
+const assertEntitlementsFetched = (recorder: Recorder, activationId: string, accountId: string) => {
+  const exchange = recorder.exchanges.at(-1)
+  assert.isDefined(exchange, "expected a feature-entitlements request, none was sent")
+  assert.isTrue(
+    isEntitlementsFetch(exchange!),
+    `expected the entitlements fetch last, got ${exchange!.method} ${exchange!.path}`
+  )
+  const url = new URL(exchange!.path, "http://x")
+  assert.strictEqual(url.pathname, MoreCalls.featureEntitlements.path(encodeURIComponent(activationId)))
+  assert.deepStrictEqual([...url.searchParams.keys()], [...FeatureEntitlementsQuery])
+  assert.strictEqual(url.searchParams.get("accountId"), accountId)
+  assert.isNotEmpty(url.searchParams.get("licenseId"))
+  assert.strictEqual(exchange!.headers["x-account-id"], accountId)
+  assert.isUndefined(exchange!.headers.authorization, "no Authorization outside /v3/me")
+  assert.strictEqual(exchange!.status, 200)
+  assert.deepStrictEqual(Object.keys(exchange!.response), ["featureEntitlementsToken"])
+  assert.deepStrictEqual(
+    Object.keys(decodeJwt(exchange!.response.featureEntitlementsToken)).sort(),
+    [...FeatureTokenClaimKeys].sort()
+  )
+  // Exactly one fetch per activation or sync.
+  const before = recorder.exchanges.at(-2)
+  assert.isTrue(before !== undefined && !isEntitlementsFetch(before), "one entitlements fetch, not two")
+}
+
 /** The one exchange of the last call to `call`, checked for method and path. */
 const lastCall = (recorder: Recorder, call: keyof typeof Calls, id = ""): Exchange => {
-  const exchange = recorder.exchanges.at(-1)
+  const exchange = lastCommand(recorder)
   assert.isDefined(exchange, `expected a ${call} request, none was sent`)
   assert.strictEqual(exchange!.method, Calls[call].method, `${call}: method`)
   assert.strictEqual(exchange!.path, Calls[call].path(encodeURIComponent(id)), `${call}: path`)
@@ -193,9 +238,11 @@ for (const [name, start] of [
       assert.strictEqual(activated.state, "active")
       assert.deepStrictEqual(activated.status, LexStatusFor.ok)
       const id = activationIdOf(activation.response.activationToken)
+      assertEntitlementsFetched(recorder, id, backend.accountId)
 
       const synced = await licensing.sync()
       const sync = lastCall(recorder, "sync", id)
+      assertEntitlementsFetched(recorder, id, backend.accountId)
       assertHeaders(sync, backend.accountId)
       assertBodyKeys(sync.body, ActivationBodyKeys, ActivationBodyRequired, "sync body")
       assert.include(AnswerStatus.synced, sync.status)
@@ -232,7 +279,7 @@ for (const [name, start] of [
       const licensing = client(backend, recorder)
       await licensing.activate(key)
       const error = await rejection(licensing.deactivate())
-      const refused = recorder.exchanges.at(-1)!
+      const refused = lastCommand(recorder)!
       assert.strictEqual(refused.method, "POST")
       assert.match(refused.path, /\/deactivate$/)
       assert.strictEqual(refused.status, AnswerStatus.DEACTIVATION_LIMIT_REACHED)
@@ -249,7 +296,7 @@ for (const [name, start] of [
       const key = await backend.licence()
       const licensing = client(backend, recorder)
       await licensing.activate(key)
-      const id = activationIdOf(recorder.exchanges.at(-1)!.response.activationToken)
+      const id = activationIdOf(lastCommand(recorder)!.response.activationToken)
       await backend.forget(id)
       const after = await licensing.sync().catch(() => licensing.view())
       const gone = lastCall(recorder, "sync", id)
@@ -322,7 +369,7 @@ describe("reactions only the reference-shaped server provokes", () => {
     const key = backend.server.licence({ organisation: true })
     const licensing = client(backend, recorder)
     const view = await licensing.activate(key)
-    const raw = decodeJwt(recorder.exchanges.at(-1)!.response.activationToken)
+    const raw = decodeJwt(lastCommand(recorder)!.response.activationToken)
     assert.isObject(raw.oa)
     assert.sameMembers(Object.keys(raw.oa as object), OrganizationAddressKeys)
     assert.isNull(raw.name)
@@ -346,22 +393,181 @@ describe("reactions only the reference-shaped server provokes", () => {
     assert.deepStrictEqual(details!.user, {})
     assert.deepStrictEqual(details!.productMetadata, [{ key: "edition", value: "pro" }])
     assert.strictEqual(details!.serverSyncInterval, 3600)
+    // The entitlements token's null display name reads as absent, as LexActivator's reader tolerates it.
+    assert.deepStrictEqual(
+      view.features.map((f) => [f.name, f.displayName, f.value]),
+      [
+        ["reports", "Reports", "on"],
+        ["seats", undefined, "5"]
+      ]
+    )
+    assert.isUndefined(view.featuresError)
   })
 
   it("a 404 without a code on sync clears too", async () => {
     const key = backend.server.licence()
     const licensing = client(backend, recorder)
     await licensing.activate(key)
-    backend.server.forget(activationIdOf(recorder.exchanges.at(-1)!.response.activationToken))
+    backend.server.forget(activationIdOf(lastCommand(recorder)!.response.activationToken))
     backend.server.quirks.notFoundWithoutCode = true
     try {
       const after = await licensing.sync().catch(() => licensing.view())
-      assert.strictEqual(recorder.exchanges.at(-1)!.status, 404)
-      assert.isUndefined(recorder.exchanges.at(-1)!.response.code)
+      assert.strictEqual(lastCommand(recorder)!.status, 404)
+      assert.isUndefined(lastCommand(recorder)!.response.code)
       assert.strictEqual(after.state, "unactivated")
       assert.deepStrictEqual(await licensing.status(), LexStatusFor.ACTIVATION_NOT_FOUND)
     } finally {
       backend.server.quirks.notFoundWithoutCode = false
+    }
+  })
+
+  it("release update: the exact query, then /allowed; a reference-shaped release (UpdatedAt, files with checksum) reads", async () => {
+    const key = backend.server.licence()
+    const releases = (query: Partial<Releases.ReleaseQuery> = {}) =>
+      Effect.runPromise(
+        Effect.flatMap(Releases.Releases.make({ host: recorder.url }), (api) =>
+          api.checkForUpdate({
+            productId: backend.productId,
+            key,
+            accountId: backend.accountId,
+            version: "1.4.2",
+            platform: "linux",
+            channel: "stable",
+            ...query
+          })
+        ).pipe(Effect.provide(FetchHttpClient.layer))
+      )
+    const query = (version: string, extra = "") =>
+      `?accountId=${backend.accountId}&productId=${encodeURIComponent(backend.productId)}&platform=linux&key=${key}` +
+      `&version=${version}&channel=stable${extra}`
+
+    let from = recorder.exchanges.length
+    const notAllowed = await releases()
+    assert.deepStrictEqual(notAllowed.status, ReleaseStatusFor.notAllowed)
+    assert.deepStrictEqual(
+      recorder.exchanges.slice(from).map((e) => `${e.method} ${e.path} ${e.status}`),
+      [
+        `GET ${MoreCalls.releaseUpdate.path}${query("1.4.2")} 200`,
+        `GET ${MoreCalls.releaseAllowed.path(backend.server.release.id)}?accountId=${backend.accountId}&key=${key} 200`
+      ]
+    )
+    for (const exchange of recorder.exchanges.slice(from)) {
+      assert.strictEqual(exchange.headers["x-account-id"], backend.accountId)
+      assert.isUndefined(exchange.headers.authorization)
+    }
+
+    backend.server.release.allowedKeys.add(key)
+    const available = await releases()
+    assert.deepStrictEqual(available.status, ReleaseStatusFor.available)
+    if (available._tag !== "Available") throw new Error("expected an available release")
+    assert.strictEqual(available.release.version, "2.0.0")
+    assert.deepStrictEqual(
+      available.release.files.map((f) => [f.name, f.size, f.checksum]),
+      [["app-2.0.0.tar.gz", 1024, "a".repeat(64)]]
+    )
+
+    from = recorder.exchanges.length
+    const filtered = await releases({ releases: "allowed" })
+    assert.deepStrictEqual(filtered.status, ReleaseStatusFor.available)
+    assert.deepStrictEqual(
+      recorder.exchanges.slice(from).map((e) => `${e.method} ${e.path} ${e.status}`),
+      [`GET ${MoreCalls.releaseUpdate.path}${query("1.4.2", "&allowed=true")} 200`]
+    )
+
+    from = recorder.exchanges.length
+    const latest = await releases({ version: "2.0" })
+    assert.deepStrictEqual(latest.status, ReleaseStatusFor.notAvailable)
+    assert.deepStrictEqual(
+      recorder.exchanges.slice(from).map((e) => `${e.status} ${e.response === undefined}`),
+      ["204 true"]
+    )
+  })
+
+  it("login: POST JSON {accountId, email, password, twoFactorCode}; the typed refusals for a missing or wrong code", async () => {
+    const login = (credentials: Omit<UserLogin.LoginCredentials, "accountId">) =>
+      Effect.runPromise(
+        Effect.flatMap(UserLogin.UserLogin.make({ host: recorder.url }), (api) =>
+          Effect.result(api.login({ accountId: backend.accountId, ...credentials }))
+        ).pipe(Effect.provide(FetchHttpClient.layer))
+      )
+    const from = recorder.exchanges.length
+    const missing = await login({ email: "ada@example.com", password: "correct horse" })
+    const wrong = await login({ email: "ada@example.com", password: "correct horse", twoFactorCode: "000000" })
+    const ok = await login({ email: "ada@example.com", password: "correct horse", twoFactorCode: "246810" })
+    const sent = recorder.exchanges.slice(from)
+    assert.deepStrictEqual(
+      sent.map((e) => `${e.method} ${e.path} ${e.status}`),
+      [`POST ${MoreCalls.login.path} 400`, `POST ${MoreCalls.login.path} 400`, `POST ${MoreCalls.login.path} 200`]
+    )
+    assert.deepStrictEqual(sent[0]!.body, {
+      accountId: backend.accountId,
+      email: "ada@example.com",
+      password: "correct horse"
+    })
+    assert.deepStrictEqual(sent[2]!.body, {
+      accountId: backend.accountId,
+      email: "ada@example.com",
+      password: "correct horse",
+      twoFactorCode: "246810"
+    })
+    for (const exchange of sent) {
+      assert.strictEqual(exchange.headers["content-type"], "application/json")
+      assert.strictEqual(exchange.headers["x-account-id"], backend.accountId)
+      assert.isUndefined(exchange.headers.authorization)
+    }
+    const codeOf = (r: typeof missing) =>
+      r._tag === "Failure" && r.failure.reason._tag === "LoginRefused" ? r.failure.reason.code : r._tag
+    assert.strictEqual(codeOf(missing), "MISSING_TWO_FACTOR_CODE")
+    assert.strictEqual(codeOf(wrong), "INVALID_TWO_FACTOR_CODE")
+    if (ok._tag !== "Success") throw new Error(`expected a session, got ${String(ok.failure)}`)
+    assert.strictEqual(ok.success.userId, "user-ada")
+  })
+
+  it("user licences: ?productId, then page and limit=100, page after page until a short one", async () => {
+    backend.server.userLicences = 205
+    const from = recorder.exchanges.length
+    const licences = await Effect.runPromise(
+      Effect.flatMap(UserLogin.UserLogin.make({ host: recorder.url }), (api) =>
+        api.licenses("access-token", backend.productId, { accountId: backend.accountId })
+      ).pipe(Effect.provide(FetchHttpClient.layer))
+    )
+    assert.strictEqual(licences.length, 205)
+    assert.strictEqual(new Set(licences.map((l) => l.key)).size, 205)
+    const sent = recorder.exchanges.slice(from)
+    assert.deepStrictEqual(
+      sent.map((e) => `${e.method} ${e.path}`),
+      [1, 2, 3].map(
+        (page) =>
+          `GET ${MoreCalls.userLicenses.path}?productId=${encodeURIComponent(backend.productId)}&page=${page}&limit=100`
+      )
+    )
+    for (const exchange of sent) {
+      assert.deepStrictEqual([...new URL(exchange.path, "http://x").searchParams.keys()], [...UserLicensesQuery])
+      assert.strictEqual(exchange.headers.authorization, "Bearer access-token")
+      assert.strictEqual(exchange.headers["x-account-id"], backend.accountId)
+      assert.strictEqual(exchange.status, 200)
+    }
+    assert.deepStrictEqual(
+      sent.map((e) => (e.response as Array<unknown>).length),
+      [100, 100, 5]
+    )
+  })
+
+  it("user licences from a server that ignores page: the repeated page ends the list, nothing is doubled", async () => {
+    backend.server.userLicences = 150
+    backend.server.quirks.ignoresPage = true
+    try {
+      const from = recorder.exchanges.length
+      const licences = await Effect.runPromise(
+        Effect.flatMap(UserLogin.UserLogin.make({ host: recorder.url }), (api) =>
+          api.licenses("access-token", backend.productId)
+        ).pipe(Effect.provide(FetchHttpClient.layer))
+      )
+      assert.strictEqual(licences.length, 100)
+      assert.strictEqual(new Set(licences.map((l) => l.key)).size, 100)
+      assert.strictEqual(recorder.exchanges.length - from, 2)
+    } finally {
+      backend.server.quirks.ignoresPage = false
     }
   })
 

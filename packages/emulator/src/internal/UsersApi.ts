@@ -115,7 +115,10 @@ const userOf = async (ctx: UsersContext, request: Request): Promise<User> => {
 
 export const myLicenses = async (ctx: UsersContext, request: Request): Promise<Response> => {
   const user = await userOf(ctx, request)
-  const productId = new URL(request.url).searchParams.get("productId")
+  const params = new URL(request.url).searchParams
+  const productId = params.get("productId")
+  const page = pageParam(params, "page", 1, Number.MAX_SAFE_INTEGER)
+  const limit = pageParam(params, "limit", DefaultLicensesLimit, 100)
   const now = ctx.now()
   const licences: Array<UserLicense> = user.licenseIds.flatMap((id) => {
     const license = ctx.store.licenses.get(id)
@@ -132,5 +135,23 @@ export const myLicenses = async (ctx: UsersContext, request: Request): Promise<R
       }
     ]
   })
-  return json(200, licences)
+  return json(200, licences.slice((page - 1) * limit, page * limit))
+}
+
+/**
+ * DECISION (the `get-me-licenses` reference page gives `page` and `limit` ≤ 100, not the default page size;
+ * lexactivator-surface.md §0 item 4): ten licences a page when `limit` is absent, so a client that sends no
+ * paging, as LexActivator 3.34 does (reference-client.md §3 item 5), sees only the first ten.
+ */
+export const DefaultLicensesLimit = 10
+
+/** A positive integer query parameter within `max`, its default when absent; anything else is a 400. */
+const pageParam = (params: URLSearchParams, name: string, fallback: number, max: number): number => {
+  const raw = params.get(name)
+  if (raw === null || raw === "") return fallback
+  const value = Number(raw)
+  if (!/^\d+$/.test(raw) || value < 1 || value > max) {
+    throw plainError(400, `Expected ${name} to be an integer from 1 to ${max}, got ${JSON.stringify(raw)}`)
+  }
+  return value
 }

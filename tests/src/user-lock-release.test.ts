@@ -1,0 +1,144 @@
+/**
+ * The two local checks LexActivator makes from the token, in the client's own life (issue 11): a licence locked
+ * to the OS user who activated it (`ul`/`uh`) answers `LA_E_OS_USER` to another user of the same machine, and a
+ * release the licence does not cover (`marv`) answers `LA_E_RELEASE_VERSION_NOT_ALLOWED`, only when the
+ * application says which release it is. Real HTTP to the emulator, a real encrypted licence file shared by the two
+ * users, the real Node fingerprint on a fake root (the user name is its input).
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { afterAll, afterEach, assert, beforeAll, describe, it } from "@effect/vitest"
+import { type Emulator, startEmulator } from "@licensure/emulator"
+import { createNodeLicensing } from "@licensure/node-runtime/NodeLicensing"
+
+let emulator: Emulator
+beforeAll(async () => {
+  emulator = await startEmulator()
+})
+afterAll(() => emulator?.close())
+const made: Array<string> = []
+afterEach(() => {
+  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true })
+})
+
+/** One machine (a machine id under a fake root) and a licence-file directory on it. */
+const machine = () => {
+  const dir = mkdtempSync(join(tmpdir(), "licensure-userlock-"))
+  made.push(dir)
+  const root = join(dir, "root")
+  mkdirSync(join(root, "etc"), { recursive: true })
+  writeFileSync(join(root, "etc", "machine-id"), "0123456789abcdef0123456789abcdef\n")
+  const directory = join(dir, "store")
+  mkdirSync(directory)
+  return { root, directory }
+}
+
+const client = (
+  product: { productId: string; publicKeyPem: string },
+  where: { root: string; directory: string },
+  username: string,
+  extra: { releaseVersion?: string } = {}
+) =>
+  createNodeLicensing({
+    productId: product.productId,
+    publicKeyPem: product.publicKeyPem,
+    host: emulator.url,
+    directory: where.directory,
+    fingerprint: { root: where.root, platform: "linux", env: {}, hostname: "shared-box", username },
+    http: { proxy: "none" },
+    retry: { retries: 0 },
+    ...extra
+  })
+
+describe("the OS-user lock, checked locally", () => {
+  it("runs for the user who activated, and is osUserMismatch (LA_E_OS_USER) for another user of the machine", async () => {
+    const product = await emulator.createProduct()
+    const { key } = await emulator.createLicense({ productId: product.productId, userLocked: true })
+    const where = machine()
+    const alice = client(product, where, "alice")
+    try {
+      const view = await alice.activate(key)
+      assert.strictEqual(view.state, "active", JSON.stringify(view.lastError))
+      assert.isTrue((await alice.license())?.userLocked)
+    } finally {
+      await alice.close()
+    }
+    const bob = client(product, where, "bob")
+    try {
+      const view = await bob.check()
+      assert.strictEqual(view.state, "osUserMismatch", JSON.stringify(view.lastError ?? view.clearedBecause))
+      assert.strictEqual(view.validation, "osUserMismatch")
+      assert.isFalse(view.licensed)
+      assert.deepStrictEqual(view.status, { name: "LA_E_OS_USER", code: 104 })
+      // The record is Alice's and stays: Bob's run does not take her licence away.
+      assert.strictEqual(view.license?.key, key)
+    } finally {
+      await bob.close()
+    }
+    const aliceAgain = client(product, where, "alice")
+    try {
+      const view = await aliceAgain.check()
+      assert.strictEqual(view.state, "active", JSON.stringify(view.lastError ?? view.clearedBecause))
+      assert.deepStrictEqual(view.status, { name: "LA_OK", code: 0 })
+    } finally {
+      await aliceAgain.close()
+    }
+  })
+
+  it("lets any user run a licence that is not user-locked", async () => {
+    const product = await emulator.createProduct()
+    const { key } = await emulator.createLicense({ productId: product.productId })
+    const where = machine()
+    const alice = client(product, where, "alice")
+    try {
+      await alice.activate(key)
+    } finally {
+      await alice.close()
+    }
+    const bob = client(product, where, "bob")
+    try {
+      const view = await bob.check()
+      assert.strictEqual(view.state, "active", JSON.stringify(view.lastError ?? view.clearedBecause))
+      assert.isFalse(view.license?.userLocked)
+    } finally {
+      await bob.close()
+    }
+  })
+})
+
+describe("the release-version check, in the evaluation", () => {
+  it("is releaseNotAllowed (LA_E_RELEASE_VERSION_NOT_ALLOWED) above marv, and active once a sync brings a higher marv", async () => {
+    const product = await emulator.createProduct()
+    const { key, id } = await emulator.createLicense({ productId: product.productId, maxAllowedReleaseVersion: "2.5" })
+    const licensing = client(product, machine(), "carol", { releaseVersion: "2.6" })
+    try {
+      const view = await licensing.activate(key)
+      assert.strictEqual(view.state, "releaseNotAllowed", JSON.stringify(view.lastError))
+      assert.strictEqual(view.validation, "releaseNotAllowed")
+      assert.isFalse(view.licensed)
+      assert.deepStrictEqual(view.status, { name: "LA_E_RELEASE_VERSION_NOT_ALLOWED", code: 77 })
+      assert.strictEqual(view.license?.maxAllowedReleaseVersion, "2.5")
+      await emulator.updateLicense(id, { maxAllowedReleaseVersion: "3.0" })
+      const synced = await licensing.sync()
+      assert.strictEqual(synced.state, "active", JSON.stringify(synced.lastError))
+      assert.deepStrictEqual(synced.status, { name: "LA_OK", code: 0 })
+    } finally {
+      await licensing.close()
+    }
+  })
+
+  it("is active for a release within marv, and for any release when the app does not set one", async () => {
+    const product = await emulator.createProduct()
+    for (const releaseVersion of ["2.5", undefined]) {
+      const { key } = await emulator.createLicense({ productId: product.productId, maxAllowedReleaseVersion: "2.5" })
+      const licensing = client(product, machine(), "dave", releaseVersion === undefined ? {} : { releaseVersion })
+      try {
+        const view = await licensing.activate(key)
+        assert.strictEqual(view.state, "active", `${releaseVersion}: ${JSON.stringify(view.lastError)}`)
+      } finally {
+        await licensing.close()
+      }
+    }
+  })
+})
