@@ -2,7 +2,9 @@
  * What an app pays for at start-up: importing the runtime (its root, or `NodeLicensing` as `licensure status`
  * does) in a fresh Node process loads none of the modules an offline check never calls. jose's root (which
  * re-exports every JWE/JWK/JWKS module), `node:tls` (wanted only with extra CAs), core's root, and the release,
- * user-login, meter and entitlement modules (loaded by `NodeCalls` on first call) all stay unloaded. The child
+ * user-login and meter modules (loaded by `NodeCalls` on first call) all stay unloaded. Feature entitlements are on
+ * the check path since issue 11: the stored record's entitlements token is verified again on load, so an offline
+ * `features` answers from it; that module is expected here. The child
  * records every module it loads with a module hook and lists the built-ins from `process.moduleLoadList`.
  */
 import { spawnSync } from "node:child_process"
@@ -36,9 +38,8 @@ const unwanted = [
   { name: "jose's root", test: (url: string) => /\/jose\/dist\/webapi\/index\.js$/.test(url) },
   { name: "core's root", test: (url: string) => /\/packages\/core\/src\/index\.ts$/.test(url) },
   {
-    name: "releases, user login, meters or entitlements",
-    test: (url: string) =>
-      /\/packages\/core\/src\/(Releases|UserLogin|ActivationMeters|FeatureEntitlements)\.ts$/.test(url)
+    name: "releases, user login or meters",
+    test: (url: string) => /\/packages\/core\/src\/(Releases|UserLogin|ActivationMeters)\.ts$/.test(url)
   }
 ]
 
@@ -54,6 +55,10 @@ describe("start-up imports", () => {
       assert.isTrue(
         urls.some((u) => /\/jose\/dist\/webapi\/jws\/compact\/verify\.js$/.test(u)),
         "jose's verify was not loaded"
+      )
+      assert.isTrue(
+        urls.some((u) => u.endsWith("/packages/core/src/FeatureEntitlements.ts")),
+        "FeatureEntitlements (the stored set is verified on load) was not loaded"
       )
       for (const { name, test } of unwanted) {
         assert.deepStrictEqual(urls.filter(test), [], `${name} loaded at start-up`)
