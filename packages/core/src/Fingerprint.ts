@@ -37,8 +37,8 @@ export interface MachineIdentity {
   /** Product-salted HMAC-SHA-256 in hex (64 characters). What the server matches exactly. */
   readonly fingerprint: string
   /**
-   * The separately hashed sources the fingerprint was built from, kept with the activation so a later {@link
-   * FingerprintService.match} can tell drift from a different machine.
+   * The separately hashed sources the fingerprint was built from, kept with the activation so that a later
+   * `FingerprintService.match` can tell drift from a different machine.
    */
   readonly components: ReadonlyArray<FingerprintComponent>
   /** Hypervisor name for the request's `vmName`, when one was detected. */
@@ -124,14 +124,16 @@ export class Fingerprint extends Context.Service<Fingerprint, FingerprintService
   /** A mutable identity for tests that change the machine under a running client. */
   static readonly layerMutable = (
     initial: MachineIdentity
-  ): Layer.Layer<Fingerprint> & { readonly set: (next: MachineIdentity) => void } => {
+  ): Layer.Layer<Fingerprint> & {
+    /** Replaces the identity every later `current` returns, as if the machine changed under the running client. */
+    readonly set: (next: MachineIdentity) => void
+  } => {
     let identity = initial
     const layer = Layer.succeed(
       Fingerprint,
       Fingerprint.of({ current: Effect.sync(() => identity), match: matchComponents })
     )
     return Object.assign(layer, {
-      /** Replaces the identity every later `current` returns, as if the machine changed under the running client. */
       set: (next: MachineIdentity) => {
         identity = next
       }

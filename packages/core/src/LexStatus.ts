@@ -89,7 +89,7 @@ export const LexStatusCodes = {
   LA_E_ACTIVATION_CLONE_DETECTED: 114
 } as const
 
-/** A LexActivator status name such as `LA_OK` or `LA_EXPIRED`; the keys of {@link LexStatusCodes}. */
+/** A LexActivator status name such as `LA_OK` or `LA_EXPIRED`; the keys of `LexStatusCodes`. */
 export type LexStatusName = keyof typeof LexStatusCodes
 
 /** One of LexActivator's status codes, by name and number, e.g. `{ name: "LA_EXPIRED", code: 20 }`. */

@@ -192,7 +192,7 @@ export interface MachineConfig {
 
 /**
  * The lifecycle machine's context: the verified facts of the licence, the last evaluation and its verdict, the sync
- * schedule (epoch milliseconds) and the last failure. What a snapshot carries and {@link LicenseView.viewOf} reads;
+ * schedule (epoch milliseconds) and the last failure. What a snapshot carries and `LicenseView.viewOf` reads;
  * never written from outside the machine.
  */
 export interface LicenseContext {
