@@ -148,6 +148,7 @@ export class LicenseStore extends Context.Service<LicenseStore, LicenseStoreServ
 
 /**
  * Decodes an unknown value (a file's decrypted JSON) as a {@link StoredRecord}; fails with Effect's `SchemaError`
- * saying which field was wrong. A store layer turns that into a `corrupt` {@link StoreError}.
+ * saying which field was wrong. A store layer reports such a record as a `corrupt` {@link StoreError}, as the file
+ * store does.
  */
 export const decodeStoredRecord = Schema.decodeUnknownEffect(StoredRecord)

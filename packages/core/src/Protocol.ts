@@ -45,7 +45,7 @@ export const Endpoints = {
 
 /** Bodies larger than this are refused with 413 by the emulator, and never sent by the client. */
 export const MaxBodyBytes = 64 * 1024
-/** The longest metadata key the server takes, in characters; the schemas ({@link MetadataEntry}) refuse a longer one. */
+/** The longest metadata key the server takes, in characters; {@link MetadataEntry} refuses a longer one. */
 export const MetadataKeyMaxLength = 256
 /** The longest metadata value the server takes, in characters. */
 export const MetadataValueMaxLength = 4096
@@ -250,8 +250,8 @@ export const LicenseMeterAttribute = Schema.Struct({
 export type LicenseMeterAttribute = typeof LicenseMeterAttribute.Type
 
 /**
- * `ama[i]` of the activation token, and the body of a meter increment: an activation meter attribute's `name` and
- * this activation's `uses` of it.
+ * `ama[i]` of the activation token: an activation meter attribute's `name` and how many `uses` this activation
+ * recorded.
  */
 export const ActivationMeterAttribute = Schema.Struct({ name: Schema.String, uses: Schema.Int })
 export type ActivationMeterAttribute = typeof ActivationMeterAttribute.Type

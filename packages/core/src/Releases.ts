@@ -191,7 +191,7 @@ export interface ReleasesService {
    * `GET /v3/releases/update`: whether a release newer than `query.version` exists, and whether the licence covers
    * it. Fails with a {@link ReleaseError}: an invalid query (before sending), or the request's reason (network, rate
    * limit, a refusal such as `INVALID_VERSION_FORMAT`).
-   * @example const update = yield* releases.checkForUpdate({ productId, key, version: "1.2.0", platform: "linux", channel: "stable" })
+   * @example releases.checkForUpdate({ productId, key, version: "1.2.0", platform: "linux", channel: "stable" })
    */
   readonly checkForUpdate: (query: ReleaseQuery) => Effect.Effect<ReleaseUpdate, ReleaseError>
   /** `GET /v3/releases/{id}/allowed`: whether the licence covers this release. */

@@ -88,7 +88,7 @@ export interface Sim {
 /**
  * A {@link LicenseApi} layer that calls the emulator's in-process `fetch`: no socket, no port, the emulator's clock
  * and the client's the same TestClock. `host` only names the URL the requests carry.
- * @example Layer.mergeAll(emulatorLayer(createEmulator({ now })), LicenseStore.layerMemory, Fingerprint.layerStatic(identity()))
+ * @example Layer.mergeAll(emulatorLayer(emulator), LicenseStore.layerMemory, Fingerprint.layerStatic(identity()))
  */
 export const emulatorLayer = (emulator: Emulator, host = "http://emulator.invalid") =>
   LicenseApi.layer({ host }).pipe(
