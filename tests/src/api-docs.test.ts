@@ -10,12 +10,13 @@
  * `licensure` (the Promise face and what it re-exports from core) and `@licensure/node-runtime`.
  *
  * DECISION: the undocumented-export check covers top-level declarations (functions, classes, interfaces, type
- * aliases, variables, methods, accessors, and properties whose type is a function, which TypeDoc counts as
- * methods), not every data field of every nested type. Over all five entry points with every kind, TypeDoc flagged
- * 1,769 declarations, 871 of them fields of the wire schemas in core's `Protocol.ts` (named after Cryptlex's JSON,
- * documented by `protocol/cryptlex-v3.md`) and 206 the emulator's admin types. With these kinds, core's and
- * testing's indexes had 140 undocumented declarations (133 and 7), all documented now. The emulator, which testing
- * re-exports, is its own package and is not in the list yet (32 declarations flagged when it is).
+ * aliases, variables, methods, accessors, and properties whose type is a function, whose call signatures TypeDoc
+ * checks as it checks methods), not every data field of every nested type. Over all five entry points with every
+ * kind, TypeDoc flagged 1,769 declarations, 871 of them fields of the wire schemas in core's `Protocol.ts` (named
+ * after Cryptlex's JSON, documented by `protocol/cryptlex-v3.md`) and 206 the emulator's admin types. With these
+ * kinds, core's and testing's indexes had 140 undocumented declarations (133 and 7), all documented now. The
+ * emulator, which testing re-exports, is its own package and is not in the list yet (32 declarations flagged when
+ * it is).
  */
 import { spawn } from "node:child_process"
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs"
