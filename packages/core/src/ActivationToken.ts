@@ -28,6 +28,11 @@ import {
 /** The algorithms a token may be signed with. Cryptlex signs with its 2048-bit RSA key (protocol §2). */
 export const AllowedAlgorithms = ["RS256"] as const
 
+/**
+ * Why {@link verify} refused a token: `malformed` (not a JWT), `algorithmNotAllowed` (anything but RS256),
+ * `badSignature`, `badPublicKey` (the configured PEM does not import), `badClaims` (a claim missing or of the wrong
+ * type), or `wrongProduct` / `wrongKey` / `wrongFingerprint` (valid, but another product's, key's or machine's).
+ */
 export const TokenErrorReason = Schema.Literals([
   "malformed",
   "algorithmNotAllowed",
@@ -46,9 +51,17 @@ export class TokenError extends Schema.TaggedError<TokenError>()("TokenError", {
   message: Schema.String
 }) {}
 
+/**
+ * What a verified token must be for; each field given is compared with the token's claim (`pid`, `key`, `fp`) and a
+ * difference is a {@link TokenError} saying which claim was expected and what came. An absent field is not checked.
+ * @example { productId: "prod-1", key: "XXXX-XXXX", fingerprint: identity.fingerprint }
+ */
 export interface Expected {
+  /** The Cryptlex product id the token must name. */
   readonly productId?: string | undefined
+  /** The licence key the token must carry (activation tokens only). */
   readonly key?: string | undefined
+  /** This machine's fingerprint, which the token must have been issued to. */
   readonly fingerprint?: string | undefined
 }
 

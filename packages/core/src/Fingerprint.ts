@@ -27,9 +27,19 @@ export const FingerprintComponent = Schema.Struct({
 })
 export type FingerprintComponent = typeof FingerprintComponent.Type
 
+/**
+ * What the activation request says about this machine (protocol §1.1): the fingerprint the server matches, the hashed
+ * components behind it, the VM and container facts and the OS facts. A {@link Fingerprint} layer produces it; nothing
+ * in it is a raw hardware identifier.
+ * @example const id = yield* (yield* Fingerprint).current
+ */
 export interface MachineIdentity {
   /** Product-salted HMAC-SHA-256 in hex (64 characters). What the server matches exactly. */
   readonly fingerprint: string
+  /**
+   * The separately hashed sources the fingerprint was built from, kept with the activation so that a later
+   * `FingerprintService.match` can tell drift from a different machine.
+   */
   readonly components: ReadonlyArray<FingerprintComponent>
   /** Hypervisor name for the request's `vmName`, when one was detected. */
   readonly vmName: string | undefined
@@ -37,8 +47,14 @@ export interface MachineIdentity {
   readonly container: boolean
   /** The container runtime, when `container` is true and a layer could tell. */
   readonly containerKind?: "docker" | "podman" | "kubernetes" | "lxc" | "unknown" | undefined
+  /** The OS family as the wire names it (`windows`, `macos`, `linux`, …); the request's `os` field. */
   readonly os: OsName
+  /** The OS release as the platform reports it (e.g. `10.0.22631`, `6.8.0-45-generic`); the request's `osVersion`. */
   readonly osVersion: string
+  /**
+   * The machine's host name, sent as the request's `hostname` so a vendor can recognise the activation in the
+   * dashboard.
+   */
   readonly hostname: string
   /** SHA-256 hex of the OS user name (protocol §1.1 `userHash`). */
   readonly userHash: string
@@ -49,12 +65,26 @@ export interface MachineIdentity {
 /** exact: same fingerprint. sameMachine: primary id equal but a weaker component drifted. different: other machine. */
 export type FingerprintMatch = "exact" | "sameMachine" | "different"
 
+/**
+ * The machine's identity could not be read (a source unreadable, the platform unsupported, hashing failed); `message`
+ * says which source and why. Activation fails with it rather than sending a made-up fingerprint.
+ */
 export class FingerprintError extends Schema.TaggedError<FingerprintError>()("FingerprintError", {
   message: Schema.String
 }) {}
 
+/** The {@link Fingerprint} service's shape: read the current identity, and compare two sets of component hashes. */
 export interface FingerprintService {
+  /**
+   * This machine's identity, read afresh on each run; fails with {@link FingerprintError} when a required source
+   * cannot be read.
+   */
   readonly current: Effect.Effect<MachineIdentity, FingerprintError>
+  /**
+   * Compares the components stored with an activation against the current ones: `exact`, `sameMachine` (a weak
+   * component drifted) or `different`. Pure, never fails.
+   * @example fp.match(record.components, (yield* fp.current).components) // "sameMachine"
+   */
   readonly match: (
     stored: ReadonlyArray<FingerprintComponent>,
     current: ReadonlyArray<FingerprintComponent>
@@ -81,6 +111,11 @@ export const matchComponents = (
   return hwA.length > 0 && hwA.every((k) => hwB.has(k)) ? "sameMachine" : "different"
 }
 
+/**
+ * The machine-identity service every licensing client reads. `@licensure/fingerprint` provides the Node layer;
+ * `layerStatic` and `layerMutable` here give fixed identities for tests and simulations.
+ * @example Effect.provide(program, Fingerprint.layerStatic(identity))
+ */
 export class Fingerprint extends Context.Service<Fingerprint, FingerprintService>()("@licensure/core/Fingerprint") {
   /** A fixed identity: for tests, simulations, fleets of virtual machines in one process. */
   static readonly layerStatic = (identity: MachineIdentity): Layer.Layer<Fingerprint> =>
@@ -89,7 +124,10 @@ export class Fingerprint extends Context.Service<Fingerprint, FingerprintService
   /** A mutable identity for tests that change the machine under a running client. */
   static readonly layerMutable = (
     initial: MachineIdentity
-  ): Layer.Layer<Fingerprint> & { readonly set: (next: MachineIdentity) => void } => {
+  ): Layer.Layer<Fingerprint> & {
+    /** Replaces the identity every later `current` returns, as if the machine changed under the running client. */
+    readonly set: (next: MachineIdentity) => void
+  } => {
     let identity = initial
     const layer = Layer.succeed(
       Fingerprint,

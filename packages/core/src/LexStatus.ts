@@ -89,6 +89,7 @@ export const LexStatusCodes = {
   LA_E_ACTIVATION_CLONE_DETECTED: 114
 } as const
 
+/** A LexActivator status name such as `LA_OK` or `LA_EXPIRED`; the keys of `LexStatusCodes`. */
 export type LexStatusName = keyof typeof LexStatusCodes
 
 /** One of LexActivator's status codes, by name and number, e.g. `{ name: "LA_EXPIRED", code: 20 }`. */
@@ -99,6 +100,10 @@ export interface LexStatus {
   readonly code: number
 }
 
+/**
+ * The status name with LexActivator's number for it.
+ * @example lexStatus("LA_EXPIRED") // { name: "LA_EXPIRED", code: 20 }
+ */
 export const lexStatus = (name: LexStatusName): LexStatus => ({ name, code: LexStatusCodes[name] })
 
 /**

@@ -121,6 +121,12 @@ export class MalformedResponse extends Schema.TaggedError<MalformedResponse>()("
   message: Schema.String
 }) {}
 
+/**
+ * Why a Cryptlex call failed, one of seven tagged cases: {@link ServerRefused} and {@link UnknownServerCode} (the
+ * server said no, with a `code`), {@link NotFound}, {@link RateLimited}, {@link ServerFailure}, {@link
+ * NetworkFailure} and {@link MalformedResponse}. The schema decodes it from its encoded form, e.g. in a persisted
+ * failure.
+ */
 export const ApiErrorReason = Schema.Union([
   ServerRefused,
   UnknownServerCode,
@@ -137,12 +143,17 @@ export class ApiError extends Schema.TaggedError<ApiError>()("ApiError", {
   operation: Schema.Literals(["activate", "sync", "deactivate", "activateTrial", "syncTrial"]),
   reason: ApiErrorReason
 }) {
+  /**
+   * One line for logs and the CLI: the operation, the reason's tag, the server's code when it sent one and its
+   * message, e.g. `activate failed: ServerRefused ACTIVATION_LIMIT_REACHED: …`.
+   */
   override get message(): string {
     const r = this.reason
     const code = "code" in r ? ` ${r.code}` : ""
     return `${this.operation} failed: ${r._tag}${code}: ${r.message}`
   }
 }
+/** The licence call that failed: `activate`, `sync`, `deactivate`, `activateTrial` or `syncTrial`. */
 export type ApiOperation = ApiError["operation"]
 
 /** Failures worth trying again: the network, rate limits, server errors and garbled answers. */
@@ -162,11 +173,17 @@ export const isTransient = (error: ApiError): boolean => {
 // Service
 // ---------------------------------------------------------------------------------------------------------------
 
+/**
+ * Where and how {@link LicenseApi} talks to the server. Every field is optional: Cryptlex's default host, a 30-second
+ * timeout, a `licensure/<version>` user agent and a 256 KiB response cap.
+ * @example LicenseApi.layer({ host: "eu", timeout: "10 seconds" })
+ */
 export interface LicenseApiConfig {
   /** `"default"`, `"eu"`, or the base URL of an on-premise server or an emulator. */
   readonly host?: "default" | "eu" | (string & {}) | undefined
   /** Per-request timeout (default 30 seconds), measured on Effect's Clock. */
   readonly timeout?: Duration.Input | undefined
+  /** The `User-Agent` header sent on every call (default `licensure/` followed by {@link LibraryVersion}). */
   readonly userAgent?: string | undefined
   /** The largest response body read, in bytes (default {@link MaxResponseBytes}); a longer one is refused unread. */
   readonly maxResponseBytes?: number | undefined
@@ -180,16 +197,45 @@ export interface LicenseApiConfig {
  */
 export const MaxResponseBytes = 256 * 1024
 
+/** This library's version, as sent in the default user agent (`licensure/0.1.0`). */
 export const LibraryVersion = "0.1.0"
 
+/**
+ * The five licence calls LexActivator makes (protocol §1). Each succeeds with the server's signed token, still
+ * unverified (verification is `ActivationToken`'s job), or fails with an {@link ApiError} naming the call and the
+ * reason; none retries (that is `RetryPolicy`'s job).
+ */
 export interface LicenseApiService {
+  /**
+   * `POST /v3/activations`: activates the licence key in `body` on this machine; succeeds with the activation token
+   * (a JWT).
+   */
   readonly activate: (body: ActivationRequest) => Effect.Effect<string, ApiError>
+  /**
+   * `PATCH /v3/activations/{id}`: renews the activation with the same body as activation; succeeds with a fresh
+   * activation token. A 404 is {@link NotFound}: the activation was deleted on the server.
+   */
   readonly sync: (activationId: string, body: ActivationRequest) => Effect.Effect<string, ApiError>
+  /**
+   * `POST /v3/activations/{id}/deactivate`: frees the activation's seat. Any 404 is {@link NotFound} (the activation
+   * is already gone), which callers may treat as done.
+   */
   readonly deactivate: (activationId: string, body: DeactivationRequest) => Effect.Effect<void, ApiError>
+  /**
+   * `POST /v3/trial-activations`: starts (or resumes) this machine's trial; succeeds with the trial activation token.
+   */
   readonly activateTrial: (body: TrialActivationRequest) => Effect.Effect<string, ApiError>
+  /**
+   * `PATCH /v3/trial-activations/{id}`: renews the trial activation; succeeds with a fresh trial activation token.
+   */
   readonly syncTrial: (trialActivationId: string, body: TrialActivationRequest) => Effect.Effect<string, ApiError>
 }
 
+/**
+ * The base URL for a configured host: `default` (or nothing) is `https://api.cryptlex.com`, `eu` is
+ * `https://api.eu.cryptlex.com`, anything else is used as given without trailing slashes.
+ * @example resolveHost("http://127.0.0.1:8080/") // "http://127.0.0.1:8080"
+ */
 export const resolveHost = (host: LicenseApiConfig["host"]): string => {
   if (host === undefined || host === "default") return Hosts.default
   if (host === "eu") return Hosts.eu
@@ -204,6 +250,10 @@ export interface TransportSettings {
   readonly maxResponseBytes: number
 }
 
+/**
+ * Resolves a {@link LicenseApiConfig} to concrete settings, filling in the defaults (Cryptlex's host, 30 seconds,
+ * `licensure/<version>`, {@link MaxResponseBytes}). Pure.
+ */
 export const transportSettings = (config: LicenseApiConfig = {}): TransportSettings => ({
   base: resolveHost(config.host),
   timeout: Duration.fromInputUnsafe(config.timeout ?? "30 seconds"),
@@ -227,6 +277,11 @@ export interface RefusalPolicy {
  */
 export interface Transport {
   readonly settings: TransportSettings
+  /**
+   * Sends `request` (relative to the base URL) under the timeout; a status in `okStatus` goes to `onOk`, any other
+   * becomes a refusal, a not-found, a rate limit or a server failure; no answer within the timeout is a {@link
+   * NetworkFailure} with `timedOut` set. Never retries.
+   */
   readonly execute: <A>(
     request: HttpClientRequest.HttpClientRequest,
     okStatus: ReadonlyArray<number>,
@@ -237,6 +292,10 @@ export interface Transport {
   readonly readJson: (response: HttpClientResponse.HttpClientResponse) => Effect.Effect<unknown, ApiErrorReason>
 }
 
+/**
+ * A {@link Transport} over the `HttpClient` in context, with settings resolved from `config`; for Cryptlex calls
+ * beyond the five licence ones.
+ */
 export const makeTransport = (config: LicenseApiConfig = {}): Effect.Effect<Transport, never, HttpClient.HttpClient> =>
   Effect.gen(function* () {
     const http = yield* HttpClient.HttpClient
@@ -252,6 +311,10 @@ const networkReason = (error: { readonly message: string }): NetworkFailure => {
   return new NetworkFailure({ timedOut: /timeout|timed out/i.test(message), message, ...cause })
 }
 
+/**
+ * A {@link Transport} over a given `HttpClient` and already resolved settings: what {@link makeTransport} builds, for
+ * callers that hold the client themselves.
+ */
 export const transportOver = (http: HttpClient.HttpClient, settings: TransportSettings): Transport => ({
   settings,
   execute: (request, okStatus, onOk, policy = {}) =>
@@ -290,7 +353,16 @@ export const withAccountHeader = (
     ? HttpClientRequest.setHeader(request, "x-account-id", accountId)
     : request
 
+/**
+ * The Cryptlex licence API as an Effect service: the five calls of {@link LicenseApiService}, over the application's
+ * `HttpClient`.
+ * @example const token = yield* (yield* LicenseApi).activate(body)
+ */
 export class LicenseApi extends Context.Service<LicenseApi, LicenseApiService>()("@licensure/core/LicenseApi") {
+  /**
+   * Builds the service over the `HttpClient` in context, for callers that wrap or decorate it before providing it;
+   * {@link LicenseApi.layer} is the usual way in.
+   */
   static readonly make = (config: LicenseApiConfig = {}) =>
     Effect.gen(function* () {
       const transport = yield* makeTransport(config)

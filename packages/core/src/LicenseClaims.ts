@@ -13,6 +13,7 @@ import type { ActivationClaims, TrialClaims } from "./Protocol.ts"
 /** What {@link current} reads: the `Licensing` service fits (typed structurally, so no xstate type leaks here). */
 export interface HasMachine {
   readonly actor: {
+    /** The machine's current snapshot; only its facts are read. */
     readonly getSnapshot: () => {
       readonly context: {
         readonly facts:
@@ -23,6 +24,11 @@ export interface HasMachine {
   }
 }
 
+/**
+ * The running licence's verified claims, tagged by token kind: an activation token's {@link
+ * Protocol.ActivationClaims} or a trial's {@link Protocol.TrialClaims}. Times in the claims are epoch seconds, as the
+ * token carries them.
+ */
 export type CurrentClaims =
   | { readonly kind: "activation"; readonly claims: ActivationClaims }
   | { readonly kind: "trial"; readonly claims: TrialClaims }

@@ -126,6 +126,10 @@ export type OperationResult =
     }
   | { readonly type: "failed"; readonly failure: FailureInfo; readonly at: number }
 
+/**
+ * What loading the stored record found: `empty` (nothing stored, or a record that could not be used, with the
+ * `failure` that says why) or `loaded` with the verified facts.
+ */
 export type LoadResult =
   | { readonly type: "empty"; readonly failure?: FailureInfo | undefined }
   | {
@@ -135,11 +139,21 @@ export type LoadResult =
       readonly lastSyncFailure?: StoredSyncFailure | undefined
     }
 
+/**
+ * How a deactivation went, as data for the machine: `ok`, or `failed` with the failure and the epoch-millisecond time
+ * it was seen.
+ */
 export type DeactivateResult =
   | { readonly type: "ok" }
   | { readonly type: "failed"; readonly failure: FailureInfo; readonly at: number }
 
+/**
+ * The lifecycle machine's input: the product, the clock (`now`, epoch milliseconds), and the policies (re-activation,
+ * jitter, the running release). `Licensing` builds it from the configuration; a simulation or a test of the machine
+ * builds it directly.
+ */
 export interface MachineConfig {
+  /** The Cryptlex product id the machine licenses. */
   readonly productId: string
   /** Epoch milliseconds on the one clock (Effect's `Clock` in production and tests). */
   readonly now: () => number
@@ -176,9 +190,17 @@ export interface MachineConfig {
   readonly release?: RunningRelease | undefined
 }
 
+/**
+ * The lifecycle machine's context: the verified facts of the licence, the last evaluation and its verdict, the sync
+ * schedule (epoch milliseconds) and the last failure. What a snapshot carries and `LicenseView.viewOf` reads;
+ * never written from outside the machine.
+ */
 export interface LicenseContext {
+  /** The input the machine was started with. */
   readonly config: MachineConfig
+  /** The verified licence (or trial) in force, `undefined` with no activation. */
   readonly facts: LicenseFacts | undefined
+  /** What the last offline evaluation found (`Validation.validate`), `undefined` before the first. */
   readonly status: ValidationStatus | undefined
   /** What the last evaluation decided (see {@link Verdict}). */
   readonly verdict: Verdict
@@ -188,9 +210,11 @@ export interface LicenseContext {
   readonly syncFailing: boolean
   /** Background sync stopped after a refusal that LexActivator does not retry. */
   readonly syncHalted: boolean
+  /** The last operation's failure, kept until an operation succeeds. */
   readonly lastError: FailureInfo | undefined
   /** Why the stored activation was cleared, when it was. */
   readonly clearedBecause: FailureInfo | undefined
+  /** The key being activated, while an activation runs. */
   readonly pendingKey: string | undefined
   /** The options of the activation being made: they travel on the `ACTIVATE` event, never in a shared variable. */
   readonly pendingOptions: ActivateOptions
@@ -202,6 +226,11 @@ export interface LicenseContext {
   readonly clockAnchor: { readonly wall: number; readonly mono: number } | undefined
 }
 
+/**
+ * The events the lifecycle machine takes: the commands (`ACTIVATE`, `ACTIVATE_TRIAL`, `DEACTIVATE`, `SYNC`, `CHECK`),
+ * its own `WAKE`, and the runtime's `STORE_RESULT` and `RELOAD`. Applications send commands through `Licensing`, not
+ * as raw events.
+ */
 export type LicenseEvent =
   | { readonly type: "ACTIVATE"; readonly key: string; readonly options?: ActivateOptions | undefined }
   | { readonly type: "ACTIVATE_TRIAL" }
@@ -259,15 +288,25 @@ export interface MachineSnapshot {
   readonly value: unknown
   readonly context: LicenseContext
   readonly status: "active" | "done" | "error" | "stopped"
+  /** True when the current state carries `tag`: `settled` (waiting for time or a command) or `licensed`. */
   hasTag(tag: string): boolean
 }
 
 /** The running machine, for inspection (chart highlight, simulations); commands go through `Licensing`. */
 export interface MachineActor {
+  /** The machine as it is now: its state value, context and status. */
   getSnapshot(): MachineSnapshot
+  /**
+   * Calls `observer` with every later snapshot (an `error` observer hears a machine failure); the returned
+   * `unsubscribe` stops it.
+   * @example const { unsubscribe } = licensing.actor.subscribe((s) => console.log(s.value))
+   */
   subscribe(
     observer:
       | ((snapshot: MachineSnapshot) => void)
       | { readonly next?: (snapshot: MachineSnapshot) => void; readonly error?: (error: unknown) => void }
-  ): { unsubscribe(): void }
+  ): {
+    /** Stops calling the observer; calling it again does nothing. */
+    unsubscribe(): void
+  }
 }

@@ -60,16 +60,34 @@ export const OperationTimeoutMillis = 2 * 60 * 1000
  */
 export const EntitlementsTimeoutMillis = 30 * 1000
 
+/**
+ * The {@link LicenseOperations} service's shape. Every operation succeeds with a result (`ok` or `failed` with a
+ * `FailureInfo`), never fails and never throws; each is retried by the configured policy and bounded by {@link
+ * OperationTimeoutMillis}.
+ */
 export interface LicenseOperationsService {
   /** Reads and verifies the stored record; `empty` (with the reason) when there is none to use. */
   readonly load: Effect.Effect<LoadResult>
   /** Verifies a record read from the store (by `load`, or by a reload after another process wrote it). */
   readonly admit: (record: StoredRecord) => Effect.Effect<LoadResult>
+  /**
+   * Activates `key` with this machine's identity, verifies the token against the configured public key, product and
+   * fingerprint, stores the record and fetches the feature entitlements; `failed` says which step refused.
+   */
   readonly activate: (key: string, options: ActivateOptions) => Effect.Effect<OperationResult>
+  /** Starts (or resumes) this machine's trial, verifies the trial token and stores it. */
   readonly activateTrial: Effect.Effect<OperationResult>
+  /**
+   * Renews the activation in `facts` (with the pending meter increments and the activation's options), verifies and
+   * stores the fresh token; the increments are kept when it fails.
+   */
   readonly sync: (facts: LicenseFacts, options: ActivateOptions) => Effect.Effect<OperationResult>
   /** Deactivate (errors ignored) then activate again with the same key: the answer to a rejected fingerprint. */
   readonly reactivate: (facts: LicenseFacts, options: ActivateOptions) => Effect.Effect<OperationResult>
+  /**
+   * Deactivates the activation in `facts` on the server; the machine clears the record when it succeeds or the server
+   * no longer has it.
+   */
   readonly deactivate: (facts: LicenseFacts) => Effect.Effect<DeactivateResult>
   /** Adds to an activation meter attribute; the next activation or sync sends it. */
   readonly addMeter: (name: string, increment: number) => Effect.Effect<void>
@@ -85,9 +103,18 @@ export interface LicenseOperationsOptions {
 const definedOnly = <A extends object>(a: A): Partial<A> =>
   Object.fromEntries(Object.entries(a).filter(([, v]) => v !== undefined)) as Partial<A>
 
+/**
+ * The licence operations over {@link LicenseApi}, {@link LicenseStore} and {@link Fingerprint}, answering with
+ * results rather than errors so the lifecycle machine sees every failure as data. `Licensing` builds one; use it
+ * directly to test operations without the machine.
+ */
 export class LicenseOperations extends Context.Service<LicenseOperations, LicenseOperationsService>()(
   "@licensure/core/LicenseOperations"
 ) {
+  /**
+   * Builds the operations for `config` over the services in context; `options.naps` hears when a retry sleeps.
+   * @example const ops = yield* LicenseOperations.make(config)
+   */
   static readonly make = (
     config: LicensingConfig,
     options: LicenseOperationsOptions = {}
@@ -490,6 +517,7 @@ export class LicenseOperations extends Context.Service<LicenseOperations, Licens
       })
     })
 
+  /** The operations as a layer, for programs that take {@link LicenseOperations} from context. */
   static readonly layer = (
     config: LicensingConfig,
     options: LicenseOperationsOptions = {}

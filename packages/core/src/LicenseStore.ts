@@ -15,6 +15,10 @@ import * as Schema from "effect/Schema"
 import { FingerprintComponent } from "./Fingerprint.ts"
 import type { FailureInfo } from "./LicenseModel.ts"
 
+/**
+ * The record format this build writes and reads (`StoredRecord.version`); a stored record of another version is a
+ * {@link StoreError} with reason `wrongVersion`, set aside rather than overwritten.
+ */
 export const RecordVersion = 1
 
 /** Every `FailureInfo.kind`, as a schema (checked against the type below, so the two cannot drift apart). */
@@ -57,15 +61,27 @@ export const StoredSyncFailure = Schema.Struct({
 })
 export type StoredSyncFailure = typeof StoredSyncFailure.Type
 
+/**
+ * What a {@link LicenseStore} keeps for one (product, scope): the raw token, the key, the fingerprint and components
+ * activated with, and the last-seen and last-synced times in epoch milliseconds. The token is re-verified on every
+ * load; nothing here is trusted because it was stored.
+ */
 export const StoredRecord = Schema.Struct({
   version: Schema.Literal(RecordVersion),
+  /** The Cryptlex product id the record belongs to; a record of another product is not this client's. */
   productId: Schema.NonEmptyString,
+  /** Whether the token is a licence activation's or a trial activation's. */
   kind: Schema.Literals(["activation", "trial"]),
   /** The licence key; absent for a trial. */
   key: Schema.optionalKey(Schema.String),
   /** The raw activation (or trial activation) token, as the server sent it. */
   token: Schema.NonEmptyString,
+  /** The fingerprint the activation was made with, compared with the machine's on every check. */
   fingerprint: Schema.NonEmptyString,
+  /**
+   * The fingerprint's component hashes at activation, for telling drift from another machine
+   * (`FingerprintService.match`).
+   */
   components: Schema.Array(FingerprintComponent),
   /** Epoch milliseconds: the latest time this client has seen, never moved backwards. */
   lastSeenAt: Schema.Int,
@@ -92,12 +108,27 @@ export class StoreError extends Schema.TaggedError<StoreError>()("StoreError", {
   quarantinedTo: Schema.optionalKey(Schema.String)
 }) {}
 
+/** The {@link LicenseStore} service's shape: one record, loaded, replaced or cleared as a whole. */
 export interface LicenseStoreService {
+  /**
+   * The stored record, or none when nothing is stored; fails with {@link StoreError} when the file is corrupt,
+   * foreign, of another version (each set aside), unreadable or locked.
+   */
   readonly load: Effect.Effect<Option.Option<StoredRecord>, StoreError>
+  /**
+   * Replaces the record atomically: after a crash the old record or the new one is there, never half of either. Fails
+   * with {@link StoreError} (`io`, `locked`) and then leaves the old record in place.
+   */
   readonly save: (record: StoredRecord) => Effect.Effect<void, StoreError>
+  /** Removes the record (after deactivation); clearing an empty store succeeds. */
   readonly clear: Effect.Effect<void, StoreError>
 }
 
+/**
+ * Where a licensing client keeps its record between runs. `layerMemory` here keeps it in the process;
+ * `@licensure/node-runtime` provides the durable encrypted file.
+ * @example Effect.provide(program, LicenseStore.layerMemory)
+ */
 export class LicenseStore extends Context.Service<LicenseStore, LicenseStoreService>()("@licensure/core/LicenseStore") {
   /** Keeps the record in this process only (LexActivator's `LA_IN_MEMORY`). */
   static readonly layerMemory: Layer.Layer<LicenseStore> = Layer.sync(LicenseStore, () => {
@@ -115,4 +146,9 @@ export class LicenseStore extends Context.Service<LicenseStore, LicenseStoreServ
   })
 }
 
+/**
+ * Decodes an unknown value (a file's decrypted JSON) as a {@link StoredRecord}; fails with Effect's `SchemaError`
+ * saying which field was wrong. A store layer reports such a record as a `corrupt` {@link StoreError}, as the file
+ * store does.
+ */
 export const decodeStoredRecord = Schema.decodeUnknownEffect(StoredRecord)

@@ -171,9 +171,17 @@ export const featureOf = (context: Pick<LicenseContext, "facts">, name: string, 
     now
   )
 
+/**
+ * True when the machine is in a state that waits for time or a command (tag `settled`), not in the middle of
+ * activating, syncing or deactivating.
+ */
 export const isSettled = (snapshot: MachineSnapshot): boolean => snapshot.hasTag("settled")
 
 const toMillis = (seconds: number) => (seconds === 0 ? undefined : seconds * 1000)
+/**
+ * The {@link LicenseDetails} a user sees, from the verified facts: token times converted from epoch seconds to epoch
+ * milliseconds, a zero ("never") as `undefined`, trial and activation tokens in one shape. Pure.
+ */
 export const detailsOf = (facts: LicenseFacts): LicenseDetails => {
   const c = facts.claims
   const trial = facts.kind === "trial"
@@ -279,6 +287,11 @@ export const stateOf = (value: unknown): LicenseStateName => {
   return v as LicenseStateName
 }
 
+/**
+ * The {@link LicenseView} of a machine snapshot: its leaf state, whether it is settled and licensed, the LexActivator
+ * status, the last error, the next sync and deadline and the licence's details. Pure; what every `Licensing` read
+ * returns.
+ */
 export const viewOf = (snapshot: MachineSnapshot): LicenseView => {
   const state = stateOf(snapshot.value)
   const context = snapshot.context

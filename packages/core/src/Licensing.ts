@@ -151,16 +151,41 @@ const clientMachine = licenseMachine.provide({
   }
 })
 
+/**
+ * The {@link Licensing} service's shape: commands that fail with a typed {@link LicensingError}, offline reads that
+ * never fail, and streams of every {@link LicenseView} the client passes through.
+ */
 export interface LicensingService {
+  /**
+   * Activates `key` on this machine, verifies the token, stores the record and succeeds with the licensed view.
+   * Fails with a {@link LicensingError} whose `reason` says why: `ServerRefused` (a wrong key, the activation limit
+   * reached, …), `NetworkFailure`, `RateLimited`, `TokenRejected`, `StoreFailure`, `Closed`.
+   * @example const view = yield* licensing.activate("XXXX-XXXX-XXXX", { metadata: [{ key: "seat", value: "1" }] })
+   */
   readonly activate: (key: string, options?: ActivateOptions) => Effect.Effect<LicenseView, LicensingError>
+  /** Starts (or resumes) this machine's trial and succeeds with its view; fails as `activate` does. */
   readonly activateTrial: Effect.Effect<LicenseView, LicensingError>
+  /**
+   * Frees this machine's seat on the server and clears the record; an activation the server no longer has counts as
+   * deactivated. Fails with `NotActivated` when there is nothing to deactivate, or as `activate` does.
+   */
   readonly deactivate: Effect.Effect<LicenseView, LicensingError>
+  /**
+   * Syncs with the server now instead of at the next scheduled time and succeeds with the view after it. A transient
+   * failure leaves the licence in grace (and fails the command with its reason); a refusal may clear the activation.
+   * Fails with `NotActivated` when there is no activation to sync.
+   */
   readonly sync: Effect.Effect<LicenseView, LicensingError>
   /** Re-evaluates offline (no network) and returns the result; answers at once, also while a sync runs. */
   readonly check: Effect.Effect<LicenseView>
   /** Adds to an activation meter attribute; sent with the next sync, which this starts. */
   readonly incrementMeter: (name: string, increment: number) => Effect.Effect<LicenseView, LicensingError>
+  /** The view as it is now, without evaluating again; never fails, never waits on I/O. */
   readonly current: Effect.Effect<LicenseView>
+  /**
+   * The licence's facts (expiry, type, metadata, meters, user, lease; times in epoch milliseconds), or `undefined`
+   * with no activation. Offline, never fails.
+   */
   readonly license: Effect.Effect<LicenseDetails | undefined>
   /**
    * The feature entitlements in force now, offline (LexActivator's `GetFeatureEntitlements`): fetched after the
@@ -173,6 +198,7 @@ export interface LicensingService {
   readonly changes: Stream.Stream<LicenseView>
   /** The same stream as `changes`, under the name the design uses. */
   readonly state: Stream.Stream<LicenseView>
+  /** The current view as a `SubscriptionRef`, for callers that combine it with their own Effect state. */
   readonly ref: SubscriptionRef.SubscriptionRef<LicenseView>
   /** Resolves once every queued store write has landed. */
   readonly flush: Effect.Effect<void>
@@ -239,6 +265,12 @@ export const runningReleaseOf = (
     : { version: config.releaseVersion }
 }
 
+/**
+ * The Effect face of the library: one licensing client for one product, running the lifecycle machine on the current
+ * runtime. It needs a {@link LicenseApi}, a {@link LicenseStore} and a {@link Fingerprint};
+ * `@licensure/node-runtime`'s `NodeLicensing.layer` provides all three on Node.
+ * @example const view = yield* (yield* Licensing).check
+ */
 export class Licensing extends Context.Service<Licensing, LicensingService>()("@licensure/core/Licensing") {
   /** Starts a client for one product; closing the layer's scope stops it (timers, I/O in flight). */
   static readonly make = (

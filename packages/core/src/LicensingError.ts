@@ -64,6 +64,11 @@ export class NotActivated extends Schema.TaggedClass<NotActivated>()("NotActivat
 /** The client was closed before the call finished. */
 export class Closed extends Schema.TaggedClass<Closed>()("Closed", message) {}
 
+/**
+ * Why a `Licensing` command failed, one of fifteen tagged cases (`NetworkFailure`, `RateLimited`, `ServerRefused`, …,
+ * `NotActivated`, `Closed`); the `reason` of {@link LicensingError}. Switch on `_tag`; the schema decodes it from its
+ * encoded form.
+ */
 export const LicensingErrorReason = Schema.Union([
   NetworkFailure,
   RateLimited,

@@ -31,25 +31,38 @@ export const Hosts = {
  * {@link DeactivationRequest} body (reference-client.md row 4: LexActivator never sends DELETE).
  */
 export const Endpoints = {
+  /** `POST`: activate a licence key on a machine ({@link ActivationRequest} → {@link ActivationResponse}). */
   activate: () => "/v3/activations",
+  /** `PATCH`: renew an activation, with the same body as activating. */
   sync: (activationId: string) => `/v3/activations/${encodeURIComponent(activationId)}`,
+  /** `POST`: free an activation's seat ({@link DeactivationRequest}). */
   deactivate: (activationId: string) => `/v3/activations/${encodeURIComponent(activationId)}/deactivate`,
+  /** `POST`: start a trial on a machine ({@link TrialActivationRequest} → {@link TrialActivationResponse}). */
   activateTrial: () => "/v3/trial-activations",
+  /** `PATCH`: renew a trial activation. */
   syncTrial: (trialActivationId: string) => `/v3/trial-activations/${encodeURIComponent(trialActivationId)}`
 } as const
 
 /** Bodies larger than this are refused with 413 by the emulator, and never sent by the client. */
 export const MaxBodyBytes = 64 * 1024
+/** The longest metadata key the server takes, in characters; {@link MetadataEntry} refuses a longer one. */
 export const MetadataKeyMaxLength = 256
+/** The longest metadata value the server takes, in characters. */
 export const MetadataValueMaxLength = 4096
 
 // ---------------------------------------------------------------------------------------------------------------
 // Requests
 // ---------------------------------------------------------------------------------------------------------------
 
+/** The `os` field of the activation, trial and deactivation bodies: the OS family as Cryptlex names it. */
 export const OsName = Schema.Literals(["windows", "linux", "macos", "android", "ios"])
 export type OsName = typeof OsName.Type
 
+/**
+ * One `{key, value}` metadata pair, as the activation body's `metadata` sends it and the tokens'
+ * `pmd`/`lmd`/`umd`/`amd` claims carry it; the key is 1–{@link MetadataKeyMaxLength} characters, the value at most
+ * {@link MetadataValueMaxLength}.
+ */
 export const MetadataEntry = Schema.Struct({
   key: Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(MetadataKeyMaxLength)),
   value: Schema.String.check(Schema.isMaxLength(MetadataValueMaxLength))
@@ -138,6 +151,10 @@ export const DeactivationRequest = Schema.Struct({
 })
 export type DeactivationRequest = typeof DeactivationRequest.Type
 
+/**
+ * The answer of `POST /v3/trial-activations` and `PATCH /v3/trial-activations/{id}`: `{trialActivationToken}`, a
+ * signed JWT.
+ */
 export const TrialActivationResponse = Schema.Struct({ trialActivationToken: NonEmpty })
 export type TrialActivationResponse = typeof TrialActivationResponse.Type
 
@@ -179,6 +196,7 @@ export const ServerErrorCodes = [
   "INVALID_OFFLINE_REQUEST",
   "NO_ERROR"
 ] as const
+/** The error body's `code` when it is one of {@link ServerErrorCodes}; what `ServerRefused.code` holds. */
 export const ServerErrorCode = Schema.Literals(ServerErrorCodes)
 export type ServerErrorCode = typeof ServerErrorCode.Type
 
@@ -189,10 +207,12 @@ export const ErrorBody = Schema.Struct({
 })
 export type ErrorBody = typeof ErrorBody.Type
 
+/** A server `code` this client knows ({@link classifyServerCode}). */
 export interface KnownServerCode {
   readonly _tag: "Known"
   readonly code: ServerErrorCode
 }
+/** A server `code` outside {@link ServerErrorCodes}, kept verbatim ({@link classifyServerCode}). */
 export interface UnknownServerCode {
   readonly _tag: "Unknown"
   readonly code: string
@@ -229,6 +249,10 @@ export const LicenseMeterAttribute = Schema.Struct({
 })
 export type LicenseMeterAttribute = typeof LicenseMeterAttribute.Type
 
+/**
+ * `ama[i]` of the activation token: an activation meter attribute's `name` and how many `uses` this activation
+ * recorded.
+ */
 export const ActivationMeterAttribute = Schema.Struct({ name: Schema.String, uses: Schema.Int })
 export type ActivationMeterAttribute = typeof ActivationMeterAttribute.Type
 
@@ -254,8 +278,15 @@ export const MaintenancePolicy = Schema.Struct({
 })
 export type MaintenancePolicy = typeof MaintenancePolicy.Type
 
+/**
+ * The `type` claim of the activation token: `node-locked` (one machine per activation), `hosted-floating` (a lease
+ * from Cryptlex's server, `leat`/`ld`) or `on-premise-floating`.
+ */
 export const LicenseType = Schema.Literals(["node-locked", "hosted-floating", "on-premise-floating"])
 export type LicenseType = typeof LicenseType.Type
+/**
+ * The `fms` claim: how strictly the server matches the fingerprint, `exact`, `fuzzy` or `loose` (cryptlex-v3.md §4).
+ */
 export const FingerprintMatchingStrategy = Schema.Literals(["exact", "fuzzy", "loose"])
 
 /**
@@ -365,7 +396,12 @@ export const ClaimNames = {
 
 /** Decodes a verified token payload (short names) into {@link ActivationClaims}; encodes back to short names. */
 export const ActivationTokenClaims = ActivationClaimFields.pipe(Schema.encodeKeys(ClaimNames))
+/**
+ * The activation token's claims under readable names (`expiresAt` for `eat`, …); times in epoch seconds, 0 for
+ * "none".
+ */
 export type ActivationClaims = typeof ActivationTokenClaims.Type
+/** The activation token's claims as the JWT carries them, under their short names (`aid`, `eat`, `ssi`, …). */
 export type ActivationClaimsWire = typeof ActivationTokenClaims.Encoded
 
 /**
@@ -391,6 +427,7 @@ const TrialClaimFields = Schema.Struct({
   trialMetadata: emptyList(MetadataEntry)
 })
 
+/** Each trial claim's readable name mapped to its short name in the JWT (reference-client.md row 32). */
 export const TrialClaimNames = {
   trialActivationId: "aid",
   productId: "pid",
@@ -409,8 +446,11 @@ export const TrialClaimNames = {
   trialMetadata: "amd"
 } as const
 
+/** Decodes a verified trial token payload (short names) into {@link TrialClaims}; encodes back to short names. */
 export const TrialTokenClaims = TrialClaimFields.pipe(Schema.encodeKeys(TrialClaimNames))
+/** The trial token's claims under readable names; times in epoch seconds, 0 for "none". */
 export type TrialClaims = typeof TrialTokenClaims.Type
+/** The trial token's claims as the JWT carries them, under their short names. */
 export type TrialClaimsWire = typeof TrialTokenClaims.Encoded
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -496,11 +536,17 @@ const NumericClaims: ReadonlySet<string> = new Set([
  * strings are built by the calls themselves, in LexActivator's parameter order.
  */
 export const MoreEndpoints = {
+  /** `GET`: the newest release for this product, platform and channel (200 with it, 204 with none). */
   releaseUpdate: () => "/v3/releases/update",
+  /** `GET`: whether the licence key may install release `releaseId` (`{allowed}`). */
   releaseAllowed: (releaseId: string) => `/v3/releases/${encodeURIComponent(releaseId)}/allowed`,
+  /** `POST`: sign a user in with email and password. */
   login: () => "/v3/accounts/login",
+  /** `POST`: sign a user in with an OpenID Connect id token. */
   loginOidc: () => "/v3/accounts/login-oidc",
+  /** `GET`: the signed-in user's licences ({@link UserLicenses}). */
   userLicenses: () => "/v3/me/licenses",
+  /** `GET`: the activation's feature entitlements token ({@link FeatureEntitlementsResponse}). */
   featureEntitlements: (activationId: string) =>
     `/v3/activations/${encodeURIComponent(activationId)}/feature-entitlements`,
   /** The licence meter attribute's id, `lma[i].id` of the activation token (reference-client.md row 13). */
@@ -597,6 +643,7 @@ export const UserLicense = Schema.Struct({
   )
 })
 export type UserLicense = typeof UserLicense.Type
+/** The answer of `GET /v3/me/licenses`: the signed-in user's licences, each a {@link UserLicense}. */
 export const UserLicenses = Schema.Array(UserLicense)
 
 /**
@@ -611,11 +658,13 @@ export const LoginErrorCodes = [
   "OIDC_SSO_NOT_ENABLED",
   "PLAN_UPGRADE_REQUIRED"
 ] as const
+/** A login refusal's `code` when it is one of {@link LoginErrorCodes}. */
 export const LoginErrorCode = Schema.Literals(LoginErrorCodes)
 export type LoginErrorCode = typeof LoginErrorCode.Type
 
 /** Error codes of the release calls (reference-client.md row 38). */
 export const ReleaseErrorCodes = ["INVALID_VERSION_FORMAT", "INVALID_PRODUCT_ID"] as const
+/** A release call's refusal `code`: one of {@link ReleaseErrorCodes}. */
 export type ReleaseErrorCode = (typeof ReleaseErrorCodes)[number]
 
 /** The answer of `GET /v3/activations/{id}/feature-entitlements` (reference-client.md §3 item 1). */

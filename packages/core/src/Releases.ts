@@ -58,6 +58,10 @@ export interface UpdateNotAllowed {
   readonly release: Release
   readonly status: LexStatus
 }
+/**
+ * What {@link ReleasesService.checkForUpdate} found, tagged `Available` (30), `NotAvailable` (31) or
+ * `AvailableNotAllowed` (32) as LexActivator's `CheckReleaseUpdate` reports it; `status` carries the code.
+ */
 export type ReleaseUpdate = UpdateAvailable | UpdateNotAvailable | UpdateNotAllowed
 
 /**
@@ -69,6 +73,10 @@ export class InvalidReleaseQuery extends Schema.TaggedError<InvalidReleaseQuery>
   message: Schema.String
 }) {}
 
+/**
+ * Why a release call failed: any {@link ApiErrorReason} of the request, or an {@link InvalidReleaseQuery} refused
+ * before sending.
+ */
 export const ReleaseErrorReason = Schema.Union([...ApiErrorReason.members, InvalidReleaseQuery])
 export type ReleaseErrorReason = typeof ReleaseErrorReason.Type
 
@@ -77,6 +85,7 @@ export class ReleaseError extends Schema.TaggedError<ReleaseError>()("ReleaseErr
   operation: Schema.Literals(["checkForUpdate", "isAllowed"]),
   reason: ReleaseErrorReason
 }) {
+  /** One line for logs: the operation, the reason's tag, the server's code when it sent one, and its message. */
   override get message(): string {
     const r = this.reason
     return `${this.operation} failed: ${r._tag}${"code" in r ? ` ${r.code}` : ""}: ${r.message}`
@@ -151,20 +160,39 @@ export const releaseStatusOf = (reason: ReleaseErrorReason): LexStatusName => {
  */
 export type ReleaseFilter = "all" | "allowed"
 
+/**
+ * What {@link ReleasesService.checkForUpdate} asks about: the product and licence key, the running version, the
+ * platform and channel. Checked before sending (an {@link InvalidReleaseQuery} when a field is unset or too long).
+ * @example { productId, key, version: "1.2.0", platform: "linux", channel: "stable" }
+ */
 export interface ReleaseQuery {
+  /** The Cryptlex product id whose releases are asked about. */
   readonly productId: string
+  /** The licence key; the server answers only for a key of this product. */
   readonly key: string
   /** The running release version, `x.x` to `x.x.x.x` (LexActivator's `SetReleaseVersion`). */
   readonly version: string
+  /**
+   * The release platform as the product's releases name it (e.g. `windows`, `linux`, `macos`), at most 256
+   * characters.
+   */
   readonly platform: string
   /** The release channel, e.g. `"stable"` (LexActivator requires one; the server's default is "stable"). */
   readonly channel: string
   /** The Cryptlex account id; sent as `accountId` and `X-Account-Id` (reference-client.md row 8). */
   readonly accountId?: string | undefined
+  /** Which releases count (default `all`): see {@link ReleaseFilter}. */
   readonly releases?: ReleaseFilter | undefined
 }
 
+/** The {@link Releases} service's shape: LexActivator's `CheckReleaseUpdate` and the `allowed` check behind it. */
 export interface ReleasesService {
+  /**
+   * `GET /v3/releases/update`: whether a release newer than `query.version` exists, and whether the licence covers
+   * it. Fails with a {@link ReleaseError}: an invalid query (before sending), or the request's reason (network, rate
+   * limit, a refusal such as `INVALID_VERSION_FORMAT`).
+   * @example releases.checkForUpdate({ productId, key, version: "1.2.0", platform: "linux", channel: "stable" })
+   */
   readonly checkForUpdate: (query: ReleaseQuery) => Effect.Effect<ReleaseUpdate, ReleaseError>
   /** `GET /v3/releases/{id}/allowed`: whether the licence covers this release. */
   readonly isAllowed: (
@@ -220,6 +248,10 @@ const decodeWith =
         )
       )
 
+/**
+ * The release calls over a {@link Transport}: what {@link Releases.make} builds, for callers that share one transport
+ * between several Cryptlex calls.
+ */
 export const makeReleases = (transport: Transport): ReleasesService => {
   const isAllowed: ReleasesService["isAllowed"] = (releaseId, licence) =>
     transport
@@ -291,10 +323,19 @@ export const makeReleases = (transport: Transport): ReleasesService => {
   return { checkForUpdate, isAllowed }
 }
 
+/**
+ * Release updates as an Effect service, over the application's `HttpClient`.
+ * @example Effect.provide(program, Releases.layer({ host: "eu" }))
+ */
 export class Releases extends Context.Service<Releases, ReleasesService>()("@licensure/core/Releases") {
+  /**
+   * Builds the service over the `HttpClient` in context, with the same host, timeout and user agent settings as
+   * {@link LicenseApi}.
+   */
   static readonly make = (config: LicenseApiConfig = {}) =>
     Effect.map(makeTransport(config), (transport) => Releases.of(makeReleases(transport)))
 
+  /** The service as a layer needing only an `HttpClient`. */
   static readonly layer = (config: LicenseApiConfig = {}): Layer.Layer<Releases, never, HttpClient.HttpClient> =>
     Layer.effect(Releases, Releases.make(config))
 }
@@ -315,6 +356,9 @@ export const downloadUrl = (file: ReleaseFile, key: string): string => {
   return url.toString()
 }
 
+/**
+ * The digests a release file's checksum may use; told apart by the checksum's length ({@link checksumAlgorithmOf}).
+ */
 export const ChecksumAlgorithm = Schema.Literals(["MD5", "SHA-1", "SHA-256", "SHA-512"])
 export type ChecksumAlgorithm = typeof ChecksumAlgorithm.Type
 

@@ -15,6 +15,11 @@ import * as Random from "effect/Random"
 import * as Schedule from "effect/Schedule"
 import { type ApiError, isTransient } from "./LicenseApi.ts"
 
+/**
+ * How a failed call is retried within one operation: the first and largest backoff ceilings and the number of
+ * retries. Each wait is uniform below its ceiling (full jitter), and never shorter than the server's `Retry-After`.
+ * @example NodeLicensing.layer({ productId, publicKeyPem, retry: { base: "2 seconds", retries: 2 } })
+ */
 export interface RetryOptions {
   /** First backoff ceiling (default 1 second). */
   readonly base?: Duration.Input | undefined
@@ -24,6 +29,10 @@ export interface RetryOptions {
   readonly retries?: number | undefined
 }
 
+/**
+ * The retry options used where none are given: a 1-second first ceiling doubling up to 1 minute, 4 retries after the
+ * first attempt.
+ */
 export const defaultRetryOptions = { base: "1 second", cap: "1 minute", retries: 4 } as const
 
 /** The ceiling of the n-th wait (n from 0): `min(cap, base · 2^n)`, in milliseconds. */
@@ -79,7 +88,9 @@ export const retrying =
  * a simulation knows its client waits for virtual time rather than for I/O (`Licensing.quiet`).
  */
 export interface NapObserver {
+  /** A retry sleeps on the clock until `untilMillis` (epoch milliseconds). */
   readonly napping: (untilMillis: number) => void
+  /** The sleep ended and the next attempt runs in real time. */
   readonly working: () => void
 }
 

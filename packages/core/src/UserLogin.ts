@@ -54,13 +54,22 @@ export class NotAuthenticated extends Schema.TaggedError<NotAuthenticated>()("No
   message: Schema.String
 }) {}
 
+/**
+ * Why a login or licence listing failed: any {@link ApiErrorReason} of the request, a {@link LoginRefused} with the
+ * server's login code, or {@link NotAuthenticated} (401 on `/v3/me/…`).
+ */
 export const UserLoginErrorReason = Schema.Union([...ApiErrorReason.members, LoginRefused, NotAuthenticated])
 export type UserLoginErrorReason = typeof UserLoginErrorReason.Type
 
+/**
+ * A user-login call that did not succeed; `operation` names the call, `reason` says why, `status` is LexActivator's
+ * code for it.
+ */
 export class UserLoginError extends Schema.TaggedError<UserLoginError>()("UserLoginError", {
   operation: Schema.Literals(["login", "loginWithIdToken", "userLicenses"]),
   reason: UserLoginErrorReason
 }) {
+  /** One line for logs: the operation, the reason's tag, the server's code when it sent one, and its message. */
   override get message(): string {
     const r = this.reason
     return `${this.operation} failed: ${r._tag}${"code" in r ? ` ${r.code}` : ""}: ${r.message}`
@@ -117,16 +126,39 @@ export const loginStatusOf = (operation: UserLoginError["operation"], reason: Us
 
 /** A logged-in user: the access token, and its `sub` (the user id), read without verification. */
 export interface UserSession {
+  /**
+   * The bearer token the `/v3/me/…` calls send; it expires on the server's schedule, and then those calls fail with
+   * {@link NotAuthenticated}.
+   */
   readonly accessToken: string
   /** The token's `sub` claim, when it has one; informative only (the server checks the token, not us). */
   readonly userId: string | undefined
 }
 
+/**
+ * The body of `POST /v3/accounts/login`: the account id, e-mail, password and, when the account has two-factor
+ * sign-in, a six-digit `twoFactorCode` or a recovery code.
+ */
 export type LoginCredentials = LoginRequest
+/**
+ * The body of `POST /v3/accounts/login-oidc`: the account id and the OpenID Connect id token from the identity
+ * provider.
+ */
 export type IdTokenCredentials = OidcLoginRequest
 
+/** The {@link UserLogin} service's shape: the two ways to sign a user in and the listing of their licences. */
 export interface UserLoginService {
+  /**
+   * Signs the user in with e-mail and password (LexActivator's `AuthenticateUser`). Fails with a {@link
+   * UserLoginError}: `LoginRefused` with `INVALID_AUTHENTICATION_CREDENTIALS`, `MISSING_TWO_FACTOR_CODE`, …, or the
+   * request's reason.
+   * @example const session = yield* users.login({ accountId, email, password })
+   */
   readonly login: (credentials: LoginCredentials) => Effect.Effect<UserSession, UserLoginError>
+  /**
+   * Signs the user in with an OpenID Connect id token (LexActivator's `AuthenticateUserWithIdToken`); fails as
+   * `login` does, e.g. `LoginRefused` with `OIDC_SSO_NOT_ENABLED`.
+   */
   readonly loginWithIdToken: (credentials: IdTokenCredentials) => Effect.Effect<UserSession, UserLoginError>
   /**
    * `GET /v3/me/licenses?productId=…&page=N&limit=100` with the session's bearer token, page after page until a
@@ -180,6 +212,10 @@ const subjectOf = (token: string): string | undefined => {
 const decodeLogin = Schema.decodeUnknownEffect(LoginResponse)
 const decodeLicenses = Schema.decodeUnknownEffect(UserLicenses)
 
+/**
+ * The login calls over a {@link Transport}: what {@link UserLogin.make} builds, for callers that share one transport
+ * between several Cryptlex calls.
+ */
 export const makeUserLogin = (transport: Transport): UserLoginService => {
   const post = (operation: "login" | "loginWithIdToken", path: string, body: { readonly accountId: string }) =>
     encodeJsonBody(body).pipe(
@@ -260,10 +296,19 @@ export const makeUserLogin = (transport: Transport): UserLoginService => {
   }
 }
 
+/**
+ * User login and licence listing as an Effect service, over the application's `HttpClient`.
+ * @example Effect.provide(program, UserLogin.layer())
+ */
 export class UserLogin extends Context.Service<UserLogin, UserLoginService>()("@licensure/core/UserLogin") {
+  /**
+   * Builds the service over the `HttpClient` in context, with the same host, timeout and user agent settings as
+   * {@link LicenseApi}.
+   */
   static readonly make = (config: LicenseApiConfig = {}) =>
     Effect.map(makeTransport(config), (transport) => UserLogin.of(makeUserLogin(transport)))
 
+  /** The service as a layer needing only an `HttpClient`. */
   static readonly layer = (config: LicenseApiConfig = {}): Layer.Layer<UserLogin, never, HttpClient.HttpClient> =>
     Layer.effect(UserLogin, UserLogin.make(config))
 }

@@ -32,6 +32,11 @@ import * as UserLock from "./UserLock.ts"
  */
 export const RollbackToleranceSeconds = 3800
 
+/**
+ * What the offline evaluation ({@link validate}) found, checked in LexActivator's order: `ok`, or the first reason
+ * the licence does not hold (expired, suspended, past the grace period, the lease lapsed, the clock behind the server
+ * or rolled back, another product, key, machine or OS user, a release the licence does not cover).
+ */
 export type ValidationStatus =
   | "ok"
   | "expired"
@@ -58,8 +63,15 @@ export type ValidatedClaims = Pick<
     readonly trialActivationId?: string | undefined
   }
 
+/**
+ * What {@link validate} judges: the verified claims, what they must match, and the time now and the last time seen
+ * (epoch milliseconds, from Effect's Clock).
+ * @example validate({ claims, expected: { productId, fingerprint }, now: yield* Clock.currentTimeMillis })
+ */
 export interface ValidationInput {
+  /** The token's verified claims (times in epoch seconds). */
   readonly claims: ValidatedClaims
+  /** What the claims must match: the configured product and key and this machine's fingerprint. */
   readonly expected: {
     readonly productId: string
     readonly key?: string | undefined

@@ -30,10 +30,25 @@ import * as FetchHttpClient from "effect/http/FetchHttpClient"
 import { TestClock } from "effect/testing"
 import { NodeHttp } from "@licensure/node-runtime"
 
+/** Where a simulation's virtual time starts unless told otherwise: 2026-01-01T00:00:00Z, in epoch milliseconds. */
 export const Start = Date.parse("2026-01-01T00:00:00Z")
+/**
+ * One hour in milliseconds, for moving virtual time and writing deadlines.
+ * @example yield* TestClock.adjust(HOUR * 12)
+ */
 export const HOUR = 3_600_000
+/**
+ * One day in milliseconds (24 {@link HOUR}s).
+ * @example yield* drive(sim.licensing, Start + 90 * DAY)
+ */
 export const DAY = 24 * HOUR
 
+/**
+ * A fixed machine identity for a simulated client: `fingerprint` (64 hex characters) is also its primary component,
+ * `hostname` its weak one. Two calls with different fingerprints are two machines; the same fingerprint with another
+ * hostname is the same machine that drifted.
+ * @example Fingerprint.layerStatic(identity("c".repeat(64), "laptop-2"))
+ */
 export const identity = (fingerprint = "a".repeat(64), hostname = "sim-host"): MachineIdentity => ({
   fingerprint,
   components: [
@@ -49,15 +64,32 @@ export const identity = (fingerprint = "a".repeat(64), hostname = "sim-host"): M
   sources: ["test"]
 })
 
+/**
+ * What {@link makeSim} sets up: the emulator (to change the licence behind the client's back: suspend, revoke, fail
+ * the next call), the running client, the product it licenses with its public key, the licence made for it and the
+ * client's store.
+ * @example const { licensing, license } = yield* makeSim({ serverSyncInterval: 3600 })
+ */
 export interface Sim {
+  /** The emulator the client talks to, on the same TestClock; its admin calls change the licence on the server. */
   readonly emulator: Emulator
+  /** The licensing client under test, not yet activated. */
   readonly licensing: Licensing["Service"]
+  /** The emulator product the client is configured for. */
   readonly productId: string
+  /** The product's RSA public key (PEM) the client verifies tokens with. */
   readonly publicKeyPem: string
+  /** The licence made for the simulation: its id (for the emulator's admin calls) and the key to activate. */
   readonly license: { readonly id: string; readonly key: string }
+  /** The client's store, to read what was persisted or to plant a record. */
   readonly store: LicenseStore["Service"]
 }
 
+/**
+ * A {@link LicenseApi} layer that calls the emulator's in-process `fetch`: no socket, no port, the emulator's clock
+ * and the client's the same TestClock. `host` only names the URL the requests carry.
+ * @example Layer.mergeAll(emulatorLayer(emulator), LicenseStore.layerMemory, Fingerprint.layerStatic(identity()))
+ */
 export const emulatorLayer = (emulator: Emulator, host = "http://emulator.invalid") =>
   LicenseApi.layer({ host }).pipe(
     Layer.provide(FetchHttpClient.layer),
@@ -71,6 +103,10 @@ export const emulatorLayer = (emulator: Emulator, host = "http://emulator.invali
 export const loopbackLayer = (emulator: Emulator) =>
   LicenseApi.layer({ host: emulator.url }).pipe(Layer.provide(NodeHttp.layer({ proxy: "none" })))
 
+/**
+ * How {@link makeSim} sets the simulation up beyond the licence and the configuration: the start time, the transport
+ * and the store.
+ */
 export interface SimOptions {
   /** Epoch ms the TestClock is set to before anything else (default {@link Start}). */
   readonly start?: number
