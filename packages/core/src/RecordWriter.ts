@@ -7,6 +7,7 @@
  */
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as Queue from "effect/Queue"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
@@ -70,19 +71,29 @@ export const make = (
 ): Effect.Effect<RecordWriter, never, Scope.Scope> =>
   Effect.gen(function* () {
     const writes = yield* Queue.unbounded<Effect.Effect<void>>()
-    yield* Effect.forkScoped(
-      Effect.forever(
-        Effect.flatMap(Queue.take(writes), (write) =>
-          Effect.ensuring(
-            write,
-            Effect.sync(() => options.activity.written())
-          )
+    const drain = Effect.forever(
+      Effect.flatMap(Queue.take(writes), (write) =>
+        Effect.ensuring(
+          write,
+          Effect.sync(() => options.activity.written())
         )
       )
+    )
+    // The queue's one consumer starts with the first write: a client that only loads and checks (an app's
+    // start-up, once the record it read is not written back) never forks it, nor interrupts it when it closes.
+    const context = yield* Effect.context<never>()
+    let consumer: Fiber.Fiber<never> | undefined
+    let closed = false
+    yield* Effect.addFinalizer(() =>
+      Effect.suspend(() => {
+        closed = true
+        return consumer === undefined ? Effect.void : Fiber.interrupt(consumer)
+      })
     )
     const enqueue = (write: Effect.Effect<void>) => {
       options.activity.queued()
       Queue.offerUnsafe(writes, write)
+      if (consumer === undefined && !closed) consumer = Effect.runForkWith(context)(drain)
     }
 
     /** The record last handed to the queue, or its clearing; see {@link unchangedButSeen}. */
