@@ -6,10 +6,10 @@
  * over the emulator in process, on one TestClock (`makeSim` with this store).
  */
 import { assert, describe, it } from "@effect/vitest"
-import { LicenseStore, type StoredRecord } from "@licensure/core"
+import { Fingerprint, LicenseStore, Licensing, type StoredRecord } from "@licensure/core"
 import { LastSeenPersistMillis, unchangedButSeen } from "@licensure/core/RecordWriter"
-import { identity, makeSim, Start } from "@licensure/testing"
-import { Effect, Layer, Option } from "effect"
+import { emulatorLayer, identity, makeSim, type Sim, Start } from "@licensure/testing"
+import { Context, Effect, Layer, Option } from "effect"
 import { TestClock } from "effect/testing"
 
 const countingStore = () => {
@@ -32,7 +32,43 @@ const countingStore = () => {
   return { saves, layer, stored: () => current }
 }
 
+/** A second client over the same store, started and checked in a scope of its own: an application's start-up. */
+const startUp = (sim: Sim, store: Layer.Layer<LicenseStore>) =>
+  Effect.gen(function* () {
+    const client = Licensing.layer({ productId: sim.productId, publicKeyPem: sim.publicKeyPem }).pipe(
+      Layer.provideMerge(Layer.mergeAll(emulatorLayer(sim.emulator), store, Fingerprint.layerStatic(identity())))
+    )
+    const licensing = Context.get(yield* Layer.build(client), Licensing)
+    const view = yield* licensing.check
+    yield* licensing.flush
+    return view
+  }).pipe(Effect.scoped, Effect.orDie)
+
 describe("check() and the store", () => {
+  it.effect("a start-up over a stored record does not write it back until its mark is a minute old", () =>
+    Effect.gen(function* () {
+      const store = countingStore()
+      const sim = yield* makeSim({ serverSyncInterval: 3600 }, {}, identity(), { store: store.layer })
+      assert.isTrue((yield* sim.licensing.activate(sim.license.key)).licensed)
+      yield* sim.licensing.flush
+      const afterActivate = store.saves.length
+      const stored = store.stored()
+
+      // Started 30 s later: the record it read is what it would write, but for a mark moved less than a minute.
+      yield* TestClock.adjust("30 seconds")
+      assert.isTrue((yield* startUp(sim, store.layer)).licensed)
+      assert.strictEqual(store.saves.length, afterActivate)
+      assert.deepStrictEqual(store.stored(), stored)
+
+      // Started two minutes on: the moved mark is written, once.
+      yield* TestClock.adjust("90 seconds")
+      assert.isTrue((yield* startUp(sim, store.layer)).licensed)
+      assert.strictEqual(store.saves.length, afterActivate + 1)
+      assert.strictEqual(store.saves.at(-1)?.lastSeenAt, Start + 120_000)
+      assert.strictEqual(store.saves.at(-1)?.token, Option.getOrThrow(stored).token)
+    }).pipe(Effect.scoped)
+  )
+
   it.effect("writes the record once per minute of lastSeenAt, and at once when anything else changes", () =>
     Effect.gen(function* () {
       const store = countingStore()

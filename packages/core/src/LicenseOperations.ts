@@ -98,6 +98,8 @@ export interface LicenseOperationsService {
 export interface LicenseOperationsOptions {
   /** Told when a retry sleeps on the clock and when the next attempt starts (see `Licensing.quiet`). */
   readonly naps?: RetryPolicy.NapObserver | undefined
+  /** Told of the record `load` read from the store, before it is admitted (see `RecordWriter.stored`). */
+  readonly stored?: ((record: StoredRecord) => void) | undefined
 }
 
 const definedOnly = <A extends object>(a: A): Partial<A> =>
@@ -226,6 +228,7 @@ export class LicenseOperations extends Context.Service<LicenseOperations, Licens
           }
         }
         if (Option.isNone(loaded.success)) return { type: "empty" }
+        options.stored?.(loaded.success.value)
         return yield* admit(loaded.success.value)
       })
 

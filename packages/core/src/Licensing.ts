@@ -279,16 +279,18 @@ export class Licensing extends Context.Service<Licensing, LicensingService>()("@
     Effect.gen(function* () {
       const store = yield* LicenseStore
       const activity = new Activity()
-      const operations = yield* LicenseOperations.make(config, { naps: activity.operations.observer })
+      // How store writes went reaches the machine (and so every view) once the actor exists.
+      let reportStore: (error: string | undefined) => void = () => {}
+      const writer = yield* RecordWriter.make(store, { report: (error) => reportStore(error), activity })
+      const operations = yield* LicenseOperations.make(config, {
+        naps: activity.operations.observer,
+        stored: writer.stored
+      })
       const clock = yield* XStateClock.make
       // Retry jitter draws from Effect's Random, as time comes from its Clock: a seed decides a test's spread.
       const random = yield* Random.Random
       const runPromise = yield* FiberSet.makeRuntimePromise<never, unknown, never>()
       const runFork = yield* FiberSet.makeRuntime<never, unknown, never>()
-
-      // How store writes went reaches the machine (and so every view) once the actor exists.
-      let reportStore: (error: string | undefined) => void = () => {}
-      const writer = yield* RecordWriter.make(store, { report: (error) => reportStore(error), activity })
 
       /** An operation as an invoked actor: counted while it runs, interrupted when the machine leaves its state. */
       const invoked = <A>(effect: Effect.Effect<A>, signal: AbortSignal) =>

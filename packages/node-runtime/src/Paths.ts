@@ -64,7 +64,11 @@ export const storeFileName = (productId: string, scope: StoreScope): string =>
 export const storeFilePath = (directory: string, productId: string, scope: StoreScope): string =>
   NodePath.join(directory, storeFileName(productId, scope))
 
-const escapeFileComponent = (name: string): string =>
+// A name of safe characters only (every Cryptlex product id) is its own escape: no encoding on each store start.
+const safeComponent = /^[A-Za-z0-9-]*$/
+const escapeFileComponent = (name: string): string => (safeComponent.test(name) ? name : escapeBytes(name))
+
+const escapeBytes = (name: string): string =>
   Array.from(new TextEncoder().encode(name), (byte) => {
     const char = String.fromCharCode(byte)
     return /[A-Za-z0-9-]/.test(char) ? char : `_${byte.toString(16).padStart(2, "0")}`
