@@ -1,7 +1,7 @@
 /**
  * A run written down as the inspector sees it, for replay: JSON lines, one {@link Inspector.InspectorEvent} per
- * line (a view, the time it was seen, `virtual` when that time is a simulation's, and the `event` that happened
- * when the writer knows it). `licensure demo --record FILE` writes one; `licensure inspect --replay FILE` serves
+ * line (a view, the time it was seen, `virtual` when that time is a simulation's, and the `event` that happened:
+ * the machine events that led to it in words, `sync timer → sync failed: …`, or a scripted step of the demo). `licensure demo --record FILE` writes one; `licensure inspect --replay FILE` serves
  * it to the inspector page, which plays it with its scrubber.
  *
  * DECISION: a recording keeps a settled view when something the timeline shows changed (state, LexActivator
@@ -20,6 +20,7 @@ import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type { InspectorEvent } from "./Inspector.ts"
+import * as LifecycleEvent from "./LifecycleEvent.ts"
 
 export class InspectionRecordError extends Schema.TaggedError<InspectionRecordError>()("InspectionRecordError", {
   reason: Schema.Literals(["read", "write", "parse", "empty"]),
@@ -77,14 +78,23 @@ export const record = (
         })
       }
     }
+    // What led to the next recorded moment: the causes of the views between it and the last one recorded (a sync
+    // timer, then the sync's failure), worded as the live inspector words them, repeats left out.
+    let causes: Array<string> = []
+    let previous: LicenseView | undefined
     yield* Effect.forkScoped(
-      Stream.runForEach(licensing.changes, (view) =>
+      Stream.runForEach(licensing.moments, ({ view, cause }) =>
         Effect.sync(() => {
+          const words = LifecycleEvent.describe(cause, view, previous, clock.currentTimeMillisUnsafe())
+          previous = view
+          if (words !== undefined && causes[causes.length - 1] !== words) causes.push(words)
           if (!view.settled) return
           const key = shownKey(view)
+          const led = causes
+          causes = []
           if (key === lastKey) return
           lastKey = key
-          append(view)
+          append(view, led.length === 0 ? undefined : led.join(" → "))
         })
       )
     )
