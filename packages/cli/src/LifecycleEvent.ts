@@ -73,7 +73,11 @@ export const describe = (
       if (cause.timer === "syncWake") {
         return deadline === undefined ? "timer during a sync: re-check" : `deadline during a sync: ${deadline}`
       }
-      if (view.state === "renewDue") return "sync timer"
+      if (view.state === "renewDue") {
+        return previous?.lastError?.operation === "sync" && previous.lastError.transient
+          ? "sync timer (retry)"
+          : "sync timer"
+      }
       if (deadline !== undefined) return `deadline: ${deadline}`
       return "timer: re-check"
     }
@@ -93,6 +97,10 @@ export const describe = (
       const name = operationNames[cause.operation] ?? cause.operation
       if (cause.outcome === "ok") {
         if (cause.operation === "load") return view.license === undefined ? "no licence file" : "licence file loaded"
+        const suspended = view.license?.suspended === true
+        if (cause.operation === "sync" && suspended !== (previous?.license?.suspended === true)) {
+          return suspended ? "sync done: suspended on the server" : "sync done: reinstated on the server"
+        }
         return `${name} done`
       }
       return cause.failure === undefined ? `${name} failed` : `${name} failed: ${failureText(cause.failure)}`
