@@ -532,7 +532,12 @@ describe("the local state-chart inspector", () => {
       yield* drive(sim.licensing, Start + (Inspector.HistoryLimit / 2 + 10) * 60_000, undefined, 60_000)
       const stream = yield* openEvents(`${inspector.url}events`)
       const view = yield* sim.licensing.current
-      yield* Effect.promise(() => stream.until((e) => e.state === view.state && e.time >= Start + 250 * 60_000))
+      // The last moment (each sync moves the next one): the whole history has arrived, however it was chunked.
+      yield* Effect.promise(() =>
+        stream.until(
+          (e) => e.state === view.state && e.nextSyncAt === view.nextSyncAt && e.time >= Start + 250 * 60_000
+        )
+      )
       const lastId = stream.ids[stream.ids.length - 1]!
       const lastSequence = Number(lastId.split(".")[1])
       assert.isAbove(lastSequence, Inspector.HistoryLimit)
