@@ -60,9 +60,10 @@ export const make = <M extends AnyStateMachine>(
     const inspect = (inspection: InspectionEvent) => {
       if (root === undefined || inspection.actorRef !== root) return
       if (inspection.type === "@xstate.event") {
-        pending.push(inspection.event)
-        // A stopped actor takes no more events: a bound keeps a client that is sent to after stopping small.
-        if (pending.length > 1000) pending.shift()
+        // The start's own event is processed before anything sent to the actor ahead of it; a stopped actor
+        // drops what it is sent, so that is no snapshot to wait for.
+        if (inspection.event.type === "xstate.init") pending.unshift(inspection.event)
+        else if ((root.getSnapshot() as { status?: string }).status !== "stopped") pending.push(inspection.event)
       } else if (inspection.type === "@xstate.snapshot") {
         pending.shift()
       }
