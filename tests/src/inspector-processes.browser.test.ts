@@ -129,6 +129,11 @@ describe("licensure watch --inspect", () => {
     assert.strictEqual(await page.textContent("#current-status"), "LA_SUSPENDED (21)")
     assert.strictEqual(await page.textContent("#licensed"), "no")
     assert.strictEqual(await page.textContent("#timeline li:first-child .state"), "suspended")
+    // And says why: not this process's own sync, another's change to the licence file.
+    assert.strictEqual(
+      await page.textContent("#timeline li:first-child .event"),
+      "another process changed the licence file"
+    )
     // Nothing but the second process asked the server anything: its sync and the entitlements fetch after it.
     assert.deepStrictEqual(
       (await emulator.log()).map((e) => `${e.method} ${e.path.replace(/^\/v3\/activations\/[^/]+/, "…")}`),

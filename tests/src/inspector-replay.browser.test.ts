@@ -2,8 +2,8 @@
  * Replay (issue 12's must-show): a demo year recorded (`runDemo({ record })`, as `licensure demo --record` does),
  * served by a real `licensure inspect --replay FILE` process, looked at in Debian's Chromium through
  * playwright-core. The page plays the recording once it has it, and the scrubber moves the highlight, the header
- * and the timeline's marked row through the recorded states; the timeline's last column names what happened and
- * the server's code; times are marked virtual. No console errors, no request leaving 127.0.0.1; screenshots kept.
+ * and the timeline's marked row through the recorded states; the timeline's event column names what caused each
+ * recorded moment (timer, operation outcome, deadline) and its last column the server's code; times are marked virtual. No console errors, no request leaving 127.0.0.1; screenshots kept.
  *
  * Chromium must be at /usr/bin/chromium; without it the test fails and says so.
  */
@@ -110,12 +110,29 @@ describe("licensure inspect --replay", () => {
     await page.screenshot({ path: "/work/inspector-replay.png", fullPage: true })
     assert.isTrue(readFileSync(join(work, "replay.png")).subarray(0, 8).equals(PngSignature))
 
-    // The timeline says what happened and why, in virtual time.
+    // The timeline says what happened and why, in virtual time: the demo's scripted steps, and for every recorded
+    // change the machine events that led to it (the timer, the operation's outcome, the deadline).
+    const rowText = (i: number, column: "event" | "error") =>
+      page.textContent(`#timeline li[data-id$=".${i + 1}"] .${column}`)
     const suspendRow = events.findIndex((e) => e.event === "admin: suspend")
-    const rowText = (i: number) => page.textContent(`#timeline li[data-id$=".${i + 1}"] .error`)
-    assert.include(await rowText(suspendRow), "admin: suspend")
-    const revokedRow = events.findIndex((e) => e.state === "revoked")
-    assert.match((await rowText(revokedRow)) ?? "", /^sync: .*REVOKED_LICENSE/)
+    assert.isAtLeast(suspendRow, 0)
+    assert.strictEqual(await rowText(suspendRow, "event"), "admin: suspend")
+    const first = (state: string) => events.findIndex((e) => e.state === state)
+    const causes: Array<[string, RegExp]> = [
+      ["grace", /^sync timer → sync failed: NetworkFailure: /],
+      ["suspended", /^sync timer → sync done: suspended on the server$/],
+      ["graceOver", /^deadline: grace ended$/],
+      ["expired", /^deadline: licence expired$/],
+      ["revoked", /^sync timer → sync failed: REVOKED_LICENSE: /],
+      ["trialActive", /^trial requested → trial activation done$/],
+      ["trialExpired", /^deadline: trial ended$/]
+    ]
+    for (const [state, cause] of causes) {
+      assert.isAtLeast(first(state), 0, `the recording has ${state}`)
+      assert.match(events[first(state)]!.event ?? "", cause, `the recorded cause of ${state}`)
+      assert.match((await rowText(first(state), "event")) ?? "", cause, `the timeline's cause of ${state}`)
+    }
+    assert.match((await rowText(first("revoked"), "error")) ?? "", /^sync: .*REVOKED_LICENSE/)
     assert.match((await page.textContent(`#timeline li[data-id$=".1"] time`)) ?? "", /^2027-01-01 .*\(virtual\)$/)
     assert.include(await page.textContent("#clock"), "(virtual time)")
 

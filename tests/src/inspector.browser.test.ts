@@ -352,6 +352,71 @@ describe("the local state-chart inspector", () => {
   )
 
   it.effect(
+    "the timeline says what caused each moment: the command, the sync timer, the sync's failure, the grace deadline",
+    () =>
+      Effect.gen(function* () {
+        // Hourly syncs and four hours of grace: an outage from the second hour ends the grace within the day.
+        const sim = yield* makeSim({ serverSyncInterval: 3600, serverSyncGracePeriod: 4 * 3600 })
+        const inspector = yield* Inspector.start(sim.licensing)
+        yield* Effect.addFinalizer(() => inspector.close)
+        const browser = yield* launchChromium
+        const { page, requested, problems } = yield* openPage(browser)
+        yield* Effect.promise(() => page.goto(inspector.url))
+        yield* Effect.promise(() => page.waitForSelector("#connection.live", { timeout: 10_000 }))
+
+        // Live: everything below happens while the page is open.
+        yield* sim.licensing.activate(sim.license.key)
+        assert.strictEqual((yield* drive(sim.licensing, Start + HOUR + 1)).state, "active")
+        yield* Effect.promise(() => sim.emulator.addFault({ kind: "status", status: 503 }))
+        const end = yield* drive(sim.licensing, Start + 12 * HOUR)
+        assert.strictEqual(end.state, "graceOver")
+        yield* Effect.promise(() =>
+          page.waitForSelector('#timeline li:first-child[data-state="graceOver"]', { timeout: 10_000 })
+        )
+        const rows = yield* Effect.promise(() =>
+          page.$$eval("#timeline li", (items) =>
+            items.reverse().map((li) => ({
+              state: li.getAttribute("data-state") ?? "",
+              event: li.querySelector(".event")?.textContent ?? "",
+              error: li.querySelector(".error")?.textContent ?? ""
+            }))
+          )
+        )
+        const eventOf = (state: string, n = 0) => rows.filter((r) => r.state === state)[n]?.event
+        assert.strictEqual(eventOf("activating"), "activate requested")
+        assert.strictEqual(eventOf("active"), "activation done")
+        assert.strictEqual(eventOf("renewDue"), "sync timer")
+        assert.strictEqual(eventOf("active", 1), "sync done")
+        // The first sync of the outage: its timer, then its failure with the server's status and the kind.
+        const firstGrace = rows.findIndex((r) => r.state === "grace")
+        assert.isAbove(firstGrace, 0)
+        assert.strictEqual(rows[firstGrace - 1]!.event, "sync timer")
+        assert.match(rows[firstGrace]!.event, /^sync failed: ServerFailure: .*503/)
+        assert.match(rows[firstGrace]!.error, /^sync: ServerFailure .*503/)
+        // Later attempts in the outage are retries.
+        assert.include(
+          rows.slice(firstGrace).map((r) => r.event),
+          "sync timer (retry)"
+        )
+        // The grace deadline, named as such, on the row that moved into graceOver (syncs go on after it).
+        assert.strictEqual(eventOf("graceOver"), "deadline: grace ended")
+        assert.strictEqual(rows[rows.findIndex((r) => r.state === "graceOver") - 1]!.state, "grace")
+        // What the page shows is what the stream carries, with core's cause beside the words.
+        const stream = yield* openEvents(`${inspector.url}events`)
+        const ended = yield* Effect.promise(() => stream.until((e) => e.state === "graceOver"))
+        assert.strictEqual(ended.event, "deadline: grace ended")
+        assert.deepInclude(ended.cause, { type: "timer", timer: "standing" })
+        stream.abort()
+
+        yield* Effect.promise(() => page.screenshot({ path: "/work/inspector-events.png", fullPage: true }))
+        const origin = new URL(inspector.url).origin
+        for (const url of requested) assert.isTrue(url.startsWith(origin), `the page requested ${url}`)
+        assert.deepStrictEqual(problems, [])
+      }),
+    30_000
+  )
+
+  it.effect(
     "a page opened late shows the history since the inspector started; a restarted inspector's page reconnects without duplicates",
     () =>
       Effect.gen(function* () {
@@ -467,7 +532,12 @@ describe("the local state-chart inspector", () => {
       yield* drive(sim.licensing, Start + (Inspector.HistoryLimit / 2 + 10) * 60_000, undefined, 60_000)
       const stream = yield* openEvents(`${inspector.url}events`)
       const view = yield* sim.licensing.current
-      yield* Effect.promise(() => stream.until((e) => e.state === view.state && e.time >= Start + 250 * 60_000))
+      // The last moment (each sync moves the next one): the whole history has arrived, however it was chunked.
+      yield* Effect.promise(() =>
+        stream.until(
+          (e) => e.state === view.state && e.nextSyncAt === view.nextSyncAt && e.time >= Start + 250 * 60_000
+        )
+      )
       const lastId = stream.ids[stream.ids.length - 1]!
       const lastSequence = Number(lastId.split(".")[1])
       assert.isAbove(lastSequence, Inspector.HistoryLimit)

@@ -1,8 +1,9 @@
 /**
  * A run written down as the inspector sees it, for replay: JSON lines, one {@link Inspector.InspectorEvent} per
- * line (a view, the time it was seen, `virtual` when that time is a simulation's, and the `event` that happened
- * when the writer knows it). `licensure demo --record FILE` writes one; `licensure inspect --replay FILE` serves
- * it to the inspector page, which plays it with its scrubber.
+ * line (a view, the time it was seen, `virtual` when that time is a simulation's, and the `event` that happened:
+ * the machine events that led to it in words, `sync timer → sync failed: …`, or a scripted step of the demo; and
+ * `cause`, core's cause of the last of those events). `licensure demo --record FILE` writes one; `licensure
+ * inspect --replay FILE` serves it to the inspector page, which plays it with its scrubber.
  *
  * DECISION: a recording keeps a settled view when something the timeline shows changed (state, LexActivator
  * status, licensed, last error, why the record was cleared), not every distinct view the live stream carries: a
@@ -13,13 +14,14 @@
  * @since 0.4.0
  */
 import * as NodeFs from "node:fs"
-import type { LicenseView, Licensing } from "@licensure/core"
+import type { LicenseCause, LicenseView, Licensing } from "@licensure/core"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type { InspectorEvent } from "./Inspector.ts"
+import * as LifecycleEvent from "./LifecycleEvent.ts"
 
 export class InspectionRecordError extends Schema.TaggedError<InspectionRecordError>()("InspectionRecordError", {
   reason: Schema.Literals(["read", "write", "parse", "empty"]),
@@ -60,13 +62,14 @@ export const record = (
     const clock = yield* Clock.Clock
     let failed: InspectionRecordError | undefined
     let lastKey: string | undefined
-    const append = (view: LicenseView, event?: string) => {
+    const append = (view: LicenseView, event?: string, cause?: LicenseCause) => {
       if (failed !== undefined) return
       const line: InspectorEvent = {
         ...view,
         time: clock.currentTimeMillisUnsafe(),
         ...(options.virtual === true ? { virtual: true } : {}),
-        ...(event !== undefined ? { event } : {})
+        ...(event !== undefined ? { event } : {}),
+        ...(cause !== undefined ? { cause } : {})
       }
       try {
         NodeFs.appendFileSync(path, `${JSON.stringify(line)}\n`)
@@ -77,14 +80,23 @@ export const record = (
         })
       }
     }
+    // What led to the next recorded moment: the causes of the views between it and the last one recorded (a sync
+    // timer, then the sync's failure), worded as the live inspector words them, repeats left out.
+    let causes: Array<string> = []
+    let previous: LicenseView | undefined
     yield* Effect.forkScoped(
-      Stream.runForEach(licensing.changes, (view) =>
+      Stream.runForEach(licensing.moments, ({ view, cause }) =>
         Effect.sync(() => {
+          const words = LifecycleEvent.describe(cause, view, previous, clock.currentTimeMillisUnsafe())
+          previous = view
+          if (words !== undefined && causes[causes.length - 1] !== words) causes.push(words)
           if (!view.settled) return
           const key = shownKey(view)
+          const led = causes
+          causes = []
           if (key === lastKey) return
           lastKey = key
-          append(view)
+          append(view, led.length === 0 ? undefined : led.join(" → "), cause)
         })
       )
     )
@@ -108,6 +120,11 @@ const problemOf = (value: unknown): string | undefined => {
   }
   if (typeof value.licensed !== "boolean" || typeof value.settled !== "boolean")
     return 'booleans "licensed" and "settled"'
+  // What the timeline prints as the moment's cause: words, and core's cause as data.
+  if (value.event !== undefined && typeof value.event !== "string") return 'a string "event" (what happened), if any'
+  if (value.cause !== undefined && !(isObject(value.cause) && typeof value.cause.type === "string")) {
+    return 'a "cause" object with a string type, if any'
+  }
   return undefined
 }
 

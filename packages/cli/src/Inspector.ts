@@ -14,7 +14,8 @@
  * buffer.
  *
  * XState's own inspector (`@statelyai/inspect`) opens stately.ai, so it cannot work offline; this one needs only
- * the machine's graph (`Chart.toGraph`) and the `changes` stream. Times come from the Effect `Clock`, so under a
+ * the machine's graph (`Chart.toGraph`) and the `moments` stream (each view with the machine event that produced it,
+ * worded by `LifecycleEvent` into the event's `event`, so the timeline says what happened and why). Times come from the Effect `Clock`, so under a
  * `TestClock` the timeline shows licence time, not wall time.
  *
  * The server answers only requests addressed to `127.0.0.1:<port>` or `localhost:<port>` (a page on another site
@@ -28,7 +29,7 @@
  * @since 0.1.0
  */
 import * as Http from "node:http"
-import type { LicenseView, Licensing } from "@licensure/core"
+import type { LicenseCause, LicenseView, Licensing } from "@licensure/core"
 import * as Chart from "@licensure/core/Chart"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
@@ -39,6 +40,7 @@ import * as Stream from "effect/Stream"
 import * as ChartLayout from "./ChartLayout.ts"
 import * as ChartSvg from "./ChartSvg.ts"
 import * as Page from "./inspector/Page.ts"
+import * as LifecycleEvent from "./LifecycleEvent.ts"
 
 export interface InspectorOptions {
   /** TCP port; 0 (the default) lets the system choose one, reported in `url`. */
@@ -74,8 +76,13 @@ export interface InspectorEvent extends LicenseView {
   readonly time: number
   /** `time` is virtual (a simulation's `TestClock`, the demo's year), not the wall clock. */
   readonly virtual?: boolean | undefined
-  /** What happened, when the source knows (the demo's script: `admin: suspend`, `sync failed (network)`). */
+  /**
+   * What happened, in words (`sync timer`, `deadline: grace ended`, `sync failed: …`; in a recording also the
+   * demo's script: `admin: suspend`), when the source knows.
+   */
   readonly event?: string | undefined
+  /** The machine event behind this moment, as core reports it (`Licensing.moments`), when there is one. */
+  readonly cause?: LicenseCause | undefined
 }
 
 export class InspectorError extends Schema.TaggedError<InspectorError>()("InspectorError", {
@@ -153,11 +160,17 @@ export const start = (
 ): Effect.Effect<Inspector, InspectorError, Scope.Scope> =>
   Effect.gen(function* () {
     const clock = yield* Clock.Clock
-    const stamp = (view: LicenseView): InspectorEvent => ({
-      ...view,
-      time: clock.currentTimeMillisUnsafe(),
-      ...(options.virtual === true ? { virtual: true } : {})
-    })
+    const stamp = (view: LicenseView, cause?: LicenseCause, previous?: LicenseView): InspectorEvent => {
+      const time = clock.currentTimeMillisUnsafe()
+      const event = LifecycleEvent.describe(cause, view, previous, time)
+      return {
+        ...view,
+        time,
+        ...(options.virtual === true ? { virtual: true } : {}),
+        ...(event !== undefined ? { event } : {}),
+        ...(cause !== undefined ? { cause } : {})
+      }
+    }
     // One subscriber stamps each change once; every open stream gets the same event. A view equal to the last one
     // (the stream's replay of the current value, or a snapshot that changed nothing visible) is not a change.
     let latestView = yield* licensing.current
@@ -171,14 +184,15 @@ export const start = (
         follow: (publish) =>
           Effect.asVoid(
             Effect.forkScoped(
-              Stream.runForEach(licensing.changes, (view) =>
+              Stream.runForEach(licensing.moments, ({ view, cause }) =>
                 Effect.sync(() => {
                   if (view === latestView) return
                   const json = JSON.stringify(view)
+                  const previous = latestView
                   latestView = view
                   if (json === latestJson) return
                   latestJson = json
-                  publish(stamp(view))
+                  publish(stamp(view, cause, previous))
                 })
               )
             )

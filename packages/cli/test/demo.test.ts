@@ -258,6 +258,33 @@ describe("the demo: a year of one licence against the emulator on loopback", () 
     const revoked = events.find((e) => e.state === "revoked")
     assert.strictEqual(revoked?.lastError?.code, "REVOKED_LICENSE")
     assert.isBelow(events.length, 100, "a moment per change, not one per sync")
+    // Every change the machine made carries what led to it, with core's cause of the last step.
+    const graceOver = events.find((e) => e.state === "graceOver")
+    assert.strictEqual(graceOver?.event, "deadline: grace ended")
+    assert.deepInclude(graceOver?.cause, { type: "timer", timer: "standing" })
+    assert.match(revoked?.event ?? "", /^sync timer → sync failed: REVOKED_LICENSE: /)
+    assert.deepInclude(revoked?.cause, { type: "operation", operation: "sync", outcome: "failed" })
+  })
+
+  it("refuses a recorded line whose event or cause is not what the timeline prints", async () => {
+    const base = '{"state":"active","time":1,"status":{"name":"LA_OK","code":0},"licensed":true,"settled":true'
+    for (const [field, expected] of [
+      ['"event":42', /run-bad\.jsonl:1: expected an inspection event \(a string "event"/],
+      ['"cause":"sync"', /run-bad\.jsonl:1: expected an inspection event \(a "cause" object with a string type/]
+    ] as const) {
+      const path = NodePath.join(outDir, "run-bad.jsonl")
+      NodeFs.writeFileSync(path, `${base},${field}}\n`)
+      const exit = await Effect.runPromise(Effect.exit(InspectionRecord.read(path)))
+      assert.isTrue(exit._tag === "Failure", `${field} was accepted`)
+      assert.match(String(exit._tag === "Failure" ? exit.cause : ""), expected)
+    }
+    const good = NodePath.join(outDir, "run-good.jsonl")
+    NodeFs.writeFileSync(
+      good,
+      `${base},"event":"sync timer","cause":{"type":"timer","event":"WAKE","timer":"syncWake"}}\n`
+    )
+    const [event] = await Effect.runPromise(InspectionRecord.read(good))
+    assert.strictEqual(event?.event, "sync timer")
   })
 
   it("closes the emulator before it resolves", async () => {

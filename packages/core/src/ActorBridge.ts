@@ -7,7 +7,15 @@
  */
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
-import { type AnyStateMachine, type Actor, createActor, type InputFrom, type SnapshotFrom } from "xstate"
+import {
+  type AnyStateMachine,
+  type Actor,
+  createActor,
+  type EventObject,
+  type InputFrom,
+  type InspectionEvent,
+  type SnapshotFrom
+} from "xstate"
 import type { XStateClock } from "./XStateClock.ts"
 
 export interface ActorBridge<M extends AnyStateMachine> {
@@ -29,8 +37,11 @@ export interface ActorBridge<M extends AnyStateMachine> {
 export interface BridgeOptions<M extends AnyStateMachine> {
   readonly input: InputFrom<M>
   readonly clock: XStateClock
-  /** Every snapshot, in order, before any `until` waiter sees it. */
-  readonly onSnapshot: (snapshot: SnapshotFrom<M>) => void
+  /**
+   * Every snapshot, in order, before any `until` waiter sees it, with the event that produced it (`undefined` only
+   * for a snapshot XState announces without an event it relayed, which it does not do today).
+   */
+  readonly onSnapshot: (snapshot: SnapshotFrom<M>, event: EventObject | undefined) => void
   /** The machine stopped on an error (a bug: the licence machine turns every failure into data). */
   readonly onError: (error: unknown) => void
 }
@@ -41,9 +52,26 @@ export const make = <M extends AnyStateMachine>(
   options: BridgeOptions<M>
 ): Effect.Effect<ActorBridge<M>, never, Scope.Scope> =>
   Effect.gen(function* () {
-    const actor = createActor(machine, { clock: options.clock, input: options.input }) as Actor<M>
+    // The event behind each snapshot. XState announces an event to the inspector when it is relayed (before the
+    // actor's mailbox takes it) and the snapshot it produced after the subscribers saw it; the mailbox processes in
+    // order, one snapshot per event, so the oldest event not yet announced as a snapshot is the one being processed.
+    let root: Actor<M> | undefined
+    const pending: Array<EventObject> = []
+    const inspect = (inspection: InspectionEvent) => {
+      if (root === undefined || inspection.actorRef !== root) return
+      if (inspection.type === "@xstate.event") {
+        // The start's own event is processed before anything sent to the actor ahead of it; a stopped actor
+        // drops what it is sent, so that is no snapshot to wait for.
+        if (inspection.event.type === "xstate.init") pending.unshift(inspection.event)
+        else if ((root.getSnapshot() as { status?: string }).status !== "stopped") pending.push(inspection.event)
+      } else if (inspection.type === "@xstate.snapshot") {
+        pending.shift()
+      }
+    }
+    const actor = createActor(machine, { clock: options.clock, input: options.input, inspect }) as Actor<M>
+    root = actor
     const subscription = actor.subscribe({
-      next: (snapshot) => options.onSnapshot(snapshot as SnapshotFrom<M>),
+      next: (snapshot) => options.onSnapshot(snapshot as SnapshotFrom<M>, pending[0]),
       error: options.onError
     })
     yield* Effect.addFinalizer(() =>

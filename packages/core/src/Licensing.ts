@@ -22,13 +22,14 @@ import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import type * as Scope from "effect/Scope"
 import * as Semaphore from "effect/Semaphore"
-import type * as Stream from "effect/Stream"
+import * as Stream from "effect/Stream"
 import * as SubscriptionRef from "effect/SubscriptionRef"
 import { fromPromise } from "xstate"
 import * as ActorBridge from "./ActorBridge.ts"
 import { Activity } from "./Activity.ts"
 import type { Fingerprint } from "./Fingerprint.ts"
 import { lexStatus, lexStatusOfFailure } from "./LexStatus.ts"
+import { type LicenseCause, causeOf } from "./LicenseCause.ts"
 import type { LicenseApi } from "./LicenseApi.ts"
 import { licenseMachine } from "./LicenseMachine.ts"
 import type {
@@ -198,6 +199,12 @@ export interface LicensingService {
   readonly changes: Stream.Stream<LicenseView>
   /** The same stream as `changes`, under the name the design uses. */
   readonly state: Stream.Stream<LicenseView>
+  /**
+   * The views of `changes`, each with the machine event that produced it (a command, a timer, an operation's
+   * outcome, another process's change): what an inspector's timeline says happened. The first view's cause is
+   * `undefined` when it was there before the stream was asked for.
+   */
+  readonly moments: Stream.Stream<LicenseMoment>
   /** The current view as a `SubscriptionRef`, for callers that combine it with their own Effect state. */
   readonly ref: SubscriptionRef.SubscriptionRef<LicenseView>
   /** Resolves once every queued store write has landed. */
@@ -226,6 +233,12 @@ export interface LicensingService {
   readonly reload: Effect.Effect<LicenseView, LicensingError>
   /** The running actor, for inspection (chart, inspector). */
   readonly actor: MachineActor
+}
+
+/** One published view and why it came: see `LicensingService.moments`. */
+export interface LicenseMoment {
+  readonly view: LicenseView
+  readonly cause: LicenseCause | undefined
 }
 
 /** The last sync's failure as the record keeps it, or nothing when the last sync did not fail. */
@@ -300,6 +313,8 @@ export class Licensing extends Context.Service<Licensing, LicensingService>()("@
       // write that went as before) is no change to a subscriber.
       let ref: SubscriptionRef.SubscriptionRef<LicenseView> | undefined
       let published = ""
+      // The cause of each published view, keyed by the view itself: the ref hands subscribers the same object.
+      const causes = new WeakMap<LicenseView, LicenseCause>()
       /** Whoever waits for `idle` or `quiet` looks again on every snapshot and every change of activity. */
       const watchers = new Set<() => void>()
       const bridge = yield* ActorBridge.make(clientMachine, {
@@ -314,11 +329,12 @@ export class Licensing extends Context.Service<Licensing, LicensingService>()("@
           retryJitter: config.retryJitter,
           release: runningReleaseOf(config)
         },
-        onSnapshot: (snapshot) => {
+        onSnapshot: (snapshot, event) => {
           const view = viewOf(snapshot)
           const text = JSON.stringify(view)
           if (text !== published && ref !== undefined) {
             published = text
+            if (event !== undefined) causes.set(view, causeOf(event as { type: string } & Record<string, unknown>))
             runFork(SubscriptionRef.set(ref, view))
           }
           for (const watcher of [...watchers]) watcher()
@@ -541,6 +557,7 @@ export class Licensing extends Context.Service<Licensing, LicensingService>()("@
         feature: (name: string) => Effect.sync(() => featureOf(actor.getSnapshot().context, name, clock.now())),
         changes: SubscriptionRef.changes(ref),
         state: SubscriptionRef.changes(ref),
+        moments: Stream.map(SubscriptionRef.changes(ref), (view) => ({ view, cause: causes.get(view) })),
         ref,
         flush: writer.flush,
         idle,

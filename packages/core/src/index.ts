@@ -9,6 +9,7 @@ export { FeatureEntitlementsApi, FeatureEntitlementsError } from "./FeatureEntit
 export * from "./Fingerprint.ts"
 export * from "./LexStatus.ts"
 export * from "./LicenseApi.ts"
+export * from "./LicenseCause.ts"
 export * as LicenseClaims from "./LicenseClaims.ts"
 export * as LicenseModel from "./LicenseModel.ts"
 export type {

@@ -68,7 +68,8 @@ export const read = (): Page => {
       `<div class="chart-box">${chart}</div></section>`,
       '<section aria-labelledby="timeline-title"><h2 id="timeline-title">timeline (newest first)</h2>',
       '<div class="timeline-head" aria-hidden="true"><span>time (licence clock)</span><span>state</span>' +
-        "<span>LexActivator status</span><span>event; last error: operation, kind, server code, message</span></div>",
+        "<span>LexActivator status</span><span>event (what happened, why)</span>" +
+        "<span>last error: operation, kind, server code, message</span></div>",
       '<ol id="timeline"></ol></section>',
       "</main>",
       "<noscript>Without JavaScript the chart stays still: the highlight, the timeline and replay need it.</noscript>",

@@ -89,10 +89,9 @@ const isVirtual = (view) => view.virtual === true || Math.abs(view.time - Date.n
 
 const addToTimeline = (moment) => {
   const view = moment.view
-  // What happened (when the source says: a recorded demo names its scripted events), then the last error.
-  const error = view.event
-    ? view.event + (view.lastError === undefined ? "" : "; " + describeError(view.lastError))
-    : describeError(view.lastError)
+  // What happened and why (the event that produced the moment, in words, when the source says), then the last error.
+  const event = view.event ?? "—"
+  const error = describeError(view.lastError)
   const list = document.getElementById("timeline")
   const item = document.createElement("li")
   item.setAttribute("data-state", view.state)
@@ -104,6 +103,7 @@ const addToTimeline = (moment) => {
   item.appendChild(time)
   cell(item, "state", view.state)
   cell(item, "status", view.status.name + " (" + view.status.code + ")")
+  cell(item, "event", event).title = event
   cell(item, "error", error).title = error
   list.insertBefore(item, list.firstChild)
   while (list.children.length > TIMELINE_LIMIT) list.removeChild(list.lastChild)
