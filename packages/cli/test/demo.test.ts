@@ -258,6 +258,15 @@ describe("the demo: a year of one licence against the emulator on loopback", () 
     const suspend = events.find((e) => e.event === "admin: suspend")
     assert.strictEqual(suspend?.time, at(DemoScript.suspendDay))
     assert.strictEqual(suspend?.state, "active")
+    // The feature's expiry is the client's own view changing at that second: the recorded view has lost it.
+    const featureGone = events.find(
+      (e) => e.event === "feature beta-export expired (LA_E_FEATURE_ENTITLEMENT_NOT_FOUND)"
+    )
+    assert.strictEqual(featureGone?.time, at(DemoScript.featureExpiresDay) + 1000)
+    assert.deepStrictEqual(
+      featureGone?.features.map((f) => f.name),
+      ["pdf"]
+    )
     const revoked = events.find((e) => e.state === "revoked")
     assert.strictEqual(revoked?.lastError?.code, "REVOKED_LICENSE")
     assert.isBelow(events.length, 100, "a moment per change, not one per sync")
