@@ -1,7 +1,7 @@
 /**
  * The two local checks LexActivator makes from the token, in the client's own life (issue 11): a licence locked
  * to the OS user who activated it (`ul`/`uh`) answers `LA_E_OS_USER` to another user of the same machine, and a
- * release the licence does not cover (`marv`) answers `LA_E_RELEASE_VERSION_NOT_ALLOWED`, only when the
+ * release the licence does not cover (`marv`, or one published after the maintenance expiry `meat`) answers `LA_E_RELEASE_VERSION_NOT_ALLOWED`, only when the
  * application says which release it is. Real HTTP to the emulator, a real encrypted licence file shared by the two
  * users, the real Node fingerprint on a fake root (the user name is its input).
  */
@@ -38,7 +38,7 @@ const client = (
   product: { productId: string; publicKeyPem: string },
   where: { root: string; directory: string },
   username: string,
-  extra: { releaseVersion?: string } = {}
+  extra: { releaseVersion?: string; releasePublishedAt?: string } = {}
 ) =>
   createNodeLicensing({
     productId: product.productId,
@@ -139,6 +139,65 @@ describe("the release-version check, in the evaluation", () => {
       } finally {
         await licensing.close()
       }
+    }
+  })
+
+  it("is releaseNotAllowed for a release published after the maintenance ended (meat), and active once it is renewed", async () => {
+    const product = await emulator.createProduct()
+    const ended = "2020-06-01T00:00:00Z"
+    const { key, id } = await emulator.createLicense({
+      productId: product.productId,
+      allowedActivations: 3,
+      maintenanceExpiresAt: ended,
+      maintenancePolicy: { allowMajorVersionUpdates: true, allowMinorVersionUpdates: true, validity: 0 }
+    })
+    const after = client(product, machine(), "erin", {
+      releaseVersion: "1.2.0",
+      releasePublishedAt: "2020-07-01T00:00:00Z"
+    })
+    const before = client(product, machine(), "frank", {
+      releaseVersion: "1.1.0",
+      releasePublishedAt: "2020-05-01T00:00:00Z"
+    })
+    try {
+      const refused = await after.activate(key)
+      assert.strictEqual(refused.state, "releaseNotAllowed", JSON.stringify(refused.lastError))
+      assert.deepStrictEqual(refused.status, { name: "LA_E_RELEASE_VERSION_NOT_ALLOWED", code: 77 })
+      // The claims came over the wire, signed: the expiry and the policy as the emulator was told.
+      assert.strictEqual(refused.license?.maintenanceExpiresAt, Date.parse(ended))
+      assert.deepStrictEqual(refused.license?.maintenancePolicy, {
+        allowMajorVersionUpdates: true,
+        allowMinorVersionUpdates: true,
+        validity: 0
+      })
+      // A release published while the maintenance ran stays covered after it ended.
+      const covered = await before.activate(key)
+      assert.strictEqual(covered.state, "active", JSON.stringify(covered.lastError))
+      // The maintenance renewed on the server: the next sync brings the new `meat`, and the newer release runs.
+      await emulator.updateLicense(id, { maintenanceExpiresAt: "2021-01-01T00:00:00Z" })
+      const renewed = await after.sync()
+      assert.strictEqual(renewed.state, "active", JSON.stringify(renewed.lastError))
+      assert.strictEqual(renewed.license?.maintenanceExpiresAt, Date.parse("2021-01-01T00:00:00Z"))
+    } finally {
+      await after.close()
+      await before.close()
+    }
+  })
+
+  it("signs no meat or mp for a licence without maintenance, so any release runs", async () => {
+    const product = await emulator.createProduct()
+    const { key } = await emulator.createLicense({ productId: product.productId })
+    const licensing = client(product, machine(), "gina", {
+      releaseVersion: "9.0.0",
+      releasePublishedAt: "2030-01-01T00:00:00Z"
+    })
+    try {
+      const view = await licensing.activate(key)
+      assert.strictEqual(view.state, "active", JSON.stringify(view.lastError))
+      assert.isUndefined(view.license?.maintenanceExpiresAt)
+      assert.isUndefined(view.license?.maintenancePolicy)
+    } finally {
+      await licensing.close()
     }
   })
 })

@@ -3,9 +3,11 @@
  * 127.0.0.1, creates a product and a licence, and runs a real licensing client against it on Effect's
  * `TestClock` from a fixed date: activation, periodic syncs, a 2-day outage inside the grace period and the
  * recovery, a suspension and the reinstatement, a short renewal that lets the licence expire and a second one that
- * brings it back, an outage longer than the grace period, a revocation, and then a trial that runs out. Beside the machine it shows the calls an application makes itself: the licence's feature
- * entitlements fetched once after activation and judged offline, one of them expiring while the app runs, and
- * release-update checks before and after a newer release is published. It prints a timeline (one row per state change and per scripted event, with the
+ * brings it back, an outage longer than the grace period, a revocation, and then a trial that runs out. The client
+ * fetches the licence's feature entitlements itself after the activation and every sync (the platform gives it the
+ * entitlements call), and the demo reads them through the client (`features`, `feature(name)`): one of them
+ * expires while the app runs, and the client's view changes at that second. Beside the machine it shows one call an
+ * application makes itself: release-update checks before and after a newer release is published. It prints a timeline (one row per state change and per scripted event, with the
  * requests the emulator has served so far) and a summary, and writes `state-chart.mmd`, `timeline.json` and
  * `summary.json` to the output directory. Everything it opened is closed before {@link runDemo} resolves.
  */
@@ -13,7 +15,6 @@ import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
 import type { LicenseView } from "@licensure/core"
 import * as Chart from "@licensure/core/Chart"
-import * as FeatureEntitlements from "@licensure/core/FeatureEntitlements"
 import * as Releases from "@licensure/core/Releases"
 import type { LogEntry } from "@licensure/emulator/AdminApi"
 import * as Clock from "effect/Clock"
@@ -83,6 +84,8 @@ export interface DemoSummary {
   readonly gracePeriodDays: number
   /** Successful server syncs (`PATCH /v3/activations/{id}` answered 200). */
   readonly syncs: number
+  /** The client's own fetches of the feature entitlements (`GET …/feature-entitlements` answered 200). */
+  readonly entitlementFetches: number
   /** Every request the emulator served, failed and dropped ones included. */
   readonly requests: number
   /** Virtual hours spent in each settled state. */
@@ -95,7 +98,7 @@ export interface DemoSummary {
   readonly expiries: ReadonlyArray<string>
   /** LexActivator's status of each update check, in order (31, then 30 once the release is out). */
   readonly updateChecks: ReadonlyArray<string>
-  /** The features in force right after activation, and those that had expired by the end. */
+  /** The features in force right after activation, and those the client saw expire while it ran. */
   readonly featuresAtStart: ReadonlyArray<string>
   readonly featuresExpired: ReadonlyArray<string>
   /** The stored activation was gone after the revocation (revocation clears it), before the trial began. */
@@ -141,6 +144,9 @@ const dayLabel = (ms: number) => {
 
 const syncCount = (log: ReadonlyArray<LogEntry>) =>
   log.filter((e) => e.method === "PATCH" && e.path.startsWith("/v3/activations/") && e.status === 200).length
+
+const entitlementFetchCount = (log: ReadonlyArray<LogEntry>) =>
+  log.filter((e) => e.method === "GET" && e.path.endsWith("/feature-entitlements") && e.status === 200).length
 
 const failureWords: Readonly<Record<string, string>> = {
   NetworkFailure: "network",
@@ -208,7 +214,8 @@ export const runDemo = async (options: DemoOptions = {}): Promise<DemoSummary> =
       },
       {},
       undefined,
-      { start: DemoStart, transport: "loopback" }
+      // The client fetches the entitlements itself, after the activation and every sync, as NodeLicensing's does.
+      { start: DemoStart, transport: "loopback", entitlements: true }
     )
     const { emulator, licensing } = sim
     const at = (day: number) => DemoStart + day * DAY
@@ -237,6 +244,7 @@ export const runDemo = async (options: DemoOptions = {}): Promise<DemoSummary> =
     const statuses: Array<string> = []
     const expiries: Array<number> = []
     const hours: Record<string, number> = {}
+    const featuresExpired: Array<string> = []
     let last: { view: LicenseView; now: number } | undefined
 
     const requestsSoFar = Effect.promise(() => emulator.log()).pipe(Effect.map((log) => log.length))
@@ -265,6 +273,14 @@ export const runDemo = async (options: DemoOptions = {}): Promise<DemoSummary> =
           if (expiries.length > 0) yield* row(now, view.state, `sync: expiry moved to ${dayLabel(expiry)}`)
           expiries.push(expiry)
         }
+        // A feature the client's view no longer offers: asked by name, the client says whether it ran out (a
+        // cleared activation takes its features with it, which is not an expiry).
+        for (const gone of (before?.features ?? []).filter((f) => !view.features.some((g) => g.name === f.name))) {
+          const lookup = yield* licensing.feature(gone.name)
+          if (lookup._tag !== "Expired") continue
+          featuresExpired.push(gone.name)
+          yield* row(now, view.state, `feature ${gone.name} expired (${lookup.status.name})`)
+        }
         last = { view, now }
       })
 
@@ -289,25 +305,19 @@ export const runDemo = async (options: DemoOptions = {}): Promise<DemoSummary> =
     yield* row(DemoStart, activated.state, `activate (licence expires ${dayLabel(at(script.expiresDay))})`)
     yield* observe(activated, DemoStart)
 
-    // The calls beside the machine, as an application makes them: over HTTP to the same emulator.
-    const http = <A, E>(effect: Effect.Effect<A, E, HttpClient.HttpClient>) =>
-      Effect.provide(effect, FetchHttpClient.layer)
-    const details = activated.license!
-    const entitlements = yield* http(
-      Effect.gen(function* () {
-        const api = yield* FeatureEntitlements.FeatureEntitlementsApi.make({ host: emulator.url })
-        const token = yield* api.fetch(details.activationId, { licenseId: details.licenseId! })
-        return yield* FeatureEntitlements.verify(token, sim.publicKeyPem, details)
-      })
-    ).pipe(Effect.orDie)
-    const featuresAtStart = FeatureEntitlements.features(entitlements, DemoStart).map((f) => f.name)
-    const expiring = entitlements.entitlements.find((f) => f.expiresAt !== undefined)
+    // The features the client fetched right after the activation, as the app reads them: offline, from the client.
+    const featuresAtStart = (yield* licensing.features).map((f) => f.name)
+    const expiring = (yield* licensing.features).find((f) => f.expiresAt !== undefined)
     yield* row(
       DemoStart,
       activated.state,
       `features: ${featuresAtStart.join(", ")}` +
         (expiring === undefined ? "" : ` (${expiring.name} until ${dayLabel(expiring.expiresAt! * 1000)})`)
     )
+
+    // The one call beside the machine, as an application makes it: over HTTP to the same emulator.
+    const http = <A, E>(effect: Effect.Effect<A, E, HttpClient.HttpClient>) =>
+      Effect.provide(effect, FetchHttpClient.layer)
 
     const updateChecks: Array<string> = []
     const checkForUpdate = (day: number) =>
@@ -329,20 +339,6 @@ export const runDemo = async (options: DemoOptions = {}): Promise<DemoSummary> =
         yield* row(yield* Clock.currentTimeMillis, last!.view.state, `update check: ${found} (${update.status.name})`)
       })
 
-    /** Judges the features offline at the instant one runs out, as the running app would. */
-    const featureExpiry = Effect.gen(function* () {
-      if (expiring?.expiresAt === undefined) return
-      // FeatureEntitlements.isExpired: in force through the named second, expired from the next.
-      yield* runTo((expiring.expiresAt + 1) * 1000)
-      const now = yield* Clock.currentTimeMillis
-      const lookup = FeatureEntitlements.feature(entitlements, expiring.name, now)
-      yield* row(
-        now,
-        last!.view.state,
-        `feature ${expiring.name} ${lookup._tag === "Expired" ? "expired" : "still in force"} (${lookup.status.name})`
-      )
-    })
-
     const outage = (o: { readonly day: number; readonly days: number }) =>
       Effect.gen(function* () {
         yield* runTo(at(o.day))
@@ -359,7 +355,6 @@ export const runDemo = async (options: DemoOptions = {}): Promise<DemoSummary> =
 
     yield* outage(script.firstOutage)
     yield* checkForUpdate(script.firstUpdateCheckDay)
-    yield* featureExpiry
     yield* admin(script.suspendDay, "admin: suspend", { suspended: true })
     yield* admin(script.reinstateDay, "admin: reinstate", { suspended: false })
     yield* runTo(at(script.releaseDay))
@@ -392,9 +387,6 @@ export const runDemo = async (options: DemoOptions = {}): Promise<DemoSummary> =
     if (recorder !== undefined) yield* recorder.finish.pipe(Effect.orDie)
     if (options.inspect?.until !== undefined) yield* Effect.promise(() => options.inspect!.until!)
     const log = yield* Effect.promise(() => emulator.log())
-    const featuresExpired = entitlements.entitlements
-      .filter((f) => FeatureEntitlements.isExpired(f, end))
-      .map((f) => f.name)
     return {
       rows,
       states,
@@ -423,6 +415,7 @@ export const runDemo = async (options: DemoOptions = {}): Promise<DemoSummary> =
     syncIntervalHours: intervalHours,
     gracePeriodDays: script.gracePeriodDays,
     syncs: syncCount(result.log),
+    entitlementFetches: entitlementFetchCount(result.log),
     requests: result.log.length,
     hoursInState: Object.fromEntries(Object.entries(result.hours).map(([s, h]) => [s, Math.round(h * 100) / 100])),
     statusesSeen: result.statuses,

@@ -9,7 +9,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { ExitCode, ExitCodeTable, exitCodeOfError, exitCodeOfStatus, exitCodeOfView } from "../src/cli/ExitCodes.ts"
 import { helpText } from "../src/cli/Help.ts"
 import { makeProgress } from "../src/cli/Progress.ts"
-import { maskKey, renderStatusTable, statusJson } from "../src/cli/StatusReport.ts"
+import { maskKey, problemOf, renderStatusTable, statusJson } from "../src/cli/StatusReport.ts"
 
 const readme = fileURLToPath(new URL("../README.md", import.meta.url))
 
@@ -91,6 +91,16 @@ describe("exit codes", () => {
     assert.strictEqual(exitCodeOfView({ status: lexStatus("LA_E_TIME") }), ExitCode.clockTampered)
   })
 
+  it("gives the two local verdicts of issue 11 codes of their own, not the server's 31", () => {
+    assert.strictEqual(exitCodeOfStatus("LA_E_RELEASE_VERSION_NOT_ALLOWED"), 14)
+    assert.strictEqual(exitCodeOfStatus("LA_E_OS_USER"), 24)
+    // The server's own refusal of the release (RELEASE_VERSION_NOT_ALLOWED → 77) exits as the local verdict does.
+    assert.strictEqual(
+      exitCodeOfError({ kind: "ServerRefused", status: lexStatus("LA_E_RELEASE_VERSION_NOT_ALLOWED") }),
+      ExitCode.releaseNotAllowed
+    )
+  })
+
   it("sorts failed commands by kind first, then by status", () => {
     assert.strictEqual(exitCodeOfError({ kind: "NotActivated", status: lexStatus("LA_FAIL") }), ExitCode.notActivated)
     assert.strictEqual(exitCodeOfError({ kind: "TokenRejected", status: lexStatus("LA_E_CLIENT") }), 32)
@@ -163,6 +173,50 @@ describe("status output", () => {
     assert.strictEqual(json.license.key, "******-******-******-******-******-**6E7F")
     assert.strictEqual(json.license.activationId, "act-1")
     assert.deepStrictEqual(json.status, { name: "LA_OK", code: 0 })
+  })
+})
+
+describe("what status says is wrong, and what to do", () => {
+  const refused = (license: Partial<NonNullable<LicenseView["license"]>>): LicenseView => ({
+    ...activeView,
+    state: "releaseNotAllowed",
+    licensed: false,
+    validation: "releaseNotAllowed",
+    status: lexStatus("LA_E_RELEASE_VERSION_NOT_ALLOWED"),
+    lastError: undefined,
+    license: { ...activeView.license!, ...license }
+  })
+  const now = Date.parse("2030-06-01T00:00:00Z")
+
+  it("names the maintenance expiry when the release came after it", () => {
+    const view = refused({ maintenanceExpiresAt: Date.parse("2030-03-01T00:00:00Z") })
+    const problem = problemOf(view, { releaseVersion: "1.2.0", now })
+    assert.strictEqual(problem?.reason, "maintenanceExpired")
+    assert.strictEqual(problem?.cause, "the licence's maintenance ended on 2030-03-01; release 1.2.0 is not covered")
+    assert.match(
+      problem!.action,
+      /^renew the maintenance, or run a release published before 2030-03-01; then run licensure sync/
+    )
+    const rows = renderStatusTable(view, { releaseVersion: "1.2.0", now }).split("\n")
+    assert.include(rows, `${"problem".padEnd(13)}  ${problem!.cause}`)
+    assert.include(rows, `${"what to do".padEnd(13)}  ${problem!.action}`)
+  })
+
+  it("names the maintenance policy when it forbids a major or a minor update", () => {
+    const policy = { allowMajorVersionUpdates: false, allowMinorVersionUpdates: false, validity: 0 }
+    const view = refused({ currentReleaseVersion: "1.4", maintenancePolicy: policy })
+    assert.strictEqual(problemOf(view, { releaseVersion: "2.0", now })?.reason, "majorUpdateNotAllowed")
+    const minor = problemOf(view, { releaseVersion: "1.5", now })
+    assert.strictEqual(minor?.reason, "minorUpdateNotAllowed")
+    assert.include(minor!.cause, "release 1.5 is a new minor version over the licensed 1.4")
+  })
+
+  it("still says what is wrong without the release version, and nothing for a licensed view", () => {
+    const problem = problemOf(refused({ maxAllowedReleaseVersion: "1.0" }))
+    assert.strictEqual(problem?.reason, "releaseNotAllowed")
+    assert.include(problem!.cause, "the licence does not cover this release")
+    assert.isUndefined(problemOf(activeView, { releaseVersion: "9.9", now }))
+    assert.isUndefined(JSON.parse(JSON.stringify(statusJson(activeView, 0))).problem)
   })
 })
 

@@ -270,6 +270,72 @@ describe("licensure CLI (real processes against a real emulator)", () => {
     assert.strictEqual((await admin("GET", `/__admin/licenses/${license.id}`)).activations.length, 0)
   })
 
+  it("exits 24 for a licence locked to another OS user, naming the cause and the fix in text and JSON", async () => {
+    const license = (await admin("POST", "/__admin/licenses", { productId, userLocked: true })) as { key: string }
+    const dir = storeDir()
+    const as = (user: string) => configured(dir, { LICENSURE_FINGERPRINT_USER: user })
+    const activated = await cli(["activate", license.key], as("alice"))
+    assert.strictEqual(activated.code, ExitCode.licensed, activated.stderr)
+    assert.strictEqual((await cli(["status"], as("alice"))).code, ExitCode.licensed)
+
+    const [text, json] = await Promise.all([cli(["status"], as("bob")), cli(["status", "--json"], as("bob"))])
+    assert.strictEqual(text.code, ExitCode.osUserMismatch, text.stderr)
+    assert.strictEqual(text.code, 24)
+    assert.match(text.stdout, /^state\s+osUserMismatch$/m)
+    assert.match(text.stdout, /^status\s+LA_E_OS_USER \(104\)$/m)
+    assert.match(
+      text.stdout,
+      /^problem\s+the licence is locked to the OS user who activated it, and this process runs as another user$/m
+    )
+    assert.match(text.stdout, /^what to do\s+run the app as the user who activated it, or deactivate as that user/m)
+    const view = oneDocument(json, "status --json")
+    assert.strictEqual(json.code, 24)
+    assert.strictEqual(view.exitCode, 24)
+    assert.strictEqual(view.state, "osUserMismatch")
+    assert.deepStrictEqual(view.status, { name: "LA_E_OS_USER", code: 104 })
+    assert.strictEqual(view.problem.reason, "osUserMismatch")
+    assert.match(view.problem.action, /run the app as the user who activated it/)
+    // Nothing was lost: the user who activated is still licensed, with no problem to report.
+    const back = await cli(["status", "--json"], as("alice"))
+    assert.strictEqual(back.code, ExitCode.licensed)
+    assert.isUndefined(oneDocument(back, "status --json").problem)
+  })
+
+  it("exits 14 for a release the licence does not cover, naming the version limit and the fix", async () => {
+    const license = (await admin("POST", "/__admin/licenses", { productId, maxAllowedReleaseVersion: "1.9" })) as {
+      key: string
+    }
+    const env = configured(storeDir())
+    const activated = await cli(["activate", license.key, "--release-version", "1.5"], env)
+    assert.strictEqual(activated.code, ExitCode.licensed, activated.stderr)
+
+    const [text, json, covered] = await Promise.all([
+      cli(["status", "--release-version", "2.0"], env),
+      cli(["status", "--json"], { ...env, LICENSURE_RELEASE_VERSION: "2.0.1" }),
+      cli(["status", "--json", "--release-version", "1.9"], env)
+    ])
+    assert.strictEqual(text.code, ExitCode.releaseNotAllowed, text.stderr)
+    assert.strictEqual(text.code, 14)
+    assert.match(text.stdout, /^state\s+releaseNotAllowed$/m)
+    assert.match(text.stdout, /^status\s+LA_E_RELEASE_VERSION_NOT_ALLOWED \(77\)$/m)
+    assert.match(text.stdout, /^problem\s+release 2\.0 is above the highest version the licence allows \(1\.9\)$/m)
+    assert.match(text.stdout, /^what to do\s+run release 1\.9 or older, or get the licence extended to release 2\.0/m)
+    const view = oneDocument(json, "status --json")
+    assert.strictEqual(json.code, 14)
+    assert.strictEqual(view.exitCode, 14)
+    assert.deepStrictEqual(view.status, { name: "LA_E_RELEASE_VERSION_NOT_ALLOWED", code: 77 })
+    assert.strictEqual(view.problem.reason, "aboveMaxAllowedVersion")
+    assert.match(view.problem.cause, /release 2\.0\.1 is above the highest version the licence allows \(1\.9\)/)
+    // The highest covered release is fine, and the stored activation is untouched by the refusal above.
+    assert.strictEqual(covered.code, ExitCode.licensed, covered.stderr)
+    assert.strictEqual(oneDocument(covered, "status --json").state, "active")
+    assertOneLineError(
+      await cli(["status", "--release-version", "v2"], env),
+      ExitCode.usage,
+      /--release-version: expected a release version x\.x to x\.x\.x\.x \(digits and dots\), got "v2"/
+    )
+  })
+
   it("exits 11 after a sync finds the licence suspended, 21 once it is revoked, and 20 after that", async () => {
     const license = await newLicense()
     const env = configured(storeDir())

@@ -156,7 +156,7 @@ describe("the demo: a year of one licence against the emulator on loopback", () 
     assert.isBelow(time(again), at(DemoScript.secondRenewDay) + slack)
   })
 
-  it("shows a feature entitlement expiring at its instant, judged offline from the token fetched at activation", () => {
+  it("shows a feature entitlement expiring at its instant, from the set the client itself fetched and keeps", () => {
     assert.deepStrictEqual(summary.featuresAtStart, ["pdf", "beta-export"])
     assert.deepStrictEqual(summary.featuresExpired, ["beta-export"])
     const listed = firstRow((r) => r.event.startsWith("features: "))
@@ -191,11 +191,14 @@ describe("the demo: a year of one licence against the emulator on loopback", () 
     const expected = (reachableDays * 24) / DemoSyncIntervalHours
     assert.isAtLeast(summary.syncs, expected - 1)
     assert.isAtMost(summary.syncs, expected + 1)
-    // Failed attempts (dropped, retried) and the activation and the refused sync are requests too.
-    assert.isAbove(summary.requests, summary.syncs + 2)
+    // The client fetches the entitlements after the activation and after every good sync of the licence.
+    assert.strictEqual(summary.entitlementFetches, summary.syncs + 1)
+    // Failed attempts (dropped, retried), the activation, the refused sync and the entitlement fetches count too.
+    assert.isAbove(summary.requests, summary.syncs + summary.entitlementFetches + 2)
     const counts = summary.timeline.map((r) => r.requests)
     for (let i = 1; i < counts.length; i++) assert.isAtLeast(counts[i]!, counts[i - 1]!)
-    assert.strictEqual(counts[0], 1)
+    // The first row (the activation) already counts the entitlements fetched right after it.
+    assert.strictEqual(counts[0], 2)
     assert.strictEqual(counts[counts.length - 1], summary.requests)
   })
 
@@ -255,6 +258,15 @@ describe("the demo: a year of one licence against the emulator on loopback", () 
     const suspend = events.find((e) => e.event === "admin: suspend")
     assert.strictEqual(suspend?.time, at(DemoScript.suspendDay))
     assert.strictEqual(suspend?.state, "active")
+    // The feature's expiry is the client's own view changing at that second: the recorded view has lost it.
+    const featureGone = events.find(
+      (e) => e.event === "feature beta-export expired (LA_E_FEATURE_ENTITLEMENT_NOT_FOUND)"
+    )
+    assert.strictEqual(featureGone?.time, at(DemoScript.featureExpiresDay) + 1000)
+    assert.deepStrictEqual(
+      featureGone?.features.map((f) => f.name),
+      ["pdf"]
+    )
     const revoked = events.find((e) => e.state === "revoked")
     assert.strictEqual(revoked?.lastError?.code, "REVOKED_LICENSE")
     assert.isBelow(events.length, 100, "a moment per change, not one per sync")

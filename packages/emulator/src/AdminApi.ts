@@ -9,7 +9,7 @@
  * @since 0.1.0
  */
 import * as Schema from "effect/Schema"
-import { LicenseType, MetadataEntry, OrganizationAddress } from "@licensure/core/Protocol"
+import { LicenseType, MaintenancePolicy, MetadataEntry, OrganizationAddress } from "@licensure/core/Protocol"
 
 /** An instant: an ISO-8601 string or epoch milliseconds. */
 export const Instant = Schema.Union([Schema.String, Schema.Finite])
@@ -111,6 +111,14 @@ const licensePolicyFields = {
       })
     )
   ),
+  /**
+   * When the licence's maintenance ends (the token's `meat`, epoch seconds): a client running a release published
+   * after it (or, without a published date, running after it) answers LA_E_RELEASE_VERSION_NOT_ALLOWED. `null`
+   * (default): no maintenance expiry, no `meat` claim.
+   */
+  maintenanceExpiresAt: Schema.optionalKey(Schema.NullOr(Instant)),
+  /** The maintenance policy signed as `mp` (`{allowMajorVersionUpdates, allowMinorVersionUpdates, validity}`); `null`: none. */
+  maintenancePolicy: Schema.optionalKey(Schema.NullOr(MaintenancePolicy)),
   /** Locks the licence to the OS user who activates it: the token's `ul` is then `true` (`uh` is always sent). */
   userLocked: Schema.optionalKey(Schema.Boolean),
   /** The features signed into the activation's feature-entitlements token (replaces the list). */

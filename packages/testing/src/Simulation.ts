@@ -9,6 +9,7 @@
  * that TestClock cannot see.
  */
 import {
+  FeatureEntitlementsApi,
   Fingerprint,
   LicenseApi,
   LicenseStore,
@@ -85,16 +86,25 @@ export interface Sim {
   readonly store: LicenseStore["Service"]
 }
 
+/** The emulator's in-process `fetch` as the client's HTTP client: no socket, no port. */
+const inProcessHttp = (emulator: Emulator) =>
+  FetchHttpClient.layer.pipe(
+    Layer.provide(Layer.succeed(FetchHttpClient.Fetch, emulator.fetch as typeof globalThis.fetch))
+  )
+
 /**
  * A {@link LicenseApi} layer that calls the emulator's in-process `fetch`: no socket, no port, the emulator's clock
  * and the client's the same TestClock. `host` only names the URL the requests carry.
  * @example Layer.mergeAll(emulatorLayer(emulator), LicenseStore.layerMemory, Fingerprint.layerStatic(identity()))
  */
 export const emulatorLayer = (emulator: Emulator, host = "http://emulator.invalid") =>
-  LicenseApi.layer({ host }).pipe(
-    Layer.provide(FetchHttpClient.layer),
-    Layer.provide(Layer.succeed(FetchHttpClient.Fetch, emulator.fetch as typeof globalThis.fetch))
-  )
+  LicenseApi.layer({ host }).pipe(Layer.provide(inProcessHttp(emulator)))
+
+/** The feature-entitlements call over the same transport as {@link emulatorLayer} / {@link loopbackLayer}. */
+const entitlementsLayer = (emulator: Emulator, loopback: boolean) =>
+  loopback
+    ? FeatureEntitlementsApi.layer({ host: emulator.url }).pipe(Layer.provide(NodeHttp.layer({ proxy: "none" })))
+    : FeatureEntitlementsApi.layer({ host: "http://emulator.invalid" }).pipe(Layer.provide(inProcessHttp(emulator)))
 
 /**
  * The client's HTTP over the real network to a served emulator (`startEmulator`): the Node HTTP layer an
@@ -117,6 +127,12 @@ export interface SimOptions {
   readonly transport?: "in-process" | "loopback"
   /** The client's store (default the in-memory one), e.g. one that counts or fails its writes. */
   readonly store?: Layer.Layer<LicenseStore>
+  /**
+   * Gives the client the feature-entitlements call too (as `NodeLicensing` does), so it fetches the entitlements
+   * after the activation and every sync: one more request each time. Off by default, so a simulation counts only
+   * the licence's own calls unless it asks.
+   */
+  readonly entitlements?: boolean
 }
 
 /** Sets the TestClock to the start ({@link Start}), makes an emulator on it, a product, a licence, and a client. */
@@ -142,7 +158,8 @@ export const makeSim = (
       emulator.createLicense({ productId: product.productId, ...licenseOptions })
     )
     const api = loopback ? loopbackLayer(emulator) : emulatorLayer(emulator)
-    const platform = Layer.mergeAll(api, options.store ?? LicenseStore.layerMemory, Fingerprint.layerStatic(machine))
+    const base = Layer.mergeAll(api, options.store ?? LicenseStore.layerMemory, Fingerprint.layerStatic(machine))
+    const platform = options.entitlements === true ? Layer.merge(base, entitlementsLayer(emulator, loopback)) : base
     // A wrong option here is a mistake in the simulation itself: it stops the run with the configuration error.
     const context = yield* Layer.build(
       Licensing.layer({ productId: product.productId, publicKeyPem: product.publicKeyPem, ...config }).pipe(

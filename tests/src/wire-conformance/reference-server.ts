@@ -4,23 +4,44 @@
  * user fields, list claims as JSON-encoded strings, numeric claims as numeric strings (rows 28–30), trial tokens
  * with exactly LexActivator's claim set (row 32), limits under 400 and 409, coded 404s, 204 deactivations (rows
  * 4, 18–20). It keeps just enough state to answer a whole lifecycle; `quirks` switch single answers.
+ * Each licence has one meter attribute, `exports`, whose uses move by the direct meter call (§3 item 6).
  */
 import { generateKeyPairSync, randomUUID } from "node:crypto"
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
 import { SignJWT } from "jose"
 
+/** A licence meter attribute as the token's `lma` carries it; the totals move with the meter call. */
+interface LicenceMeter {
+  readonly id: string
+  readonly name: string
+  readonly allowedUses: number
+  totalUses: number
+  grossUses: number
+}
 interface Licence {
   readonly key: string
   readonly allowedActivations: number
   readonly allowedDeactivations: number
   deactivations: number
   readonly organisation: boolean
+  readonly meter: LicenceMeter
 }
 interface Activation {
   readonly id: string
   readonly key: string
   readonly fingerprint: string
+  /** The activation's uses of its licence's meter (the token's `ama`). */
+  meterUses: number
+}
+
+/** What `licence()` may set: the limits, the organisation claims, and the meter's allowance (−1 unlimited). */
+export interface LicenceOptions {
+  readonly allowedActivations?: number
+  readonly allowedDeactivations?: number
+  readonly organisation?: boolean
+  /** The `exports` meter's allowed uses (default 10); the licence starts with 1 use counted elsewhere. */
+  readonly meterAllowedUses?: number
 }
 
 export interface ReferenceServer {
@@ -28,7 +49,7 @@ export interface ReferenceServer {
   readonly productId: string
   readonly accountId: string
   readonly publicKeyPem: string
-  readonly licence: (options?: Partial<Omit<Licence, "key" | "deactivations">>) => string
+  readonly licence: (options?: LicenceOptions) => string
   /** The server forgets an activation (deleted in the dashboard). */
   readonly forget: (activationId: string) => void
   /** Answer shapes for the next tokens and refusals. */
@@ -124,9 +145,16 @@ export const startReferenceServer = async (): Promise<ReferenceServer> => {
       umd: null,
       amd: [],
       lma: JSON.stringify([
-        { id: "m1", name: "exports", allowedUses: 10, totalUses: 1, grossUses: 1, floating: false }
+        {
+          id: licence.meter.id,
+          name: licence.meter.name,
+          allowedUses: licence.meter.allowedUses,
+          totalUses: licence.meter.totalUses,
+          grossUses: licence.meter.grossUses,
+          floating: false
+        }
       ]),
-      ama: [],
+      ama: activation.meterUses === 0 ? [] : [{ name: licence.meter.name, uses: activation.meterUses }],
       // Claims our client does not read (row 27): ignored, never refused.
       accountid: accountId,
       aa: licence.allowedActivations,
@@ -192,7 +220,7 @@ export const startReferenceServer = async (): Promise<ReferenceServer> => {
       if (used >= licence.allowedActivations) {
         return refuse(response, 400, "ACTIVATION_LIMIT_REACHED", "Activation limit of the license has been reached.")
       }
-      const activation = { id: randomUUID(), key: licence.key, fingerprint: String(body.fingerprint) }
+      const activation = { id: randomUUID(), key: licence.key, fingerprint: String(body.fingerprint), meterUses: 0 }
       activations.set(activation.id, activation)
       return answer(response, 201, { activationToken: await activationToken(activation, licence) })
     }
@@ -234,6 +262,56 @@ export const startReferenceServer = async (): Promise<ReferenceServer> => {
             { featureName: "seats", featureDisplayName: null, value: "5" }
           ]
         })
+      })
+    }
+    // §3 item 6 / row 13: `POST /v3/activations/meter-attributes/{lma id}` with LexActivator's
+    // `ActivationMeterAttributeIncrementRequestModel` `{productId, activationId, increment, accountId}` → 200
+    // `{name, uses, licenseAllowedUses, licenseTotalUses, licenseGrossUses}`. The refusals are `{message, code}`:
+    // `INVALID_ACTIVATION_ID` (the one code the reference names for this call) for an activation that is not the
+    // meter's, `METER_ATTRIBUTE_USES_LIMIT_REACHED` past the allowance; an unknown meter id is a bare 404.
+    const meterCall = /^\/v3\/activations\/meter-attributes\/([^/]+)$/.exec(path)
+    if (method === "POST" && meterCall !== null) {
+      const { activationId, increment, productId: bodyProduct } = body
+      if (
+        typeof activationId !== "string" ||
+        activationId.length < 1 ||
+        activationId.length > 256 ||
+        typeof body.accountId !== "string" ||
+        !Number.isSafeInteger(increment) ||
+        (bodyProduct !== undefined && typeof bodyProduct !== "string")
+      ) {
+        return refuse(response, 400, undefined, "activationId, accountId and an integer increment are required.")
+      }
+      const meterId = decodeURIComponent(meterCall[1]!)
+      const licence = [...licences.values()].find((l) => l.meter.id === meterId)
+      if (licence === undefined) return refuse(response, 404, undefined, "Meter attribute not found.")
+      const activation = activations.get(activationId)
+      if (activation === undefined || activation.key !== licence.key) {
+        return refuse(response, 400, "INVALID_ACTIVATION_ID", "Invalid activation id.")
+      }
+      if (bodyProduct !== undefined && bodyProduct !== "" && bodyProduct !== productId) {
+        return refuse(response, 400, "INVALID_PRODUCT_ID", "Invalid product id.")
+      }
+      const meter = licence.meter
+      const uses = Math.max(0, activation.meterUses + (increment as number))
+      const change = uses - activation.meterUses
+      if (meter.allowedUses >= 0 && change > 0 && meter.totalUses + change > meter.allowedUses) {
+        return refuse(
+          response,
+          400,
+          "METER_ATTRIBUTE_USES_LIMIT_REACHED",
+          "Meter attribute uses limit of the license has been reached."
+        )
+      }
+      activation.meterUses = uses
+      meter.totalUses += change
+      meter.grossUses += Math.max(0, increment as number)
+      return answer(response, 200, {
+        name: meter.name,
+        uses,
+        licenseAllowedUses: meter.allowedUses,
+        licenseTotalUses: meter.totalUses,
+        licenseGrossUses: meter.grossUses
       })
     }
     const deactivate = /^\/v3\/activations\/([^/]+)\/deactivate$/.exec(path)
@@ -391,7 +469,14 @@ export const startReferenceServer = async (): Promise<ReferenceServer> => {
         allowedActivations: options.allowedActivations ?? 1,
         allowedDeactivations: options.allowedDeactivations ?? 10,
         deactivations: 0,
-        organisation: options.organisation ?? false
+        organisation: options.organisation ?? false,
+        meter: {
+          id: `lma-${randomUUID()}`,
+          name: "exports",
+          allowedUses: options.meterAllowedUses ?? 10,
+          totalUses: 1,
+          grossUses: 1
+        }
       })
       return key
     },

@@ -15,7 +15,7 @@ import { join } from "node:path"
 import { afterAll, afterEach, assert, beforeAll, describe, it } from "@effect/vitest"
 import { type Emulator, startEmulator } from "@licensure/emulator"
 import { createNodeLicensing } from "@licensure/node-runtime/NodeLicensing"
-import { Releases, UserLogin } from "@licensure/core"
+import { ActivationMeters, ActivationToken, Releases, UserLogin } from "@licensure/core"
 import { Effect } from "effect"
 import { FetchHttpClient } from "effect/http"
 import { decodeJwt } from "jose"
@@ -29,6 +29,8 @@ import {
   FeatureEntitlementsQuery,
   FeatureTokenClaimKeys,
   LexStatusFor,
+  MeterAnswerKeys,
+  MeterBodyKeys,
   MoreCalls,
   OrganizationAddressKeys,
   ReleaseStatusFor,
@@ -481,6 +483,93 @@ describe("reactions only the reference-shaped server provokes", () => {
       recorder.exchanges.slice(from).map((e) => `${e.status} ${e.response === undefined}`),
       ["204 true"]
     )
+  })
+
+  it("meter: POST /v3/activations/meter-attributes/{lma id} with exactly {productId, activationId, increment, accountId}; the uses-limit refusal typed", async () => {
+    // Allowance 3 with 1 use counted on the licence already: this activation may add 2.
+    const key = backend.server.licence({ meterAllowedUses: 3 })
+    const licensing = client(backend, recorder)
+    await licensing.activate(key)
+    const claims = await Effect.runPromise(
+      ActivationToken.verify(lastCommand(recorder)!.response.activationToken, backend.publicKeyPem)
+    )
+    const lma = claims.licenseMeterAttributes.find((m) => m.name === "exports")
+    assert.isDefined(lma?.id, "the token's lma names the meter's id")
+    const run = <A>(f: (meters: ActivationMeters.ActivationMetersService) => Effect.Effect<A, unknown>) =>
+      Effect.runPromise(
+        Effect.flatMap(ActivationMeters.ActivationMeters.make({ host: recorder.url }), (meters) =>
+          Effect.result(f(meters))
+        ).pipe(Effect.provide(FetchHttpClient.layer))
+      )
+    const target = ActivationMeters.targetOf(claims, { accountId: backend.accountId })
+
+    const from = recorder.exchanges.length
+    const up = await run((m) => m.increment(target, "exports", 2))
+    const refused = await run((m) => m.increment(target, "exports", 1))
+    if (up._tag !== "Success") throw new Error(`expected the increment to pass, got ${String(up.failure)}`)
+    const reset = await run((m) => m.reset(ActivationMeters.withUses(target, up.success), "exports"))
+    const sent = recorder.exchanges.slice(from)
+
+    const path = MoreCalls.meterAttribute.path(lma!.id!)
+    assert.deepStrictEqual(
+      sent.map((e) => `${e.method} ${e.path} ${e.status}`),
+      [`POST ${path} 200`, `POST ${path} 400`, `POST ${path} 200`]
+    )
+    for (const exchange of sent) {
+      assertHeaders(exchange, backend.accountId)
+      assert.deepStrictEqual(Object.keys(exchange.body), MeterBodyKeys, "body keys in LexActivator's order")
+    }
+    const body = (increment: number) => ({
+      productId: backend.productId,
+      activationId: claims.activationId,
+      increment,
+      accountId: backend.accountId
+    })
+    assert.deepStrictEqual(
+      sent.map((e) => e.body),
+      [body(2), body(1), body(-2)]
+    )
+
+    // The reference's answer, read as it is: the activation's uses and the licence's totals.
+    assert.deepStrictEqual(Object.keys(sent[0]!.response), MeterAnswerKeys)
+    assert.deepStrictEqual(up.success, {
+      name: "exports",
+      uses: 2,
+      licenseAllowedUses: 3,
+      licenseTotalUses: 3,
+      licenseGrossUses: 3
+    })
+    assert.deepStrictEqual(sent[1]!.response.code, "METER_ATTRIBUTE_USES_LIMIT_REACHED")
+    if (refused._tag !== "Failure") throw new Error("expected the increment past the allowance to be refused")
+    const error = refused.failure as ActivationMeters.ActivationMeterError
+    assert.strictEqual(error._tag, "ActivationMeterError")
+    assert.strictEqual(error.reason._tag, "MeterUsesLimitReached")
+    assert.deepStrictEqual(error.status, { name: "LA_E_METER_ATTRIBUTE_USES_LIMIT_REACHED", code: 73 })
+    if (reset._tag !== "Success") throw new Error(`expected the reset to pass, got ${String(reset.failure)}`)
+    assert.deepStrictEqual([reset.success.uses, reset.success.licenseTotalUses], [0, 1])
+  })
+
+  it("meter for an activation the server no longer has: 400 INVALID_ACTIVATION_ID, typed with LexActivator's status", async () => {
+    const key = backend.server.licence()
+    const licensing = client(backend, recorder)
+    await licensing.activate(key)
+    const claims = await Effect.runPromise(
+      ActivationToken.verify(lastCommand(recorder)!.response.activationToken, backend.publicKeyPem)
+    )
+    backend.server.forget(claims.activationId)
+    const from = recorder.exchanges.length
+    const result = await Effect.runPromise(
+      Effect.flatMap(ActivationMeters.ActivationMeters.make({ host: recorder.url }), (meters) =>
+        Effect.result(
+          meters.increment(ActivationMeters.targetOf(claims, { accountId: backend.accountId }), "exports", 1)
+        )
+      ).pipe(Effect.provide(FetchHttpClient.layer))
+    )
+    const [call] = recorder.exchanges.slice(from)
+    assert.deepStrictEqual([call?.status, call?.response.code], [400, "INVALID_ACTIVATION_ID"])
+    if (result._tag !== "Failure") throw new Error("expected the meter call to be refused")
+    assert.strictEqual(result.failure.reason._tag, "ServerRefused")
+    assert.deepStrictEqual(result.failure.status, { name: "LA_E_ACTIVATION_NOT_FOUND", code: 59 })
   })
 
   it("login: POST JSON {accountId, email, password, twoFactorCode}; the typed refusals for a missing or wrong code", async () => {

@@ -21,7 +21,7 @@ import { type CommandLine, type CommandName, parseCommandLine } from "./CommandL
 import { ExitCode, exitCodeOfError, exitCodeOfView } from "./ExitCodes.ts"
 import { commandHelpText, helpText } from "./Help.ts"
 import { makeProgress, type Progress, type ProgressStream } from "./Progress.ts"
-import { renderStatusTable, statusJson } from "./StatusReport.ts"
+import { renderStatusTable, type StatusContext, statusJson } from "./StatusReport.ts"
 import { isUsageError, UsageError } from "./UsageError.ts"
 
 export interface CliIo {
@@ -126,7 +126,8 @@ const dispatch = async (commandLine: CommandLine, io: CliIo, line: (text: string
       // `watch` follows the stored record: a sync or deactivation run in another shell shows up in its lines.
       const licensing = open(createNodeLicensing, settings, commandLine.command === "watch")
       try {
-        return await licensingCommand(commandLine, resolveHost(settings.host), licensing, progress, io, line)
+        const context = { releaseVersion: settings.releaseVersion }
+        return await licensingCommand(commandLine, resolveHost(settings.host), licensing, progress, io, line, context)
       } finally {
         await licensing.close()
       }
@@ -143,8 +144,16 @@ const open = (create: typeof CreateNodeLicensing, settings: CliSettings, watchSt
     scope: settings.scope,
     directory: settings.directory,
     appVersion: settings.appVersion,
+    ...(settings.releaseVersion !== undefined ? { releaseVersion: settings.releaseVersion } : {}),
     retry: CliRetry,
-    ...(settings.fingerprintRoot !== undefined ? { fingerprint: { root: settings.fingerprintRoot } } : {})
+    ...(settings.fingerprintRoot !== undefined || settings.fingerprintUser !== undefined
+      ? {
+          fingerprint: {
+            ...(settings.fingerprintRoot !== undefined ? { root: settings.fingerprintRoot } : {}),
+            ...(settings.fingerprintUser !== undefined ? { username: settings.fingerprintUser } : {})
+          }
+        }
+      : {})
   })
 
 const licensingCommand = async (
@@ -153,10 +162,11 @@ const licensingCommand = async (
   licensing: PromiseLicensing,
   progress: Progress,
   io: CliIo,
-  line: (text: string) => void
+  line: (text: string) => void,
+  context: StatusContext
 ): Promise<number> => {
   const report = (view: LicenseView, exitCode = exitCodeOfView(view)) => {
-    line(commandLine.json ? JSON.stringify(statusJson(view, exitCode)) : renderStatusTable(view))
+    line(commandLine.json ? JSON.stringify(statusJson(view, exitCode, context)) : renderStatusTable(view, context))
     return exitCode
   }
   switch (commandLine.command) {
@@ -185,7 +195,7 @@ const licensingCommand = async (
       return ExitCode.licensed
     }
     case "watch":
-      return watch(commandLine, licensing, io, line)
+      return watch(commandLine, licensing, io, line, context)
     default:
       throw new UsageError({ message: `\`${commandLine.command}\` is not a licensing command` })
   }
@@ -195,7 +205,8 @@ const watch = async (
   commandLine: CommandLine,
   licensing: PromiseLicensing,
   io: CliIo,
-  line: (text: string) => void
+  line: (text: string) => void,
+  context: StatusContext
 ): Promise<number> => {
   // Listen for the interrupt before the first line goes out: a reader that stops us on seeing it must not find the
   // process still without a handler (and so killed by the signal's default action).
@@ -215,7 +226,7 @@ const watch = async (
     last = shownNow
     line(
       commandLine.json
-        ? JSON.stringify({ at: new Date().toISOString(), ...statusJson(view, exitCodeOfView(view)) })
+        ? JSON.stringify({ at: new Date().toISOString(), ...statusJson(view, exitCodeOfView(view), context) })
         : `${new Date().toISOString()} ${shownNow}`
     )
   })

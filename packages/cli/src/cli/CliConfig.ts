@@ -25,15 +25,28 @@ export interface CliSettings {
   /** Absolute; `undefined` for the platform's usual directory. */
   readonly directory: string | undefined
   readonly appVersion: string | undefined
+  /** The release the app runs (LexActivator's `SetReleaseVersion`): sent, and judged against the licence locally. */
+  readonly releaseVersion: string | undefined
   /** A fake machine root for the fingerprint (tests, containers with a fixed id). */
   readonly fingerprintRoot: string | undefined
+  /** The OS user the fingerprint hashes instead of the process's own (tests, containers run as another uid). */
+  readonly fingerprintUser: string | undefined
 }
 
 export type Env = Readonly<Record<string, string | undefined>>
 
 export const DefaultConfigFile = "licensure.json"
 
-const fileFields = ["productId", "publicKeyPath", "publicKeyPem", "host", "scope", "dir", "appVersion"] as const
+const fileFields = [
+  "productId",
+  "publicKeyPath",
+  "publicKeyPem",
+  "host",
+  "scope",
+  "dir",
+  "appVersion",
+  "releaseVersion"
+] as const
 type FileField = (typeof fileFields)[number]
 type FileConfig = Partial<Record<FileField, string>>
 
@@ -137,11 +150,24 @@ export const resolveConfig = (flags: ConfigFlags, env: Env, cwd: string): CliSet
     scope: scope(pick("scope", "LICENSURE_SCOPE", "scope")),
     directory: directory(pick("dir", "LICENSURE_DIR", "dir")),
     appVersion: pick("appVersion", "LICENSURE_APP_VERSION", "appVersion")?.value,
+    releaseVersion: releaseVersion(pick("releaseVersion", "LICENSURE_RELEASE_VERSION", "releaseVersion")),
     fingerprintRoot:
       envValue(env, "LICENSURE_FINGERPRINT_ROOT") === undefined
         ? undefined
-        : NodePath.resolve(cwd, envValue(env, "LICENSURE_FINGERPRINT_ROOT")!)
+        : NodePath.resolve(cwd, envValue(env, "LICENSURE_FINGERPRINT_ROOT")!),
+    fingerprintUser: envValue(env, "LICENSURE_FINGERPRINT_USER")
   }
+}
+
+/** LexActivator's release-version form, `x.x` to `x.x.x.x` (its LA_E_RELEASE_VERSION_FORMAT otherwise). */
+const releaseVersion = (value: Sourced | undefined): string | undefined => {
+  if (value === undefined) return undefined
+  if (!/^\d+(\.\d+){1,3}$/.test(value.value)) {
+    throw new UsageError({
+      message: `${value.source}: expected a release version x.x to x.x.x.x (digits and dots), got ${shown(value.value)}`
+    })
+  }
+  return value.value
 }
 
 const kebab = (field: string) => field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)

@@ -66,6 +66,7 @@ export interface ConfigFlags {
   readonly dir?: string
   readonly config?: string
   readonly appVersion?: string
+  readonly releaseVersion?: string
 }
 
 export interface CommandLine {
@@ -105,6 +106,7 @@ const flags: Readonly<Record<string, FlagSpec>> = {
   "--dir": { takesValue: true, commands: LicensingCommands, configField: "dir" },
   "--config": { takesValue: true, commands: LicensingCommands, configField: "config" },
   "--app-version": { takesValue: true, commands: LicensingCommands, configField: "appVersion" },
+  "--release-version": { takesValue: true, commands: LicensingCommands, configField: "releaseVersion" },
   "--json": { takesValue: false, commands: [...LicensingCommands, "chart", "demo"] },
   "--out": { takesValue: true, commands: ["chart", "demo"] },
   "--format": { takesValue: true, commands: ["chart"] },

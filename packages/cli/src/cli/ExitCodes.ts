@@ -6,6 +6,16 @@
  * Codes are grouped by tens: 0 the app may run, 1-2 the CLI itself, 1x the licence is known and not usable, 2x this
  * machine has no usable activation, 3x the exchange with the server failed, 4x `licensure doctor` found a problem.
  *
+ * DECISION (issue 11: the two verdicts judged locally from the token, `LA_E_OS_USER` 104 and
+ * `LA_E_RELEASE_VERSION_NOT_ALLOWED` 77, had fallen under 31 "refused by the server"): each gets a code of its own,
+ * because neither is a server refusal and each asks for a different fix. A release the licence does not cover is
+ * the licence known and not usable for this build, like an expiry: 14 in the 1x group (the fix is a licence with
+ * maintenance, or an older release); it is also what the server's own `RELEASE_VERSION_NOT_ALLOWED` maps to, so
+ * the local verdict and the server's refusal exit alike. An activation locked to another OS user is this machine's
+ * seat not usable by this user, like a fingerprint mismatch: 24 in the 2x group (the fix is to run as the user who
+ * activated, or to deactivate there and activate as this one). `licensure status` names the cause and the fix
+ * (`StatusReport.problemOf`).
+ *
  * @since 0.1.0
  */
 import type { LexStatusName, LicensingError, LicenseView } from "@licensure/core"
@@ -18,10 +28,12 @@ export const ExitCode = {
   suspended: 11,
   graceOver: 12,
   trialExpired: 13,
+  releaseNotAllowed: 14,
   notActivated: 20,
   revoked: 21,
   fingerprintMismatch: 22,
   clockTampered: 23,
+  osUserMismatch: 24,
   unreachable: 30,
   refused: 31,
   answerRejected: 32,
@@ -49,6 +61,11 @@ export const ExitCodeTable: ReadonlyArray<ExitCodeRow> = [
     statuses: ["LA_TRIAL_EXPIRED", "LA_LOCAL_TRIAL_EXPIRED"]
   },
   {
+    code: ExitCode.releaseNotAllowed,
+    meaning: "this release of the app is not covered by the licence (version or maintenance)",
+    statuses: ["LA_E_RELEASE_VERSION_NOT_ALLOWED"]
+  },
+  {
     code: ExitCode.notActivated,
     meaning: "not activated on this machine (or the activation was deleted)",
     statuses: ["LA_FAIL", "LA_E_ACTIVATION_NOT_FOUND"]
@@ -63,6 +80,11 @@ export const ExitCodeTable: ReadonlyArray<ExitCodeRow> = [
     code: ExitCode.clockTampered,
     meaning: "system clock is wrong or was turned back",
     statuses: ["LA_E_TIME", "LA_E_TIME_MODIFIED"]
+  },
+  {
+    code: ExitCode.osUserMismatch,
+    meaning: "the licence is locked to another OS user of this machine",
+    statuses: ["LA_E_OS_USER"]
   },
   {
     code: ExitCode.unreachable,

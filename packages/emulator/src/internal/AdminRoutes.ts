@@ -125,6 +125,13 @@ const applyPolicy = (license: License, policy: typeof LicensePatch.Type): void =
       set === null ? null : { name: set.name, displayName: set.displayName ?? set.name, tier: set.tier ?? null }
   }
   if (policy.userLocked !== undefined) license.userLocked = policy.userLocked
+  if (policy.maintenanceExpiresAt !== undefined) {
+    license.maintenanceExpiresAt =
+      policy.maintenanceExpiresAt === null ? null : instant("maintenanceExpiresAt", policy.maintenanceExpiresAt)
+  }
+  if (policy.maintenancePolicy !== undefined) {
+    license.maintenancePolicy = policy.maintenancePolicy === null ? null : { ...policy.maintenancePolicy }
+  }
   if (policy.featureEntitlements !== undefined) {
     license.featureEntitlements = policy.featureEntitlements.map((feature, index) => ({
       featureName: feature.featureName,
@@ -195,6 +202,8 @@ export const createLicense = async (ctx: AdminContext, request: Request): Promis
     maxAllowedReleaseVersion: null,
     entitlementSet: null,
     userLocked: false,
+    maintenanceExpiresAt: null,
+    maintenancePolicy: null,
     featureEntitlements: []
   }
   applyPolicy(license, options)

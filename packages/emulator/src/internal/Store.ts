@@ -6,7 +6,7 @@
  * Every instant is stored as epoch milliseconds on the emulator's clock; durations as seconds, like the API.
  */
 import { randomBytes, randomUUID, type KeyObject } from "node:crypto"
-import type { ActivationMeterAttribute, LicenseType, MetadataEntry } from "@licensure/core/Protocol"
+import type { ActivationMeterAttribute, LicenseType, MaintenancePolicy, MetadataEntry } from "@licensure/core/Protocol"
 import type {
   ActivationView,
   FaultKind,
@@ -62,6 +62,10 @@ export interface License {
   maxAllowedReleaseVersion: string | null
   /** The linked entitlement set (the token's `esn`/`esdn`/`est`); null when none. */
   entitlementSet: { readonly name: string; readonly displayName: string; readonly tier: number | null } | null
+  /** When the maintenance ends (the token's `meat`), epoch ms; null: no claim. */
+  maintenanceExpiresAt: number | null
+  /** The token's `mp`; null: no claim. */
+  maintenancePolicy: MaintenancePolicy | null
   /** The token's `ul`. */
   userLocked: boolean
   /** The features signed into the feature-entitlements token; `expiresAt` epoch ms or null. */

@@ -80,6 +80,9 @@ export const activationToken = (
     ...(license.maxAllowedReleaseVersion === null
       ? {}
       : { maxAllowedReleaseVersion: license.maxAllowedReleaseVersion }),
+    // `meat` and `mp` likewise only when the licence has a maintenance expiry or policy.
+    ...(license.maintenanceExpiresAt === null ? {} : { maintenanceExpiresAt: seconds(license.maintenanceExpiresAt) }),
+    ...(license.maintenancePolicy === null ? {} : { maintenancePolicy: license.maintenancePolicy }),
     ...(license.entitlementSet === null
       ? {}
       : {
