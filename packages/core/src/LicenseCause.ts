@@ -14,6 +14,11 @@ export type CauseOperation = "load" | "activate" | "activateTrial" | "reactivate
 /** A command the application (or a CLI, or a test) sent through `Licensing`. */
 export type CauseCommand = "ACTIVATE" | "ACTIVATE_TRIAL" | "DEACTIVATE" | "SYNC" | "CHECK"
 
+/**
+ * What produced a moment of the licence's life, by `type`: the client's start, a command, a timer, a reload of a
+ * record another process changed, a store write's outcome, or an operation's outcome (with its failure). Data only;
+ * `event` is the machine event's own name.
+ */
 export type LicenseCause =
   /** The client started (XState's `xstate.init`). */
   | { readonly type: "start"; readonly event: string }
