@@ -491,7 +491,12 @@ describe("licensure CLI (real processes against a real emulator)", () => {
     const announced = await watching.nextLine((l) => l.startsWith("inspector: "))
     const url = announced.slice("inspector: ".length)
     assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/?$/)
-    const state = (await (await fetch(new URL("/state.json", url))).json()) as { state: string }
+    // The page is up before the stored record is read and its tokens verified: wait (bounded) for the load.
+    let state = { state: "loading" }
+    for (let attempt = 0; state.state === "loading" && attempt < 100; attempt++) {
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 100))
+      state = (await (await fetch(new URL("/state.json", url))).json()) as { state: string }
+    }
     assert.strictEqual(state.state, "active")
     const page = await (await fetch(url)).text()
     assert.include(page, "<svg")
