@@ -16,12 +16,6 @@ node_ok() {
   node -e 'const [a,b]=process.versions.node.split(".").map(Number);process.exit(a>22||(a===22&&b>=19)?0:1)'
 }
 
-# DECISION: a stalled registry request waits npm's default fetch timeout, five minutes, before npm retries (seen here:
-# `npm install pnpm` hung past ten minutes while the registry answered other requests at once). Thirty seconds and
-# five retries turn a stall into a retry; every npm this script and the tests start inherits it.
-export npm_config_fetch_timeout="${npm_config_fetch_timeout:-30000}"
-export npm_config_fetch_retries="${npm_config_fetch_retries:-5}"
-
 if [ -x "$tools/node/bin/node" ]; then
   export PATH="$tools/node/bin:$PATH"
 elif ! node_ok; then

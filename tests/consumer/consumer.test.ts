@@ -75,23 +75,7 @@ const run = (command: string, args: ReadonlyArray<string>, cwd: string, timeout 
 }
 
 const npmInstall = (cwd: string, specs: ReadonlyArray<string>) =>
-  // A stalled registry request would wait npm's default fetch timeout (5 min, this whole budget): give up on it after
-  // 30 s and retry instead (seen here: one install killed at 300 s while the registry answered others at once).
-  run(
-    "npm",
-    [
-      "install",
-      "--no-audit",
-      "--no-fund",
-      "--loglevel=error",
-      "--fetch-timeout=30000",
-      "--fetch-retries=5",
-      "--fetch-retry-mintimeout=2000",
-      ...specs
-    ],
-    cwd,
-    300_000
-  )
+  run("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error", ...specs], cwd, 300_000)
 
 const timings: Array<string> = []
 const timed = <A>(what: string, f: () => A): A => {
