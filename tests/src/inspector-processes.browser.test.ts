@@ -17,6 +17,7 @@ import { fileURLToPath } from "node:url"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { type Emulator, startEmulator } from "@licensure/emulator"
 import { type Browser, chromium } from "playwright-core"
+import { openWatchedPage } from "./watched-page.ts"
 
 const ChromiumPath = "/usr/bin/chromium"
 const PngSignature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])
@@ -104,14 +105,7 @@ describe("licensure watch --inspect", () => {
     const url = (await watcher.line((l) => l.startsWith("inspector: "))).slice("inspector: ".length)
     assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/$/)
 
-    const page = await browser!.newPage({ viewport: { width: 1500, height: 1000 } })
-    const requested: Array<string> = []
-    const problems: Array<string> = []
-    page.on("request", (r) => requested.push(r.url()))
-    page.on("pageerror", (e) => problems.push(e.message))
-    page.on("console", (m) => {
-      if (m.type() === "error") problems.push(m.text())
-    })
+    const { page, requested, problems } = await openWatchedPage(browser!)
     await page.goto(url)
     await page.waitForSelector('#chart g.state.current[data-state="active"]', { timeout: 15_000 })
     assert.strictEqual(await page.textContent("#current-state"), "active")

@@ -17,6 +17,7 @@ import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { runDemo } from "@licensure/cli/Demo"
 import type { InspectorEvent } from "@licensure/cli/Inspector"
 import { type Browser, chromium } from "playwright-core"
+import { openWatchedPage } from "./watched-page.ts"
 
 const ChromiumPath = "/usr/bin/chromium"
 const PngSignature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])
@@ -75,14 +76,7 @@ const serveReplay = () =>
 describe("licensure inspect --replay", () => {
   it("plays a recorded demo year, and the scrubber moves the highlight through its states", async () => {
     const { url, finished } = await serveReplay()
-    const page = await browser!.newPage({ viewport: { width: 1500, height: 1000 } })
-    const requested: Array<string> = []
-    const problems: Array<string> = []
-    page.on("request", (r) => requested.push(r.url()))
-    page.on("pageerror", (e) => problems.push(e.message))
-    page.on("console", (m) => {
-      if (m.type() === "error") problems.push(m.text())
-    })
+    const { page, requested, problems } = await openWatchedPage(browser!)
     await page.goto(url)
     assert.strictEqual(await page.getAttribute("body", "data-source"), "replay")
     // The whole recording arrives, then it plays on its own: the scrubber leaves the first moment.

@@ -16,6 +16,7 @@ import * as Inspector from "@licensure/cli/Inspector"
 import { drive, HOUR, makeSim, Start } from "@licensure/testing"
 import { Effect } from "effect"
 import { type Browser, chromium, type Page } from "playwright-core"
+import { openWatchedPage } from "./watched-page.ts"
 
 /** The browser's globals the page functions use (this file is compiled without the DOM library). */
 declare const document: { querySelector(selector: string): any; querySelectorAll(selector: string): any }
@@ -144,18 +145,7 @@ const openEvents = (url: string, headers: Http.OutgoingHttpHeaders = {}) =>
   )
 
 /** A page on the inspector, recording every request it makes and every console error or uncaught exception. */
-const openPage = (browser: Browser) =>
-  Effect.promise(async () => {
-    const page = await browser.newPage({ viewport: { width: 1500, height: 1000 }, acceptDownloads: true })
-    const requested: Array<string> = []
-    const problems: Array<string> = []
-    page.on("request", (r) => requested.push(r.url()))
-    page.on("pageerror", (e) => problems.push(e.message))
-    page.on("console", (m) => {
-      if (m.type() === "error") problems.push(m.text())
-    })
-    return { page, requested, problems }
-  })
+const openPage = (browser: Browser) => Effect.promise(() => openWatchedPage(browser, { acceptDownloads: true }))
 
 /** The page's timeline, oldest first: each moment's event id and state. */
 const timelineOf = (page: Page) =>
