@@ -173,14 +173,7 @@ describe("the local state-chart inspector", () => {
         const browser = yield* launchChromium
         const graph = Chart.toGraph()
 
-        const page = yield* Effect.promise(() => browser.newPage({ viewport: { width: 1500, height: 1000 } }))
-        const requested: Array<string> = []
-        const problems: Array<string> = []
-        page.on("request", (r) => requested.push(r.url()))
-        page.on("pageerror", (e) => problems.push(e.message))
-        page.on("console", (m) => {
-          if (m.type() === "error") problems.push(m.text())
-        })
+        const { page, requested, problems } = yield* openPage(browser)
         yield* Effect.promise(() => page.goto(inspector.url))
         yield* Effect.promise(() =>
           page.waitForSelector('#chart g.state.current[data-state="active"]', { timeout: 10_000 })

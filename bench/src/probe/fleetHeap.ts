@@ -15,6 +15,7 @@ import { createEmulator } from "@licensure/emulator"
 import { DAY, emulatorLayer, identity, settled, Start } from "@licensure/testing"
 import { Clock, Context, Effect, Layer } from "effect"
 import { TestClock } from "effect/testing"
+import { heapAfterGc } from "./Heap.ts"
 
 const [mode = "fleet", nArg = "200", daysArg = "7", ssiArg = "86400"] = process.argv.slice(2)
 const n = Number(nArg)
@@ -23,16 +24,6 @@ const ssi = Number(ssiArg)
 if ((mode !== "bare" && mode !== "fleet") || !(n > 0) || !(days > 0) || !(ssi > 0)) {
   console.error(`expected <bare|fleet> <N > 0> <days > 0> <ssi > 0>, got ${process.argv.slice(2).join(" ")}`)
   process.exit(2)
-}
-const gc = (globalThis as { gc?: () => void }).gc
-if (gc === undefined) {
-  console.error("run with --expose-gc: heap figures are only comparable after a full collection")
-  process.exit(2)
-}
-const heapAfterGc = () => {
-  gc()
-  gc()
-  return process.memoryUsage().heapUsed
 }
 
 const program = Effect.gen(function* () {

@@ -22,6 +22,7 @@ import { createEmulator } from "@licensure/emulator"
 import { emulatorLayer, HOUR, identity, Start, settled } from "@licensure/testing"
 import { Clock, Context, Effect, Layer, Random } from "effect"
 import { TestClock } from "effect/testing"
+import { heapAfterGc } from "./Heap.ts"
 
 const MINUTE = 60_000
 const [nArg = "1000", jitterArg = "0.5", beforeArg = "6", outageArg = "6", afterArg = "12", ssiArg = "3600"] =
@@ -41,16 +42,6 @@ if (!(n > 0) || !(jitter >= 0 && jitter <= 1) || !(before >= 0) || !(outage > 0)
       .join(" ")}`
   )
   process.exit(2)
-}
-const gc = (globalThis as { gc?: () => void }).gc
-if (gc === undefined) {
-  console.error("run with --expose-gc: heap figures are only comparable after a full collection")
-  process.exit(2)
-}
-const heapAfterGc = () => {
-  gc()
-  gc()
-  return process.memoryUsage().heapUsed
 }
 
 const program = Effect.gen(function* () {
