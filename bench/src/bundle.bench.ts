@@ -8,6 +8,9 @@
  * - the same through the Effect runtime package (`@licensure/node-runtime` from dist, its `createNodeLicensing`):
  *   <= 150 ms
  * - `licensure status` (the CLI from dist), offline: <= 150 ms wall and <= 80 MB RSS
+ * - (floor, no target) the third-party modules the runtime package's import loads (effect, xstate, jose: listed
+ *   by a resolve hook in a child process), imported alone: what the runtime cannot go under while effect is a
+ *   peer dependency loaded from node_modules file by file
  * - sizes: the Node Promise bundle gzipped <= 200 KiB; core bundled + minified for a browser <= 150 KiB gz
  *
  * "Offline": the API host is a closed port (127.0.0.1:9) once the licence is stored; a check that asked the
@@ -19,6 +22,7 @@ import { spawn, spawnSync } from "node:child_process"
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { pathToFileURL } from "node:url"
 import { gzipSync } from "node:zlib"
 import { startEmulator } from "@licensure/emulator"
 import * as esbuild from "esbuild"
@@ -120,11 +124,27 @@ console.log(JSON.stringify({ rss: process.resourceUsage().maxRSS / 1024 }))
   await nodeAsync([cli, "activate", (await emulator.createLicense({ productId })).key], cliEnv)
   await emulator.close()
   const offline = "http://127.0.0.1:9"
+  // The floor under the Effect runtime package: the third-party modules (effect, xstate, jose) its import loads,
+  // found by a resolve hook in a child process, imported alone and in the same order. What the runtime's own
+  // code, its start-up work and the check add is the difference.
+  writeFileSync(
+    join(tmp, "list-modules.mjs"),
+    `import { registerHooks } from "node:module"
+const seen = new Set()
+registerHooks({ resolve(specifier, context, next) { const r = next(specifier, context); seen.add(r.url); return r } })
+await import(${JSON.stringify(pathToFileURL(join(root, "packages/node-runtime/dist/index.js")).href)})
+console.log(JSON.stringify([...seen].filter((u) => u.includes("/node_modules/"))))
+`
+  )
+  const thirdParty: Array<string> = JSON.parse(node(["list-modules.mjs"]).trim())
+  if (thirdParty.length === 0) throw new Error("the runtime's import loaded no third-party module")
+  writeFileSync(join(tmp, "third-party.mjs"), thirdParty.map((u) => `import ${JSON.stringify(u)}\n`).join(""))
   const cases: Record<string, { args: Array<string>; env?: Record<string, string> }> = {
     "node -e 0": { args: ["-e", "0"] },
     "node, maxRSS print": { args: ["-e", "console.log(JSON.stringify({rss:process.resourceUsage().maxRSS/1024}))"] },
     "licensure bundle: import + check()": { args: ["promise.mjs", JSON.stringify([config("store-promise", offline)])] },
     "node-runtime dist: import + check()": { args: ["effect.mjs", JSON.stringify([config("store-effect", offline)])] },
+    "(floor) the runtime's third-party modules alone": { args: ["third-party.mjs"] },
     "licensure status (cli dist)": {
       args: [cli, "status", "--json"],
       env: { ...cliEnv, LICENSURE_HOST: offline }
@@ -178,6 +198,7 @@ console.log(JSON.stringify({ rss: process.resourceUsage().maxRSS / 1024 }))
   const d = {
     promise: over("licensure bundle: import + check()"),
     effect: over("node-runtime dist: import + check()"),
+    effectFloor: over("(floor) the runtime's third-party modules alone"),
     cli: over("licensure status (cli dist)"),
     cliRss: median(cliRss),
     cliRssOver: median(cliRss) - baseRss
@@ -201,6 +222,7 @@ console.log(JSON.stringify({ rss: process.resourceUsage().maxRSS / 1024 }))
     [
       ["bundle import + offline check, over node -e 0 (ms)", d.promise, "<= 50", targets.promise],
       ["node-runtime import + offline check, over node -e 0 (ms)", d.effect, "<= 150", targets.effect],
+      ["  (its third-party modules alone, over node -e 0, ms)", d.effectFloor, "", ""],
       ["licensure status offline, over node -e 0 (ms)", d.cli, "<= 150", targets.cliWall],
       ["licensure status offline, maxRSS (MiB)", d.cliRss, "<= 80", targets.cliRss],
       ["  (RSS over bare node, MiB)", d.cliRssOver, "", ""],
