@@ -108,23 +108,81 @@ describe("the OS-user lock, checked locally", () => {
 })
 
 describe("the release-version check, in the evaluation", () => {
-  it("is releaseNotAllowed (LA_E_RELEASE_VERSION_NOT_ALLOWED) above marv, and active once a sync brings a higher marv", async () => {
+  it("is refused by the server above marv (77), releaseNotAllowed locally when an update outruns the signed marv, active once marv is raised", async () => {
     const product = await emulator.createProduct()
     const { key, id } = await emulator.createLicense({ productId: product.productId, maxAllowedReleaseVersion: "2.5" })
-    const licensing = client(product, machine(), "carol", { releaseVersion: "2.6" })
+    const where = machine()
+    // The server judges the release too (reference-client.md §3 item 2): the activation of 2.6 is refused.
+    const early = client(product, where, "carol", { releaseVersion: "2.6" })
     try {
-      const view = await licensing.activate(key)
+      const error = await early.activate(key).then(
+        (view) => assert.fail(`expected the activation to be refused, got ${view.state}`),
+        (e: unknown) => e as { status?: unknown; reason?: { _tag?: string } }
+      )
+      assert.deepStrictEqual(error.status, { name: "LA_E_RELEASE_VERSION_NOT_ALLOWED", code: 77 })
+      assert.strictEqual(error.reason?._tag, "ServerRefused")
+    } finally {
+      await early.close()
+    }
+    // 2.5 activates; the app is then updated to 2.6 and starts offline: the signed marv refuses it locally.
+    const current = client(product, where, "carol", { releaseVersion: "2.5" })
+    try {
+      assert.strictEqual((await current.activate(key)).state, "active")
+    } finally {
+      await current.close()
+    }
+    const updated = client(product, where, "carol", { releaseVersion: "2.6" })
+    try {
+      const view = await updated.check()
       assert.strictEqual(view.state, "releaseNotAllowed", JSON.stringify(view.lastError))
       assert.strictEqual(view.validation, "releaseNotAllowed")
       assert.isFalse(view.licensed)
       assert.deepStrictEqual(view.status, { name: "LA_E_RELEASE_VERSION_NOT_ALLOWED", code: 77 })
       assert.strictEqual(view.license?.maxAllowedReleaseVersion, "2.5")
+      // A sync on 2.6 is refused by the server with the same code; the activation stays on disk.
+      const refused = await updated.sync().then(
+        (v) => assert.fail(`expected the sync to be refused, got ${v.state}`),
+        (e: unknown) => e as { status?: unknown }
+      )
+      assert.deepStrictEqual(refused.status, { name: "LA_E_RELEASE_VERSION_NOT_ALLOWED", code: 77 })
+      assert.strictEqual((await updated.view()).license?.key, key)
       await emulator.updateLicense(id, { maxAllowedReleaseVersion: "3.0" })
-      const synced = await licensing.sync()
+      const synced = await updated.sync()
       assert.strictEqual(synced.state, "active", JSON.stringify(synced.lastError))
       assert.deepStrictEqual(synced.status, { name: "LA_OK", code: 0 })
     } finally {
-      await licensing.close()
+      await updated.close()
+    }
+  })
+
+  it("judges an update against the release the activation was made with (crv) under the maintenance policy", async () => {
+    const product = await emulator.createProduct()
+    const { key } = await emulator.createLicense({
+      productId: product.productId,
+      maintenancePolicy: { allowMajorVersionUpdates: false, allowMinorVersionUpdates: true, validity: 0 }
+    })
+    const where = machine()
+    const first = client(product, where, "hana", { releaseVersion: "1.4.0" })
+    try {
+      const view = await first.activate(key)
+      assert.strictEqual(view.state, "active", JSON.stringify(view.lastError))
+      // The emulator signed the activation's release as `crv`.
+      assert.strictEqual(view.license?.currentReleaseVersion, "1.4.0")
+    } finally {
+      await first.close()
+    }
+    for (const [releaseVersion, state] of [
+      ["1.9.2", "active"],
+      ["2.0.0", "releaseNotAllowed"]
+    ] as const) {
+      const later = client(product, where, "hana", { releaseVersion })
+      try {
+        const view = await later.check()
+        assert.strictEqual(view.state, state, `${releaseVersion}: ${JSON.stringify(view.lastError)}`)
+        assert.strictEqual(view.license?.currentReleaseVersion, "1.4.0")
+      } finally {
+        await later.close()
+      }
     }
   })
 

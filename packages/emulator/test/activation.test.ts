@@ -2,12 +2,14 @@ import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { ErrorStatus, type Emulator, startEmulator } from "../src/index.ts"
 import {
   activate,
+  activateTrial,
   activationBody,
   call,
   deactivate,
   deactivationBody,
   fingerprintOf,
   sync,
+  trialBody,
   verifyActivation
 } from "./CryptlexCalls.ts"
 
@@ -467,6 +469,80 @@ describe("DELETE /v3/activations/{id} (an admin call on Cryptlex)", () => {
     const license = await emulator.getLicense(id)
     assert.strictEqual(license.totalActivations, 0)
     assert.strictEqual(license.totalDeactivations, 0)
+  })
+})
+
+describe("the release the client runs (releaseVersion)", () => {
+  it("signs the release an activation was created with as crv, and a sync on a newer release keeps it", async () => {
+    const { key } = await emulator.createLicense({ productId })
+    const first = await activate(emulator.url, activationBody(key, productId, { releaseVersion: "1.4.2" }))
+    assert.strictEqual(first.status, 201, JSON.stringify(first.body))
+    const claims = await verifyActivation(first.body.activationToken, publicKeyPem)
+    assert.strictEqual(claims.currentReleaseVersion, "1.4.2")
+    const synced = await sync(
+      emulator.url,
+      claims.activationId,
+      activationBody(key, productId, { releaseVersion: "2.0" })
+    )
+    assert.strictEqual(synced.status, 200, JSON.stringify(synced.body))
+    assert.strictEqual(
+      (await verifyActivation(synced.body.activationToken, publicKeyPem)).currentReleaseVersion,
+      "1.4.2"
+    )
+  })
+
+  it("signs no crv when the client sends no release version, or an empty one", async () => {
+    for (const extra of [{}, { releaseVersion: "" }]) {
+      const { key } = await emulator.createLicense({ productId })
+      const answer = await activate(emulator.url, activationBody(key, productId, extra))
+      assert.strictEqual(answer.status, 201, JSON.stringify(answer.body))
+      assert.isUndefined((await verifyActivation(answer.body.activationToken, publicKeyPem)).currentReleaseVersion)
+    }
+  })
+
+  it("refuses a release version not in the x.x to x.x.x.x form with INVALID_RELEASE_VERSION_FORMAT", async () => {
+    const { key, id } = await emulator.createLicense({ productId })
+    for (const releaseVersion of ["1", "v1.2", "1.2.3.4.5", "1.2-beta", "1..2"]) {
+      assertRefused(
+        await activate(emulator.url, activationBody(key, productId, { releaseVersion })),
+        "INVALID_RELEASE_VERSION_FORMAT"
+      )
+    }
+    assert.strictEqual((await emulator.getLicense(id)).totalActivations, 0)
+    const ok = await activate(emulator.url, activationBody(key, productId, { releaseVersion: "1.2.3.4" }))
+    const claims = await verifyActivation(ok.body.activationToken, publicKeyPem)
+    assertRefused(
+      await sync(emulator.url, claims.activationId, activationBody(key, productId, { releaseVersion: "2" })),
+      "INVALID_RELEASE_VERSION_FORMAT"
+    )
+    const trialProduct = await emulator.createProduct({ allowTrial: true })
+    assertRefused(
+      await activateTrial(emulator.url, trialBody(trialProduct.productId, { releaseVersion: "x" })),
+      "INVALID_RELEASE_VERSION_FORMAT"
+    )
+  })
+
+  it("refuses a release above the licence's marv with RELEASE_VERSION_NOT_ALLOWED, on activation and on sync", async () => {
+    const { key, id } = await emulator.createLicense({ productId, maxAllowedReleaseVersion: "2.1" })
+    assertRefused(
+      await activate(emulator.url, activationBody(key, productId, { releaseVersion: "2.1.1" })),
+      "RELEASE_VERSION_NOT_ALLOWED"
+    )
+    assert.strictEqual((await emulator.getLicense(id)).totalActivations, 0)
+    // The same version, or the same with trailing zeros, is allowed; so is an older one.
+    const answer = await activate(emulator.url, activationBody(key, productId, { releaseVersion: "2.1.0" }))
+    assert.strictEqual(answer.status, 201, JSON.stringify(answer.body))
+    const claims = await verifyActivation(answer.body.activationToken, publicKeyPem)
+    assertRefused(
+      await sync(emulator.url, claims.activationId, activationBody(key, productId, { releaseVersion: "3.0" })),
+      "RELEASE_VERSION_NOT_ALLOWED"
+    )
+    const older = await sync(
+      emulator.url,
+      claims.activationId,
+      activationBody(key, productId, { releaseVersion: "1.9" })
+    )
+    assert.strictEqual(older.status, 200, JSON.stringify(older.body))
   })
 })
 

@@ -61,6 +61,49 @@ const checkPolicy = (license: License, body: ActivationRequestBody): void => {
   }
 }
 
+/** LexActivator's release version form, `x.x` to `x.x.x.x` (`SetReleaseVersion`; core's `ReleaseVersion`). */
+const releaseVersionForm = /^\d+(\.\d+){1,3}$/
+
+/** The numeric parts of a well-formed release version. */
+const versionParts = (version: string): ReadonlyArray<number> => version.split(".").map(Number)
+
+/** Negative, zero or positive as `a` is older than, the same as or newer than `b` (missing parts are 0). */
+const compareVersions = (a: string, b: string): number => {
+  const [x, y] = [versionParts(a), versionParts(b)]
+  for (let i = 0; i < Math.max(x.length, y.length); i++) {
+    const d = (x[i] ?? 0) - (y[i] ?? 0)
+    if (d !== 0) return d
+  }
+  return 0
+}
+
+/**
+ * The release the client says it runs (reference-client.md §3 items 2 and 3): a `releaseVersion` not in the
+ * `x.x` … `x.x.x.x` form is `INVALID_RELEASE_VERSION_FORMAT`; one above the licence's maximum allowed release
+ * version (`marv`) is `RELEASE_VERSION_NOT_ALLOWED`.
+ * DECISION: the server checks only `marv`. §3 item 2 says the release check is "local, from mp/marv/meat, and a
+ * server code" without saying which facts the server judges; `marv` is the one a server can judge from the
+ * request alone, while `meat` needs the release's published date (optional in the body) and `mp` the version the
+ * licence was bought for, and those stay with the client's local check (core's `ReleaseVersion.check`). An absent
+ * or empty `releaseVersion` (LexActivator sends `""` when the app set none) is not judged.
+ */
+const checkRelease = (license: License | undefined, releaseVersion: string | undefined): void => {
+  if (releaseVersion === undefined || releaseVersion === "") return
+  if (!releaseVersionForm.test(releaseVersion)) {
+    throw cryptlexError(
+      "INVALID_RELEASE_VERSION_FORMAT",
+      `releaseVersion: expected x.x to x.x.x.x (digits), got ${JSON.stringify(releaseVersion)}`
+    )
+  }
+  const max = license?.maxAllowedReleaseVersion ?? null
+  if (max !== null && compareVersions(releaseVersion, max) > 0) {
+    throw cryptlexError(
+      "RELEASE_VERSION_NOT_ALLOWED",
+      `The licence allows releases up to ${max}; ${releaseVersion} is not allowed`
+    )
+  }
+}
+
 /**
  * Checks the request's meter increments against the licence, then returns a function that applies them; the
  * split keeps a refused request from changing anything.
@@ -144,6 +187,7 @@ export const activate = async (ctx: ApiContext, request: Request): Promise<Respo
     throw cryptlexError("INVALID_PRODUCT_ID", "The licence key belongs to another product")
   }
   checkPolicy(license, body)
+  checkRelease(license, body.releaseVersion)
   const live = store.liveActivationsOf(license.id, now)
   // Re-activation from the same machine reuses its activation and seat.
   const existing = live.find((activation) => activation.fingerprint === body.fingerprint) ?? null
@@ -166,6 +210,7 @@ export const activate = async (ctx: ApiContext, request: Request): Promise<Respo
     userHash: body.userHash,
     vmName: null,
     container: false,
+    releaseVersion: null,
     metadata: [],
     meterUses: new Map(),
     lastSyncedAt: now,
@@ -173,6 +218,14 @@ export const activate = async (ctx: ApiContext, request: Request): Promise<Respo
     leaseDuration: 0
   }
   recordClientFacts(activation, body, now)
+  // DECISION: `crv` ("current release version", reference-client.md row 27, no semantics given) is the release
+  // the activation was created with, and syncs do not move it: the maintenance policy `mp` allows or refuses major
+  // and minor updates, which only means something against a version fixed before the update (core's LicenseView
+  // reads `crv` as "the release version the licence was activated for"). A re-activation of the same machine
+  // keeps its activation and so its `crv`, unless it had none.
+  if (activation.releaseVersion === null && body.releaseVersion !== undefined && body.releaseVersion !== "") {
+    activation.releaseVersion = body.releaseVersion
+  }
   applyMeters(activation)
   renewLease(license, activation, body, now)
   store.activations.set(activation.id, activation)
@@ -202,6 +255,7 @@ export const syncActivation = async (ctx: ApiContext, id: string, request: Reque
   if (body.fingerprint !== activation.fingerprint) {
     throw cryptlexError("INVALID_ACTIVATION_FINGERPRINT", "The fingerprint differs from the activation's")
   }
+  checkRelease(license, body.releaseVersion)
   const applyMeters = meterUpdate(license, activation.meterUses, body)
   recordClientFacts(activation, body, now)
   applyMeters(activation)
@@ -264,6 +318,7 @@ export const activateTrial = async (ctx: ApiContext, request: Request): Promise<
   const product = productOf(ctx, body.productId)
   checkAccount(product, body.accountId)
   if (!product.allowTrial) throw cryptlexError("TRIAL_NOT_ALLOWED", "The product does not offer trials")
+  checkRelease(undefined, body.releaseVersion)
   const trials = ctx.store.trialsOf(product.id)
   let trial = trials.find((candidate) => candidate.fingerprint === body.fingerprint)
   if (trial === undefined) {
@@ -312,6 +367,7 @@ export const syncTrial = async (ctx: ApiContext, id: string, request: Request): 
   if (body.fingerprint !== trial.fingerprint) {
     throw cryptlexError("INVALID_ACTIVATION_FINGERPRINT", "The fingerprint differs from the trial activation's")
   }
+  checkRelease(undefined, body.releaseVersion)
   updateTrialFacts(trial, body)
   const product = productOf(ctx, trial.productId)
   return json(200, { trialActivationToken: await trialToken(product, trial, now) })

@@ -140,6 +140,8 @@ export interface Activation {
   userHash: string
   vmName: string | null
   container: boolean
+  /** The release version the activation was created with (signed as `crv`); null when the client sent none. */
+  releaseVersion: string | null
   metadata: ReadonlyArray<MetadataEntry>
   meterUses: Map<string, number>
   lastSyncedAt: number

@@ -80,6 +80,8 @@ export const activationToken = (
     ...(license.maxAllowedReleaseVersion === null
       ? {}
       : { maxAllowedReleaseVersion: license.maxAllowedReleaseVersion }),
+    // `crv` only when the activation was created with a release version.
+    ...(activation.releaseVersion === null ? {} : { currentReleaseVersion: activation.releaseVersion }),
     // `meat` and `mp` likewise only when the licence has a maintenance expiry or policy.
     ...(license.maintenanceExpiresAt === null ? {} : { maintenanceExpiresAt: seconds(license.maintenanceExpiresAt) }),
     ...(license.maintenancePolicy === null ? {} : { maintenancePolicy: license.maintenancePolicy }),
