@@ -14,6 +14,7 @@ import {
   createLicensing,
   Fingerprint,
   LicenseApi,
+  type LicenseCause,
   LicenseStore,
   type LicenseView,
   type PromiseLicensing
@@ -84,6 +85,36 @@ describe("createLicensing", () => {
         assert.notDeepEqual(views[i], views[i - 1], "two equal views in a row")
       }
     }
+  })
+
+  it("subscribe says why each view came: the activate command, then the operation's outcome; a failed sync with its failure", async () => {
+    const { id, key } = await emulator.createLicense({ productId })
+    const licensing = client()
+    await licensing.view()
+    const moments: Array<{ state: string; cause: LicenseCause | undefined }> = []
+    licensing.subscribe((view, cause) => moments.push({ state: view.state, cause }), { transient: true })
+    await licensing.activate(key)
+    await until(() => moments.at(-1)?.state === "active", "the listener saw the activation")
+    const activating = moments.find((m) => m.state === "activating")
+    assert.deepInclude(activating?.cause, { type: "command", command: "ACTIVATE" })
+    assert.isTrue(
+      moments.some(
+        (m) => m.cause?.type === "operation" && m.cause.operation === "activate" && m.cause.outcome === "ok"
+      ),
+      JSON.stringify(moments.map((m) => m.cause))
+    )
+    // The licence is revoked on the server: the next sync fails, and its cause carries the server's code.
+    await emulator.updateLicense(id, { revoked: true })
+    await licensing.sync().catch(() => undefined)
+    await until(
+      () =>
+        moments.some(
+          (m) => m.cause?.type === "operation" && m.cause.operation === "sync" && m.cause.outcome === "failed"
+        ),
+      "the listener saw the failed sync"
+    )
+    const failed = moments.find((m) => m.cause?.type === "operation" && m.cause.outcome === "failed")!.cause
+    assert.include(JSON.stringify(failed), "REVOKED_LICENSE")
   })
 
   it("activate resolves with the view; status, view, license and check answer from it", async () => {

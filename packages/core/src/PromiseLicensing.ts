@@ -30,6 +30,7 @@ import { type ActivateOptions, Licensing, LicensingError } from "./Licensing.ts"
 import { checkConfig, type LicensingConfig } from "./LicensingConfig.ts"
 import type { Feature, FeatureLookup } from "./FeatureEntitlements.ts"
 import type { LicenseDetails, LicenseView } from "./LicenseView.ts"
+import type { LicenseCause } from "./LicenseCause.ts"
 
 export interface PromiseLicensingConfig extends LicensingConfig {
   /** The platform: HTTP (through `LicenseApi`), storage and fingerprint. */
@@ -84,10 +85,12 @@ export interface PromiseLicensing {
   /**
    * Calls `listener` on every distinct change; returns the unsubscribe function. Listener errors are caught. By
    * default the working states a UI should not flash (`activating`, `evaluating`, a sync in flight…) are skipped
-   * unless the licence's status changes in them; `{ transient: true }` delivers every view.
+   * unless the licence's status changes in them; `{ transient: true }` delivers every view. The listener's second
+   * argument says why the view came (`Licensing.moments`: a command, a timer, an operation's outcome with its
+   * failure, another process's change); it is `undefined` for the view that was there before subscribing.
    */
   readonly subscribe: (
-    listener: (view: LicenseView) => void,
+    listener: (view: LicenseView, cause: LicenseCause | undefined) => void,
     options?: { readonly transient?: boolean | undefined }
   ) => () => void
   /**
@@ -154,12 +157,12 @@ export const createLicensing = (config: PromiseLicensingConfig): PromiseLicensin
       runtime.runFork(
         Effect.gen(function* () {
           const l = yield* Licensing
-          yield* Stream.runForEach(l.changes, (view) =>
+          yield* Stream.runForEach(l.moments, ({ view, cause }) =>
             Effect.sync(() => {
               if (!wanted(view)) return
               last = view
               try {
-                listener(view)
+                listener(view, cause)
               } catch {
                 // A listener's own failure must not stop the stream nor reach the licensing runtime.
               }
