@@ -35,12 +35,15 @@ export const ProductOptions = Schema.Struct({
 })
 export type ProductOptions = typeof ProductOptions.Encoded
 
+/** Answer of `POST /__admin/products` ({@link Emulator.createProduct}): the new product's id and public key. */
 export interface CreatedProduct {
+  /** The product id a client is configured with (`productId`). */
   readonly productId: string
   /** The product's RSA public key, SPKI PEM: what a client verifies tokens with. */
   readonly publicKeyPem: string
 }
 
+/** The licence's user: sent in its tokens as `un`, `ue`, `uc` (name, email, company); each field when set. */
 export const LicenseUser = Schema.Struct({
   name: Schema.optionalKey(Schema.String),
   email: Schema.optionalKey(Schema.String),
@@ -56,6 +59,7 @@ export const LicenseOrganization = Schema.Struct({
   address: Schema.optionalKey(OrganizationAddressOptions)
 })
 
+/** One meter attribute of a licence: its name and how many uses the licence allows (`lma` in the tokens). */
 export const MeterAttributePolicy = Schema.Struct({
   name: Schema.NonEmptyString,
   /** −1 means unlimited. */
@@ -134,8 +138,11 @@ export const LicenseOptions = Schema.Struct({
 })
 export type LicenseOptions = typeof LicenseOptions.Encoded
 
+/** Answer of `POST /__admin/licenses` ({@link Emulator.createLicense}). */
 export interface CreatedLicense {
+  /** The licence id (the token's `lid`), for the admin calls that name the licence. */
   readonly id: string
+  /** The licence key a client activates with. */
   readonly key: string
 }
 
@@ -171,8 +178,11 @@ export const ReleaseOptions = Schema.Struct({
 })
 export type ReleaseOptions = typeof ReleaseOptions.Encoded
 
+/** Answer of `POST /__admin/releases` ({@link Emulator.createRelease}): the release and its files as served. */
 export interface CreatedRelease {
+  /** The release id (`GET /v3/releases/{id}/allowed`). */
   readonly id: string
+  /** Each file's id, name, size in bytes and SHA-256 checksum (hex), as the release JSON carries them. */
   readonly files: ReadonlyArray<{
     readonly id: string
     readonly name: string
@@ -207,7 +217,9 @@ export const UserPatch = Schema.Struct({
 })
 export type UserPatch = typeof UserPatch.Encoded
 
+/** Answer of the user admin calls ({@link Emulator.createUser}, `getUser`, `updateUser`): a user as stored. */
 export interface UserView {
+  /** The user id (the access token's `sub`). */
   readonly id: string
   readonly accountId: string | null
   readonly email: string
@@ -226,7 +238,13 @@ export type AccountOptions = typeof AccountOptions.Encoded
 export const TrialPatch = Schema.Struct({ expiresAt: Instant })
 export type TrialPatch = typeof TrialPatch.Encoded
 
+/**
+ * How a fault breaks a matching request: `drop` closes the connection without an answer, `delay` answers late,
+ * `status` answers with an error status (and `Retry-After` when given), `malformed` answers a body no client can
+ * use.
+ */
 export const FaultKind = Schema.Literals(["drop", "delay", "status", "malformed"])
+/** One of {@link FaultKind}'s literals. */
 export type FaultKind = typeof FaultKind.Type
 
 const NonNegativeInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
@@ -265,11 +283,15 @@ export const ClockChange = Schema.Struct({
 })
 export type ClockChange = typeof ClockChange.Encoded
 
+/** An activation's uses of one meter attribute. */
 export interface MeterUsesView {
+  /** The meter attribute's name. */
   readonly name: string
+  /** The uses this activation has counted (never below 0). */
   readonly uses: number
 }
 
+/** A licence's meter attribute with its totals over every activation. */
 export interface LicenseMeterView {
   /** The id the meter call names (`POST /v3/activations/meter-attributes/{id}`). */
   readonly id: string
@@ -279,6 +301,7 @@ export interface LicenseMeterView {
   readonly grossUses: number
 }
 
+/** A live activation of a licence as the emulator holds it: what the client sent and what the server granted. */
 export interface ActivationView {
   readonly id: string
   readonly licenseId: string
@@ -287,6 +310,8 @@ export interface ActivationView {
   readonly os: string
   readonly osVersion: string | null
   readonly appVersion: string
+  /** The release version the activation was created with (signed as `crv`); null when the client sent none. */
+  readonly releaseVersion: string | null
   readonly userHash: string
   readonly vmName: string | null
   readonly container: boolean
@@ -340,6 +365,7 @@ export interface LicenseView {
   readonly activations: ReadonlyArray<ActivationView>
 }
 
+/** A trial activation as the emulator holds it; `expiresAt` moves with `updateTrialActivation`. */
 export interface TrialActivationView {
   readonly id: string
   readonly productId: string

@@ -43,6 +43,7 @@ import { CryptlexRateLimit, type RateLimitPolicy } from "./internal/RateLimit.ts
 import { Dropped, type Handler, makeHandler } from "./internal/Router.ts"
 import { Store } from "./internal/Store.ts"
 
+/** Options of {@link startEmulator} and {@link createEmulator}; every field is optional. */
 export interface EmulatorOptions {
   /** Port of the HTTP server (`startEmulator` only); 0, the default, picks a free one. */
   readonly port?: number
@@ -61,6 +62,7 @@ export interface EmulatorOptions {
   readonly rateLimit?: RateLimitOptions | false
 }
 
+/** A rate limit on the `/v3/` calls: past it, `429` with `Retry-After` (reference-client.md row 23). */
 export interface RateLimitOptions {
   /** Requests allowed per window and client IP (an integer ≥ 1). */
   readonly requests: number
@@ -79,6 +81,7 @@ export const CryptlexRateLimitOptions: RateLimitOptions = CryptlexRateLimit
  */
 export const DefaultRateLimit: RateLimitOptions | false = false
 
+/** The emulator's clock as the admin API moves it ({@link Emulator.clock}). */
 export interface EmulatorClockControl {
   /** The emulator's current time, epoch milliseconds. */
   readonly now: () => Promise<number>
@@ -88,8 +91,13 @@ export interface EmulatorClockControl {
   readonly advance: (seconds: number) => Promise<number>
 }
 
+/** `globalThis.fetch`'s signature: what {@link Emulator.fetch} is, and what Effect's `FetchHttpClient.Fetch` takes. */
 export type Fetch = (input: Request | string | URL, init?: RequestInit) => Promise<Response>
 
+/**
+ * A running emulator: its URL (or in-process `fetch`) for the client under test, and the admin API as typed calls
+ * (each rejects with {@link EmulatorAdminError} when the emulator refuses it, with the status and message).
+ */
 export interface Emulator {
   /** Base URL: the server's for `startEmulator`, a placeholder (`http://licensure-emulator.invalid`) in-process. */
   readonly url: string
@@ -101,25 +109,39 @@ export interface Emulator {
   readonly fetch: Fetch
   /** Stops the server (if any), cancels delayed requests; later requests fail like a refused connection. */
   readonly close: () => Promise<void>
+  /** A product with a fresh RSA key pair: its id and the public key a client verifies tokens with. */
   readonly createProduct: (options?: ProductOptions) => Promise<CreatedProduct>
+  /** A product's settings (trial policy, account id, metadata) as stored. */
   readonly getProduct: (id: string) => Promise<ProductView>
+  /** A licence of a product, with its policy (type, seats, expiry, sync interval, grace, meters, user…). */
   readonly createLicense: (options: LicenseOptions) => Promise<CreatedLicense>
+  /** A licence as the server holds it, with its live activations (what a client changed shows here). */
   readonly getLicense: (id: string) => Promise<LicenseView>
+  /** Changes a licence's policy (revoke, suspend, extend, …): the next token a client gets carries it. */
   readonly updateLicense: (id: string, patch: LicensePatch) => Promise<LicenseView>
+  /** Deletes an activation as an admin would, without counting a deactivation: its next sync gets a coded 404. */
   readonly deleteActivation: (id: string) => Promise<void>
+  /** Changes a trial activation (its expiry: a trial extension), signed into the next trial token. */
   readonly updateTrialActivation: (id: string, patch: TrialPatch) => Promise<TrialActivationView>
+  /** Deletes a trial activation: its next sync gets a coded 404. */
   readonly deleteTrialActivation: (id: string) => Promise<void>
+  /** Breaks the matching `/v3/` requests as {@link FaultSpec} says (drop, delay, status, malformed). */
   readonly addFault: (fault: FaultSpec) => Promise<{ readonly id: string }>
   /** A release of a product, offered by `GET /v3/releases/update` to the platforms and channel it names. */
   readonly createRelease: (options: ReleaseOptions) => Promise<CreatedRelease>
   /** A user who logs in with `POST /v3/accounts/login` and lists licences with `GET /v3/me/licenses`. */
   readonly createUser: (options: UserOptions) => Promise<UserView>
+  /** A user as stored: failed logins, lock, licences. */
   readonly getUser: (id: string) => Promise<UserView>
+  /** Changes a user (password, two-factor code, licences) or unlocks it. */
   readonly updateUser: (id: string, patch: UserPatch) => Promise<UserView>
   /** An account's settings (OIDC single sign-on). */
   readonly updateAccount: (accountId: string, options: AccountOptions) => Promise<{ readonly id: string }>
+  /** Removes every fault. */
   readonly clearFaults: () => Promise<void>
+  /** The `/v3/` requests served so far, oldest first: method, path, status, time on the emulator's clock. */
   readonly log: () => Promise<ReadonlyArray<LogEntry>>
+  /** Empties the request log. */
   readonly clearLog: () => Promise<void>
   readonly clock: EmulatorClockControl
 }

@@ -10,6 +10,7 @@
  */
 import type { LoginErrorCode, ReleaseErrorCode, ServerErrorCode } from "@licensure/core/Protocol"
 
+/** The status of every activation, trial and meter error code (`ServerErrorCode`): 409, 404 or 400 as above. */
 export const ErrorStatus: { readonly [Code in ServerErrorCode]: number } = {
   ACTIVATION_LIMIT_REACHED: 400,
   DEACTIVATION_LIMIT_REACHED: 409,

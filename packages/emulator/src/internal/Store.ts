@@ -269,6 +269,7 @@ export const activationView = (license: License, activation: Activation): Activa
   os: activation.os,
   osVersion: activation.osVersion,
   appVersion: activation.appVersion,
+  releaseVersion: activation.releaseVersion,
   userHash: activation.userHash,
   vmName: activation.vmName,
   container: activation.container,
