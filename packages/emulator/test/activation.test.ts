@@ -474,7 +474,7 @@ describe("DELETE /v3/activations/{id} (an admin call on Cryptlex)", () => {
 
 describe("the release the client runs (releaseVersion)", () => {
   it("signs the release an activation was created with as crv, and a sync on a newer release keeps it", async () => {
-    const { key } = await emulator.createLicense({ productId })
+    const { key, id } = await emulator.createLicense({ productId })
     const first = await activate(emulator.url, activationBody(key, productId, { releaseVersion: "1.4.2" }))
     assert.strictEqual(first.status, 201, JSON.stringify(first.body))
     const claims = await verifyActivation(first.body.activationToken, publicKeyPem)
@@ -489,6 +489,7 @@ describe("the release the client runs (releaseVersion)", () => {
       (await verifyActivation(synced.body.activationToken, publicKeyPem)).currentReleaseVersion,
       "1.4.2"
     )
+    assert.strictEqual((await emulator.getLicense(id)).activations[0]?.releaseVersion, "1.4.2")
   })
 
   it("signs no crv when the client sends no release version, or an empty one", async () => {
