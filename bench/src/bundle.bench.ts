@@ -16,7 +16,7 @@
  * "Offline": the API host is a closed port (127.0.0.1:9) once the licence is stored; a check that asked the
  * network would fail, and the probes crash the bench unless the licence is `active`.
  *
- * `BENCH_RUNS` overrides the number of processes per case (default 15).
+ * `BENCH_RUNS` overrides the number of processes per case (default 15); `BENCH_KEEP=1` keeps the scratch directory.
  */
 import { spawn, spawnSync } from "node:child_process"
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
@@ -255,5 +255,7 @@ console.log(JSON.stringify([...seen].filter((u) => u.includes("/node_modules/"))
   )
   console.log(`wrote ${path}`)
 } finally {
-  rmSync(tmp, { recursive: true, force: true })
+  // `BENCH_KEEP=1` keeps the scratch directory (probes, stores, the copied bundle) for profiling a case by hand.
+  if (process.env.BENCH_KEEP === "1") console.log(`kept ${tmp}`)
+  else rmSync(tmp, { recursive: true, force: true })
 }
