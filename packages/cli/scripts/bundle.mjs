@@ -70,6 +70,9 @@ const result = await esbuild.build({
   format: "esm",
   platform: "node",
   target: "node22",
+  // Minified, as packages/licensure's bundle: half the bytes (2.0 vs 4.4 MiB with elkjs) and about 6 ms less for
+  // an offline `status` here (83 vs 88 ms over bare node, medians of 21); a stack under LICENSURE_DEBUG then names
+  // minified functions, but still the chunk, line and column.
   minify: true,
   treeShaking: true,
   plugins: [workspaceSources, inlineAssets],
