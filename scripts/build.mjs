@@ -116,7 +116,11 @@ for (const name of names) {
   const started = performance.now()
   const dir = join(root, "packages", name)
   const dist = join(dir, "dist")
-  if (!force && !needs(name).some((dep) => rebuilt.has(dep)) && stampOf(dir) > newest(dir)) {
+  // A dependency built after this package (by an earlier `build.mjs <dep>`) also makes it stale: the CLI's bundle
+  // inlines its dependencies' sources.
+  const stamp = stampOf(dir)
+  const depNewer = needs(name).some((dep) => rebuilt.has(dep) || stampOf(join(root, "packages", dep)) > stamp)
+  if (!force && !depNewer && stamp > newest(dir)) {
     console.log(`build: @licensure/${name} is up to date`)
     continue
   }
