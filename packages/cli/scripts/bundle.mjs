@@ -9,6 +9,8 @@
 // (scripts/workspace-paths.mjs), and so are the npm packages (effect, xstate, jose, elkjs); only `node:` built-ins
 // and undici stay imports. The bin's first statement still turns on Node's compile cache before its chunks load.
 //
+// The inlined npm packages' licences go to dist/bin/THIRD-PARTY-LICENSES.txt (minifying drops their headers).
+//
 // The inspector's assets (src/inspector/Assets.ts reads them from beside itself) are inlined: that module is
 // replaced here by one returning the files' texts, so the bundled bin needs no file next to its chunks.
 //
@@ -61,6 +63,8 @@ export const readAsset = (name) => {
 
 rmSync(out, { recursive: true, force: true })
 const result = await esbuild.build({
+  // Metafile paths relative to the package, wherever the script is run from.
+  absWorkingDir: pkg,
   entryPoints: { licensure: join(pkg, "src/bin/licensure.ts") },
   outdir: out,
   entryNames: "[name]",
@@ -92,6 +96,27 @@ const result = await esbuild.build({
 // esbuild's metafile (which source went into which chunk) beside dist/, not in it, so it never ships; the bundle
 // test reads it.
 writeFileSync(join(pkg, ".bundle-meta.json"), JSON.stringify(result.metafile))
+
+// The inlined npm packages' licences (effect, xstate and jose are MIT, elkjs EPL-2.0), which minified code loses,
+// shipped beside the bin in one file.
+const inlined = [
+  ...new Set(
+    Object.keys(result.metafile.inputs).flatMap((input) => {
+      const match = /^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//.exec(input)
+      return match === null ? [] : [join(pkg, match[1])]
+    })
+  )
+].sort()
+const notices = inlined.map((dir) => {
+  const { name, version } = JSON.parse(readFileSync(join(dir, "package.json"), "utf8"))
+  const file = readdirSync(dir).find((f) => /^licen[cs]e/i.test(f))
+  if (file === undefined) throw new Error(`bundle: ${name} is inlined but ships no LICENSE file`)
+  return `${name}@${version}\n\n${readFileSync(join(dir, file), "utf8").trim()}\n`
+})
+writeFileSync(
+  join(out, "THIRD-PARTY-LICENSES.txt"),
+  `The licensure bin (this folder) inlines these packages; their licences follow.\n\n${notices.join(`\n${"-".repeat(80)}\n\n`)}`
+)
 
 const outputs = Object.entries(result.metafile.outputs)
 const bytes = outputs.reduce((sum, [, o]) => sum + o.bytes, 0)

@@ -175,6 +175,24 @@ process.on("exit", () => writeFileSync(${JSON.stringify(traced)}, JSON.stringify
       )
   })
 
+  it("ships the licence of every npm package it inlines", () => {
+    const meta = JSON.parse(NodeFs.readFileSync(NodePath.join(pkgDir, ".bundle-meta.json"), "utf8")) as {
+      inputs: Record<string, unknown>
+    }
+    const names = new Set(
+      Object.keys(meta.inputs).flatMap((input) => {
+        const parts = input.split("/")
+        const at = parts.lastIndexOf("node_modules")
+        if (at < 0) return []
+        return [parts[at + 1]!.startsWith("@") ? `${parts[at + 1]}/${parts[at + 2]}` : parts[at + 1]!]
+      })
+    )
+    assert.includeMembers([...names], ["effect", "xstate", "jose", "elkjs"])
+    const notices = NodeFs.readFileSync(NodePath.join(distBin, "THIRD-PARTY-LICENSES.txt"), "utf8")
+    for (const name of names) assert.match(notices, new RegExp(`^${name}@\\d+\\.\\d+\\.\\d+\\n\\n\\S`, "m"), name)
+    assert.include(notices, "Eclipse Public License")
+  })
+
   it("runs from a copy of dist/bin alone: status, and the chart drawn with its stylesheet", async () => {
     const bin = NodePath.join(copy, "licensure.js")
     assert.strictEqual(statusOf(await exec([bin, "status", "--json"], { ...env, LICENSURE_HOST: Offline })).exitCode, 0)
