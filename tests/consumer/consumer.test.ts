@@ -301,6 +301,9 @@ describe("consumer: the packed tarballs installed with npm", { timeout: 180_000 
     const svg = run(join(nodeApp, "node_modules", ".bin", "licensure"), ["chart", "--format", "svg"], nodeApp, 60_000)
     assert.include(svg.stdout, `<style>${escaped}</style>`)
     assert.include(svg.stdout, 'data-state="active"')
+    // The bundle targets Node 22 too (`engines`), and runs there.
+    const on22 = run(tools.node22, [join(binDir, "licensure.js"), "chart", "--format", "svg"], nodeApp, 60_000)
+    assert.strictEqual(on22.stdout, svg.stdout)
     // The exported modules are the tsc build, reading the assets packed beside them.
     writeFileSync(
       join(nodeApp, "cli-module.mjs"),
