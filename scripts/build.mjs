@@ -1,9 +1,20 @@
 // `pnpm build` (all public packages, in dependency order) or `node scripts/build.mjs <folder>…`: compiles each
 // package's src/*.ts with tsc into dist/ as ESM `.js` + `.d.ts`, then (except the CLI, which nobody `require`s)
-// a second CommonJS pass renamed to `.cjs` + `.d.cts` beside them, relative specifiers rewritten to match. The
+// a second CommonJS pass renamed to `.cjs` + `.d.cts` beside them, relative specifiers rewritten to match; a
+// package with a scripts/bundle.mjs (the CLI, whose bin is an esbuild bundle) runs it last. The
 // build resolves sibling packages through their built `types`, not their sources, so the order matters.
 import { spawnSync } from "node:child_process"
-import { copyFileSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, chmodSync, mkdirSync } from "node:fs"
+import {
+  copyFileSync,
+  existsSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  chmodSync,
+  mkdirSync
+} from "node:fs"
 import { dirname, join, relative } from "node:path"
 import { fileURLToPath } from "node:url"
 
@@ -86,6 +97,7 @@ const rebuilt = new Set()
 const newest = (dir) =>
   Math.max(
     ...walk(join(dir, "src")).map((f) => statSync(f).mtimeMs),
+    ...(existsSync(join(dir, "scripts")) ? walk(join(dir, "scripts")).map((f) => statSync(f).mtimeMs) : []),
     ...readdirSync(dir)
       .filter((f) => f === "package.json" || /^tsconfig.*\.json$/.test(f))
       .map((f) => statSync(join(dir, f)).mtimeMs),
@@ -104,7 +116,11 @@ for (const name of names) {
   const started = performance.now()
   const dir = join(root, "packages", name)
   const dist = join(dir, "dist")
-  if (!force && !needs(name).some((dep) => rebuilt.has(dep)) && stampOf(dir) > newest(dir)) {
+  // A dependency built after this package (by an earlier `build.mjs <dep>`) also makes it stale: the CLI's bundle
+  // inlines its dependencies' sources.
+  const stamp = stampOf(dir)
+  const depNewer = needs(name).some((dep) => rebuilt.has(dep) || stampOf(join(root, "packages", dep)) > stamp)
+  if (!force && !depNewer && stamp > newest(dir)) {
     console.log(`build: @licensure/${name} is up to date`)
     continue
   }
@@ -148,6 +164,12 @@ for (const name of names) {
       mkdirSync(dirname(target), { recursive: true })
       copyFileSync(file, target)
     }
+  }
+  // A package with its own bundle step (the CLI's bin: packages/cli/scripts/bundle.mjs) runs it after tsc.
+  const bundle = join(dir, "scripts", "bundle.mjs")
+  if (existsSync(bundle)) {
+    const run = spawnSync(process.execPath, [bundle], { cwd: dir, stdio: "inherit" })
+    if (run.status !== 0) process.exit(run.status ?? 1)
   }
   const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8"))
   for (const bin of Object.values(pkg.bin ?? {})) chmodSync(join(dir, bin), 0o755)

@@ -285,6 +285,41 @@ describe("consumer: the packed tarballs installed with npm", { timeout: 180_000 
     assert.strictEqual(await exited, 0)
   })
 
+  it("the packed CLI: its bin is a bundle whose chart embeds the stylesheet; its library modules read their assets", () => {
+    const cliDir = join(nodeApp, "node_modules", "@licensure", "cli")
+    const binDir = join(cliDir, "dist", "bin")
+    assert.isTrue(
+      readdirSync(join(binDir, "chunks")).some((f) => f.endsWith(".js")),
+      "the bin's chunks are packed"
+    )
+    const css = readFileSync(join(cliDir, "dist", "inspector", "chart.css"), "utf8")
+    const escaped = css
+      .replaceAll("&", "&amp;")
+      .replaceAll("<", "&lt;")
+      .replaceAll(">", "&gt;")
+      .replaceAll('"', "&quot;")
+    const svg = run(join(nodeApp, "node_modules", ".bin", "licensure"), ["chart", "--format", "svg"], nodeApp, 60_000)
+    assert.include(svg.stdout, `<style>${escaped}</style>`)
+    assert.include(svg.stdout, 'data-state="active"')
+    // The bundle targets Node 22 too (`engines`), and runs there.
+    const on22 = run(tools.node22, [join(binDir, "licensure.js"), "chart", "--format", "svg"], nodeApp, 60_000)
+    assert.strictEqual(on22.stdout, svg.stdout)
+    // The exported modules are the tsc build, reading the assets packed beside them.
+    writeFileSync(
+      join(nodeApp, "cli-module.mjs"),
+      `import { stylesheet } from "@licensure/cli/ChartSvg"
+import * as Page from "@licensure/cli/inspector/Page"
+console.log(JSON.stringify({ css: stylesheet(), html: Page.read().html("<svg></svg>") }))
+`
+    )
+    const out = JSON.parse(run(process.execPath, ["cli-module.mjs"], nodeApp, 60_000).stdout) as {
+      css: string
+      html: string
+    }
+    assert.strictEqual(out.css, css)
+    assert.include(out.html, readFileSync(join(cliDir, "dist", "inspector", "page.js"), "utf8"))
+  })
+
   it("Node 24, ESM import", () => {
     lifecycle(run(process.execPath, ["consumer.mjs"], nodeApp, 60_000), /^node 24\./, "esm", "node 24 esm")
   })

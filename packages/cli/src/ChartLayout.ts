@@ -21,13 +21,15 @@
  *
  * @since 0.1.0
  */
-import { createRequire } from "node:module"
 import type { ChartEdge, ChartGraph } from "@licensure/core/Chart"
 import type { ELK as ElkApi } from "elkjs/lib/elk-api.js"
+import * as ElkBundled from "elkjs/lib/elk.bundled.js"
 
-// elkjs is CommonJS whose `module.exports` is the class; `require` gets it the same way under every module setting
-// (a default import is the class for a bundler and the namespace for nodenext).
-const ELK = createRequire(import.meta.url)("elkjs/lib/elk.bundled.js") as new () => ElkApi
+// elkjs is CommonJS whose `module.exports` is the class. An import (not `createRequire`) lets esbuild inline it in
+// the bundled bin. At run time the namespace's `default` is that class both in Node (a CommonJS module's default is
+// `module.exports`) and in esbuild's bundle (node-mode interop in a `"type": "module"` package); the types disagree
+// by module setting (the class for a bundler, the namespace for nodenext), hence the cast.
+const ELK = ElkBundled.default as unknown as new () => ElkApi
 
 export interface Point {
   readonly x: number

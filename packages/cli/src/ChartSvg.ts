@@ -11,8 +11,8 @@
  *
  * @since 0.1.0
  */
-import { readFileSync } from "node:fs"
 import { LabelLineHeight, type LaidOutChart, type Point } from "./ChartLayout.ts"
+import { readAsset } from "./inspector/Assets.ts"
 
 export interface SvgOptions {
   /** A stylesheet to embed in a `<style>` element (the standalone file); none when the page styles it. */
@@ -24,7 +24,7 @@ export interface SvgOptions {
 }
 
 /** The chart's stylesheet (`inspector/chart.css`): the page's and every exported SVG's. */
-export const stylesheet = (): string => readFileSync(new URL("./inspector/chart.css", import.meta.url), "utf8")
+export const stylesheet = (): string => readAsset("chart.css")
 
 const xml = (text: string) =>
   text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;")

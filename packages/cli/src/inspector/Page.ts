@@ -7,7 +7,7 @@
  * @since 0.1.0
  */
 import { createHash } from "node:crypto"
-import { readFileSync } from "node:fs"
+import { readAsset } from "./Assets.ts"
 
 export interface Page {
   /** The page around the chart's `<svg>` markup. */
@@ -18,12 +18,10 @@ export interface Page {
 
 const sha256 = (text: string) => `'sha256-${createHash("sha256").update(text, "utf8").digest("base64")}'`
 
-const asset = (name: string): string => readFileSync(new URL(name, import.meta.url), "utf8")
-
 /** Reads the assets; throws when a file is missing or could break out of its inline block. */
 export const read = (): Page => {
-  const style = `${asset("./chart.css")}\n${asset("./page.css")}`
-  const script = asset("./page.js")
+  const style = `${readAsset("chart.css")}\n${readAsset("page.css")}`
+  const script = readAsset("page.js")
   if (/<\/(script|style)/i.test(script + style)) {
     throw new Error("page.js and page.css must not contain a closing </script> or </style> tag")
   }
