@@ -140,7 +140,13 @@ describe("the emulator against the fixtures", () => {
       const { activationToken } = Schema.decodeUnknownSync(ActivationResponse)(created.body)
       const payload = await payloadOf(activationToken)
       const claims = Schema.decodeUnknownSync(ActivationTokenClaims)(payload)
-      assert.deepStrictEqual(Object.keys(payload).sort(), Object.keys(read("claims.node-locked.json")).sort())
+      // The fixture's claim set, plus `crv` when the request names the release it runs (the full one does).
+      const expected = [
+        ...Object.keys(read("claims.node-locked.json")),
+        ...(typeof request.releaseVersion === "string" && request.releaseVersion !== "" ? ["crv"] : [])
+      ]
+      assert.deepStrictEqual(Object.keys(payload).sort(), expected.sort())
+      assert.strictEqual(claims.currentReleaseVersion, request.releaseVersion || undefined)
       assert.strictEqual(claims.fingerprint, request.fingerprint)
 
       const synced = await send("PATCH", Endpoints.sync(claims.activationId), request)
