@@ -31,6 +31,7 @@ import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { gzipSync } from "node:zlib"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import { attw, publintMessages } from "../src/PackageLint.ts"
 import { SignJWT } from "jose"
 import { chromium } from "playwright-core"
 
@@ -261,6 +262,22 @@ describe("consumer: the packed tarballs installed with npm", { timeout: 180_000 
     }
     const du = Number(run("du", ["-sb", join(nodeApp, "node_modules")], work).stdout.split("\t")[0])
     assert.isAbove(du, 0)
+  })
+
+  it("publint and @arethetypeswrong/cli find nothing in any tarball (every entry point of each)", async () => {
+    for (const name of Packages) {
+      assert.deepStrictEqual(await publintMessages(tarballs[name]), [], `publint on ${name}`)
+      // Every module a package exports: its root (the CLI has none) and each dist/<Module>.js beside it.
+      const dist = join(root, "packages", name, "dist")
+      const modules = readdirSync(dist)
+        .filter((f) => f.endsWith(".js") && f !== "index.js")
+        .map((f) => `./${f.slice(0, -3)}`)
+      const entrypoints = [...(existsSync(join(dist, "index.js")) ? ["."] : []), ...modules]
+      const report = attw(tarballs[name], entrypoints, name === "cli" ? "esm-only" : "node16")
+      assert.isAtLeast(report.entrypoints, entrypoints.length, `attw analysed every entry point of ${name}`)
+      assert.deepStrictEqual(report.problems, [], `attw on ${name}`)
+      assert.strictEqual(report.exitCode, 0, `attw's exit on ${name}`)
+    }
   })
 
   it("the packed bins run: `licensure --help` and `licensure-emulator` (one JSON line, then SIGTERM exits 0)", async () => {

@@ -6,12 +6,13 @@
  * activate, status, deactivate, with the views printed as JSON for the assertions.
  */
 import { spawn, spawnSync } from "node:child_process"
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { type Emulator, startEmulator } from "@licensure/emulator"
+import { attw, publintMessages } from "../../../tests/src/PackageLint.ts"
 
 const pkg = join(dirname(fileURLToPath(import.meta.url)), "..")
 const dist = join(pkg, "dist")
@@ -78,6 +79,20 @@ const runIn = (dir: string, file: string, args: Array<string>) =>
   })
 
 describe("licensure bundle", () => {
+  it("publint and @arethetypeswrong/cli (strict: node10, node16 from CJS and ESM, bundler) find nothing in its tarball", async () => {
+    const out = tempDir("licensure-pack-")
+    const pack = spawnSync("pnpm", ["pack", "--ignore-scripts", "--pack-destination", out], {
+      cwd: pkg,
+      encoding: "utf8"
+    })
+    assert.strictEqual(pack.status, 0, `pnpm pack failed:\n${pack.stdout}\n${pack.stderr}`)
+    const tarball = join(out, readdirSync(out).find((f) => f.endsWith(".tgz")) ?? "no tarball")
+    assert.deepStrictEqual(await publintMessages(tarball), [])
+    const report = attw(tarball, ["."], "strict")
+    assert.deepStrictEqual(report.problems, [])
+    assert.strictEqual(report.exitCode, 0)
+  }, 120_000)
+
   it("imports nothing but node: built-ins, and its d.ts imports nothing", () => {
     const meta = JSON.parse(readFileSync(join(dist, "meta.json"), "utf8")) as {
       outputs: Record<string, { imports: Array<{ path: string; kind: string; external?: boolean }> }>
