@@ -4,7 +4,7 @@
 // scripts/workspace-paths.mjs, so no workspace build is needed first); only `node:` built-ins stay imports.
 // Then the declarations: rollup-plugin-dts (on TypeScript 5.9's API; the repo's TypeScript 7 has no JS API)
 // bundles the public types, effect's included, into dist/index.d.ts and dist/index.d.cts, importing nothing.
-// Writes dist/meta.json (esbuild's metafile for the ESM bundle) for the test and the bench.
+// Writes .bundle-meta.json (esbuild's metafile for the ESM bundle; beside dist/, not in the tarball) for the test.
 import { spawnSync } from "node:child_process"
 import { builtinModules } from "node:module"
 import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
@@ -51,7 +51,7 @@ const esm = await esbuild.build({
   }
 })
 await esbuild.build({ ...common, format: "cjs", outfile: join(dist, "index.cjs") })
-writeFileSync(join(dist, "meta.json"), JSON.stringify(esm.metafile))
+writeFileSync(join(pkg, ".bundle-meta.json"), JSON.stringify(esm.metafile))
 
 // The declarations come from the workspace packages' built .d.ts (tsc 7 emits them; compiling their sources
 // again with TypeScript 5.9 through pnpm's symlinks trips TS2742), so those are built first.

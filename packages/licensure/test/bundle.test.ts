@@ -6,7 +6,17 @@
  * activate, status, deactivate, with the views printed as JSON for the assertions.
  */
 import { spawn, spawnSync } from "node:child_process"
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import {
+  copyFileSync,
+  type Dirent,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync
+} from "node:fs"
 import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -79,7 +89,7 @@ const runIn = (dir: string, file: string, args: Array<string>) =>
   })
 
 describe("licensure bundle", () => {
-  it("publint and @arethetypeswrong/cli (strict: node10, node16 from CJS and ESM, bundler) find nothing in its tarball", async () => {
+  it("its tarball: publint and attw (strict) find nothing; installed alone it is under 5 MB, no scripts, no native code", async () => {
     const out = tempDir("licensure-pack-")
     const pack = spawnSync("pnpm", ["pack", "--ignore-scripts", "--pack-destination", out], {
       cwd: pkg,
@@ -91,10 +101,53 @@ describe("licensure bundle", () => {
     const report = attw(tarball, ["."], "strict")
     assert.deepStrictEqual(report.problems, [])
     assert.strictEqual(report.exitCode, 0)
-  }, 120_000)
+
+    // Installed alone with npm into an app outside the workspace (issue 8): at most 5 MB of node_modules, no
+    // install script and no native code anywhere in it, and the installed entry runs.
+    const app = tempDir("licensure-alone-")
+    writeFileSync(join(app, "package.json"), JSON.stringify({ name: "alone", private: true, version: "1.0.0" }))
+    const env = { ...process.env, NODE_OPTIONS: "" }
+    const install = spawnSync("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error", tarball], {
+      cwd: app,
+      encoding: "utf8",
+      env,
+      timeout: 180_000
+    })
+    assert.strictEqual(install.status, 0, `npm install failed:\n${install.stdout}\n${install.stderr}`)
+    const modules = join(app, "node_modules")
+    const files = (readdirSync(modules, { recursive: true, withFileTypes: true }) as Array<Dirent>).filter((e) =>
+      e.isFile()
+    )
+    const bytes = files.reduce((sum, e) => sum + statSync(join(e.parentPath, e.name)).size, 0)
+    assert.isAtMost(bytes, 5 * 1024 * 1024, `node_modules holds ${bytes} bytes`)
+    const manifests = files.filter((e) => e.name === "package.json")
+    assert.isAtLeast(manifests.length, 1)
+    for (const manifest of manifests) {
+      const scripts = JSON.parse(readFileSync(join(manifest.parentPath, manifest.name), "utf8")).scripts ?? {}
+      for (const hook of ["preinstall", "install", "postinstall"]) {
+        assert.notProperty(scripts, hook, `${join(manifest.parentPath, manifest.name)} has an install script`)
+      }
+    }
+    const native = files.filter((e) => e.name.endsWith(".node") || e.name === "binding.gyp")
+    assert.deepStrictEqual(
+      native.map((e) => e.name),
+      [],
+      "native code"
+    )
+    const ran = spawnSync(
+      process.execPath,
+      ["-e", 'import("licensure").then((m) => console.log(typeof m.createNodeLicensing))'],
+      {
+        cwd: app,
+        encoding: "utf8",
+        env
+      }
+    )
+    assert.strictEqual(ran.stdout.trim(), "function", ran.stderr)
+  }, 240_000)
 
   it("imports nothing but node: built-ins, and its d.ts imports nothing", () => {
-    const meta = JSON.parse(readFileSync(join(dist, "meta.json"), "utf8")) as {
+    const meta = JSON.parse(readFileSync(join(pkg, ".bundle-meta.json"), "utf8")) as {
       outputs: Record<string, { imports: Array<{ path: string; kind: string; external?: boolean }> }>
     }
     const imports = Object.values(meta.outputs).flatMap((o) => o.imports)
