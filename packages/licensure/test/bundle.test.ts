@@ -89,7 +89,7 @@ const runIn = (dir: string, file: string, args: Array<string>) =>
   })
 
 describe("licensure bundle", () => {
-  it("its tarball: publint and attw (strict) find nothing; installed alone it is under 5 MB, no scripts, no native code", async () => {
+  it("its tarball: publint and attw (strict) find nothing; installed alone it is under 5 MB, no scripts, no native code, and the README's quick start runs in it", async () => {
     const out = tempDir("licensure-pack-")
     const pack = spawnSync("pnpm", ["pack", "--ignore-scripts", "--pack-destination", out], {
       cwd: pkg,
@@ -144,6 +144,39 @@ describe("licensure bundle", () => {
       }
     )
     assert.strictEqual(ran.stdout.trim(), "function", ran.stderr)
+
+    // The README's quick start, pasted into that app as a TypeScript file (Node strips the types) with the
+    // placeholders filled in: the product's id and key, and a `host` line for the emulator (the snippet talks to
+    // api.cryptlex.com by default). `startTheApp` is the app's own function.
+    const readme = readFileSync(join(pkg, "..", "..", "README.md"), "utf8")
+    const use = readme.slice(readme.indexOf("## Use it"))
+    const snippet = /```ts\n([\s\S]*?)```/.exec(use)?.[1]
+    assert.isString(snippet, "the README's Use it section has a ts block")
+    const pasted = snippet!
+      .replace('"<product GUID>"', JSON.stringify(productId))
+      .replace(
+        `"<the product's RSA public key, SPKI PEM>"`,
+        `${JSON.stringify(publicKeyPem)},\n  host: ${JSON.stringify(emulator.url)}`
+      )
+    assert.notInclude(pasted, "<", "every placeholder filled")
+    writeFileSync(
+      join(app, "quickstart.mts"),
+      `const startTheApp = () => console.log("the app started")\n${pasted}\nawait new Promise((r) => setTimeout(r, 50))\nprocess.exit(0)\n`
+    )
+    const { key } = await emulator.createLicense({ productId })
+    const quick = await new Promise<{ code: number | null; out: string }>((resolve) => {
+      const child = spawn(process.execPath, ["quickstart.mts"], {
+        cwd: app,
+        env: { ...env, LICENSE_KEY: key, HOME: app, XDG_DATA_HOME: join(app, "data") }
+      })
+      let out = ""
+      child.stdout.on("data", (d) => (out += d))
+      child.stderr.on("data", (d) => (out += d))
+      child.on("close", (code) => resolve({ code, out }))
+    })
+    assert.strictEqual(quick.code, 0, quick.out)
+    assert.include(quick.out, "the app started", quick.out)
+    assert.match(quick.out, /^active LA_OK$/m, quick.out)
   }, 240_000)
 
   it("imports nothing but node: built-ins, and its d.ts imports nothing", () => {
