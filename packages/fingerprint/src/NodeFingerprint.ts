@@ -20,7 +20,6 @@
  *
  * @since 0.1.0
  */
-import { execFileSync } from "node:child_process"
 import { hash } from "node:crypto"
 import { homedir, hostname as osHostname, release, userInfo } from "node:os"
 import { isAbsolute, posix, win32 } from "node:path"
@@ -115,8 +114,15 @@ export const defaultDataDir = (platform: NodeJS.Platform, env: Env = process.env
   return posix.join(xdg && isAbsolute(xdg) ? xdg : posix.join(home, ".local", "share"), "licensure")
 }
 
-const runDefault: CommandRunner = (file, args) =>
-  execFileSync(file, args, {
+/**
+ * The runner used when `runCommand` is not given: `execFileSync` without a shell, UTF-8, 10 s at most, stderr
+ * ignored. `node:child_process` is taken when a command first runs (macOS and Windows only), not at import: on Linux no
+ * subprocess is ever started, and the module (with `net`, `dgram` and the streams it loads) would be start-up
+ * cost for nothing. `process.getBuiltinModule` (Node 22.3+, Bun, Deno) is synchronous and works in the ESM and
+ * the CommonJS builds alike.
+ */
+export const defaultCommandRunner: CommandRunner = (file, args) =>
+  (process.getBuiltinModule("node:child_process") as typeof import("node:child_process")).execFileSync(file, args, {
     encoding: "utf8",
     timeout: 10_000,
     windowsHide: true,
@@ -141,7 +147,7 @@ const commandRunner =
   (options: NodeFingerprintOptions, unreadable: Array<string>): CommandRunner =>
   (file, args) => {
     try {
-      const out = (options.runCommand ?? runDefault)(file, args)
+      const out = (options.runCommand ?? defaultCommandRunner)(file, args)
       if (typeof out === "string") return out
     } catch {
       // Falls through to the generated id; the command is listed so the caller can see why.

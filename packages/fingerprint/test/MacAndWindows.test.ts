@@ -5,6 +5,7 @@ import { assert, afterEach, describe, it } from "@effect/vitest"
 import { matchComponents } from "@licensure/core/Fingerprint"
 import {
   type CommandRunner,
+  defaultCommandRunner,
   defaultDataDir,
   type NodeFingerprintOptions,
   type NodeMachineIdentity,
@@ -212,6 +213,21 @@ describe("Windows", () => {
   it("hashes the user name it is given for userHash", () => {
     const identity = read({ platform: "win32", arch: "x64", env, runCommand: () => regOutput, username: "ALICE" })
     assert.strictEqual(identity.userHash, createHash("sha256").update("ALICE").digest("hex"))
+  })
+})
+
+describe("the default command runner", () => {
+  it("runs the real command (here a missing /usr/sbin/ioreg): its failure is an unreadable source, the id generated", () => {
+    // No runCommand: the default runner takes node:child_process on first use and runs the absolute path; on
+    // this Linux machine there is no ioreg, so the run fails and the identity falls back, saying why.
+    const identity = read({ platform: "darwin", arch: "arm64" })
+    assert.strictEqual(identity.primarySource, "generated")
+    assert.deepStrictEqual(identity.unreadable, ["/usr/sbin/ioreg"])
+  })
+
+  it("runs a command without a shell and answers its output", () => {
+    assert.strictEqual(defaultCommandRunner("/bin/echo", ["a b", "$HOME"]), "a b $HOME\n")
+    assert.throws(() => defaultCommandRunner("/bin/false", []))
   })
 })
 
