@@ -10,6 +10,7 @@
  * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
+import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 // jose by subpath, not its root: the root re-exports every JWE/JWK/JWKS module (46 files at start-up for an
 // unbundled import), while verification needs these four.
@@ -17,6 +18,7 @@ import { compactVerify } from "jose/jws/compact/verify"
 import { decodeProtectedHeader } from "jose/decode/protected_header"
 import * as errors from "jose/errors"
 import { importSPKI } from "jose/key/import"
+import * as FastPath from "./internal/ClaimsFastPath.ts"
 import {
   type ActivationClaims,
   ActivationTokenClaims,
@@ -147,14 +149,18 @@ const verifySignatureAsync = async (token: string, publicKeyPem: string): Promis
   }
 }
 
-const verifySignature = (token: string, publicKeyPem: string): Effect.Effect<unknown, TokenError> =>
+/** An async check as an effect that fails with its {@link TokenError} (anything else thrown is `malformed`). */
+const fromAsync = <A>(check: () => Promise<A>): Effect.Effect<A, TokenError> =>
   Effect.tryPromise({
-    try: () => verifySignatureAsync(token, publicKeyPem),
+    try: check,
     catch: (cause) =>
       cause instanceof TokenError
         ? cause
         : new TokenError({ reason: "malformed", message: `the token could not be checked: ${describe(cause)}` })
   })
+
+const verifySignature = (token: string, publicKeyPem: string): Effect.Effect<unknown, TokenError> =>
+  fromAsync(() => verifySignatureAsync(token, publicKeyPem))
 
 const describeToken = (token: unknown) =>
   typeof token !== "string"
@@ -167,39 +173,52 @@ const badClaims = (error: { readonly message: string }) =>
   new TokenError({ reason: "badClaims", message: `the token's claims are not what Cryptlex sends: ${error.message}` })
 
 // Decoders are built once: a token is verified on every start and every sync.
-const decodeActivationClaims = Schema.decodeUnknownEffect(ActivationTokenClaims)
-const decodeTrialClaims = Schema.decodeUnknownEffect(TrialTokenClaims)
+const decodeActivationClaims = Schema.decodeUnknownResult(ActivationTokenClaims)
+const decodeTrialClaims = Schema.decodeUnknownResult(TrialTokenClaims)
 
-const checkExpected = (
+/**
+ * The claims of a verified payload, or the schema's refusal thrown as a {@link TokenError}. The fast path answers
+ * only what the schema would answer the same (internal/ClaimsFastPath.ts, property-tested against it); everything
+ * else, and every error, comes from the schema.
+ */
+const decodeOrThrow = <A>(
+  payload: unknown,
+  fast: (payload: unknown) => unknown,
+  decode: (payload: unknown) => Result.Result<A, { readonly message: string }>
+): A => {
+  const lenient = lenientPayload(payload)
+  const quick = fast(lenient)
+  if (quick !== undefined) return quick as A
+  const decoded = decode(lenient)
+  if (Result.isFailure(decoded)) throw badClaims(decoded.failure)
+  return decoded.success
+}
+
+/** The first claim that is not what `expected` asks for, as the error to refuse the token with. */
+const mismatchOf = (
   claims: { readonly productId: string; readonly fingerprint: string; readonly key?: string | undefined },
   expected: Expected
-) => {
+): TokenError | undefined => {
   if (expected.productId !== undefined && claims.productId !== expected.productId) {
-    return Effect.fail(
-      new TokenError({
-        reason: "wrongProduct",
-        message: `expected a token for product ${expected.productId}, got one for ${claims.productId}`
-      })
-    )
+    return new TokenError({
+      reason: "wrongProduct",
+      message: `expected a token for product ${expected.productId}, got one for ${claims.productId}`
+    })
   }
   // LexActivator compares ToUpper(token key) with ToUpper(local key) (reference-client.md row 35).
   if (expected.key !== undefined && claims.key?.toUpperCase() !== expected.key.toUpperCase()) {
-    return Effect.fail(
-      new TokenError({
-        reason: "wrongKey",
-        message: `expected a token for licence key ${mask(expected.key)}, got one for ${mask(claims.key ?? "")}`
-      })
-    )
+    return new TokenError({
+      reason: "wrongKey",
+      message: `expected a token for licence key ${mask(expected.key)}, got one for ${mask(claims.key ?? "")}`
+    })
   }
   if (expected.fingerprint !== undefined && claims.fingerprint !== expected.fingerprint) {
-    return Effect.fail(
-      new TokenError({
-        reason: "wrongFingerprint",
-        message: `expected a token for this machine (${expected.fingerprint.slice(0, 12)}…), got one for ${claims.fingerprint.slice(0, 12)}…`
-      })
-    )
+    return new TokenError({
+      reason: "wrongFingerprint",
+      message: `expected a token for this machine (${expected.fingerprint.slice(0, 12)}…), got one for ${claims.fingerprint.slice(0, 12)}…`
+    })
   }
-  return Effect.void
+  return undefined
 }
 
 /** Shows enough of a key to tell two apart in a message, without writing the whole secret to logs. */
@@ -216,10 +235,13 @@ export const verify = (
   publicKeyPem: string,
   expected: Expected = {}
 ): Effect.Effect<ActivationClaims, TokenError> =>
-  Effect.gen(function* () {
-    const payload = yield* verifySignature(token, publicKeyPem)
-    const claims = yield* Effect.mapError(decodeActivationClaims(lenientPayload(payload)), badClaims)
-    yield* checkExpected(claims, expected)
+  // One promise for the whole check, as for the signature: a start-up verifies on its critical path, and each
+  // effect step between the signature and the claims was a fiber turn it paid for.
+  fromAsync(async () => {
+    const payload = await verifySignatureAsync(token, publicKeyPem)
+    const claims = decodeOrThrow(payload, FastPath.activationClaims, decodeActivationClaims)
+    const mismatch = mismatchOf(claims, expected)
+    if (mismatch !== undefined) throw mismatch
     return claims
   })
 
@@ -229,16 +251,14 @@ export const verify = (
  * `lid` and no `key`, while every activation token carries both (row 26). A token with either claim is an
  * activation token, and is refused where a trial token is expected.
  */
-const licenceClaimsOnTrial = (payload: unknown): Effect.Effect<void, TokenError> => {
+const licenceClaimsOnTrial = (payload: unknown): TokenError | undefined => {
   const claims = typeof payload === "object" && payload !== null ? (payload as Record<string, unknown>) : {}
   const carried = (["lid", "key"] as const).filter((name) => claims[name] !== undefined && claims[name] !== null)
   return carried.length === 0
-    ? Effect.void
-    : Effect.fail(
-        badClaims({
-          message: `expected a trial token, which carries no licence; got one with ${carried.join(" and ")}, which is an activation token`
-        })
-      )
+    ? undefined
+    : badClaims({
+        message: `expected a trial token, which carries no licence; got one with ${carried.join(" and ")}, which is an activation token`
+      })
 }
 
 /** Verifies a trial-activation token (same rules, the trial claim set). */
@@ -247,11 +267,13 @@ export const verifyTrial = (
   publicKeyPem: string,
   expected: Omit<Expected, "key"> = {}
 ): Effect.Effect<TrialClaims, TokenError> =>
-  Effect.gen(function* () {
-    const payload = yield* verifySignature(token, publicKeyPem)
-    yield* licenceClaimsOnTrial(payload)
-    const claims = yield* Effect.mapError(decodeTrialClaims(lenientPayload(payload)), badClaims)
-    yield* checkExpected(claims, expected)
+  fromAsync(async () => {
+    const payload = await verifySignatureAsync(token, publicKeyPem)
+    const carriesLicence = licenceClaimsOnTrial(payload)
+    if (carriesLicence !== undefined) throw carriesLicence
+    const claims = decodeOrThrow(payload, FastPath.trialClaims, decodeTrialClaims)
+    const mismatch = mismatchOf(claims, expected)
+    if (mismatch !== undefined) throw mismatch
     return claims
   })
 
