@@ -16,6 +16,7 @@
  */
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as FiberSet from "effect/FiberSet"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -84,6 +85,8 @@ export const CheckReuseMillis = 10_000
 interface ClientParts {
   readonly productId: string
   readonly operations: LicenseOperationsService
+  /** The start-up's load: the one begun with the client the first time, `operations.load` after it. */
+  readonly load: () => Effect.Effect<LoadResult>
   readonly invoked: <A>(effect: Effect.Effect<A>, signal: AbortSignal) => Promise<A>
   readonly writer: RecordWriter.RecordWriter
 }
@@ -103,8 +106,8 @@ const partsOf = (system: object): ClientParts => {
 const clientMachine = licenseMachine.provide({
   actors: {
     load: fromPromise(({ signal, system }) => {
-      const { invoked, operations } = partsOf(system)
-      return invoked(operations.load, signal)
+      const { invoked, load } = partsOf(system)
+      return invoked(load(), signal)
     }),
     activate: fromPromise(({ input, signal, system }) => {
       const { invoked, operations } = partsOf(system)
@@ -299,6 +302,21 @@ export class Licensing extends Context.Service<Licensing, LicensingService>()("@
         naps: activity.operations.observer,
         stored: writer.stored
       })
+      // DECISION: the stored record is read, and its token's signature check begun, as soon as the operations
+      // exist, rather than when the actor enters `loading` once the rest of the client is built: the RSA check runs
+      // on WebCrypto's worker threads, so the clock, the actor and the bridge are built while it runs (a start-up's
+      // cold validate, bench `check`). It is the same one load the machine asked for, nothing skipped: the machine's
+      // `load` joins it, and interrupting that (the actor leaving `loading`) interrupts it.
+      let startupLoad: Fiber.Fiber<LoadResult> | undefined = yield* Effect.forkScoped(operations.load, {
+        startImmediately: true
+      })
+      const load = () => {
+        const fiber = startupLoad
+        startupLoad = undefined
+        return fiber === undefined
+          ? operations.load
+          : Effect.onInterrupt(Fiber.join(fiber), () => Fiber.interrupt(fiber))
+      }
       const clock = yield* XStateClock.make
       // Retry jitter draws from Effect's Random, as time comes from its Clock: a seed decides a test's spread.
       const random = yield* Random.Random
@@ -344,7 +362,7 @@ export class Licensing extends Context.Service<Licensing, LicensingService>()("@
         }
       })
       const actor = bridge.actor
-      bindings.set(actor.system, { productId: config.productId, operations, invoked, writer })
+      bindings.set(actor.system, { productId: config.productId, operations, load, invoked, writer })
       const initial = viewOf(actor.getSnapshot())
       published = JSON.stringify(initial)
       ref = yield* SubscriptionRef.make(initial)
