@@ -166,12 +166,18 @@ const verifySignatureAsync = (token: string, publicKeyPem: string): Promise<unkn
     )
   }
   const check = (key: PublicKey): Promise<unknown> => {
-    const modulus = (key.algorithm as { readonly modulusLength?: number }).modulusLength ?? 0
-    if (key.algorithm.name !== "RSASSA-PKCS1-v1_5" || modulus < MinimumModulusBits) {
+    const algorithm = key.algorithm as {
+      readonly name: string
+      readonly modulusLength?: number
+      readonly hash?: { readonly name?: string }
+    }
+    const modulus = algorithm.modulusLength ?? 0
+    const hash = algorithm.hash?.name
+    if (algorithm.name !== "RSASSA-PKCS1-v1_5" || hash !== "SHA-256" || modulus < MinimumModulusBits) {
       return Promise.reject(
         new TokenError({
           reason: "badPublicKey",
-          message: `expected an RSA key of at least ${MinimumModulusBits} bits for RS256, got a ${key.algorithm.name} key of ${modulus} bits`
+          message: `expected an RSA key of at least ${MinimumModulusBits} bits for RS256 (RSASSA-PKCS1-v1_5, SHA-256), got a ${algorithm.name} ${hash ?? "no-hash"} key of ${modulus} bits`
         })
       )
     }
