@@ -12,17 +12,31 @@
  * claims. Also against the floors' sum (raw `readFileSync` + AES-256-GCM decrypt of the same size, `jose.jwtVerify`
  * with the key imported once). Target: cold validate at most 1.5x the sum of its primitives.
  *
- * Both clients use the emulator through its in-process `fetch` (activation only; the cold path makes no request)
- * and a static machine identity. `BENCH_REPS` overrides the number of measured rounds (default 15).
+ * Also, outside the headline: the same cold validate over a record that keeps a feature-entitlements token (what a
+ * `NodeLicensing` app stores, since its platform fetches entitlements), whose second RSA check runs beside the
+ * activation token's on load, against `FeatureEntitlements.verify` alone.
+ *
+ * Both clients use the emulator through its in-process `fetch` (activation and the entitlements fetch only; the
+ * cold path makes no request) and a static machine identity. `BENCH_REPS` overrides the number of measured rounds
+ * (default 15).
  */
 import * as NodeCrypto from "node:crypto"
 import * as NodeFs from "node:fs"
 import * as NodeOs from "node:os"
 import * as NodePath from "node:path"
-import { ActivationToken, Fingerprint, Licensing, LicenseStore, Validation } from "@licensure/core"
+import {
+  ActivationToken,
+  FeatureEntitlements,
+  FeatureEntitlementsApi,
+  Fingerprint,
+  Licensing,
+  LicenseStore,
+  Validation
+} from "@licensure/core"
 import * as NodeFileStore from "@licensure/node-runtime/NodeFileStore"
 import { createEmulator, emulatorLayer, identity } from "@licensure/testing"
 import { Context, Effect, Layer, Option } from "effect"
+import * as FetchHttpClient from "effect/http/FetchHttpClient"
 import * as Jose from "jose"
 import { printTable, writeResult } from "./Harness.ts"
 import { ratioOf, rounds } from "./probe/Rounds.ts"
@@ -38,7 +52,8 @@ try {
     productId: product.productId,
     expiresAt: Date.now() + 365 * 86_400_000,
     serverSyncInterval: 86_400,
-    serverSyncGracePeriod: 7 * 86_400
+    serverSyncGracePeriod: 7 * 86_400,
+    featureEntitlements: [{ featureName: "export-pdf", featureDisplayName: "Export to PDF", value: "true" }]
   })
   const config = { productId: product.productId, publicKeyPem: product.publicKeyPem }
   const directory = NodePath.join(root, "store")
@@ -46,6 +61,18 @@ try {
   const platform = (store: Layer.Layer<LicenseStore>) =>
     Layer.mergeAll(emulatorLayer(emulator), store, Fingerprint.layerStatic(machine))
   const fileClient = Licensing.layer(config).pipe(Layer.provideMerge(platform(NodeFileStore.layer(storeOptions))))
+  // The entitlements call over the same in-process fetch: this client's record keeps the entitlements token.
+  const entitledOptions = { ...storeOptions, directory: NodePath.join(root, "store-entitled") }
+  const entitlementsApi = FeatureEntitlementsApi.layer({ host: "http://emulator.invalid" }).pipe(
+    Layer.provide(
+      FetchHttpClient.layer.pipe(
+        Layer.provide(Layer.succeed(FetchHttpClient.Fetch, emulator.fetch as typeof globalThis.fetch))
+      )
+    )
+  )
+  const entitledClient = Licensing.layer(config).pipe(
+    Layer.provideMerge(Layer.merge(platform(NodeFileStore.layer(entitledOptions)), entitlementsApi))
+  )
 
   // Activate once through the durable store: the file the cold path opens is the one an app leaves on disk.
   await Effect.runPromise(
@@ -56,6 +83,17 @@ try {
       yield* licensing.flush
     }).pipe(Effect.scoped)
   )
+  await Effect.runPromise(
+    Effect.gen(function* () {
+      const licensing = Context.get(yield* Layer.build(entitledClient), Licensing)
+      const view = yield* licensing.activate(license.key)
+      if (view.features.length !== 1) throw new Error(`the entitled activation has ${view.features.length} features`)
+      yield* licensing.flush
+    }).pipe(Effect.scoped)
+  )
+  const entitledRecord = await Effect.runPromise(NodeFileStore.make(entitledOptions).load)
+  const entitlementsToken = Option.isSome(entitledRecord) ? entitledRecord.value.featureEntitlementsToken : undefined
+  if (entitlementsToken === undefined) throw new Error("the entitled activation stored no entitlements token")
   const stored = await Effect.runPromise(NodeFileStore.make(storeOptions).load)
   if (Option.isNone(stored)) throw new Error("the activation was not stored")
   const token = stored.value.token
@@ -82,6 +120,11 @@ try {
     const view = yield* licensing.check
     if (!view.licensed) throw new Error(`the cold check ended ${view.state}, not licensed`)
   }).pipe(Effect.scoped)
+  const entitledOnce = Effect.gen(function* () {
+    const licensing = Context.get(yield* Layer.build(entitledClient), Licensing)
+    const view = yield* licensing.check
+    if (!view.licensed || view.features.length !== 1) throw new Error(`the entitled cold check ended ${view.state}`)
+  }).pipe(Effect.scoped)
   const store = NodeFileStore.make(storeOptions)
   let sink = 0
   const cold = await rounds(
@@ -105,6 +148,13 @@ try {
       },
       "floor: jose.jwtVerify": async (n) => {
         for (let i = 0; i < n; i++) await Jose.jwtVerify(token, joseKey)
+      },
+      "cold validate, record with entitlements": async (n) => {
+        for (let i = 0; i < n; i++) await Effect.runPromise(entitledOnce)
+      },
+      "primitive: FeatureEntitlements.verify": async (n) => {
+        for (let i = 0; i < n; i++)
+          await Effect.runPromise(FeatureEntitlements.verify(entitlementsToken, product.publicKeyPem))
       }
     },
     { n: 20, reps }
@@ -150,6 +200,9 @@ try {
   const coldMedian = get("cold validate (new layer, first check)")
   const coldOverPrimitives = coldMedian / primitives
   const coldOverFloors = coldMedian / floors
+  // What the entitlements token adds to a start-up, against what its check costs alone.
+  const entitlementsAdded = get("cold validate, record with entitlements") - coldMedian
+  const entitlementsVerify = get("primitive: FeatureEntitlements.verify")
   const checkNs = loaded["yield* licensing.check"]?.median ?? Number.NaN
   const checkOverFloor = ratioOf(loaded["yield* licensing.check"], loaded["yield* Effect.succeed(view) (floor)"])
 
@@ -166,6 +219,9 @@ try {
   )
   console.log(`\ncold validate / sum of primitives: ${coldOverPrimitives.toFixed(2)}x (target <= 1.5x)`)
   console.log(`cold validate / sum of floors: ${coldOverFloors.toFixed(2)}x`)
+  console.log(
+    `a stored entitlements token adds ${µs(entitlementsAdded).toFixed(0)} µs to the cold validate (its verify alone: ${µs(entitlementsVerify).toFixed(0)} µs)`
+  )
   console.log(
     `check(): ${µs(checkNs).toFixed(2)} µs per call (target <= 2 µs); ${checkOverFloor.toFixed(1)}x a bare yield`
   )
@@ -184,6 +240,8 @@ try {
       unit: { cold: "ns/op", check: "ns/op" },
       coldOverPrimitives,
       coldOverFloors,
+      entitlementsAddedMicros: µs(entitlementsAdded),
+      entitlementsVerifyMicros: µs(entitlementsVerify),
       checkMicros: µs(checkNs),
       checkOverBareYield: checkOverFloor,
       cold,

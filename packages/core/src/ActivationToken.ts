@@ -3,20 +3,20 @@
  * rest of the library believes.
  *
  * RS256 only, by allow-list on the header before any key is touched, so `alg: none` and HMAC tokens signed with
- * the public key as secret never reach a verifier. The signature is checked with jose over WebCrypto against the
- * product's RSA public key (SPKI PEM, as the Cryptlex dashboard gives it); the payload is then decoded with the
- * claim schema, and compared with what the application expects (product, key, machine fingerprint).
+ * the public key as secret never reach a verifier. The signature is checked over WebCrypto against the product's
+ * RSA public key (SPKI PEM, as the Cryptlex dashboard gives it, imported by jose); the payload is then decoded
+ * with the claim schema, and compared with what the application expects (product, key, machine fingerprint).
  *
  * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
+import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 // jose by subpath, not its root: the root re-exports every JWE/JWK/JWKS module (46 files at start-up for an
-// unbundled import), while verification needs these four.
-import { compactVerify } from "jose/jws/compact/verify"
-import { decodeProtectedHeader } from "jose/decode/protected_header"
-import * as errors from "jose/errors"
+// unbundled import), while verification needs the key import and the base64url decoder.
+import { decode as decodeBase64url } from "jose/base64url"
 import { importSPKI } from "jose/key/import"
+import * as FastPath from "./internal/ClaimsFastPath.ts"
 import {
   type ActivationClaims,
   ActivationTokenClaims,
@@ -73,17 +73,25 @@ export const MaxTokenLength = 64 * 1024
 
 type PublicKey = Awaited<ReturnType<typeof importSPKI>>
 const keyCache = new Map<string, Promise<PublicKey>>()
+/** The keys whose import has landed: a check with one of these starts its RSA verify at once, not a turn later. */
+const importedKeys = new Map<string, PublicKey>()
 
 const importKey = (publicKeyPem: string): Promise<PublicKey> => {
   let key = keyCache.get(publicKeyPem)
   if (key === undefined) {
-    key = importSPKI(publicKeyPem, "RS256").catch((cause: unknown) => {
-      keyCache.delete(publicKeyPem)
-      throw new TokenError({
-        reason: "badPublicKey",
-        message: `expected an RSA public key as SPKI PEM ("-----BEGIN PUBLIC KEY-----"), but it did not import: ${describe(cause)}`
-      })
-    })
+    key = importSPKI(publicKeyPem, "RS256").then(
+      (imported) => {
+        importedKeys.set(publicKeyPem, imported)
+        return imported
+      },
+      (cause: unknown) => {
+        keyCache.delete(publicKeyPem)
+        throw new TokenError({
+          reason: "badPublicKey",
+          message: `expected an RSA public key as SPKI PEM ("-----BEGIN PUBLIC KEY-----"), but it did not import: ${describe(cause)}`
+        })
+      }
+    )
     keyCache.set(publicKeyPem, key)
   }
   return key
@@ -92,69 +100,125 @@ const importKey = (publicKeyPem: string): Promise<PublicKey> => {
 const describe = (cause: unknown) => (cause instanceof Error ? cause.message : String(cause))
 
 const decoder = new TextDecoder()
+const encoder = new TextEncoder()
+const base64url = /^[A-Za-z0-9_-]*$/
+
+/** The smallest RSA modulus a product key may have (RFC 7518 §3.3: 2048 bits for RS256). */
+const MinimumModulusBits = 2048
+
+const malformed = (message: string) => new TokenError({ reason: "malformed", message })
 
 /**
- * Checks the signature and returns the raw payload; rejects with a {@link TokenError} only. One async function
- * rather than a chain of effects: a token is verified on every start and every sync, and this is the hot path.
+ * Checks the signature and returns the raw payload; rejects with a {@link TokenError} only.
+ *
+ * The compact JWS is checked here over WebCrypto directly (jose imports the key): split, header decoded and
+ * allow-listed before any key is touched, the key's algorithm and size checked, RSASSA-PKCS1-v1_5 / SHA-256
+ * verified over the signing input. Everything before the RSA verify runs in the caller's turn, so with the key
+ * already imported the verify starts on WebCrypto's worker threads at once, while the caller goes on (a
+ * start-up builds its client meanwhile); jose's `compactVerify` awaits twice before it starts the verify, and a
+ * start-up's synchronous work held those turns back until it had finished.
  */
-const verifySignatureAsync = async (token: string, publicKeyPem: string): Promise<unknown> => {
-  if (typeof token === "string" && token.length > MaxTokenLength) {
-    throw new TokenError({
-      reason: "malformed",
-      message: `expected a token of at most ${MaxTokenLength} characters, got ${token.length}`
-    })
-  }
-  if (typeof token !== "string" || token.split(".").length !== 3) {
-    throw new TokenError({
-      reason: "malformed",
-      message: `expected a JWT of three dot-separated parts, got ${describeToken(token)}`
-    })
-  }
-  let alg: unknown
+const verifySignatureAsync = (token: string, publicKeyPem: string): Promise<unknown> => {
+  let signature: Uint8Array<ArrayBuffer>
+  let signed: Uint8Array<ArrayBuffer>
+  let payloadPart: string
   try {
-    alg = decodeProtectedHeader(token).alg
-  } catch (cause) {
-    throw new TokenError({ reason: "malformed", message: `the token header is not valid JSON: ${describe(cause)}` })
-  }
-  if (!AllowedAlgorithms.includes(alg as (typeof AllowedAlgorithms)[number])) {
-    throw new TokenError({
-      reason: "algorithmNotAllowed",
-      message: `expected alg ${AllowedAlgorithms.join(" or ")}, got ${JSON.stringify(alg ?? null)}`
-    })
-  }
-  const key = await importKey(publicKeyPem)
-  // compactVerify checks the signature only: Cryptlex tokens carry no `exp`/`nbf`, expiry is the custom `eat` and
-  // is judged by Validation on Effect's Clock, never by the JWT library's idea of the time.
-  let bytes: Uint8Array
-  try {
-    bytes = (await compactVerify(token, key, { algorithms: [...AllowedAlgorithms] })).payload
-  } catch (cause) {
-    if (cause instanceof errors.JWSSignatureVerificationFailed) {
+    if (typeof token === "string" && token.length > MaxTokenLength) {
+      throw malformed(`expected a token of at most ${MaxTokenLength} characters, got ${token.length}`)
+    }
+    const parts = typeof token === "string" ? token.split(".") : []
+    if (parts.length !== 3) {
+      throw malformed(`expected a JWT of three dot-separated parts, got ${describeToken(token)}`)
+    }
+    const [headerPart, payload, signaturePart] = parts as [string, string, string]
+    let header: unknown
+    try {
+      if (!base64url.test(headerPart)) throw new Error("the header is not base64url")
+      header = JSON.parse(decoder.decode(decodeBase64url(headerPart)))
+    } catch (cause) {
+      throw malformed(`the token header is not valid JSON: ${describe(cause)}`)
+    }
+    if (header === null || typeof header !== "object" || Array.isArray(header)) {
+      throw malformed(`expected the token header to be a JSON object, got ${JSON.stringify(header)}`)
+    }
+    const { alg, crit } = header as { readonly alg?: unknown; readonly crit?: unknown }
+    if (!AllowedAlgorithms.includes(alg as (typeof AllowedAlgorithms)[number])) {
       throw new TokenError({
-        reason: "badSignature",
-        message: "the signature does not match the product's public key (tampered, or signed by another key)"
+        reason: "algorithmNotAllowed",
+        message: `expected alg ${AllowedAlgorithms.join(" or ")}, got ${JSON.stringify(alg ?? null)}`
       })
     }
-    if (cause instanceof errors.JOSEAlgNotAllowed) {
-      throw new TokenError({ reason: "algorithmNotAllowed", message: describe(cause) })
+    // DECISION: a header naming critical parameters (`crit`, RFC 7515 §4.1.11) is refused: this verifier
+    // understands none, and a recipient must reject what it does not understand. Cryptlex signs `{alg, typ}` only;
+    // `b64` without `crit` means nothing (RFC 7797 §6), so the payload is always the base64url part.
+    if (crit !== undefined) {
+      throw malformed(`expected no critical header parameters, got crit ${JSON.stringify(crit)}`)
     }
-    throw new TokenError({ reason: "malformed", message: `the token does not parse: ${describe(cause)}` })
+    if (!base64url.test(payload) || !base64url.test(signaturePart)) {
+      throw malformed("the token does not parse: expected base64url in its payload and signature parts")
+    }
+    signature = decodeBase64url(signaturePart) as Uint8Array<ArrayBuffer>
+    signed = encoder.encode(`${headerPart}.${payload}`)
+    payloadPart = payload
+  } catch (cause) {
+    return Promise.reject(
+      cause instanceof TokenError ? cause : malformed(`the token does not parse: ${describe(cause)}`)
+    )
   }
-  try {
-    return JSON.parse(decoder.decode(bytes)) as unknown
-  } catch {
-    throw new TokenError({ reason: "badClaims", message: "expected a JSON object as the token payload" })
+  const check = (key: PublicKey): Promise<unknown> => {
+    const algorithm = key.algorithm as {
+      readonly name: string
+      readonly modulusLength?: number
+      readonly hash?: { readonly name?: string }
+    }
+    const modulus = algorithm.modulusLength ?? 0
+    const hash = algorithm.hash?.name
+    if (algorithm.name !== "RSASSA-PKCS1-v1_5" || hash !== "SHA-256" || modulus < MinimumModulusBits) {
+      return Promise.reject(
+        new TokenError({
+          reason: "badPublicKey",
+          message: `expected an RSA key of at least ${MinimumModulusBits} bits for RS256 (RSASSA-PKCS1-v1_5, SHA-256), got a ${algorithm.name} ${hash ?? "no-hash"} key of ${modulus} bits`
+        })
+      )
+    }
+    return crypto.subtle.verify("RSASSA-PKCS1-v1_5", key, signature, signed).then(
+      (valid) => {
+        if (!valid) {
+          throw new TokenError({
+            reason: "badSignature",
+            message: "the signature does not match the product's public key (tampered, or signed by another key)"
+          })
+        }
+        try {
+          return JSON.parse(decoder.decode(decodeBase64url(payloadPart))) as unknown
+        } catch {
+          throw new TokenError({ reason: "badClaims", message: "expected a JSON object as the token payload" })
+        }
+      },
+      () => {
+        throw new TokenError({
+          reason: "badSignature",
+          message: "the signature does not match the product's public key (it is not an RS256 signature of this key)"
+        })
+      }
+    )
   }
+  const key = importedKeys.get(publicKeyPem)
+  return key !== undefined ? check(key) : importKey(publicKeyPem).then(check)
 }
 
-const verifySignature = (token: string, publicKeyPem: string): Effect.Effect<unknown, TokenError> =>
+/** An async check as an effect that fails with its {@link TokenError} (anything else thrown is `malformed`). */
+const fromAsync = <A>(check: () => Promise<A>): Effect.Effect<A, TokenError> =>
   Effect.tryPromise({
-    try: () => verifySignatureAsync(token, publicKeyPem),
+    try: check,
     catch: (cause) =>
       cause instanceof TokenError
         ? cause
         : new TokenError({ reason: "malformed", message: `the token could not be checked: ${describe(cause)}` })
   })
+
+const verifySignature = (token: string, publicKeyPem: string): Effect.Effect<unknown, TokenError> =>
+  fromAsync(() => verifySignatureAsync(token, publicKeyPem))
 
 const describeToken = (token: unknown) =>
   typeof token !== "string"
@@ -167,39 +231,52 @@ const badClaims = (error: { readonly message: string }) =>
   new TokenError({ reason: "badClaims", message: `the token's claims are not what Cryptlex sends: ${error.message}` })
 
 // Decoders are built once: a token is verified on every start and every sync.
-const decodeActivationClaims = Schema.decodeUnknownEffect(ActivationTokenClaims)
-const decodeTrialClaims = Schema.decodeUnknownEffect(TrialTokenClaims)
+const decodeActivationClaims = Schema.decodeUnknownResult(ActivationTokenClaims)
+const decodeTrialClaims = Schema.decodeUnknownResult(TrialTokenClaims)
 
-const checkExpected = (
+/**
+ * The claims of a verified payload, or the schema's refusal thrown as a {@link TokenError}. The fast path answers
+ * only what the schema would answer the same (internal/ClaimsFastPath.ts, property-tested against it); everything
+ * else, and every error, comes from the schema.
+ */
+const decodeOrThrow = <A>(
+  payload: unknown,
+  fast: (payload: unknown) => unknown,
+  decode: (payload: unknown) => Result.Result<A, { readonly message: string }>
+): A => {
+  const lenient = lenientPayload(payload)
+  const quick = fast(lenient)
+  if (quick !== undefined) return quick as A
+  const decoded = decode(lenient)
+  if (Result.isFailure(decoded)) throw badClaims(decoded.failure)
+  return decoded.success
+}
+
+/** The first claim that is not what `expected` asks for, as the error to refuse the token with. */
+const mismatchOf = (
   claims: { readonly productId: string; readonly fingerprint: string; readonly key?: string | undefined },
   expected: Expected
-) => {
+): TokenError | undefined => {
   if (expected.productId !== undefined && claims.productId !== expected.productId) {
-    return Effect.fail(
-      new TokenError({
-        reason: "wrongProduct",
-        message: `expected a token for product ${expected.productId}, got one for ${claims.productId}`
-      })
-    )
+    return new TokenError({
+      reason: "wrongProduct",
+      message: `expected a token for product ${expected.productId}, got one for ${claims.productId}`
+    })
   }
   // LexActivator compares ToUpper(token key) with ToUpper(local key) (reference-client.md row 35).
   if (expected.key !== undefined && claims.key?.toUpperCase() !== expected.key.toUpperCase()) {
-    return Effect.fail(
-      new TokenError({
-        reason: "wrongKey",
-        message: `expected a token for licence key ${mask(expected.key)}, got one for ${mask(claims.key ?? "")}`
-      })
-    )
+    return new TokenError({
+      reason: "wrongKey",
+      message: `expected a token for licence key ${mask(expected.key)}, got one for ${mask(claims.key ?? "")}`
+    })
   }
   if (expected.fingerprint !== undefined && claims.fingerprint !== expected.fingerprint) {
-    return Effect.fail(
-      new TokenError({
-        reason: "wrongFingerprint",
-        message: `expected a token for this machine (${expected.fingerprint.slice(0, 12)}…), got one for ${claims.fingerprint.slice(0, 12)}…`
-      })
-    )
+    return new TokenError({
+      reason: "wrongFingerprint",
+      message: `expected a token for this machine (${expected.fingerprint.slice(0, 12)}…), got one for ${claims.fingerprint.slice(0, 12)}…`
+    })
   }
-  return Effect.void
+  return undefined
 }
 
 /** Shows enough of a key to tell two apart in a message, without writing the whole secret to logs. */
@@ -216,10 +293,13 @@ export const verify = (
   publicKeyPem: string,
   expected: Expected = {}
 ): Effect.Effect<ActivationClaims, TokenError> =>
-  Effect.gen(function* () {
-    const payload = yield* verifySignature(token, publicKeyPem)
-    const claims = yield* Effect.mapError(decodeActivationClaims(lenientPayload(payload)), badClaims)
-    yield* checkExpected(claims, expected)
+  // One promise for the whole check, as for the signature: a start-up verifies on its critical path, and each
+  // effect step between the signature and the claims was a fiber turn it paid for.
+  fromAsync(async () => {
+    const payload = await verifySignatureAsync(token, publicKeyPem)
+    const claims = decodeOrThrow(payload, FastPath.activationClaims, decodeActivationClaims)
+    const mismatch = mismatchOf(claims, expected)
+    if (mismatch !== undefined) throw mismatch
     return claims
   })
 
@@ -229,16 +309,14 @@ export const verify = (
  * `lid` and no `key`, while every activation token carries both (row 26). A token with either claim is an
  * activation token, and is refused where a trial token is expected.
  */
-const licenceClaimsOnTrial = (payload: unknown): Effect.Effect<void, TokenError> => {
+const licenceClaimsOnTrial = (payload: unknown): TokenError | undefined => {
   const claims = typeof payload === "object" && payload !== null ? (payload as Record<string, unknown>) : {}
   const carried = (["lid", "key"] as const).filter((name) => claims[name] !== undefined && claims[name] !== null)
   return carried.length === 0
-    ? Effect.void
-    : Effect.fail(
-        badClaims({
-          message: `expected a trial token, which carries no licence; got one with ${carried.join(" and ")}, which is an activation token`
-        })
-      )
+    ? undefined
+    : badClaims({
+        message: `expected a trial token, which carries no licence; got one with ${carried.join(" and ")}, which is an activation token`
+      })
 }
 
 /** Verifies a trial-activation token (same rules, the trial claim set). */
@@ -247,11 +325,13 @@ export const verifyTrial = (
   publicKeyPem: string,
   expected: Omit<Expected, "key"> = {}
 ): Effect.Effect<TrialClaims, TokenError> =>
-  Effect.gen(function* () {
-    const payload = yield* verifySignature(token, publicKeyPem)
-    yield* licenceClaimsOnTrial(payload)
-    const claims = yield* Effect.mapError(decodeTrialClaims(lenientPayload(payload)), badClaims)
-    yield* checkExpected(claims, expected)
+  fromAsync(async () => {
+    const payload = await verifySignatureAsync(token, publicKeyPem)
+    const carriesLicence = licenceClaimsOnTrial(payload)
+    if (carriesLicence !== undefined) throw carriesLicence
+    const claims = decodeOrThrow(payload, FastPath.trialClaims, decodeTrialClaims)
+    const mismatch = mismatchOf(claims, expected)
+    if (mismatch !== undefined) throw mismatch
     return claims
   })
 

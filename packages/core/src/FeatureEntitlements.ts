@@ -27,6 +27,7 @@ import * as Schema from "effect/Schema"
 import type * as HttpClient from "effect/http/HttpClient"
 import * as HttpClientRequest from "effect/http/HttpClientRequest"
 import { TokenError, verifySignedPayload } from "./ActivationToken.ts"
+import { mismatchOf } from "./internal/EntitlementsMatch.ts"
 import { lexStatus, type LexStatus, type LexStatusName, lexStatusOfServerCode } from "./LexStatus.ts"
 import {
   ApiErrorReason,
@@ -232,18 +233,8 @@ export const verify = (
           message: `the feature-entitlements token's claims are not what Cryptlex sends: ${error.message}`
         })
     )
-    if (expected.activationId !== undefined && claims.aid !== expected.activationId) {
-      return yield* new EntitlementsMismatch({
-        claim: "aid",
-        message: `expected entitlements for activation ${expected.activationId}, got ones for ${claims.aid}`
-      })
-    }
-    if (expected.licenseId !== undefined && claims.lid !== expected.licenseId) {
-      return yield* new EntitlementsMismatch({
-        claim: "lid",
-        message: `expected entitlements for licence ${expected.licenseId}, got ones for ${claims.lid}`
-      })
-    }
+    const mismatch = mismatchOf(claims, expected)
+    if (mismatch !== undefined) return yield* new EntitlementsMismatch(mismatch)
     return {
       activationId: claims.aid,
       licenseId: claims.lid,

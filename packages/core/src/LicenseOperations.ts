@@ -16,9 +16,11 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
+import * as Result from "effect/Result"
 import * as ActivationToken from "./ActivationToken.ts"
+import { mismatchOf } from "./internal/EntitlementsMatch.ts"
 import * as FeatureEntitlements from "./FeatureEntitlements.ts"
-import { FeatureEntitlementsApi } from "./FeatureEntitlements.ts"
+import { EntitlementsMismatch, FeatureEntitlementsApi, FeatureEntitlementsError } from "./FeatureEntitlements.ts"
 import { Fingerprint, type MachineIdentity } from "./Fingerprint.ts"
 import { type ApiError, LibraryVersion, LicenseApi } from "./LicenseApi.ts"
 import { lexStatus } from "./LexStatus.ts"
@@ -238,16 +240,30 @@ export class LicenseOperations extends Context.Service<LicenseOperations, Licens
           if (identity._tag === "Failure") {
             return { type: "empty", failure: failureFromError("load", identity.failure) }
           }
-          const verified =
+          const tokenCheck =
             record.kind === "trial"
-              ? yield* Effect.result(
+              ? Effect.result(
                   ActivationToken.verifyTrial(record.token, config.publicKeyPem, { productId: config.productId })
                 )
-              : yield* Effect.result(
+              : Effect.result(
                   ActivationToken.verify(record.token, config.publicKeyPem, {
                     productId: config.productId,
                     key: record.key
                   })
+                )
+          // DECISION: a stored entitlements token is verified on load beside the activation token, both RSA checks
+          // in flight at once on WebCrypto's threads, rather than lazily at the first feature query. Every view
+          // carries `features` and the machine's wake deadline counts each feature's expiry, so the first view
+          // after a start needs the verified set: a lazy check would publish a view without the features and then
+          // one with them (or make the first `check()` wait for it). Checked together, the cold path pays about one
+          // verify's wait instead of two, and nothing is believed before its own signature and ids are checked.
+          const entitlementsToken = record.kind === "activation" ? record.featureEntitlementsToken : undefined
+          const [verified, entitlements] =
+            entitlementsToken === undefined
+              ? [yield* tokenCheck, undefined]
+              : yield* Effect.all(
+                  [tokenCheck, Effect.result(FeatureEntitlements.verify(entitlementsToken, config.publicKeyPem))],
+                  { concurrency: 2 }
                 )
           if (verified._tag === "Failure") {
             return { type: "empty", failure: failureFromError("load", verified.failure) }
@@ -272,7 +288,7 @@ export class LicenseOperations extends Context.Service<LicenseOperations, Licens
           }
           return {
             type: "loaded",
-            facts: yield* storedEntitlements(facts, record.featureEntitlementsToken),
+            facts: storedEntitlements(facts, entitlementsToken, entitlements),
             ...(record.lastSyncFailure !== undefined ? { lastSyncFailure: record.lastSyncFailure } : {})
           }
         })
@@ -295,19 +311,34 @@ export class LicenseOperations extends Context.Service<LicenseOperations, Licens
       }
 
       /**
-       * The record's entitlements token, verified as when it was fetched. DECISION: one that no longer verifies (a
-       * tampered record, a rotated key) is dropped and reported; the licence itself loads as before, and the next
-       * sync fetches a fresh set.
+       * The record's entitlements token, verified as when it was fetched (its signature and claims by `verified`,
+       * checked beside the activation token; its ids here, against the activation's verified ones). DECISION: one
+       * that no longer verifies (a tampered record, a rotated key) or is another activation's is dropped and
+       * reported; the licence itself loads as before, and the next sync fetches a fresh set.
        */
-      const storedEntitlements = (facts: LicenseFacts, token: string | undefined) =>
-        Effect.gen(function* () {
-          const ids = idsOf(facts)
-          if (token === undefined || ids === undefined) return facts
-          const verified = yield* Effect.result(FeatureEntitlements.verify(token, config.publicKeyPem, ids))
-          return verified._tag === "Success"
-            ? { ...facts, entitlements: { token, verified: verified.success } }
-            : { ...facts, entitlementsFailure: entitlementsFailureOf(verified.failure) }
-        })
+      const storedEntitlements = (
+        facts: LicenseFacts,
+        token: string | undefined,
+        verified:
+          | Result.Result<FeatureEntitlements.FeatureEntitlements, FeatureEntitlements.FeatureEntitlementsError>
+          | undefined
+      ): LicenseFacts => {
+        const ids = idsOf(facts)
+        if (token === undefined || verified === undefined || ids === undefined) return facts
+        if (Result.isFailure(verified)) {
+          return { ...facts, entitlementsFailure: entitlementsFailureOf(verified.failure) }
+        }
+        const set = verified.success
+        const mismatch = mismatchOf({ aid: set.activationId, lid: set.licenseId }, ids)
+        if (mismatch !== undefined) {
+          const error = new FeatureEntitlementsError({
+            operation: "verify",
+            reason: new EntitlementsMismatch(mismatch)
+          })
+          return { ...facts, entitlementsFailure: entitlementsFailureOf(error) }
+        }
+        return { ...facts, entitlements: { token, verified: set } }
+      }
 
       /**
        * New facts with the entitlements fetched for them; on failure, the previous set (when it is this licence's)

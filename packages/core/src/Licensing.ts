@@ -84,6 +84,8 @@ export const CheckReuseMillis = 10_000
 interface ClientParts {
   readonly productId: string
   readonly operations: LicenseOperationsService
+  /** The start-up's load: the one begun with the client the first time, `operations.load` after it. */
+  readonly load: (signal: AbortSignal) => Promise<LoadResult>
   readonly invoked: <A>(effect: Effect.Effect<A>, signal: AbortSignal) => Promise<A>
   readonly writer: RecordWriter.RecordWriter
 }
@@ -102,10 +104,7 @@ const partsOf = (system: object): ClientParts => {
  */
 const clientMachine = licenseMachine.provide({
   actors: {
-    load: fromPromise(({ signal, system }) => {
-      const { invoked, operations } = partsOf(system)
-      return invoked(operations.load, signal)
-    }),
+    load: fromPromise(({ signal, system }) => partsOf(system).load(signal)),
     activate: fromPromise(({ input, signal, system }) => {
       const { invoked, operations } = partsOf(system)
       return invoked(operations.activate(input.key, input.options), signal)
@@ -299,15 +298,33 @@ export class Licensing extends Context.Service<Licensing, LicensingService>()("@
         naps: activity.operations.observer,
         stored: writer.stored
       })
-      const clock = yield* XStateClock.make
-      // Retry jitter draws from Effect's Random, as time comes from its Clock: a seed decides a test's spread.
-      const random = yield* Random.Random
       const runPromise = yield* FiberSet.makeRuntimePromise<never, unknown, never>()
-      const runFork = yield* FiberSet.makeRuntime<never, unknown, never>()
-
       /** An operation as an invoked actor: counted while it runs, interrupted when the machine leaves its state. */
       const invoked = <A>(effect: Effect.Effect<A>, signal: AbortSignal) =>
         runPromise(activity.operation(effect), { signal })
+
+      // DECISION: the stored record is read, and its token's signature check begun, as soon as the operations
+      // exist, rather than when the actor enters `loading` once the rest of the client is built: the RSA check runs
+      // on WebCrypto's worker threads, so the clock, the actor and the bridge are built while it runs (a start-up's
+      // cold validate, bench `check`). It is the same one load the machine asks for, counted as an operation from
+      // now, nothing skipped: the machine's `load` takes this run, and its abort (the actor leaving `loading`)
+      // interrupts it.
+      const startupAbort = new AbortController()
+      let startupLoad: Promise<LoadResult> | undefined = runPromise(activity.operation(operations.load), {
+        signal: startupAbort.signal
+      })
+      const load = (signal: AbortSignal): Promise<LoadResult> => {
+        const started = startupLoad
+        startupLoad = undefined
+        if (started === undefined) return invoked(operations.load, signal)
+        if (signal.aborted) startupAbort.abort()
+        else signal.addEventListener("abort", () => startupAbort.abort(), { once: true })
+        return started
+      }
+      const clock = yield* XStateClock.make
+      // Retry jitter draws from Effect's Random, as time comes from its Clock: a seed decides a test's spread.
+      const random = yield* Random.Random
+      const runFork = yield* FiberSet.makeRuntime<never, unknown, never>()
 
       // Only distinct views are published: an event that changes nothing a view shows (a repeated CHECK, a store
       // write that went as before) is no change to a subscriber.
@@ -344,7 +361,7 @@ export class Licensing extends Context.Service<Licensing, LicensingService>()("@
         }
       })
       const actor = bridge.actor
-      bindings.set(actor.system, { productId: config.productId, operations, invoked, writer })
+      bindings.set(actor.system, { productId: config.productId, operations, load, invoked, writer })
       const initial = viewOf(actor.getSnapshot())
       published = JSON.stringify(initial)
       ref = yield* SubscriptionRef.make(initial)

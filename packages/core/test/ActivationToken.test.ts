@@ -66,6 +66,13 @@ const sign = (payload: Payload, key: typeof productKeys.privateKey = productKeys
 
 const goodToken = await sign(wire)
 
+/** A compact JWS signed over WebCrypto with any header: what jose's signer would refuse to write. */
+const signRaw = async (header: unknown, payload: Payload, key: typeof productKeys.privateKey) => {
+  const input = `${b64(header)}.${b64(payload)}`
+  const signature = await crypto.subtle.sign("RSASSA-PKCS1-v1_5", key, new TextEncoder().encode(input))
+  return `${input}.${Buffer.from(signature).toString("base64url")}`
+}
+
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url")
 const parts = (token: string) => {
   const [header, payload, signature] = token.split(".")
@@ -232,6 +239,61 @@ describe("ActivationToken.verify", () => {
       const token = yield* Effect.promise(() => sign({ ...wire, exp: claims.issuedAt + 30 }))
       const decoded = yield* ActivationToken.verify(token, publicKeyPem, { productId: PRODUCT })
       assert.strictEqual(decoded.activationId, claims.activationId)
+    })
+  )
+
+  it.effect("refuses a header naming critical parameters, though the product key signed it", () =>
+    Effect.gen(function* () {
+      const forged = yield* Effect.promise(() =>
+        signRaw({ alg: "RS256", typ: "JWT", crit: ["exp"], exp: 1 }, wire, productKeys.privateKey)
+      )
+      const error = yield* refusal(forged)
+      assert.strictEqual(error.reason, "malformed")
+      assert.include(error.message, "crit")
+      // The same bytes with a plain header verify: it is the `crit` that is refused, not the signing.
+      const plain = yield* Effect.promise(() => signRaw({ alg: "RS256", typ: "JWT" }, wire, productKeys.privateKey))
+      assert.strictEqual((yield* ActivationToken.verify(plain, publicKeyPem)).activationId, claims.activationId)
+    })
+  )
+
+  it.effect("refuses a header that is JSON but not an object, and parts that are not base64url", () =>
+    Effect.gen(function* () {
+      const { payload, signature } = parts(goodToken)
+      for (const header of [[], "RS256", null, 7]) {
+        const error = yield* refusal(`${b64(header)}.${payload}.${signature}`)
+        assert.strictEqual(error.reason, "malformed", JSON.stringify(header))
+        assert.include(error.message, "JSON object")
+      }
+      const { header } = parts(goodToken)
+      for (const token of [`${header}.${payload}!.${signature}`, `${header}.${payload}.${signature}+/`]) {
+        const error = yield* refusal(token)
+        assert.strictEqual(error.reason, "malformed", token)
+        assert.include(error.message, "base64url")
+      }
+    })
+  )
+
+  it.effect("refuses a product key under 2048 bits as badPublicKey, though the token is signed by it", () =>
+    Effect.gen(function* () {
+      // jose will not make a key this small; WebCrypto will.
+      const weak = yield* Effect.promise(() =>
+        crypto.subtle.generateKey(
+          {
+            name: "RSASSA-PKCS1-v1_5",
+            modulusLength: 1024,
+            publicExponent: new Uint8Array([1, 0, 1]),
+            hash: "SHA-256"
+          },
+          true,
+          ["sign", "verify"]
+        )
+      )
+      const weakPem = yield* Effect.promise(() => exportSPKI(weak.publicKey))
+      const token = yield* Effect.promise(() => signRaw({ alg: "RS256", typ: "JWT" }, wire, weak.privateKey))
+      const error = yield* refusal(token, {}, weakPem)
+      assert.strictEqual(error.reason, "badPublicKey")
+      assert.include(error.message, "2048")
+      assert.include(error.message, "1024")
     })
   )
 

@@ -177,4 +177,63 @@ describe("LicenseOperations", () => {
       assert.strictEqual(api.bodies.length, 0, "loading never calls the server")
     }).pipe(provide(api))
   })
+
+  it.effect(
+    "loads a stored entitlements token with the record: offered when it verifies, dropped and reported when forged or another activation's",
+    () => {
+      const api = fakeApi([])
+      const entitlements = (aid: string, key: typeof keys.privateKey = keys.privateKey) =>
+        Effect.promise(() =>
+          new SignJWT({
+            aid,
+            lid: "lic-ops",
+            iat: Math.floor(NOW / 1000),
+            fe: [{ featureName: "export-pdf", value: "on" }]
+          })
+            .setProtectedHeader({ alg: "RS256", typ: "JWT" })
+            .sign(key)
+        )
+      return Effect.gen(function* () {
+        yield* TestClock.setTime(NOW)
+        const ops = yield* LicenseOperations
+        const store = yield* LicenseStore
+        const record: StoredRecord = {
+          version: RecordVersion,
+          productId: PRODUCT,
+          kind: "activation",
+          key: KEY,
+          token: yield* sign(),
+          fingerprint: FP,
+          components: identity.components,
+          lastSeenAt: NOW,
+          lastSyncedAt: NOW
+        }
+        const loadWith = (featureEntitlementsToken: string) =>
+          Effect.gen(function* () {
+            yield* store.save({ ...record, featureEntitlementsToken })
+            const loaded = yield* ops.load
+            assert.strictEqual(loaded.type, "loaded", "the licence loads whatever the entitlements token is")
+            return loaded.type === "loaded" ? loaded.facts : assert.fail("not loaded")
+          })
+
+        const good = yield* loadWith(yield* entitlements("act-ops"))
+        assert.deepStrictEqual(
+          good.entitlements?.verified.entitlements.map((f) => [f.name, f.value]),
+          [["export-pdf", "on"]]
+        )
+        assert.isUndefined(good.entitlementsFailure)
+
+        const other = yield* Effect.promise(() => generateKeyPair("RS256", { modulusLength: 2048 }))
+        const forged = yield* loadWith(yield* entitlements("act-ops", other.privateKey))
+        assert.isUndefined(forged.entitlements, "a set signed by another key is never believed")
+        assert.strictEqual(forged.entitlementsFailure?.kind, "TokenError")
+        assert.strictEqual(forged.entitlementsFailure?.status.name, "LA_E_FEATURE_ENTITLEMENTS_INVALID")
+
+        const elsewhere = yield* loadWith(yield* entitlements("act-someone-else"))
+        assert.isUndefined(elsewhere.entitlements, "another activation's set is never believed")
+        assert.strictEqual(elsewhere.entitlementsFailure?.kind, "EntitlementsMismatch")
+        assert.include(elsewhere.entitlementsFailure?.message ?? "", "act-someone-else")
+      }).pipe(provide(api))
+    }
+  )
 })
