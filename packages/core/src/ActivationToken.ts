@@ -3,9 +3,9 @@
  * rest of the library believes.
  *
  * RS256 only, by allow-list on the header before any key is touched, so `alg: none` and HMAC tokens signed with
- * the public key as secret never reach a verifier. The signature is checked over WebCrypto against the product's
- * RSA public key (SPKI PEM, as the Cryptlex dashboard gives it, imported by jose); the payload is then decoded
- * with the claim schema, and compared with what the application expects (product, key, machine fingerprint).
+ * the public key as secret never reach a verifier. The signature is checked with jose over WebCrypto against the
+ * product's RSA public key (SPKI PEM, as the Cryptlex dashboard gives it); the payload is then decoded with the
+ * claim schema, and compared with what the application expects (product, key, machine fingerprint).
  *
  * @since 0.1.0
  */
@@ -13,8 +13,10 @@ import * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 // jose by subpath, not its root: the root re-exports every JWE/JWK/JWKS module (46 files at start-up for an
-// unbundled import), while verification needs the key import and the base64url decoder.
-import { decode as decodeBase64url } from "jose/base64url"
+// unbundled import), while verification needs these four.
+import { compactVerify } from "jose/jws/compact/verify"
+import { decodeProtectedHeader } from "jose/decode/protected_header"
+import * as errors from "jose/errors"
 import { importSPKI } from "jose/key/import"
 import * as FastPath from "./internal/ClaimsFastPath.ts"
 import {
@@ -73,7 +75,7 @@ export const MaxTokenLength = 64 * 1024
 
 type PublicKey = Awaited<ReturnType<typeof importSPKI>>
 const keyCache = new Map<string, Promise<PublicKey>>()
-/** The keys whose import has landed: a check with one of these starts its RSA verify at once, not a turn later. */
+/** The keys whose import has landed: a check with one of these goes on without awaiting the import again. */
 const importedKeys = new Map<string, PublicKey>()
 
 const importKey = (publicKeyPem: string): Promise<PublicKey> => {
@@ -100,7 +102,6 @@ const importKey = (publicKeyPem: string): Promise<PublicKey> => {
 const describe = (cause: unknown) => (cause instanceof Error ? cause.message : String(cause))
 
 const decoder = new TextDecoder()
-const encoder = new TextEncoder()
 const base64url = /^[A-Za-z0-9_-]*$/
 
 /** The smallest RSA modulus a product key may have (RFC 7518 §3.3: 2048 bits for RS256). */
@@ -108,103 +109,89 @@ const MinimumModulusBits = 2048
 
 const malformed = (message: string) => new TokenError({ reason: "malformed", message })
 
-/**
- * Checks the signature and returns the raw payload; rejects with a {@link TokenError} only.
- *
- * The compact JWS is checked here over WebCrypto directly (jose imports the key): split, header decoded and
- * allow-listed before any key is touched, the key's algorithm and size checked, RSASSA-PKCS1-v1_5 / SHA-256
- * verified over the signing input. Everything before the RSA verify runs in the caller's turn, so with the key
- * already imported the verify starts on WebCrypto's worker threads at once, while the caller goes on (a
- * start-up builds its client meanwhile); jose's `compactVerify` awaits twice before it starts the verify, and a
- * start-up's synchronous work held those turns back until it had finished.
- */
-const verifySignatureAsync = (token: string, publicKeyPem: string): Promise<unknown> => {
-  let signature: Uint8Array<ArrayBuffer>
-  let signed: Uint8Array<ArrayBuffer>
-  let payloadPart: string
+/** The header's `alg` and `crit`, after the token's shape is checked; throws a {@link TokenError}. */
+const checkHeader = (token: string): void => {
+  if (typeof token === "string" && token.length > MaxTokenLength) {
+    throw malformed(`expected a token of at most ${MaxTokenLength} characters, got ${token.length}`)
+  }
+  const parts = typeof token === "string" ? token.split(".") : []
+  if (parts.length !== 3) throw malformed(`expected a JWT of three dot-separated parts, got ${describeToken(token)}`)
+  if (!parts.every((part) => base64url.test(part))) {
+    throw malformed("the token does not parse: expected base64url in each of its three parts")
+  }
+  let header: unknown
   try {
-    if (typeof token === "string" && token.length > MaxTokenLength) {
-      throw malformed(`expected a token of at most ${MaxTokenLength} characters, got ${token.length}`)
-    }
-    const parts = typeof token === "string" ? token.split(".") : []
-    if (parts.length !== 3) {
-      throw malformed(`expected a JWT of three dot-separated parts, got ${describeToken(token)}`)
-    }
-    const [headerPart, payload, signaturePart] = parts as [string, string, string]
-    let header: unknown
-    try {
-      if (!base64url.test(headerPart)) throw new Error("the header is not base64url")
-      header = JSON.parse(decoder.decode(decodeBase64url(headerPart)))
-    } catch (cause) {
-      throw malformed(`the token header is not valid JSON: ${describe(cause)}`)
-    }
-    if (header === null || typeof header !== "object" || Array.isArray(header)) {
-      throw malformed(`expected the token header to be a JSON object, got ${JSON.stringify(header)}`)
-    }
-    const { alg, crit } = header as { readonly alg?: unknown; readonly crit?: unknown }
-    if (!AllowedAlgorithms.includes(alg as (typeof AllowedAlgorithms)[number])) {
+    header = decodeProtectedHeader(token)
+  } catch (cause) {
+    throw malformed(
+      `expected the token header to be a JSON object (base64url-encoded), but it is not: ${describe(cause)}`
+    )
+  }
+  if (header === null || typeof header !== "object" || Array.isArray(header)) {
+    throw malformed(`expected the token header to be a JSON object, got ${JSON.stringify(header)}`)
+  }
+  const { alg, crit } = header as { readonly alg?: unknown; readonly crit?: unknown }
+  if (!AllowedAlgorithms.includes(alg as (typeof AllowedAlgorithms)[number])) {
+    throw new TokenError({
+      reason: "algorithmNotAllowed",
+      message: `expected alg ${AllowedAlgorithms.join(" or ")}, got ${JSON.stringify(alg ?? null)}`
+    })
+  }
+  // DECISION: a header naming critical parameters (`crit`, RFC 7515 §4.1.11) is refused before any key is
+  // touched: this client understands none, and a recipient must reject what it does not understand (jose would
+  // too; here the refusal says so in our words). Cryptlex signs `{alg, typ}` only.
+  if (crit !== undefined) throw malformed(`expected no critical header parameters, got crit ${JSON.stringify(crit)}`)
+}
+
+/** The product key fit for RS256: RSASSA-PKCS1-v1_5 with SHA-256 and at least 2048 bits; throws `badPublicKey`. */
+const checkKey = (key: PublicKey): void => {
+  const algorithm = key.algorithm as {
+    readonly name: string
+    readonly modulusLength?: number
+    readonly hash?: { readonly name?: string }
+  }
+  const modulus = algorithm.modulusLength ?? 0
+  const hash = algorithm.hash?.name
+  if (algorithm.name !== "RSASSA-PKCS1-v1_5" || hash !== "SHA-256" || modulus < MinimumModulusBits) {
+    throw new TokenError({
+      reason: "badPublicKey",
+      message: `expected an RSA key of at least ${MinimumModulusBits} bits for RS256 (RSASSA-PKCS1-v1_5, SHA-256), got a ${algorithm.name} ${hash ?? "no-hash"} key of ${modulus} bits`
+    })
+  }
+}
+
+/**
+ * Checks the signature and returns the raw payload; rejects with a {@link TokenError} only. One async function
+ * rather than a chain of effects: a token is verified on every start and every sync, and this is the hot path.
+ * The shape, the header's allow-list and the key are checked here first, in the caller's turn; the JWS itself is
+ * verified by jose's `compactVerify` (RS256 only), over WebCrypto.
+ */
+const verifySignatureAsync = async (token: string, publicKeyPem: string): Promise<unknown> => {
+  checkHeader(token)
+  const key = importedKeys.get(publicKeyPem) ?? (await importKey(publicKeyPem))
+  checkKey(key)
+  // compactVerify checks the signature only: Cryptlex tokens carry no `exp`/`nbf`, expiry is the custom `eat` and
+  // is judged by Validation on Effect's Clock, never by the JWT library's idea of the time.
+  let bytes: Uint8Array
+  try {
+    bytes = (await compactVerify(token, key, { algorithms: [...AllowedAlgorithms] })).payload
+  } catch (cause) {
+    if (cause instanceof errors.JWSSignatureVerificationFailed) {
       throw new TokenError({
-        reason: "algorithmNotAllowed",
-        message: `expected alg ${AllowedAlgorithms.join(" or ")}, got ${JSON.stringify(alg ?? null)}`
+        reason: "badSignature",
+        message: "the signature does not match the product's public key (tampered, or signed by another key)"
       })
     }
-    // DECISION: a header naming critical parameters (`crit`, RFC 7515 §4.1.11) is refused: this verifier
-    // understands none, and a recipient must reject what it does not understand. Cryptlex signs `{alg, typ}` only;
-    // `b64` without `crit` means nothing (RFC 7797 §6), so the payload is always the base64url part.
-    if (crit !== undefined) {
-      throw malformed(`expected no critical header parameters, got crit ${JSON.stringify(crit)}`)
+    if (cause instanceof errors.JOSEAlgNotAllowed) {
+      throw new TokenError({ reason: "algorithmNotAllowed", message: describe(cause) })
     }
-    if (!base64url.test(payload) || !base64url.test(signaturePart)) {
-      throw malformed("the token does not parse: expected base64url in its payload and signature parts")
-    }
-    signature = decodeBase64url(signaturePart) as Uint8Array<ArrayBuffer>
-    signed = encoder.encode(`${headerPart}.${payload}`)
-    payloadPart = payload
-  } catch (cause) {
-    return Promise.reject(
-      cause instanceof TokenError ? cause : malformed(`the token does not parse: ${describe(cause)}`)
-    )
+    throw malformed(`the token does not parse: ${describe(cause)}`)
   }
-  const check = (key: PublicKey): Promise<unknown> => {
-    const algorithm = key.algorithm as {
-      readonly name: string
-      readonly modulusLength?: number
-      readonly hash?: { readonly name?: string }
-    }
-    const modulus = algorithm.modulusLength ?? 0
-    const hash = algorithm.hash?.name
-    if (algorithm.name !== "RSASSA-PKCS1-v1_5" || hash !== "SHA-256" || modulus < MinimumModulusBits) {
-      return Promise.reject(
-        new TokenError({
-          reason: "badPublicKey",
-          message: `expected an RSA key of at least ${MinimumModulusBits} bits for RS256 (RSASSA-PKCS1-v1_5, SHA-256), got a ${algorithm.name} ${hash ?? "no-hash"} key of ${modulus} bits`
-        })
-      )
-    }
-    return crypto.subtle.verify("RSASSA-PKCS1-v1_5", key, signature, signed).then(
-      (valid) => {
-        if (!valid) {
-          throw new TokenError({
-            reason: "badSignature",
-            message: "the signature does not match the product's public key (tampered, or signed by another key)"
-          })
-        }
-        try {
-          return JSON.parse(decoder.decode(decodeBase64url(payloadPart))) as unknown
-        } catch {
-          throw new TokenError({ reason: "badClaims", message: "expected a JSON object as the token payload" })
-        }
-      },
-      () => {
-        throw new TokenError({
-          reason: "badSignature",
-          message: "the signature does not match the product's public key (it is not an RS256 signature of this key)"
-        })
-      }
-    )
+  try {
+    return JSON.parse(decoder.decode(bytes)) as unknown
+  } catch {
+    throw new TokenError({ reason: "badClaims", message: "expected a JSON object as the token payload" })
   }
-  const key = importedKeys.get(publicKeyPem)
-  return key !== undefined ? check(key) : importKey(publicKeyPem).then(check)
 }
 
 /** An async check as an effect that fails with its {@link TokenError} (anything else thrown is `malformed`). */

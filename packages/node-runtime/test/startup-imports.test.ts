@@ -1,8 +1,7 @@
 /**
  * What an app pays for at start-up: importing the runtime (its root, or `NodeLicensing` as `licensure status`
  * does) in a fresh Node process loads none of the modules an offline check never calls. jose's root (which
- * re-exports every JWE/JWK/JWKS module) and its JWS/JWT verifiers (core checks the signature over WebCrypto itself),
- * `node:tls` (wanted only with extra CAs), core's root, and the release,
+ * re-exports every JWE/JWK/JWKS module) and its JWT layer, `node:tls` (wanted only with extra CAs), core's root, and the release,
  * user-login and meter modules (loaded by `NodeCalls` on first call) all stay unloaded. Feature entitlements are on
  * the check path since issue 11: the stored record's entitlements token is verified again on load, so an offline
  * `features` answers from it; that module is expected here. The child
@@ -38,8 +37,8 @@ console.log(JSON.stringify({ urls, builtins }))
 const unwanted = [
   { name: "jose's root", test: (url: string) => /\/jose\/dist\/webapi\/index\.js$/.test(url) },
   { name: "core's root", test: (url: string) => /\/packages\/core\/src\/index\.ts$/.test(url) },
-  // Core checks the compact JWS itself over WebCrypto (ActivationToken.ts); jose only imports the key.
-  { name: "jose's JWS verify", test: (url: string) => /\/jose\/dist\/webapi\/(jws|jwt)\//.test(url) },
+  // The compact JWS verify is needed; jose's JWT layer and its JWS signer are not.
+  { name: "jose's JWT or JWS signing", test: (url: string) => /\/jose\/dist\/webapi\/(jwt\/|jws\/.*sign)/.test(url) },
   {
     name: "releases, user login or meters",
     test: (url: string) => /\/packages\/core\/src\/(Releases|UserLogin|ActivationMeters)\.ts$/.test(url)
@@ -56,8 +55,8 @@ describe("start-up imports", () => {
         "ActivationToken was not loaded"
       )
       assert.isTrue(
-        urls.some((u) => /\/jose\/dist\/webapi\/key\/import\.js$/.test(u)),
-        "jose's key import was not loaded"
+        urls.some((u) => /\/jose\/dist\/webapi\/jws\/compact\/verify\.js$/.test(u)),
+        "jose's verify was not loaded"
       )
       assert.isTrue(
         urls.some((u) => u.endsWith("/packages/core/src/FeatureEntitlements.ts")),
