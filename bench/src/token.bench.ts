@@ -84,7 +84,7 @@ const verify = await rounds(
     "jose.jwtVerify (CryptoKey)": async (n) => {
       for (let i = 0; i < n; i++) await Jose.jwtVerify(token, joseKey)
     },
-    "jose.compactVerify (signature only)": async (n) => {
+    "jose.compactVerify (what ours calls)": async (n) => {
       for (let i = 0; i < n; i++) await Jose.compactVerify(token, joseKey, { algorithms: ["RS256"] })
     },
     "node:crypto crypto.verify, full JWT": (n) => {
