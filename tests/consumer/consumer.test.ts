@@ -150,13 +150,19 @@ async function main() {
 }
 main().then(() => process.exit(0), (error) => { console.error(error); process.exit(1) })
 `
-const esmScript = `import { startEmulator } from "@licensure/emulator"
-import { createNodeLicensing } from "@licensure/node-runtime"
+/** The two entries an app imports `createNodeLicensing` from: the Effect runtime, and the bundled Promise face. */
+const Entries = {
+  runtime: { from: "@licensure/node-runtime", file: "consumer" },
+  promise: { from: "licensure", file: "consumer-licensure" }
+} as const
+type Entry = keyof typeof Entries
+const esmScript = (entry: Entry) => `import { startEmulator } from "@licensure/emulator"
+import { createNodeLicensing } from "${Entries[entry].from}"
 const FORMAT = import.meta.url === undefined ? "cjs" : "esm"
 ${body}`
-const cjsScript = `"use strict"
+const cjsScript = (entry: Entry) => `"use strict"
 const { startEmulator } = require("@licensure/emulator")
-const { createNodeLicensing } = require("@licensure/node-runtime")
+const { createNodeLicensing } = require("${Entries[entry].from}")
 const FORMAT = "cjs"
 ${body}`
 
@@ -194,6 +200,7 @@ let nodeApp: string
 let tsApp: string
 let tools: { node22: string; bin: string }
 let tarballs: Record<(typeof Packages)[number], string>
+let promiseTarball: string
 
 beforeAll(() => {
   const suiteStart = performance.now()
@@ -213,6 +220,28 @@ beforeAll(() => {
       return [name, join(tgzDir, file)]
     })
   ) as typeof tarballs
+  // The bundled Promise face (`licensure`): built into a copy of its package here (LICENSURE_BUNDLE_OUT), never
+  // into packages/licensure/dist, which its own bundle test rewrites meanwhile; packed with its package.json minus
+  // devDependencies and scripts (workspace-only fields a publish resolves or drops).
+  const promisePkg = join(work, "licensure-package")
+  timed("build (licensure bundle)", () => {
+    const built = spawnSync(process.execPath, [join(root, "packages", "licensure", "scripts", "bundle.mjs")], {
+      cwd: root,
+      env: { ...childEnv(), LICENSURE_BUNDLE_OUT: promisePkg },
+      encoding: "utf8",
+      timeout: 300_000
+    })
+    if (built.status !== 0) throw new Error(`licensure bundle failed: ${built.stdout}\n${built.stderr}`)
+  })
+  const manifest = JSON.parse(readFileSync(join(root, "packages", "licensure", "package.json"), "utf8"))
+  delete manifest.devDependencies
+  delete manifest.scripts
+  writeFileSync(join(promisePkg, "package.json"), JSON.stringify(manifest, null, 2))
+  for (const file of ["README.md", "LICENSE"]) {
+    writeFileSync(join(promisePkg, file), readFileSync(join(root, "packages", "licensure", file)))
+  }
+  run("npm", ["pack", "--ignore-scripts", "--silent", "--pack-destination", tgzDir], promisePkg)
+  promiseTarball = join(tgzDir, readdirSync(tgzDir).find((f) => /^licensure-\d/.test(f)) ?? "no licensure tarball")
   tools = timed("tools (Node 22, Bun, Deno, esbuild; cached)", ensureTools)
 
   nodeApp = join(work, "node-app")
@@ -221,9 +250,11 @@ beforeAll(() => {
     join(nodeApp, "package.json"),
     JSON.stringify({ name: "consumer-app", private: true, version: "1.0.0" })
   )
-  timed("npm install (node app)", () => npmInstall(nodeApp, Object.values(tarballs)))
-  writeFileSync(join(nodeApp, "consumer.mjs"), esmScript)
-  writeFileSync(join(nodeApp, "consumer.cjs"), cjsScript)
+  timed("npm install (node app)", () => npmInstall(nodeApp, [...Object.values(tarballs), promiseTarball]))
+  for (const entry of Object.keys(Entries) as Array<Entry>) {
+    writeFileSync(join(nodeApp, `${Entries[entry].file}.mjs`), esmScript(entry))
+    writeFileSync(join(nodeApp, `${Entries[entry].file}.cjs`), cjsScript(entry))
+  }
 
   tsApp = join(work, "ts-app")
   mkdirSync(tsApp)
@@ -337,76 +368,82 @@ console.log(JSON.stringify({ css: stylesheet(), html: Page.read().html("<svg></s
     assert.include(out.html, readFileSync(join(cliDir, "dist", "inspector", "page.js"), "utf8"))
   })
 
-  it("Node 24, ESM import", () => {
-    lifecycle(run(process.execPath, ["consumer.mjs"], nodeApp, 60_000), /^node 24\./, "esm", "node 24 esm")
-  })
+  // Every runtime, for both entries: the Effect runtime package and the bundled Promise face.
+  for (const entry of Object.keys(Entries) as Array<Entry>) {
+    const { from, file } = Entries[entry]
+    const label = (what: string) => `${from}: ${what}`
 
-  it("Node 24, CJS require", () => {
-    lifecycle(run(process.execPath, ["consumer.cjs"], nodeApp, 60_000), /^node 24\./, "cjs", "node 24 cjs")
-  })
+    it(label("Node 24, ESM import"), () => {
+      lifecycle(run(process.execPath, [`${file}.mjs`], nodeApp, 60_000), /^node 24\./, "esm", label("node 24 esm"))
+    })
 
-  it("Node 22, ESM import", () => {
-    lifecycle(run(tools.node22, ["consumer.mjs"], nodeApp, 60_000), /^node 22\./, "esm", "node 22 esm")
-  })
+    it(label("Node 24, CJS require"), () => {
+      lifecycle(run(process.execPath, [`${file}.cjs`], nodeApp, 60_000), /^node 24\./, "cjs", label("node 24 cjs"))
+    })
 
-  it("Node 22, CJS require", () => {
-    lifecycle(run(tools.node22, ["consumer.cjs"], nodeApp, 60_000), /^node 22\./, "cjs", "node 22 cjs")
-  })
+    it(label("Node 22, ESM import"), () => {
+      lifecycle(run(tools.node22, [`${file}.mjs`], nodeApp, 60_000), /^node 22\./, "esm", label("node 22 esm"))
+    })
 
-  // Direct requests go through the runtime's own fetch, so Bun's undici shim (whose Agent has no compose) is never
-  // loaded here; it would be for a proxy.
-  it("Bun, ESM import", () => {
-    lifecycle(run(join(tools.bin, "bun"), ["consumer.mjs"], nodeApp, 60_000), /^bun /, "esm", "bun")
-  })
+    it(label("Node 22, CJS require"), () => {
+      lifecycle(run(tools.node22, [`${file}.cjs`], nodeApp, 60_000), /^node 22\./, "cjs", label("node 22 cjs"))
+    })
 
-  it("Deno, ESM import (npm packages from node_modules)", () => {
-    lifecycle(
-      run(join(tools.bin, "deno"), ["run", "-A", "--no-lock", "consumer.mjs"], nodeApp, 60_000),
-      /^deno /,
-      "esm",
-      "deno"
-    )
-  })
+    // Direct requests go through the runtime's own fetch, so Bun's undici shim (whose Agent has no compose) is
+    // never loaded here; it would be for a proxy.
+    it(label("Bun, ESM import"), () => {
+      lifecycle(run(join(tools.bin, "bun"), [`${file}.mjs`], nodeApp, 60_000), /^bun /, "esm", label("bun"))
+    })
 
-  const bundle = (format: "esm" | "cjs", extra: ReadonlyArray<string> = []) => {
-    const out = join(
-      nodeApp,
-      `bundle-${format}${extra.length > 0 ? "-banner" : ""}.${format === "esm" ? "mjs" : "cjs"}`
-    )
-    run(
-      join(tools.bin, "esbuild"),
-      [
-        "consumer.mjs",
-        "--bundle",
-        "--platform=node",
-        `--format=${format}`,
-        `--outfile=${out}`,
-        "--log-level=error",
-        ...extra
-      ],
-      nodeApp
-    )
-    return out
+    it(label("Deno, ESM import (npm packages from node_modules)"), () => {
+      lifecycle(
+        run(join(tools.bin, "deno"), ["run", "-A", "--no-lock", `${file}.mjs`], nodeApp, 60_000),
+        /^deno /,
+        "esm",
+        label("deno")
+      )
+    })
+
+    const bundle = (format: "esm" | "cjs", extra: ReadonlyArray<string> = []) => {
+      const out = join(
+        nodeApp,
+        `${file}-bundle-${format}${extra.length > 0 ? "-banner" : ""}.${format === "esm" ? "mjs" : "cjs"}`
+      )
+      run(
+        join(tools.bin, "esbuild"),
+        [
+          `${file}.mjs`,
+          "--bundle",
+          "--platform=node",
+          `--format=${format}`,
+          `--outfile=${out}`,
+          "--log-level=error",
+          ...extra
+        ],
+        nodeApp
+      )
+      return out
+    }
+
+    it(label("esbuild bundle, CJS format (as an Electron main process uses it), run with Node 24"), () => {
+      lifecycle(run(process.execPath, [bundle("cjs")], nodeApp, 60_000), /^node 24\./, "cjs", label("esbuild cjs"))
+    })
+
+    // undici (CommonJS) is imported lazily, only for proxies, so its `require("node:assert")` never runs here.
+    it(label("esbuild bundle, ESM format, run with Node 24"), () => {
+      lifecycle(run(process.execPath, [bundle("esm")], nodeApp, 60_000), /^node 24\./, "esm", label("esbuild esm"))
+    })
+
+    it(label("esbuild bundle, ESM format with a createRequire banner (a common user-side workaround)"), () => {
+      const banner = `--banner:js=import { createRequire as __cr } from "node:module"; const require = __cr(import.meta.url);`
+      lifecycle(
+        run(process.execPath, [bundle("esm", [banner])], nodeApp, 60_000),
+        /^node 24\./,
+        "esm",
+        label("esbuild esm + banner")
+      )
+    })
   }
-
-  it("esbuild bundle, CJS format (as an Electron main process uses it), run with Node 24", () => {
-    lifecycle(run(process.execPath, [bundle("cjs")], nodeApp, 60_000), /^node 24\./, "cjs", "esbuild cjs bundle")
-  })
-
-  // undici (CommonJS) is imported lazily, only for proxies, so its `require("node:assert")` never runs on this path.
-  it("esbuild bundle, ESM format, run with Node 24", () => {
-    lifecycle(run(process.execPath, [bundle("esm")], nodeApp, 60_000), /^node 24\./, "esm", "esbuild esm bundle")
-  })
-
-  it("esbuild bundle, ESM format with a createRequire banner (a common user-side workaround), run with Node 24", () => {
-    const banner = `--banner:js=import { createRequire as __cr } from "node:module"; const require = __cr(import.meta.url);`
-    lifecycle(
-      run(process.execPath, [bundle("esm", [banner])], nodeApp, 60_000),
-      /^node 24\./,
-      "esm",
-      "esbuild esm bundle + banner"
-    )
-  })
 
   it("@licensure/core alone in a Chromium page: an esbuild browser bundle verifies an RS256 token", async () => {
     assert.isTrue(existsSync(ChromiumPath), `${ChromiumPath} is missing: install Debian's chromium package`)

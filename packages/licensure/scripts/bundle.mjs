@@ -16,7 +16,10 @@ import { rollup } from "rollup"
 import { dts } from "rollup-plugin-dts"
 
 const pkg = join(dirname(fileURLToPath(import.meta.url)), "..")
-const dist = join(pkg, "dist")
+// `LICENSURE_BUNDLE_OUT=<dir>` writes <dir>/dist and <dir>/.bundle-meta.json instead of this package's own: the
+// consumer test builds a copy to pack there, so it never races the bundle test rewriting this package's dist.
+const out = process.env.LICENSURE_BUNDLE_OUT || pkg
+const dist = join(out, "dist")
 const started = performance.now()
 rmSync(dist, { recursive: true, force: true })
 mkdirSync(dist, { recursive: true })
@@ -46,12 +49,16 @@ const esm = await esbuild.build({
   format: "esm",
   outfile: join(dist, "index.js"),
   // A CJS dependency's require() of a built-in needs a real require in an ES module.
+  // Only built-ins are ever required (everything else is inlined), so `process.getBuiltinModule` serves (Node
+  // 22.3+, Bun, Deno); `createRequire(import.meta.url)` is the fallback for older Node 22. Not createRequire first:
+  // an app that bundles this file again into CommonJS (esbuild --format=cjs, an Electron main process) has an
+  // empty `import.meta`, and `createRequire(undefined)` throws at load (the consumer test caught it).
   banner: {
-    js: 'import{createRequire as __licensureCreateRequire}from"node:module";const require=__licensureCreateRequire(import.meta.url);'
+    js: 'import{createRequire as __licensureCreateRequire}from"node:module";const require=typeof globalThis.process?.getBuiltinModule==="function"?(id)=>globalThis.process.getBuiltinModule(id):__licensureCreateRequire(import.meta.url);'
   }
 })
 await esbuild.build({ ...common, format: "cjs", outfile: join(dist, "index.cjs") })
-writeFileSync(join(pkg, ".bundle-meta.json"), JSON.stringify(esm.metafile))
+writeFileSync(join(out, ".bundle-meta.json"), JSON.stringify(esm.metafile))
 
 // The declarations come from the workspace packages' built .d.ts (tsc 7 emits them; compiling their sources
 // again with TypeScript 5.9 through pnpm's symlinks trips TS2742), so those are built first.
