@@ -28,39 +28,30 @@ import {
   ActivationToken,
   FeatureEntitlements,
   FeatureEntitlementsApi,
-  Fingerprint,
   Licensing,
   LicenseStore,
   Validation
 } from "@licensure/core"
 import * as NodeFileStore from "@licensure/node-runtime/NodeFileStore"
-import { createEmulator, emulatorLayer, identity } from "@licensure/testing"
+import { createEmulator } from "@licensure/testing"
 import { Context, Effect, Layer, Option } from "effect"
 import * as FetchHttpClient from "effect/http/FetchHttpClient"
 import * as Jose from "jose"
 import { printTable, writeResult } from "./Harness.ts"
+import { coldFixture } from "./probe/ColdFixture.ts"
 import { ratioOf, rounds } from "./probe/Rounds.ts"
 
 const reps = Number(process.env.BENCH_REPS ?? 15)
 const root = NodeFs.mkdtempSync(NodePath.join(NodeOs.tmpdir(), "licensure-bench-check-"))
-const machine = identity("7c".repeat(32), "bench-host")
 const emulator = createEmulator()
 
 try {
-  const product = await emulator.createProduct()
-  const license = await emulator.createLicense({
-    productId: product.productId,
-    expiresAt: Date.now() + 365 * 86_400_000,
-    serverSyncInterval: 86_400,
-    serverSyncGracePeriod: 7 * 86_400,
-    featureEntitlements: [{ featureName: "export-pdf", featureDisplayName: "Export to PDF", value: "true" }]
-  })
-  const config = { productId: product.productId, publicKeyPem: product.publicKeyPem }
-  const directory = NodePath.join(root, "store")
-  const storeOptions = { productId: product.productId, fingerprint: machine.fingerprint, directory }
-  const platform = (store: Layer.Layer<LicenseStore>) =>
-    Layer.mergeAll(emulatorLayer(emulator), store, Fingerprint.layerStatic(machine))
-  const fileClient = Licensing.layer(config).pipe(Layer.provideMerge(platform(NodeFileStore.layer(storeOptions))))
+  const { machine, product, license, config, storeOptions, platform, fileClient } = await coldFixture(
+    emulator,
+    NodePath.join(root, "store"),
+    "bench-host",
+    { featureEntitlements: [{ featureName: "export-pdf", featureDisplayName: "Export to PDF", value: "true" }] }
+  )
   // The entitlements call over the same in-process fetch: this client's record keeps the entitlements token.
   const entitledOptions = { ...storeOptions, directory: NodePath.join(root, "store-entitled") }
   const entitlementsApi = FeatureEntitlementsApi.layer({ host: "http://emulator.invalid" }).pipe(

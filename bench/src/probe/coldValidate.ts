@@ -6,28 +6,16 @@
 import * as NodeFs from "node:fs"
 import * as NodeOs from "node:os"
 import * as NodePath from "node:path"
-import { Fingerprint, Licensing, type LicenseStore } from "@licensure/core"
-import * as NodeFileStore from "@licensure/node-runtime/NodeFileStore"
-import { createEmulator, emulatorLayer, identity } from "@licensure/testing"
+import { Licensing } from "@licensure/core"
+import { createEmulator } from "@licensure/testing"
 import { Context, Effect, Layer } from "effect"
+import { coldFixture } from "./ColdFixture.ts"
 
 const n = Number(process.env.PROBE_N ?? 2000)
 const root = NodeFs.mkdtempSync(NodePath.join(NodeOs.tmpdir(), "licensure-probe-cold-"))
-const machine = identity("7c".repeat(32), "probe-host")
 const emulator = createEmulator()
 try {
-  const product = await emulator.createProduct()
-  const license = await emulator.createLicense({
-    productId: product.productId,
-    expiresAt: Date.now() + 365 * 86_400_000,
-    serverSyncInterval: 86_400,
-    serverSyncGracePeriod: 7 * 86_400
-  })
-  const config = { productId: product.productId, publicKeyPem: product.publicKeyPem }
-  const storeOptions = { productId: product.productId, fingerprint: machine.fingerprint, directory: root }
-  const platform = (store: Layer.Layer<LicenseStore>) =>
-    Layer.mergeAll(emulatorLayer(emulator), store, Fingerprint.layerStatic(machine))
-  const fileClient = Licensing.layer(config).pipe(Layer.provideMerge(platform(NodeFileStore.layer(storeOptions))))
+  const { license, fileClient } = await coldFixture(emulator, root, "probe-host")
   await Effect.runPromise(
     Effect.gen(function* () {
       const licensing = Context.get(yield* Layer.build(fileClient), Licensing)

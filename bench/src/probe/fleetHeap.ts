@@ -10,11 +10,12 @@
  *
  * Usage: `node --expose-gc fleetHeap.ts <bare|fleet> <N> <days> <ssi seconds>`; prints one JSON line.
  */
-import { Fingerprint, LicenseStore, Licensing } from "@licensure/core"
+import { Licensing } from "@licensure/core"
 import { createEmulator } from "@licensure/emulator"
-import { DAY, emulatorLayer, identity, settled, Start } from "@licensure/testing"
+import { DAY, emulatorLayer, settled, Start } from "@licensure/testing"
 import { Clock, Context, Effect, Layer } from "effect"
 import { TestClock } from "effect/testing"
+import * as Fleet from "./Fleet.ts"
 import { heapAfterGc } from "./Heap.ts"
 
 const [mode = "fleet", nArg = "200", daysArg = "7", ssiArg = "86400"] = process.argv.slice(2)
@@ -31,18 +32,7 @@ const program = Effect.gen(function* () {
   const clock = yield* Clock.Clock
   const base = heapAfterGc()
   const emulator = createEmulator({ now: () => clock.currentTimeMillisUnsafe() })
-  const product = yield* Effect.promise(() => emulator.createProduct())
-  const keys: Array<string> = []
-  for (let i = 0; i < n; i++) {
-    const license = yield* Effect.promise(() =>
-      emulator.createLicense({
-        productId: product.productId,
-        serverSyncInterval: ssi,
-        serverSyncGracePeriod: 7 * 86_400
-      })
-    )
-    keys.push(license.key)
-  }
+  const { product, keys } = yield* Fleet.licences(emulator, n, ssi)
   const licences = heapAfterGc() - base
   if (mode === "bare") return { retained: licences }
 
@@ -50,13 +40,7 @@ const program = Effect.gen(function* () {
   const clients: Array<Licensing["Service"]> = []
   const t0 = performance.now()
   for (let i = 0; i < n; i++) {
-    const machine = identity(i.toString(16).padStart(64, "0"), `fleet-host-${i}`)
-    const platform = Layer.mergeAll(api, LicenseStore.layerMemory, Fingerprint.layerStatic(machine))
-    const context = yield* Layer.build(
-      Licensing.layer({ productId: product.productId, publicKeyPem: product.publicKeyPem }).pipe(
-        Layer.provideMerge(platform)
-      )
-    )
+    const context = yield* Layer.build(Fleet.clientLayer(api, product, i, "fleet-host"))
     const licensing = Context.get(context, Licensing)
     yield* licensing.activate(keys[i]!)
     clients.push(licensing)

@@ -17,11 +17,12 @@
  * Usage: `node --expose-gc outageFleet.ts <N> <jitter 0..1> <before h> <outage h> <after h> <ssi s>`; prints one
  * JSON line: the per-minute counts of the whole run, the outage's window, and the heap figures.
  */
-import { Fingerprint, LicenseStore, Licensing } from "@licensure/core"
+import { Licensing } from "@licensure/core"
 import { createEmulator } from "@licensure/emulator"
-import { emulatorLayer, HOUR, identity, Start, settled } from "@licensure/testing"
+import { emulatorLayer, HOUR, Start, settled } from "@licensure/testing"
 import { Clock, Context, Effect, Layer, Random } from "effect"
 import { TestClock } from "effect/testing"
+import * as Fleet from "./Fleet.ts"
 import { heapAfterGc } from "./Heap.ts"
 
 const MINUTE = 60_000
@@ -48,31 +49,16 @@ const program = Effect.gen(function* () {
   yield* TestClock.setTime(Start)
   const clock = yield* Clock.Clock
   const emulator = createEmulator({ now: () => clock.currentTimeMillisUnsafe() })
-  const product = yield* Effect.promise(() => emulator.createProduct())
-  const keys: Array<string> = []
-  for (let i = 0; i < n; i++) {
-    const license = yield* Effect.promise(() =>
-      emulator.createLicense({
-        productId: product.productId,
-        serverSyncInterval: ssi,
-        serverSyncGracePeriod: 7 * 86_400
-      })
-    )
-    keys.push(license.key)
-  }
+  const { product, keys } = yield* Fleet.licences(emulator, n, ssi)
   const base = heapAfterGc()
 
   const api = emulatorLayer(emulator)
   const clients: Array<Licensing["Service"]> = []
   const t0 = performance.now()
   for (let i = 0; i < n; i++) {
-    const machine = identity(i.toString(16).padStart(64, "0"), `outage-host-${i}`)
-    const platform = Layer.mergeAll(api, LicenseStore.layerMemory, Fingerprint.layerStatic(machine))
-    const context = yield* Layer.build(
-      Licensing.layer({ productId: product.productId, publicKeyPem: product.publicKeyPem, retryJitter: jitter }).pipe(
-        Layer.provideMerge(platform)
-      )
-    ).pipe(Random.withSeed(`client-${i}`))
+    const context = yield* Layer.build(Fleet.clientLayer(api, product, i, "outage-host", { retryJitter: jitter })).pipe(
+      Random.withSeed(`client-${i}`)
+    )
     const licensing = Context.get(context, Licensing)
     yield* licensing.activate(keys[i]!)
     clients.push(licensing)
