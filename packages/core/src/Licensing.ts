@@ -526,13 +526,10 @@ export class Licensing extends Context.Service<Licensing, LicensingService>()("@
           yield* writer.flush
           const context = actor.getSnapshot().context
           const facts = context.facts
-          const loaded = yield* Effect.result(store.load)
+          const loaded = yield* Effect.result(operations.read)
           let result: LoadResult
           if (loaded._tag === "Failure") {
-            result = {
-              type: "empty",
-              failure: { operation: "load", kind: "StoreFailure", message: loaded.failure.message, transient: false }
-            }
+            result = { type: "empty", failure: loaded.failure }
           } else if (Option.isNone(loaded.success)) {
             if (facts === undefined) return viewOf(actor.getSnapshot())
             result = { type: "empty" }

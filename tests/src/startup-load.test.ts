@@ -1,0 +1,100 @@
+/**
+ * The start-up load (the stored record read, its tokens verified) and the reload that reads the store again, when
+ * the store does not answer: every call that waits for the load (`check()`, the commands, `idle`) still ends, once
+ * the load's bound ({@link LoadTimeoutMillis}) passes on the TestClock, with a typed `StoreFailure` that says so;
+ * nothing stored is cleared or written over; a reload with the store hung fails the same way and leaves the licence
+ * as it was. The client talks to the emulator over real HTTP on 127.0.0.1; the store is core's memory store with
+ * its read held (the hang is the point, so it is the store's answer that is withheld, nothing else).
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { LicenseStore, LoadTimeoutMillis, type StoredRecord } from "@licensure/core"
+import { identity, makeSim } from "@licensure/testing"
+import { Effect, Fiber, Layer, Option } from "effect"
+import { TestClock } from "effect/testing"
+
+/** A memory store whose reads hang while `hung` is set; every save and clear is counted. */
+const holdingStore = (initiallyHung: boolean) => {
+  const state = { hung: initiallyHung, record: undefined as StoredRecord | undefined, saves: 0, clears: 0 }
+  const layer = Layer.succeed(
+    LicenseStore,
+    LicenseStore.of({
+      load: Effect.suspend(() => (state.hung ? Effect.never : Effect.succeed(Option.fromUndefinedOr(state.record)))),
+      save: (record) =>
+        Effect.sync(() => {
+          state.saves++
+          state.record = record
+        }),
+      clear: Effect.sync(() => {
+        state.clears++
+        state.record = undefined
+      })
+    })
+  )
+  return { state, layer }
+}
+
+/** Lets forked work run (no real time passes) until `fiber` ends, at most 2000 turns; its exit, or undefined. */
+const ended = <A, E>(fiber: Fiber.Fiber<A, E>) =>
+  Effect.gen(function* () {
+    for (let turn = 0; turn < 2000 && fiber.pollUnsafe() === undefined; turn++) yield* Effect.yieldNow
+    return fiber.pollUnsafe()
+  })
+
+describe("a store that does not answer", () => {
+  it.effect("at start-up: check() waits out the load's bound, then answers unactivated with a StoreFailure", () =>
+    Effect.gen(function* () {
+      const store = holdingStore(true)
+      const sim = yield* makeSim({}, {}, identity(), { transport: "loopback", store: store.layer })
+      const checking = yield* Effect.forkChild(sim.licensing.check)
+      const idle = yield* Effect.forkChild(sim.licensing.idle)
+      yield* TestClock.adjust(LoadTimeoutMillis - 1)
+      assert.isUndefined(yield* ended(checking), "answered before the load's bound")
+      yield* TestClock.adjust(1)
+      const exit = yield* ended(checking)
+      assert.isDefined(exit, "check() still waits on a store that never answers")
+      const view = yield* Fiber.join(checking)
+      assert.strictEqual(view.state, "unactivated")
+      assert.isFalse(view.licensed)
+      assert.strictEqual(view.lastError?.operation, "load")
+      assert.strictEqual(view.lastError?.kind, "StoreFailure")
+      assert.match(view.lastError?.message ?? "", /could not be read within 30 s/)
+      assert.isDefined(yield* ended(idle), "idle still waits on the hung load")
+      // Nothing stored was cleared or written over because the read did not come.
+      assert.strictEqual(store.state.saves, 0)
+      assert.strictEqual(store.state.clears, 0)
+    })
+  )
+
+  it.effect("on a reload: it fails with a typed load error after the bound, and the licence stays as it was", () =>
+    Effect.gen(function* () {
+      const store = holdingStore(false)
+      const sim = yield* makeSim({}, {}, identity(), { transport: "loopback", store: store.layer })
+      const activated = yield* sim.licensing.activate(sim.license.key)
+      assert.strictEqual(activated.state, "active")
+      yield* sim.licensing.flush
+      const saved = store.state.record
+      assert.isDefined(saved)
+      store.state.hung = true
+      const reloading = yield* Effect.forkChild(Effect.result(sim.licensing.reload))
+      yield* TestClock.adjust(LoadTimeoutMillis)
+      const exit = yield* ended(reloading)
+      assert.isDefined(exit, "reload() still waits on a store that never answers")
+      const result = yield* Fiber.join(reloading)
+      assert.isTrue(result._tag === "Failure", "a reload that could not read is a failure")
+      if (result._tag === "Failure") {
+        assert.strictEqual(result.failure.operation, "load")
+        assert.strictEqual(result.failure.reason._tag, "StoreFailure")
+        assert.match(result.failure.message, /could not be read within 30 s/)
+      }
+      const view = yield* sim.licensing.current
+      assert.strictEqual(view.state, "active")
+      assert.isTrue(view.licensed)
+      assert.strictEqual(view.license?.activationId, activated.license?.activationId)
+      // The licence held is written back as it was (its clock mark may move): the same token, key and fingerprint.
+      assert.strictEqual(store.state.record?.token, saved?.token)
+      assert.strictEqual(store.state.record?.key, saved?.key)
+      assert.strictEqual(store.state.record?.fingerprint, saved?.fingerprint)
+      assert.strictEqual(store.state.clears, 0)
+    })
+  )
+})
