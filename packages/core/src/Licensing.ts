@@ -313,6 +313,10 @@ export class Licensing extends Context.Service<Licensing, LicensingService>()("@
       let startupLoad: Promise<LoadResult> | undefined = runPromise(activity.operation(operations.load), {
         signal: startupAbort.signal
       })
+      // The load never fails (its failures are results), so this run rejects only when it is interrupted: the
+      // client closed (its scope closed mid-build) before the machine took the run. Nobody waits for it then, and
+      // that rejection must not reach the host as an unhandled one; once the machine takes the run, it sees it.
+      startupLoad.catch(() => {})
       const load = (signal: AbortSignal): Promise<LoadResult> => {
         const started = startupLoad
         startupLoad = undefined
