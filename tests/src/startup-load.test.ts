@@ -5,12 +5,25 @@
  * nothing stored is cleared or written over; a reload with the store hung fails the same way and leaves the licence
  * as it was. The client talks to the emulator over real HTTP on 127.0.0.1; the store is core's memory store with
  * its read held (the hang is the point, so it is the store's answer that is withheld, nothing else).
+ *
+ * And a record whose activation token verifies but whose feature-entitlements token is forged or another
+ * activation's, read by a client starting on it: the licence loads and is licensed, the set is not believed and
+ * the view says why (`featuresError`), and the licence stored is kept.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { LicenseStore, LoadTimeoutMillis, type StoredRecord } from "@licensure/core"
-import { identity, makeSim } from "@licensure/testing"
-import { Effect, Fiber, Layer, Option } from "effect"
+import {
+  FeatureEntitlementsApi,
+  Fingerprint,
+  Licensing,
+  LicenseStore,
+  LoadTimeoutMillis,
+  type StoredRecord
+} from "@licensure/core"
+import { NodeHttp } from "@licensure/node-runtime"
+import { identity, loopbackLayer, makeSim } from "@licensure/testing"
+import { Context, Effect, Fiber, Layer, Option } from "effect"
 import { TestClock } from "effect/testing"
+import { decodeProtectedHeader, decodeJwt, generateKeyPair, SignJWT } from "jose"
 
 /** A memory store whose reads hang while `hung` is set; every save and clear is counted. */
 const holdingStore = (initiallyHung: boolean) => {
@@ -95,6 +108,102 @@ describe("a store that does not answer", () => {
       assert.strictEqual(store.state.record?.key, saved?.key)
       assert.strictEqual(store.state.record?.fingerprint, saved?.fingerprint)
       assert.strictEqual(store.state.clears, 0)
+    })
+  )
+})
+
+describe("a stored entitlements token that is not this activation's", () => {
+  it.effect("a client starting on it is licensed, shows no features and says why, and keeps the licence stored", () =>
+    Effect.gen(function* () {
+      const store = holdingStore(false)
+      const sim = yield* makeSim(
+        { featureEntitlements: [{ featureName: "export-pdf", featureDisplayName: "Export to PDF", value: "true" }] },
+        {},
+        identity(),
+        { transport: "loopback", store: store.layer, entitlements: true }
+      )
+      // Two activations of this machine one after the other: the first one's entitlements token is real, signed by
+      // the product's key, and belongs to another activation than the record that is kept.
+      yield* sim.licensing.activate(sim.license.key)
+      yield* sim.licensing.flush
+      const earlier = store.state.record
+      yield* sim.licensing.deactivate
+      const current = yield* sim.licensing.activate(sim.license.key)
+      yield* sim.licensing.flush
+      const record = store.state.record
+      assert.isDefined(earlier?.featureEntitlementsToken)
+      assert.isDefined(record?.featureEntitlementsToken)
+      assert.deepStrictEqual(
+        current.features.map((f) => f.name),
+        ["export-pdf"]
+      )
+      assert.notStrictEqual(earlier?.token, record?.token)
+      const theirs = earlier!.featureEntitlementsToken!
+      // The same claims as the good set, signed by a key that is not the product's.
+      const other = yield* Effect.promise(() => generateKeyPair("RS256", { modulusLength: 2048 }))
+      const mine = record!.featureEntitlementsToken!
+      const forged = yield* Effect.promise(() =>
+        new SignJWT(decodeJwt(mine))
+          .setProtectedHeader(decodeProtectedHeader(mine) as { alg: string })
+          .sign(other.privateKey)
+      )
+
+      /** A second client, as after a restart, on the store holding `entitlementsToken` beside the licence. */
+      const restartWith = (entitlementsToken: string) =>
+        Effect.scoped(
+          Effect.gen(function* () {
+            store.state.record = { ...record!, featureEntitlementsToken: entitlementsToken }
+            const platform = Layer.mergeAll(
+              loopbackLayer(sim.emulator),
+              FeatureEntitlementsApi.layer({ host: sim.emulator.url }).pipe(
+                Layer.provide(NodeHttp.layer({ proxy: "none" }))
+              ),
+              store.layer,
+              Fingerprint.layerStatic(identity())
+            )
+            const context = yield* Layer.build(
+              Licensing.layer({ productId: sim.productId, publicKeyPem: sim.publicKeyPem }).pipe(
+                Layer.provideMerge(platform)
+              )
+            ).pipe(Effect.orDie)
+            const client = Context.get(context, Licensing)
+            const view = yield* client.check
+            yield* client.flush
+            return view
+          })
+        )
+
+      // The deactivation cleared the record once; what counts from here is what a restart does.
+      store.state.clears = 0
+      for (const [name, token, kind] of [
+        ["forged", forged, "TokenError"],
+        ["another activation's", theirs, "EntitlementsMismatch"]
+      ] as const) {
+        const view = yield* restartWith(token)
+        assert.strictEqual(view.state, "active", name)
+        assert.isTrue(view.licensed, `${name}: the licence itself is not refused for its entitlements token`)
+        assert.isTrue(view.settled, name)
+        assert.strictEqual(view.license?.activationId, current.license?.activationId, name)
+        assert.deepStrictEqual(view.features, [], `${name}: a set that is not this activation's is never believed`)
+        assert.strictEqual(view.featuresError?.kind, kind, name)
+        assert.deepStrictEqual(view.featuresError?.status, { name: "LA_E_FEATURE_ENTITLEMENTS_INVALID", code: 107 })
+        // The licence stored is kept: the same token, key and fingerprint.
+        assert.strictEqual(store.state.record?.token, record?.token, name)
+        assert.strictEqual(store.state.record?.key, record?.key, name)
+        assert.strictEqual(store.state.clears, 0, name)
+      }
+      const mismatch = yield* restartWith(theirs)
+      assert.include(
+        mismatch.featuresError?.message ?? "",
+        `expected entitlements for activation ${current.license?.activationId}`
+      )
+      // The good set, as a check that the restart itself reads the entitlements token at all.
+      const good = yield* restartWith(mine)
+      assert.deepStrictEqual(
+        good.features.map((f) => f.name),
+        ["export-pdf"]
+      )
+      assert.isUndefined(good.featuresError)
     })
   )
 })
