@@ -21,7 +21,7 @@ import {
 } from "@licensure/core"
 import { NodeHttp } from "@licensure/node-runtime"
 import { identity, loopbackLayer, makeSim } from "@licensure/testing"
-import { Context, Effect, Fiber, Layer, Option } from "effect"
+import { Context, Deferred, Effect, Fiber, Layer, Option } from "effect"
 import { TestClock } from "effect/testing"
 import { decodeProtectedHeader, decodeJwt, generateKeyPair, SignJWT } from "jose"
 
@@ -205,5 +205,78 @@ describe("a stored entitlements token that is not this activation's", () => {
       )
       assert.isUndefined(good.featuresError)
     })
+  )
+})
+
+describe("a reload during the start-up load", () => {
+  it.effect(
+    "asked before the first load finished, it waits for it, then takes up what another process wrote since",
+    () =>
+      Effect.gen(function* () {
+        const store = holdingStore(false)
+        const sim = yield* makeSim({ serverSyncInterval: 3600 }, {}, identity(), {
+          transport: "loopback",
+          store: store.layer
+        })
+        yield* sim.licensing.activate(sim.license.key)
+        yield* sim.licensing.flush
+        const older = store.state.record!
+        yield* TestClock.adjust(60_000)
+        const synced = yield* sim.licensing.sync
+        yield* sim.licensing.flush
+        const newer = store.state.record!
+        assert.notStrictEqual(newer.token, older.token, "the sync brought a new token")
+
+        // The restarted client's start-up read is held until `release`, and answers with the older record; by then
+        // another process has written the newer one, which every later read sees.
+        const release = yield* Deferred.make<void>()
+        let reads = 0
+        const startupStore = Layer.succeed(
+          LicenseStore,
+          LicenseStore.of({
+            load: Effect.suspend(() => {
+              reads++
+              return reads === 1
+                ? Effect.as(Deferred.await(release), Option.some(older))
+                : Effect.succeed(Option.some(newer))
+            }),
+            save: (record) =>
+              Effect.sync(() => {
+                store.state.saves++
+                store.state.record = record
+              }),
+            clear: Effect.sync(() => {
+              store.state.clears++
+            })
+          })
+        )
+        const view = yield* Effect.scoped(
+          Effect.gen(function* () {
+            const context = yield* Layer.build(
+              Licensing.layer({ productId: sim.productId, publicKeyPem: sim.publicKeyPem }).pipe(
+                Layer.provideMerge(
+                  Layer.mergeAll(loopbackLayer(sim.emulator), startupStore, Fingerprint.layerStatic(identity()))
+                )
+              )
+            ).pipe(Effect.orDie)
+            const client = Context.get(context, Licensing)
+            const reloading = yield* Effect.forkChild(Effect.result(client.reload))
+            yield* Effect.yieldNow
+            assert.strictEqual((yield* client.current).state, "loading", "the reload came before the load finished")
+            assert.strictEqual(reads, 1, "the reload waits for the start-up load before it reads")
+            yield* Deferred.succeed(release, undefined)
+            const exit = yield* ended(reloading)
+            assert.isDefined(exit, "the reload never finished")
+            const result = yield* Fiber.join(reloading)
+            assert.isTrue(result._tag === "Success", `the reload failed: ${JSON.stringify(result)}`)
+            yield* client.flush
+            return yield* client.check
+          })
+        )
+        assert.strictEqual(reads, 2, "one start-up read and one reload read")
+        assert.strictEqual(view.state, "active")
+        assert.strictEqual(view.license?.lastSyncedAt, synced.license?.lastSyncedAt, "the newer record was taken up")
+        assert.strictEqual(store.state.record?.token, newer.token, "what is stored is the newer record")
+      })
   )
 })
