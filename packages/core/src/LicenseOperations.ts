@@ -63,13 +63,14 @@ export const OperationTimeoutMillis = 2 * 60 * 1000
 export const EntitlementsTimeoutMillis = 30 * 1000
 
 /**
- * DECISION: the longest reading the stored record may take (the store's read, the machine identity, the token
- * checks), at start-up and on a reload: thirty seconds, on the Clock. The design has the start-up read "local and
- * time-bounded", and `check()`, the commands and `idle` all wait for it: a store that never answers (a custom store
- * on a hung keychain or network share, a browser store blocked by another tab) would otherwise hold every call
- * forever. Thirty seconds is well above the Node file store's own lock wait (5 s), so its typed `locked` error
- * comes first; past it the load ends as a transient `StoreFailure` that says so, the record is left as it is
- * (nothing is cleared or written), and a reload may read it later.
+ * DECISION: the longest the store's read of the record may take, at start-up and on a reload: thirty seconds, on
+ * the Clock. The design has the start-up read "local and time-bounded", and `check()`, the commands and `idle` all
+ * wait for the load: a store that never answers (a custom store on a hung keychain or network share, a browser
+ * store blocked by another tab) would otherwise hold every call forever. Thirty seconds is well above the Node file
+ * store's own lock wait (5 s), so its typed `locked` error comes first; past it the load ends as a transient
+ * `StoreFailure` that says so, and the record is left as it is (a reload may read it later). Only the read is
+ * bounded: the token checks after it run in real time on WebCrypto and always end, and a simulation that moves
+ * `TestClock` while they run must not see them time out.
  */
 export const LoadTimeoutMillis = 30 * 1000
 
@@ -84,8 +85,8 @@ export interface LicenseOperationsService {
   /** Verifies a record read from the store (by `load`, or by a reload after another process wrote it). */
   readonly admit: (record: StoredRecord) => Effect.Effect<LoadResult>
   /**
-   * The store's read alone, bounded as `load` is ({@link LoadTimeoutMillis}): the record, none, or the failure as
-   * the view reports it (a reload reads with it before it decides whether the record is news).
+   * The store's read alone, bounded by {@link LoadTimeoutMillis} (as in `load`): the record, none, or the failure
+   * as the view reports it (a reload reads with it before it decides whether the record is news).
    */
   readonly read: Effect.Effect<Option.Option<StoredRecord>, FailureInfo>
   /**
@@ -554,18 +555,8 @@ export class LicenseOperations extends Context.Service<LicenseOperations, Licens
       const failed = (failure: FailureInfo, at: number) => ({ type: "failed" as const, failure, at })
 
       return LicenseOperations.of({
-        // The read is bounded inside; the identity and the token checks after it are bounded with it.
-        load: guarded(
-          "load",
-          loadBounded(load, () => Effect.succeed<LoadResult>({ type: "empty", failure: loadTimedOut })),
-          (failure): LoadResult => ({ type: "empty", failure })
-        ),
-        admit: (record) =>
-          guarded(
-            "load",
-            loadBounded(admit(record), () => Effect.succeed<LoadResult>({ type: "empty", failure: loadTimedOut })),
-            (failure): LoadResult => ({ type: "empty", failure })
-          ),
+        load: guarded("load", load, (failure): LoadResult => ({ type: "empty", failure })),
+        admit: (record) => guarded("load", admit(record), (failure): LoadResult => ({ type: "empty", failure })),
         read,
         activate: (key, options) => asOperation("activate", activate(key, options)),
         activateTrial: asOperation("activateTrial", activateTrial),
