@@ -63,6 +63,18 @@ export const OperationTimeoutMillis = 2 * 60 * 1000
 export const EntitlementsTimeoutMillis = 30 * 1000
 
 /**
+ * DECISION: the longest the store's read of the record may take, at start-up and on a reload: thirty seconds, on
+ * the Clock. The design has the start-up read "local and time-bounded", and `check()`, the commands and `idle` all
+ * wait for the load: a store that never answers (a custom store on a hung keychain or network share, a browser
+ * store blocked by another tab) would otherwise hold every call forever. Thirty seconds is well above the Node file
+ * store's own lock wait (5 s), so its typed `locked` error comes first; past it the load ends as a transient
+ * `StoreFailure` that says so, and the record is left as it is (a reload may read it later). Only the read is
+ * bounded: the token checks after it run in real time on WebCrypto and always end, and a simulation that moves
+ * `TestClock` while they run must not see them time out.
+ */
+export const LoadTimeoutMillis = 30 * 1000
+
+/**
  * The {@link LicenseOperations} service's shape. Every operation succeeds with a result (`ok` or `failed` with a
  * `FailureInfo`), never fails and never throws; each is retried by the configured policy and bounded by {@link
  * OperationTimeoutMillis}.
@@ -72,6 +84,11 @@ export interface LicenseOperationsService {
   readonly load: Effect.Effect<LoadResult>
   /** Verifies a record read from the store (by `load`, or by a reload after another process wrote it). */
   readonly admit: (record: StoredRecord) => Effect.Effect<LoadResult>
+  /**
+   * The store's read alone, bounded by {@link LoadTimeoutMillis} (as in `load`): the record, none, or the failure
+   * as the view reports it (a reload reads with it before it decides whether the record is news).
+   */
+  readonly read: Effect.Effect<Option.Option<StoredRecord>, FailureInfo>
   /**
    * Activates `key` with this machine's identity, verifies the token against the configured public key, product and
    * fingerprint, stores the record and fetches the feature entitlements; `failed` says which step refused.
@@ -221,14 +238,31 @@ export class LicenseOperations extends Context.Service<LicenseOperations, Licens
         userHash: identity.userHash
       })
 
+      const loadTimedOut: FailureInfo = {
+        operation: "load",
+        kind: "StoreFailure",
+        message: `the stored licence record could not be read within ${LoadTimeoutMillis / 1000} s (the store did not answer)`,
+        transient: true
+      }
+      /** Bounded by {@link LoadTimeoutMillis}: past it, the read is interrupted and `timedOut` answers. */
+      const loadBounded = <A, E>(effect: Effect.Effect<A, E>, timedOut: () => Effect.Effect<A, E>) =>
+        Effect.timeoutOrElse(effect, { duration: Duration.millis(LoadTimeoutMillis), orElse: timedOut })
+      const read: Effect.Effect<Option.Option<StoredRecord>, FailureInfo> = loadBounded(
+        Effect.mapError(
+          store.load,
+          (error): FailureInfo => ({
+            operation: "load",
+            kind: "StoreFailure",
+            message: error.message,
+            transient: false
+          })
+        ),
+        () => Effect.fail(loadTimedOut)
+      )
+
       const load = Effect.gen(function* (): Effect.fn.Return<LoadResult> {
-        const loaded = yield* Effect.result(store.load)
-        if (loaded._tag === "Failure") {
-          return {
-            type: "empty",
-            failure: { operation: "load", kind: "StoreFailure", message: loaded.failure.message, transient: false }
-          }
-        }
+        const loaded = yield* Effect.result(read)
+        if (loaded._tag === "Failure") return { type: "empty", failure: loaded.failure }
         if (Option.isNone(loaded.success)) return { type: "empty" }
         options.stored?.(loaded.success.value)
         return yield* admit(loaded.success.value)
@@ -523,6 +557,7 @@ export class LicenseOperations extends Context.Service<LicenseOperations, Licens
       return LicenseOperations.of({
         load: guarded("load", load, (failure): LoadResult => ({ type: "empty", failure })),
         admit: (record) => guarded("load", admit(record), (failure): LoadResult => ({ type: "empty", failure })),
+        read,
         activate: (key, options) => asOperation("activate", activate(key, options)),
         activateTrial: asOperation("activateTrial", activateTrial),
         sync: (facts, options) => asOperation("sync", sync(facts, options), facts),

@@ -313,6 +313,10 @@ export class Licensing extends Context.Service<Licensing, LicensingService>()("@
       let startupLoad: Promise<LoadResult> | undefined = runPromise(activity.operation(operations.load), {
         signal: startupAbort.signal
       })
+      // The load never fails (its failures are results), so this run rejects only when it is interrupted: the
+      // client closed (its scope closed mid-build) before the machine took the run. Nobody waits for it then, and
+      // that rejection must not reach the host as an unhandled one; once the machine takes the run, it sees it.
+      startupLoad.catch(() => {})
       const load = (signal: AbortSignal): Promise<LoadResult> => {
         const started = startupLoad
         startupLoad = undefined
@@ -526,13 +530,10 @@ export class Licensing extends Context.Service<Licensing, LicensingService>()("@
           yield* writer.flush
           const context = actor.getSnapshot().context
           const facts = context.facts
-          const loaded = yield* Effect.result(store.load)
+          const loaded = yield* Effect.result(operations.read)
           let result: LoadResult
           if (loaded._tag === "Failure") {
-            result = {
-              type: "empty",
-              failure: { operation: "load", kind: "StoreFailure", message: loaded.failure.message, transient: false }
-            }
+            result = { type: "empty", failure: loaded.failure }
           } else if (Option.isNone(loaded.success)) {
             if (facts === undefined) return viewOf(actor.getSnapshot())
             result = { type: "empty" }

@@ -25,7 +25,12 @@ export * from "./LicenseStore.ts"
 export * from "./Licensing.ts"
 export * from "./LicensingConfig.ts"
 export * from "./LicenseView.ts"
-export { LicenseOperations, type LicenseOperationsService, OperationTimeoutMillis } from "./LicenseOperations.ts"
+export {
+  LicenseOperations,
+  type LicenseOperationsService,
+  LoadTimeoutMillis,
+  OperationTimeoutMillis
+} from "./LicenseOperations.ts"
 export { LastSeenPersistMillis, unchangedButSeen } from "./RecordWriter.ts"
 export * as LicensingErrorReasons from "./LicensingError.ts"
 export * from "./PromiseLicensing.ts"

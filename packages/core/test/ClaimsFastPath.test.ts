@@ -5,14 +5,16 @@
  * specification here, decoded through Effect Schema itself.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Result, Schema } from "effect"
+import { Arbitrary, Effect, Result, Schema } from "effect"
 import fc from "fast-check"
 import * as FastPath from "../src/internal/ClaimsFastPath.ts"
 import {
   ActivationTokenClaims,
+  ClaimNames,
   lenientPayload,
   MetadataKeyMaxLength,
   MetadataValueMaxLength,
+  TrialClaimNames,
   TrialTokenClaims
 } from "../src/Protocol.ts"
 
@@ -228,6 +230,39 @@ describe("ClaimsFastPath", () => {
       for (const input of [null, undefined, "claims", 7, [], Object.create({ aid: "a" }), new Map()]) {
         assert.isUndefined(fast(input))
       }
+    })
+  }
+
+  // The generators above restate the claims by hand, so a claim added to a schema (and not to them) is never
+  // generated: an optional one would be dropped by the fast path in production and no test would see it. Here the
+  // payloads come from the schemas themselves (Effect's Schema-derived Arbitrary over the decoded type, encoded to
+  // the wire names), so every claim and nested field the schema has is generated, present or absent.
+  for (const [name, fast, schema] of [
+    ["activation", FastPath.activationClaims, ActivationTokenClaims],
+    ["trial", FastPath.trialClaims, TrialTokenClaims]
+  ] as const) {
+    it(`takes every ${name} claim the schema itself generates, as the schema decodes it`, () => {
+      const encode = Schema.encodeUnknownSync(schema as Schema.Codec<unknown, unknown>)
+      const decode: Decode = Schema.decodeUnknownResult(schema as Schema.Codec<unknown, unknown>)
+      // Size 50: Effect's derivation leaves optional keys out below about that size, and they are the point here.
+      const samples = Effect.runSync(
+        Arbitrary.sampleEffect(Arbitrary.schema(schema as Schema.Codec<unknown, unknown>), { count: 400, size: 50 })
+      )
+      const seen = new Set<string>()
+      for (const sample of samples) {
+        const wire = encode(sample) as Record<string, unknown>
+        for (const key of Object.keys(wire)) seen.add(key)
+        const decoded = decode(wire)
+        assert.isTrue(Result.isSuccess(decoded), `the schema refused its own sample: ${JSON.stringify(wire)}`)
+        if (Result.isFailure(decoded)) continue
+        const quick = fast(wire)
+        assert.isDefined(quick, `the fast path left a well-formed payload to the schema: ${JSON.stringify(wire)}`)
+        assert.deepStrictEqual(quick, decoded.success)
+        assert.strictEqual(JSON.stringify(quick), JSON.stringify(decoded.success))
+      }
+      // Every claim the schema knows was generated at least once, so none went untested.
+      const names = Object.keys(name === "activation" ? ClaimNames : TrialClaimNames)
+      assert.strictEqual(seen.size, names.length)
     })
   }
 

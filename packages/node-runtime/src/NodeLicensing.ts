@@ -91,16 +91,35 @@ export const platformLayer = (
 }
 
 /** The store watch for a running client, when the configuration asks for one (see `watchStore`). */
-const watchRecord = (config: NodeLicensingConfig, licensing: Licensing["Service"]) =>
+/** Where the file store keeps this product's record (a memory scope has none; its watch never starts). */
+const recordPath = (config: NodeLicensingConfig) =>
+  NodeFileStore.filePath({
+    productId: config.productId,
+    ...(config.scope !== undefined && config.scope !== "memory" ? { scope: config.scope } : {}),
+    ...(config.directory !== undefined ? { directory: config.directory } : {})
+  })
+
+/**
+ * The record file as it is before the client is built, when the configuration asks for a watch. DECISION: the
+ * client reads its record at start-up (as soon as its operations exist) and its watch can only start once the
+ * client is built; another process's write landing between the two sends no file event the watch could see, and
+ * the client would keep the record it read until the next change. The watch starts from this mark instead, and a
+ * file that moved since is reloaded once (a reload of what the client already holds changes nothing).
+ */
+const watchMark = (config: NodeLicensingConfig): StoreWatch.Mark | undefined =>
+  config.watchStore === true && config.scope !== "memory" ? StoreWatch.mark(recordPath(config)) : undefined
+
+const watchRecord = (
+  config: NodeLicensingConfig,
+  licensing: Licensing["Service"],
+  since: StoreWatch.Mark | undefined
+) =>
   Effect.gen(function* () {
     if (config.watchStore !== true || config.scope === "memory") return
     const runFork = yield* FiberSet.makeRuntime<never, unknown, never>()
     yield* StoreWatch.start({
-      path: NodeFileStore.filePath({
-        productId: config.productId,
-        ...(config.scope !== undefined ? { scope: config.scope } : {}),
-        ...(config.directory !== undefined ? { directory: config.directory } : {})
-      }),
+      path: recordPath(config),
+      since,
       // A record that cannot be used is the view's `lastError`; nothing is thrown at the app.
       onChange: () => runFork(Effect.ignore(licensing.reload))
     })
@@ -139,14 +158,15 @@ export const layer = (
   Layer.unwrap(
     Effect.suspend(() => {
       const problem = nodeOptionsProblem(config)
-      return problem !== undefined
-        ? Effect.fail(nodeConfigError(problem))
-        : Effect.succeed(
-            Layer.effectDiscard(Effect.flatMap(Licensing, (licensing) => watchRecord(config, licensing))).pipe(
-              Layer.provideMerge(Licensing.layer(config)),
-              Layer.provideMerge(platformLayer(config))
-            )
-          )
+      if (problem !== undefined) return Effect.fail(nodeConfigError(problem))
+      // Taken as the layer is built, before the client (and its start-up read) is.
+      const since = watchMark(config)
+      return Effect.succeed(
+        Layer.effectDiscard(Effect.flatMap(Licensing, (licensing) => watchRecord(config, licensing, since))).pipe(
+          Layer.provideMerge(Licensing.layer(config)),
+          Layer.provideMerge(platformLayer(config))
+        )
+      )
     })
   )
 
@@ -158,10 +178,12 @@ export const layer = (
 export const createNodeLicensing = (config: NodeLicensingConfig): PromiseLicensing => {
   const problem = nodeOptionsProblem(config)
   if (problem !== undefined) throw nodeConfigError(problem)
+  // Taken before the client is built (its start-up read begins with the first call, below or the app's).
+  const since = watchMark(config)
   const licensing = createLicensing({ ...config, layer: platformLayer(config) })
   if (config.watchStore === true && config.scope !== "memory") {
     // Lives until `close()`; a watch that cannot start leaves the client as it would be without one.
-    licensing.use((service) => watchRecord(config, service)).catch(() => {})
+    licensing.use((service) => watchRecord(config, service, since)).catch(() => {})
   }
   return licensing
 }

@@ -30,7 +30,25 @@ export interface StoreWatchOptions {
   readonly pollMillis?: number | undefined
   /** Skip `fs.watch` and poll (for tests of the fallback, and file systems known not to report changes). */
   readonly poll?: boolean | undefined
+  /**
+   * The file as it was when its reader last read it ({@link mark}, taken before that read): a change between
+   * then and the watch's start, which no file event will ever report, is reported once the watch runs. Without
+   * it, the watch starts from the file as it is when the watch starts.
+   */
+  readonly since?: Mark | undefined
 }
+
+/** The record file's identity, size and times at one moment (see `StoreWatchOptions.since`). */
+export interface Mark {
+  readonly signature: string
+}
+
+/**
+ * The file as it is now, for a watch started later (`since`). A client reads its record at start-up before its
+ * watch can start; a mark taken before the client is built lets that watch report another process's write that
+ * landed in between.
+ */
+export const mark = (path: string): Mark => ({ signature: signature(NodePath.resolve(path)) })
 
 /** A running watch, stopped when its scope closes; `mode` says whether fs.watch or the stat poll serves it. */
 export interface StoreWatch {
@@ -68,7 +86,7 @@ export const start = (options: StoreWatchOptions): Effect.Effect<StoreWatch, nev
       const directory = NodePath.dirname(path)
       const name = NodePath.basename(path)
       const debounce = options.debounceMillis ?? DebounceMillis
-      let last = signature(path)
+      let last = options.since?.signature ?? signature(path)
       let timer: ReturnType<typeof setTimeout> | undefined
       let closed = false
       let watcher: NodeFs.FSWatcher | undefined
@@ -117,6 +135,8 @@ export const start = (options: StoreWatchOptions): Effect.Effect<StoreWatch, nev
           startPolling()
         }
       }
+      // A change before the watch ran (after `since`) has sent no event it could see: look once now.
+      if (options.since !== undefined && signature(path) !== last) touched()
       return {
         stop: () => {
           closed = true

@@ -17,10 +17,15 @@ afterEach(() => {
   for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true })
 })
 
-const watched = async (options: Partial<StoreWatch.StoreWatchOptions> = {}) => {
+const watched = async (
+  options: Partial<StoreWatch.StoreWatchOptions> = {},
+  /** Runs on the record's path before the watch starts; what it returns is added to the watch's options. */
+  before: (path: string) => Partial<StoreWatch.StoreWatchOptions> = () => ({})
+) => {
   const directory = mkdtempSync(join(tmpdir(), "licensure-watch-"))
   made.push(directory)
   const path = join(directory, "product.user.lic")
+  const early = before(path)
   const calls: Array<number> = []
   const waiters: Array<() => void> = []
   const scope = Effect.runSync(Scope.make())
@@ -30,6 +35,7 @@ const watched = async (options: Partial<StoreWatch.StoreWatchOptions> = {}) => {
         path,
         debounceMillis: 20,
         ...options,
+        ...early,
         onChange: () => {
           calls.push(calls.length + 1)
           for (const wake of waiters.splice(0)) wake()
@@ -73,6 +79,43 @@ describe("StoreWatch", () => {
       writeFileSync(w.path, "after the burst, a last change")
       await w.calledTimes(3)
       assert.deepStrictEqual(w.calls, [1, 2, 3])
+    } finally {
+      await w.close()
+    }
+  })
+
+  it("reports a change made after its mark and before it started, which no file event will show, once", async () => {
+    // A client read the record (the mark is taken before that read), then another process replaced the file, then
+    // the watch started: nothing will ever tell fs.watch about that write.
+    const w = await watched({}, (path) => {
+      writeFileSync(path, "what the client read at start-up")
+      const since = StoreWatch.mark(path)
+      writeFileSync(path, "another process's record, written before the watch ran")
+      return { since }
+    })
+    try {
+      await w.calledTimes(1)
+      // And no more for it: the next call is the next change's.
+      writeFileSync(w.path, "a later change")
+      await w.calledTimes(2)
+      assert.deepStrictEqual(w.calls, [1, 2])
+    } finally {
+      await w.close()
+    }
+  })
+
+  it("reports nothing for its mark when the file did not change before it started", async () => {
+    const w = await watched({}, (path) => {
+      writeFileSync(path, "the record, unchanged")
+      return { since: StoreWatch.mark(path) }
+    })
+    try {
+      writeFileSync(w.path, "the first change after the start")
+      await w.calledTimes(1)
+      // One call for one change: the unchanged mark added none.
+      writeFileSync(w.path, "the second change after the start, longer")
+      await w.calledTimes(2)
+      assert.deepStrictEqual(w.calls, [1, 2])
     } finally {
       await w.close()
     }
