@@ -84,6 +84,16 @@ const setup = (licenseOptions: Parameters<Emulator["createLicense"]>[0] extends 
 /** Lets in-process I/O (signing, verification) finish without moving virtual time. */
 const settle = Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 20)))
 
+/**
+ * Waits (real time, 10 s at most) until the gate has seen `atLeast` sync requests, then settles: a sync forked
+ * under load may take longer than one settle to reach the gate, and the test's virtual time must not move before.
+ */
+const untilPatched = (g: { readonly patches: number }, atLeast = 1) =>
+  Effect.promise(async () => {
+    const until = performance.now() + 10_000
+    while (g.patches < atLeast && performance.now() < until) await new Promise((resolve) => setTimeout(resolve, 5))
+  }).pipe(Effect.andThen(settle))
+
 /** Moves virtual time in small steps, letting the work each step wakes run. */
 const advance = (millis: number, step = 5_000) =>
   Effect.gen(function* () {
@@ -100,7 +110,7 @@ describe("while a sync is in flight", () => {
       yield* licensing.activate(license.key)
       g.mode = "hang"
       const syncing = yield* Effect.forkChild(licensing.sync)
-      yield* settle
+      yield* untilPatched(g)
       assert.strictEqual(g.patches, 1)
       const during = yield* licensing.current
       assert.strictEqual(during.state, "renewDue")
@@ -124,7 +134,7 @@ describe("while a sync is in flight", () => {
       yield* licensing.activate(license.key)
       g.mode = "hang"
       const syncing = yield* Effect.forkChild(Effect.flip(licensing.sync))
-      yield* settle
+      yield* untilPatched(g)
       yield* advance(125_000)
       const error = yield* Fiber.join(syncing)
       assert.strictEqual(error.kind, "NetworkFailure")
@@ -142,7 +152,7 @@ describe("while a sync is in flight", () => {
       yield* licensing.activate(license.key)
       g.mode = "hang"
       const syncing = yield* Effect.forkChild(Effect.ignore(licensing.sync))
-      yield* settle
+      yield* untilPatched(g)
       assert.isTrue((yield* licensing.current).licensed)
       yield* advance(32_000, 1_000)
       const view = yield* licensing.current
@@ -163,7 +173,7 @@ describe("Retry-After", () => {
       yield* licensing.activate(license.key)
       g.mode = "throttle"
       const syncing = yield* Effect.forkChild(Effect.flip(licensing.sync))
-      yield* settle
+      yield* untilPatched(g)
       yield* advance(125_000)
       const error = yield* Fiber.join(syncing)
       assert.strictEqual(error.kind, "RateLimited")
@@ -189,7 +199,7 @@ describe("Retry-After", () => {
       yield* licensing.activate(license.key)
       g.mode = "throttle"
       yield* Effect.flip(licensing.sync).pipe(Effect.forkChild)
-      yield* settle
+      yield* untilPatched(g)
       yield* advance(125_000)
       const view = yield* licensing.current
       const graceEnd = view.license!.graceExpiresAt!
