@@ -12,6 +12,7 @@ import {
   DeactivationRequest,
   TrialActivationRequest
 } from "@licensure/core/Protocol"
+import { compareVersions, parseVersion } from "@licensure/core/ReleaseVersion"
 import { cryptlexError, decodeOrRefuse, empty, json, plainError, readJson } from "./Http.ts"
 import {
   type Activation,
@@ -61,22 +62,6 @@ const checkPolicy = (license: License, body: ActivationRequestBody): void => {
   }
 }
 
-/** LexActivator's release version form, `x.x` to `x.x.x.x` (`SetReleaseVersion`; core's `ReleaseVersion`). */
-const releaseVersionForm = /^\d+(\.\d+){1,3}$/
-
-/** The numeric parts of a well-formed release version. */
-const versionParts = (version: string): ReadonlyArray<number> => version.split(".").map(Number)
-
-/** Negative, zero or positive as `a` is older than, the same as or newer than `b` (missing parts are 0). */
-const compareVersions = (a: string, b: string): number => {
-  const [x, y] = [versionParts(a), versionParts(b)]
-  for (let i = 0; i < Math.max(x.length, y.length); i++) {
-    const d = (x[i] ?? 0) - (y[i] ?? 0)
-    if (d !== 0) return d
-  }
-  return 0
-}
-
 /**
  * The release the client says it runs (reference-client.md §3 items 2 and 3): a `releaseVersion` not in the
  * `x.x` … `x.x.x.x` form is `INVALID_RELEASE_VERSION_FORMAT`; one above the licence's maximum allowed release
@@ -89,14 +74,16 @@ const compareVersions = (a: string, b: string): number => {
  */
 const checkRelease = (license: License | undefined, releaseVersion: string | undefined): void => {
   if (releaseVersion === undefined || releaseVersion === "") return
-  if (!releaseVersionForm.test(releaseVersion)) {
+  const running = parseVersion(releaseVersion)
+  if (running === undefined) {
     throw cryptlexError(
       "INVALID_RELEASE_VERSION_FORMAT",
       `releaseVersion: expected x.x to x.x.x.x (digits), got ${JSON.stringify(releaseVersion)}`
     )
   }
   const max = license?.maxAllowedReleaseVersion ?? null
-  if (max !== null && compareVersions(releaseVersion, max) > 0) {
+  const maxParts = max === null ? undefined : parseVersion(max)
+  if (maxParts !== undefined && compareVersions(running, maxParts) > 0) {
     throw cryptlexError(
       "RELEASE_VERSION_NOT_ALLOWED",
       `The licence allows releases up to ${max}; ${releaseVersion} is not allowed`
