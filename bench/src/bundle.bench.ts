@@ -156,6 +156,8 @@ console.log(JSON.stringify([...seen].filter((u) => u.includes("/node_modules/"))
     }
   }
   const names = Object.keys(cases)
+  // With `BENCH_KEEP=1`, each case's arguments and environment, to run (or profile) it by hand in the kept directory.
+  if (process.env.BENCH_KEEP === "1") writeFileSync(join(tmp, "cases.json"), JSON.stringify(cases, null, 2))
   const wall: Record<string, Array<number>> = Object.fromEntries(names.map((n) => [n, []]))
   const rss: Record<string, Array<number>> = Object.fromEntries(names.map((n) => [n, []]))
   const once = (name: string) => {

@@ -2,8 +2,9 @@
  * The start-up load (the stored record read, its tokens verified) and the reload that reads the store again, when
  * the store does not answer: every call that waits for the load (`check()`, the commands, `idle`) still ends, once
  * the load's bound ({@link LoadTimeoutMillis}) passes on the TestClock, with a typed `StoreFailure` that says so;
- * nothing stored is cleared or written over; a reload with the store hung fails the same way and leaves the licence
- * as it was. The client talks to the emulator over real HTTP on 127.0.0.1; the store is core's memory store with
+ * nothing stored is cleared or written over; the client reads the store again on the clock (30 s, then doubling)
+ * and takes the licence up once a read answers, without a request, and a configured `licenseKey` is not used over a
+ * read that only timed out; a reload with the store hung fails the same way and leaves the licence as it was. The client talks to the emulator over real HTTP on 127.0.0.1; the store is core's memory store with
  * its read held (the hang is the point, so it is the store's answer that is withheld, nothing else).
  *
  * And a record whose activation token verifies but whose feature-entitlements token is forged or another
@@ -17,21 +18,26 @@ import {
   Licensing,
   LicenseStore,
   LoadTimeoutMillis,
+  ReadRetryMaxMillis,
+  ReadRetryMillis,
   type StoredRecord
 } from "@licensure/core"
 import { NodeHttp } from "@licensure/node-runtime"
 import { identity, loopbackLayer, makeSim } from "@licensure/testing"
-import { Context, Deferred, Effect, Fiber, Layer, Option } from "effect"
+import { Clock, Context, Deferred, Effect, Fiber, Layer, Option } from "effect"
 import { TestClock } from "effect/testing"
 import { decodeProtectedHeader, decodeJwt, generateKeyPair, SignJWT } from "jose"
 
-/** A memory store whose reads hang while `hung` is set; every save and clear is counted. */
+/** A memory store whose reads hang while `hung` is set; every read, save and clear is counted. */
 const holdingStore = (initiallyHung: boolean) => {
-  const state = { hung: initiallyHung, record: undefined as StoredRecord | undefined, saves: 0, clears: 0 }
+  const state = { hung: initiallyHung, record: undefined as StoredRecord | undefined, reads: 0, saves: 0, clears: 0 }
   const layer = Layer.succeed(
     LicenseStore,
     LicenseStore.of({
-      load: Effect.suspend(() => (state.hung ? Effect.never : Effect.succeed(Option.fromUndefinedOr(state.record)))),
+      load: Effect.suspend(() => {
+        state.reads++
+        return state.hung ? Effect.never : Effect.succeed(Option.fromUndefinedOr(state.record))
+      }),
       save: (record) =>
         Effect.sync(() => {
           state.saves++
@@ -71,10 +77,104 @@ describe("a store that does not answer", () => {
       assert.strictEqual(view.lastError?.operation, "load")
       assert.strictEqual(view.lastError?.kind, "StoreFailure")
       assert.match(view.lastError?.message ?? "", /could not be read within 30 s/)
-      assert.isDefined(yield* ended(idle), "idle still waits on the hung load")
+      // The client reads the store again on the clock: not idle, asleep until the next read.
+      assert.isUndefined(yield* ended(idle), "idle answered while a read of the store is still due")
+      const quiet = yield* sim.licensing.quiet
+      assert.strictEqual(quiet.wakesAt, (yield* Clock.currentTimeMillis) + ReadRetryMillis)
       // Nothing stored was cleared or written over because the read did not come.
       assert.strictEqual(store.state.saves, 0)
       assert.strictEqual(store.state.clears, 0)
+    })
+  )
+
+  it.effect("a store that answers late: the client reads it again on the clock and is licensed, no request sent", () =>
+    Effect.gen(function* () {
+      const store = holdingStore(false)
+      const sim = yield* makeSim({}, {}, identity(), { transport: "loopback", store: store.layer })
+      const activated = yield* sim.licensing.activate(sim.license.key)
+      yield* sim.licensing.flush
+      const saved = store.state.record!
+      yield* Effect.promise(() => sim.emulator.clearLog())
+
+      // A restart on the same store, hung: a slow network home directory at log-in.
+      store.state.hung = true
+      store.state.reads = 0
+      yield* Effect.scoped(
+        Effect.gen(function* () {
+          const context = yield* Layer.build(
+            Licensing.layer({ productId: sim.productId, publicKeyPem: sim.publicKeyPem }).pipe(
+              Layer.provideMerge(
+                Layer.mergeAll(loopbackLayer(sim.emulator), store.layer, Fingerprint.layerStatic(identity()))
+              )
+            )
+          ).pipe(Effect.orDie)
+          const client = Context.get(context, Licensing)
+          const checking = yield* Effect.forkChild(client.check)
+          yield* TestClock.adjust(LoadTimeoutMillis)
+          assert.isDefined(yield* ended(checking), "check() still waits on the hung store")
+          assert.strictEqual((yield* Fiber.join(checking)).state, "unactivated")
+          // Reads again after each wait, doubling: 30 s, then (the second read timing out too) 60 s.
+          yield* TestClock.adjust(ReadRetryMillis)
+          assert.strictEqual(store.state.reads, 2, "the store was read again after the first wait")
+          yield* TestClock.adjust(LoadTimeoutMillis)
+          const second = yield* client.quiet
+          assert.strictEqual(second.view.state, "unactivated")
+          assert.strictEqual(second.wakesAt, (yield* Clock.currentTimeMillis) + 2 * ReadRetryMillis)
+
+          // The store answers now: the next read finds the licence, checked offline.
+          store.state.hung = false
+          yield* TestClock.adjust(2 * ReadRetryMillis)
+          // The read answered; its token check is real WebCrypto work, so this waits in real time, on nothing else.
+          const view = yield* client.idle
+          assert.strictEqual(view.state, "active")
+          assert.isTrue(view.licensed)
+          assert.isUndefined(view.lastError, "the read that answered clears the store failure")
+          assert.strictEqual(view.license?.activationId, activated.license?.activationId)
+          assert.strictEqual(store.state.reads, 3)
+          // Nothing more is read once a read answered.
+          yield* TestClock.adjust(ReadRetryMaxMillis)
+          assert.strictEqual(store.state.reads, 3)
+        })
+      )
+      assert.deepStrictEqual(yield* Effect.promise(() => sim.emulator.log()), [], "the late store cost no request")
+      assert.strictEqual(store.state.record?.token, saved.token)
+      assert.strictEqual(store.state.clears, 0)
+    })
+  )
+
+  it.effect("with a licenseKey configured, a read that timed out does not activate over the stored record", () =>
+    Effect.gen(function* () {
+      const store = holdingStore(true)
+      // The simulation's own client keeps its own store: every read of the held one is the client's below.
+      const sim = yield* makeSim({}, {}, identity(), { transport: "loopback" })
+      // The configured key serves a record that is unusable; this one is only slow.
+      const context = yield* Layer.build(
+        Licensing.layer({ productId: sim.productId, publicKeyPem: sim.publicKeyPem, licenseKey: sim.license.key }).pipe(
+          Layer.provideMerge(
+            Layer.mergeAll(loopbackLayer(sim.emulator), store.layer, Fingerprint.layerStatic(identity()))
+          )
+        )
+      ).pipe(Effect.orDie)
+      const client = Context.get(context, Licensing)
+      const checking = yield* Effect.forkChild(client.check)
+      yield* TestClock.adjust(LoadTimeoutMillis)
+      assert.isDefined(yield* ended(checking), "check() still waits on the hung store")
+      const view = yield* Fiber.join(checking)
+      assert.strictEqual(view.state, "unactivated")
+      assert.strictEqual(view.lastError?.kind, "StoreFailure")
+      assert.deepStrictEqual(yield* Effect.promise(() => sim.emulator.log()), [], "an activation was sent")
+      assert.strictEqual(store.state.saves, 0)
+      // A command takes over at once, and ends the wait for the next read: the client is idle after it, with no
+      // time moved (the wait it ended was 30 s on the clock).
+      store.state.hung = false
+      const activated = yield* client.activate(sim.license.key)
+      assert.strictEqual(activated.state, "active")
+      const idle = yield* client.idle
+      assert.strictEqual(idle.state, "active")
+      const readsBefore = store.state.reads
+      yield* TestClock.adjust(ReadRetryMaxMillis)
+      assert.strictEqual(store.state.reads, readsBefore, "the store was read again after a command moved on")
+      assert.strictEqual((yield* client.current).state, "active")
     })
   )
 

@@ -423,8 +423,21 @@ export const licenseMachine = setup({
     /** A reload found the record unusable (corrupt, foreign, unverifiable): nothing held is given up for it. */
     loadFailed: (_, params: Output<LoadResult>) =>
       params.output.type === "empty" && params.output.failure !== undefined,
+    /** The same, with an activation in hand to keep (and write back). */
+    loadFailedHolding: ({ context }, params: Output<LoadResult>) =>
+      context.facts !== undefined && params.output.type === "empty" && params.output.failure !== undefined,
+    /**
+     * The stored record is unusable (corrupt, foreign, forged) and a key is configured to activate again with.
+     * DECISION: a read that timed out (`transient`: the store did not answer, a slow network home directory or a
+     * scanner holding the file) is not an unusable record: the record may be good, and activating over it would
+     * replace it on the server's word alone. `Licensing` reads the store again on the clock instead
+     * (`ReadRetryMillis`). Rests on the design's "nothing already stored is lost".
+     */
     loadFailedWithKey: ({ context }, params: Output<LoadResult>) =>
-      params.output.type === "empty" && params.output.failure !== undefined && context.config.licenseKey !== undefined,
+      params.output.type === "empty" &&
+      params.output.failure !== undefined &&
+      !params.output.failure.transient &&
+      context.config.licenseKey !== undefined,
     /** Something to evaluate after an activation: new facts, or the old ones the failure left in place. */
     factsAfter: ({ context }, params: Output<OperationResult>) =>
       params.output.type === "ok" || context.facts !== undefined,
@@ -601,8 +614,17 @@ export const licenseMachine = setup({
             // DECISION: a record another process left unusable changes nothing held: the error is reported, and
             // with an activation in hand `evaluating` writes it back (the store quarantined the bad file), so the
             // other processes find the good record again. Rests on the design's "nothing already stored is lost".
-            guard: { type: "loadFailed", params: ({ event }) => ({ output: event.result }) },
+            guard: { type: "loadFailedHolding", params: ({ event }) => ({ output: event.result }) },
             target: "evaluating",
+            actions: {
+              type: "recordFailure",
+              params: ({ event }) => ({ failure: event.result.type === "empty" ? event.result.failure : undefined })
+            }
+          },
+          {
+            // With nothing held, the failure is only reported: no evaluation, so nothing is written or cleared (a
+            // read that timed out must not remove the record it could not read).
+            guard: { type: "loadFailed", params: ({ event }) => ({ output: event.result }) },
             actions: {
               type: "recordFailure",
               params: ({ event }) => ({ failure: event.result.type === "empty" ? event.result.failure : undefined })

@@ -80,6 +80,21 @@ export interface Quiet {
  */
 export const CheckReuseMillis = 10_000
 
+/**
+ * How long the client waits before it reads the store again after a read that timed out (the store did not answer
+ * within `LoadTimeoutMillis`) left it without a licence: the first wait, doubled after each read that fails the same
+ * way, up to {@link ReadRetryMaxMillis}.
+ *
+ * DECISION: start at the read's own bound (30 s) and cap at ten minutes. A store that hangs past 30 s is a slow or
+ * held disk (a network home directory at log-in, a scanner holding the file), which usually answers within
+ * minutes; reading it again costs one local read, so waiting longer than ten minutes would only keep a licensed
+ * user locked out longer. Until a read answers, the view is `unactivated` with the `StoreFailure` as `lastError`,
+ * and a command (`activate`, …) takes over at once.
+ */
+export const ReadRetryMillis = 30_000
+/** The longest wait between two reads of a store that does not answer (see {@link ReadRetryMillis}). */
+export const ReadRetryMaxMillis = 10 * 60_000
+
 /** What one client's actor runs with: found by the actor's system, set before the actor starts. */
 interface ClientParts {
   readonly productId: string
@@ -310,8 +325,13 @@ export class Licensing extends Context.Service<Licensing, LicensingService>()("@
       // now, nothing skipped: the machine's `load` takes this run, and its abort (the actor leaving `loading`)
       // interrupts it.
       const startupAbort = new AbortController()
+      /** Arms the store's reads again after a start-up read that timed out (set once the parts it needs exist). */
+      let rereadAfter: (result: LoadResult) => void = () => {}
       let startupLoad: Promise<LoadResult> | undefined = runPromise(activity.operation(operations.load), {
         signal: startupAbort.signal
+      }).then((result) => {
+        rereadAfter(result)
+        return result
       })
       // The load never fails (its failures are results), so this run rejects only when it is interrupted: the
       // client closed (its scope closed mid-build) before the machine took the run. Nobody waits for it then, and
@@ -551,6 +571,45 @@ export class Licensing extends Context.Service<Licensing, LicensingService>()("@
           return yield* failIfNew("load", before)(answer)
         })
       )
+
+      // A start-up read that timed out left no licence: the store is read again on the clock (see `ReadRetryMillis`)
+      // until a read answers or something else (a command, another process's write) moves the licence on. The loop
+      // counts as one operation from the moment the timed-out read comes back (before the machine moves on), so
+      // `idle` waits for it and `quiet` says when the next read is due.
+      const unread = (snapshot: MachineSnapshot) => {
+        const { facts, lastError } = snapshot.context
+        return (
+          facts === undefined &&
+          lastError?.operation === "load" &&
+          lastError.transient &&
+          stateOf(snapshot.value) === "unactivated"
+        )
+      }
+      const rereading = Effect.gen(function* () {
+        yield* loaded
+        let wait = ReadRetryMillis
+        while (unread(actor.getSnapshot())) {
+          activity.operations.observer.napping(clock.now() + wait)
+          // The wait ends early when something else moved the licence on: nothing is left to read for.
+          const due = yield* Effect.raceFirst(
+            Effect.as(Effect.sleep(wait), true),
+            Effect.as(
+              bridge.until((snapshot) => !unread(snapshot)),
+              false
+            )
+          )
+          activity.operations.observer.working()
+          if (!due) break
+          yield* Effect.ignore(reload)
+          wait = Math.min(wait * 2, ReadRetryMaxMillis)
+        }
+      }).pipe(Effect.ensuring(Effect.sync(() => activity.operations.end())))
+      rereadAfter = (result) => {
+        if (result.type === "empty" && result.failure?.transient === true) {
+          activity.operations.start()
+          runFork(rereading)
+        }
+      }
 
       return {
         reload,
