@@ -92,7 +92,8 @@ const fire = (machine: Machine, catalog: TransitionCatalog, source: Snapshot, ev
   const fired: Array<DefinedTransition> = [first]
   const micro = getMicrosteps(machine, source, event).map(([snapshot]) => snapshot)
   const guards = machine.implementations.guards as unknown as Record<string, Guard>
-  let expectedState = first.target
+  // A targetless transition (on the state itself or on an ancestor, as `ready`'s RELOAD of a failed read) stays.
+  let expectedState = first.internal ? stateOf(source) : first.target
   for (let step = 0; ; step++) {
     const current = micro[step]
     if (current === undefined) {
