@@ -240,12 +240,17 @@ const evaluated = (context: LicenseContext): Partial<LicenseContext> => {
   }
 }
 
-const afterFacts = (context: LicenseContext, facts: LicenseFacts, from: number): Partial<LicenseContext> => ({
+const afterFacts = (
+  context: LicenseContext,
+  facts: LicenseFacts,
+  from: number,
+  notice?: FailureInfo | undefined
+): Partial<LicenseContext> => ({
   facts,
   nextSyncAt: nextSyncAfter(facts, from),
   syncFailing: false,
   syncHalted: false,
-  lastError: undefined,
+  lastError: notice,
   clearedBecause: undefined,
   status: context.status,
   // Fresh facts carry the server's signed time: the monotonic projection starts again from them.
@@ -377,7 +382,12 @@ export const licenseMachine = setup({
     applyActivation: assign(({ context }, params: Output<OperationResult>) =>
       params.output.type === "ok"
         ? {
-            ...afterFacts(context, params.output.facts, params.output.startedAt ?? params.output.at),
+            ...afterFacts(
+              context,
+              params.output.facts,
+              params.output.startedAt ?? params.output.at,
+              params.output.notice
+            ),
             activationOptions: context.pendingOptions
           }
         : { lastError: params.output.failure }
@@ -388,7 +398,7 @@ export const licenseMachine = setup({
      */
     applySync: assign(({ context }, params: Output<OperationResult>) => {
       const output = params.output
-      if (output.type === "ok") return afterFacts(context, output.facts, output.startedAt ?? output.at)
+      if (output.type === "ok") return afterFacts(context, output.facts, output.startedAt ?? output.at, output.notice)
       const cls = classifySyncFailure(output.failure)
       if (cls === "transient") return retryLater(context, output.failure, output.at)
       if (cls === "halting") return { syncHalted: true, lastError: output.failure }

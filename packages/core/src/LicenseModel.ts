@@ -123,6 +123,11 @@ export type OperationResult =
       readonly at: number
       /** When the operation began: the next sync is counted from here, so slow answers cause no drift. */
       readonly startedAt?: number | undefined
+      /**
+       * A refusal that did not stop the operation: the server refused the meter increments it carried, and the
+       * request went again without them (`LicenseOperations`' `carryingMeters`). It is the view's `lastError`.
+       */
+      readonly notice?: FailureInfo | undefined
     }
   | { readonly type: "failed"; readonly failure: FailureInfo; readonly at: number }
 

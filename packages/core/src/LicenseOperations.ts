@@ -74,6 +74,10 @@ export const EntitlementsTimeoutMillis = 30 * 1000
  */
 export const LoadTimeoutMillis = 30 * 1000
 
+/** The server refused the meter increments a request carried (the licence's allowance is used up). */
+const isMeterRefusal = (error: ApiError): boolean =>
+  error.reason._tag === "ServerRefused" && error.reason.code === "METER_ATTRIBUTE_USES_LIMIT_REACHED"
+
 /**
  * The {@link LicenseOperations} service's shape. Every operation succeeds with a result (`ok` or `failed` with a
  * `FailureInfo`), never fails and never throws; each is retried by the configured policy and bounded by {@link
@@ -426,11 +430,50 @@ export class LicenseOperations extends Context.Service<LicenseOperations, Licens
         )
       }
 
+      /** Takes what a request carried off the pending increments: what was added while it ran stays. */
+      const taken = (sent: ReadonlyMap<string, number>) =>
+        Ref.update(meters, (pending) => {
+          const left = new Map(pending)
+          for (const [name, n] of sent) {
+            const rest = (left.get(name) ?? 0) - n
+            if (rest === 0) left.delete(name)
+            else left.set(name, rest)
+          }
+          return left
+        })
+
+      /**
+       * Sends a request that carries the pending meter increments (an activation or a sync) and answers with its
+       * token. The increments are taken off the pending ones as soon as the server accepted them (before the token
+       * is verified: the server counted them either way).
+       *
+       * DECISION: a refusal of the increments (`METER_ATTRIBUTE_USES_LIMIT_REACHED`, reference-client.md rows 13
+       * and 22) is the meter's answer, not the licence's: the increments the request carried are dropped (sent
+       * again, they would be refused again, and would hold every later sync back), the request is sent once more
+       * without them, and the refusal comes back as the operation's `notice`, so the command that asked for the
+       * increment fails with LexActivator's status 73 while the licence itself syncs as it would have. As in
+       * LexActivator's `IncrementActivationMeterAttributeUses`, a refused increment is the caller's to retry.
+       */
+      const carryingMeters = (send: (sent: ReadonlyMap<string, number>) => Effect.Effect<string, ApiError>) =>
+        Effect.gen(function* () {
+          const sent = yield* Ref.get(meters)
+          const first = yield* Effect.result(retry(send(sent)))
+          if (first._tag === "Success") {
+            yield* taken(sent)
+            return { token: first.success, notice: undefined }
+          }
+          const error = first.failure
+          if (sent.size === 0 || !isMeterRefusal(error)) return yield* Effect.fail(error)
+          yield* taken(sent)
+          const token = yield* retry(send(new Map()))
+          return { token, notice: error }
+        })
+
       const activate = (key: string, options: ActivateOptions) =>
         Effect.gen(function* () {
           const identity = yield* fingerprint.current
-          const token = yield* retry(
-            api.activate(activationBody(key, identity.fingerprint, identity, options, yield* Ref.get(meters)))
+          const { token, notice } = yield* carryingMeters((sent) =>
+            api.activate(activationBody(key, identity.fingerprint, identity, options, sent))
           )
           const claims = yield* ActivationToken.verify(token, config.publicKeyPem, {
             productId: config.productId,
@@ -438,8 +481,10 @@ export class LicenseOperations extends Context.Service<LicenseOperations, Licens
             fingerprint: identity.fingerprint
           })
           const at = yield* now
-          yield* Ref.set(meters, new Map())
-          return factsFrom("activation", token, claims, identity, identity.fingerprint, at, undefined, key)
+          return {
+            facts: factsFrom("activation", token, claims, identity, identity.fingerprint, at, undefined, key),
+            notice
+          }
         })
 
       const activateTrial = Effect.gen(function* () {
@@ -450,7 +495,7 @@ export class LicenseOperations extends Context.Service<LicenseOperations, Licens
           fingerprint: identity.fingerprint
         })
         const at = yield* now
-        return factsFrom("trial", token, claims, identity, identity.fingerprint, at, undefined, undefined)
+        return { facts: factsFrom("trial", token, claims, identity, identity.fingerprint, at, undefined, undefined) }
       })
 
       const sync = (facts: LicenseFacts, options: ActivateOptions) =>
@@ -464,12 +509,11 @@ export class LicenseOperations extends Context.Service<LicenseOperations, Licens
               fingerprint: facts.fingerprint
             })
             const at = yield* now
-            return factsFrom("trial", token, claims, identity, facts.fingerprint, at, facts, undefined)
+            return { facts: factsFrom("trial", token, claims, identity, facts.fingerprint, at, facts, undefined) }
           }
           const claims0 = facts.claims as ActivationClaims
           const key = facts.key ?? claims0.key
-          const sent = yield* Ref.get(meters)
-          const token = yield* retry(
+          const { token, notice } = yield* carryingMeters((sent) =>
             api.sync(claims0.activationId, activationBody(key, facts.fingerprint, identity, options, sent))
           )
           const claims = yield* ActivationToken.verify(token, config.publicKeyPem, {
@@ -477,18 +521,8 @@ export class LicenseOperations extends Context.Service<LicenseOperations, Licens
             key,
             fingerprint: facts.fingerprint
           })
-          // What was added while the sync ran stays for the next one.
-          yield* Ref.update(meters, (pending) => {
-            const left = new Map(pending)
-            for (const [name, n] of sent) {
-              const rest = (left.get(name) ?? 0) - n
-              if (rest === 0) left.delete(name)
-              else left.set(name, rest)
-            }
-            return left
-          })
           const at = yield* now
-          return factsFrom("activation", token, claims, identity, facts.fingerprint, at, facts, key)
+          return { facts: factsFrom("activation", token, claims, identity, facts.fingerprint, at, facts, key), notice }
         })
 
       const deactivate = (facts: LicenseFacts) =>
@@ -515,7 +549,7 @@ export class LicenseOperations extends Context.Service<LicenseOperations, Licens
       type OpError = ApiError | ActivationToken.TokenError | { readonly _tag: "FingerprintError"; message: string }
       const asOperation = (
         operation: FailureInfo["operation"],
-        effect: Effect.Effect<LicenseFacts, OpError>,
+        effect: Effect.Effect<{ readonly facts: LicenseFacts; readonly notice?: ApiError | undefined }, OpError>,
         previous?: LicenseFacts | undefined
       ): Effect.Effect<OperationResult> =>
         guarded(
@@ -529,8 +563,15 @@ export class LicenseOperations extends Context.Service<LicenseOperations, Licens
             if (result._tag === "Failure") {
               return { type: "failed" as const, failure: failureFromError(operation, result.failure), at: yield* now }
             }
-            const facts = yield* entitled(result.success, previous)
-            return { type: "ok" as const, facts, at: yield* now, startedAt }
+            const facts = yield* entitled(result.success.facts, previous)
+            const { notice } = result.success
+            return {
+              type: "ok" as const,
+              facts,
+              at: yield* now,
+              startedAt,
+              ...(notice !== undefined ? { notice: failureFromError(operation, notice) } : {})
+            }
           }),
           failed
         )

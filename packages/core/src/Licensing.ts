@@ -193,7 +193,12 @@ export interface LicensingService {
   readonly sync: Effect.Effect<LicenseView, LicensingError>
   /** Re-evaluates offline (no network) and returns the result; answers at once, also while a sync runs. */
   readonly check: Effect.Effect<LicenseView>
-  /** Adds to an activation meter attribute; sent with the next sync, which this starts. */
+  /**
+   * Adds to an activation meter attribute and syncs to send it (after a sync already in flight, which does not carry
+   * it); succeeds with the view after the sync that carried it. Fails with `NotActivated` without an activation (or
+   * on a trial), with `ServerRefused` `METER_ATTRIBUTE_USES_LIMIT_REACHED` (status 73) when the licence's allowance
+   * is used up (the uses are dropped; the licence synced all the same), or as `sync` does.
+   */
   readonly incrementMeter: (name: string, increment: number) => Effect.Effect<LicenseView, LicensingError>
   /** The view as it is now, without evaluating again; never fails, never waits on I/O. */
   readonly current: Effect.Effect<LicenseView>
@@ -481,22 +486,44 @@ export class Licensing extends Context.Service<Licensing, LicensingService>()("@
           return yield* failIfNew(operation, before)(answer)
         })
 
+      /** The refusal of a command that needs an activation, when there is none (or not the kind it needs). */
+      const notActivated = (operation: string, message: string) =>
+        new LicensingError({
+          operation,
+          reason: new NotActivated({ message }),
+          kind: "NotActivated",
+          message,
+          status: lexStatus("LA_FAIL"),
+          state: stateOf(actor.getSnapshot().value)
+        })
+
       /** A command that needs an activation: refused with `NotActivated` rather than silently ignored. */
       const requireActivation = (operation: "deactivate" | "sync", event: LicenseEvent) =>
         Effect.gen(function* () {
           yield* ready
           if (actor.getSnapshot().context.facts === undefined) {
-            const message = `there is no activation on this machine to ${operation}`
-            return yield* new LicensingError({
-              operation,
-              reason: new NotActivated({ message }),
-              kind: "NotActivated",
-              message,
-              status: lexStatus("LA_FAIL"),
-              state: stateOf(actor.getSnapshot().value)
-            })
+            return yield* notActivated(operation, `there is no activation on this machine to ${operation}`)
           }
           return yield* run(operation, event)
+        })
+
+      /**
+       * Adds to a meter and syncs to send it. A sync already in flight carries only what was pending when it
+       * began, so this waits for it to end first: the sync this starts is the one that carries the increment, and
+       * the answer says how the server took it (a refusal fails with status 73, see `LicenseOperations`).
+       */
+      const incrementMeter = (name: string, increment: number) =>
+        Effect.gen(function* () {
+          yield* until(isSettled)
+          const facts = actor.getSnapshot().context.facts
+          if (facts === undefined) {
+            return yield* notActivated("sync", "there is no activation on this machine to add meter uses to")
+          }
+          if (facts.kind === "trial") {
+            return yield* notActivated("sync", "a trial has no meter attributes: they belong to a licence's activation")
+          }
+          yield* operations.addMeter(name, increment)
+          return yield* run("sync", { type: "SYNC" })
         })
 
       /** The last evaluation a `check()` made: reused while nothing changed, no deadline came, the clock went on. */
@@ -619,12 +646,7 @@ export class Licensing extends Context.Service<Licensing, LicensingService>()("@
         deactivate: requireActivation("deactivate", { type: "DEACTIVATE" }),
         sync: requireActivation("sync", { type: "SYNC" }),
         check,
-        incrementMeter: (name: string, increment: number) =>
-          Effect.gen(function* () {
-            yield* operations.addMeter(name, increment)
-            yield* ready
-            return yield* run("sync", { type: "SYNC" })
-          }),
+        incrementMeter,
         current: Effect.sync(() => viewOf(actor.getSnapshot())),
         license: Effect.sync(() => {
           const facts = actor.getSnapshot().context.facts

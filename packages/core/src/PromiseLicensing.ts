@@ -67,7 +67,9 @@ export interface PromiseLicensing {
   readonly check: () => Promise<LicenseView>
   /**
    * Adds `increment` uses (a whole number, 0 or more) to the activation meter attribute `name`; sent with a sync,
-   * which this starts (LexActivator's default meter mode). Rejects as `sync` does.
+   * which this starts (LexActivator's default meter mode), and resolves once a sync carried it. Rejects with
+   * `NotActivated` without an activation, with status 73 (`LA_E_METER_ATTRIBUTE_USES_LIMIT_REACHED`) when the
+   * allowance is used up (the uses are dropped, the licence syncs on), or as `sync` does.
    */
   readonly incrementMeter: (name: string, increment: number) => Promise<LicenseView>
   /** Loads the stored record again (another process changed it) and re-evaluates; see `Licensing.reload`. */

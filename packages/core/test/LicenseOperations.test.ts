@@ -5,7 +5,7 @@
  * `Ref` and go out with the next sync, and a failed sync keeps them.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Layer, Option, Schema } from "effect"
+import { Deferred, Effect, Fiber, Layer, Option, Schema } from "effect"
 import { TestClock } from "effect/testing"
 import { exportSPKI, generateKeyPair, SignJWT } from "jose"
 import { Fingerprint, type MachineIdentity } from "../src/Fingerprint.ts"
@@ -65,14 +65,18 @@ const sign = () =>
       .sign(keys.privateKey)
   )
 
-/** A fake API: answers from `script` (a signed token, or the error to fail with), recording every body. */
-const fakeApi = (script: Array<"token" | ApiError>) => {
+/**
+ * A fake API: answers from `script` (a signed token, the error to fail with, or a token once the deferred is done),
+ * recording every body.
+ */
+const fakeApi = (script: Array<"token" | ApiError | Deferred.Deferred<void>>) => {
   const bodies: Array<{ call: string; body: ActivationRequest | object }> = []
   const next = (call: string, body: object) =>
     Effect.suspend(() => {
       bodies.push({ call, body })
       const step = script.shift() ?? "token"
-      return step === "token" ? sign() : Effect.fail(step)
+      if (step === "token") return sign()
+      return step instanceof ApiError ? Effect.fail(step) : Effect.andThen(Deferred.await(step), sign())
     })
   const layer = Layer.succeed(
     LicenseApi,
@@ -146,6 +150,59 @@ describe("LicenseOperations", () => {
       assert.deepStrictEqual(sent, [[{ name: "exports", usesIncrement: 3 }], [{ name: "exports", usesIncrement: 3 }]])
     }).pipe(provide(api))
   })
+
+  it.effect("a meter added while an activation is in flight stays for the next sync", () => {
+    const held = Deferred.makeUnsafe<void>()
+    const api = fakeApi([held, "token"])
+    return Effect.gen(function* () {
+      yield* TestClock.setTime(NOW)
+      const ops = yield* LicenseOperations
+      const activating = yield* Effect.forkChild(ops.activate(KEY, {}))
+      while (api.bodies.length === 0) yield* Effect.yieldNow
+      yield* ops.addMeter("exports", 2)
+      yield* Deferred.succeed(held, undefined)
+      const activated = yield* Fiber.join(activating)
+      assert.strictEqual(activated.type, "ok")
+      assert.deepStrictEqual([...(yield* ops.pendingMeters)], [["exports", 2]], "the activation carried none of it")
+      if (activated.type !== "ok") return
+      yield* ops.sync(activated.facts, {})
+      const sent = api.bodies.map((b) => (b.body as ActivationRequest).meterAttributes)
+      assert.deepStrictEqual(sent, [undefined, [{ name: "exports", usesIncrement: 2 }]])
+    }).pipe(provide(api))
+  })
+
+  it.effect(
+    "a refused increment is dropped: the sync goes again without it and lands, with the refusal as notice",
+    () => {
+      const meterRefused = new ApiError({
+        operation: "sync",
+        reason: new ServerRefused({ status: 400, code: "METER_ATTRIBUTE_USES_LIMIT_REACHED", message: "uses used up" })
+      })
+      const api = fakeApi(["token", meterRefused, "token"])
+      return Effect.gen(function* () {
+        yield* TestClock.setTime(NOW)
+        const ops = yield* LicenseOperations
+        const activated = yield* ops.activate(KEY, {})
+        if (activated.type !== "ok") return assert.fail("the activation failed")
+        yield* ops.addMeter("exports", 50)
+        const synced = yield* ops.sync(activated.facts, {})
+        assert.strictEqual(synced.type, "ok")
+        if (synced.type === "ok") {
+          assert.strictEqual(synced.notice?.code, "METER_ATTRIBUTE_USES_LIMIT_REACHED")
+          assert.strictEqual(synced.notice?.operation, "sync")
+        }
+        assert.deepStrictEqual(
+          [...(yield* ops.pendingMeters)],
+          [],
+          "a refused increment is not kept to be refused again"
+        )
+        const sent = api.bodies
+          .filter((b) => b.call === "sync")
+          .map((b) => (b.body as ActivationRequest).meterAttributes)
+        assert.deepStrictEqual(sent, [[{ name: "exports", usesIncrement: 50 }], undefined])
+      }).pipe(provide(api))
+    }
+  )
 
   it.effect("loads a stored record, and answers empty with the reason when it is not this product's", () => {
     const api = fakeApi([])

@@ -1,0 +1,141 @@
+/**
+ * `incrementMeter` (activation meter attributes sent with a sync, LexActivator's default meter mode) at its edges:
+ * with no activation it fails with `NotActivated` at once; a refusal of the increment
+ * (`METER_ATTRIBUTE_USES_LIMIT_REACHED`) fails the command with status 73 while the licence syncs on as before
+ * (the refused uses are not sent again, no sync is held back, the grace period never runs out over it); and an
+ * increment asked for while a sync is in flight is answered only once a sync carried it.
+ *
+ * The client talks to the in-process emulator on one `TestClock`; the last test puts a gate in front of the
+ * emulator's `fetch` to hold a sync on the wire.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Fingerprint, LicenseApi, LicenseStore, Licensing } from "@licensure/core"
+import { createEmulator } from "@licensure/emulator"
+import { DAY, drive, identity, makeSim, Start } from "@licensure/testing"
+import { Clock, Context, Effect, Fiber, Layer } from "effect"
+import * as FetchHttpClient from "effect/http/FetchHttpClient"
+import { TestClock } from "effect/testing"
+
+const licence = {
+  serverSyncInterval: 3600,
+  serverSyncGracePeriod: DAY,
+  meterAttributes: [{ name: "exports", allowedUses: 10 }]
+}
+
+/** Lets forked work run (no virtual time passes) until `done` says so, at most 2000 turns; whether it did. */
+const until = (done: () => boolean) =>
+  Effect.gen(function* () {
+    for (let turn = 0; turn < 2000 && !done(); turn++) yield* Effect.yieldNow
+    return done()
+  })
+
+describe("incrementMeter", () => {
+  it.effect("with no activation, fails with NotActivated at once and sends nothing", () =>
+    Effect.gen(function* () {
+      const sim = yield* makeSim(licence)
+      yield* sim.licensing.idle
+      const error = yield* Effect.flip(sim.licensing.incrementMeter("exports", 1))
+      assert.strictEqual(error.reason._tag, "NotActivated")
+      assert.strictEqual(error.operation, "sync")
+      assert.deepStrictEqual(yield* Effect.promise(() => sim.emulator.log()), [])
+    })
+  )
+
+  it.effect("a refused increment fails with status 73; the licence syncs on, and the uses are not sent again", () =>
+    Effect.gen(function* () {
+      const sim = yield* makeSim(licence)
+      yield* sim.licensing.activate(sim.license.key)
+      yield* Effect.promise(() => sim.emulator.clearLog())
+
+      const error = yield* Effect.flip(sim.licensing.incrementMeter("exports", 50))
+      assert.strictEqual(error.reason._tag, "ServerRefused")
+      if (error.reason._tag === "ServerRefused")
+        assert.strictEqual(error.reason.code, "METER_ATTRIBUTE_USES_LIMIT_REACHED")
+      assert.deepStrictEqual(error.status, { name: "LA_E_METER_ATTRIBUTE_USES_LIMIT_REACHED", code: 73 })
+      // The refused request, then the licence's own sync without the refused uses.
+      const log = yield* Effect.promise(() => sim.emulator.log())
+      assert.deepStrictEqual(
+        log.map((e) => [e.method, e.status]),
+        [
+          ["PATCH", 400],
+          ["PATCH", 200]
+        ]
+      )
+      const view = yield* sim.licensing.current
+      assert.strictEqual(view.state, "active")
+      assert.strictEqual(view.lastError?.code, "METER_ATTRIBUTE_USES_LIMIT_REACHED")
+      assert.strictEqual(view.license?.lastSyncedAt, yield* Clock.currentTimeMillis, "the licence synced all the same")
+
+      // Past the grace period (a day) the licence is still active: every scheduled sync went through.
+      yield* Effect.promise(() => sim.emulator.clearLog())
+      const later = yield* drive(sim.licensing, Start + 3 * DAY)
+      assert.strictEqual(later.state, "active")
+      assert.isTrue(later.licensed)
+      assert.isUndefined(later.lastError, "the next good sync clears the meter's refusal")
+      const syncs = yield* Effect.promise(() => sim.emulator.log())
+      assert.isAtLeast(syncs.length, 48)
+      assert.isTrue(
+        syncs.every((e) => e.status === 200),
+        "a sync was refused after the increment was dropped"
+      )
+      const onServer = yield* Effect.promise(() => sim.emulator.getLicense(sim.license.id))
+      assert.strictEqual(onServer.meterAttributes[0]?.totalUses, 0)
+
+      // An increment within the allowance goes through as usual.
+      const after = yield* sim.licensing.incrementMeter("exports", 4)
+      assert.deepStrictEqual(after.license?.activationMeterAttributes, [{ name: "exports", uses: 4 }])
+    })
+  )
+
+  it.effect("asked for while a sync is in flight, it answers once a sync carried the uses", () =>
+    Effect.gen(function* () {
+      yield* TestClock.setTime(Start)
+      const clock = yield* Clock.Clock
+      const emulator = createEmulator({ now: () => clock.currentTimeMillisUnsafe() })
+      const product = yield* Effect.promise(() => emulator.createProduct())
+      const license = yield* Effect.promise(() => emulator.createLicense({ productId: product.productId, ...licence }))
+      // The gate holds every PATCH while `holding` is set, until released.
+      const gate = { holding: false, held: [] as Array<() => void> }
+      const gated = (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+        const request = new Request(input, init)
+        if (!gate.holding || request.method !== "PATCH") return emulator.fetch(request)
+        return new Promise((resolve, reject) =>
+          gate.held.push(() => {
+            emulator.fetch(request).then(resolve, reject)
+          })
+        )
+      }
+      const http = FetchHttpClient.layer.pipe(
+        Layer.provide(Layer.succeed(FetchHttpClient.Fetch, gated as typeof globalThis.fetch))
+      )
+      const platform = Layer.mergeAll(
+        LicenseApi.layer({ host: "http://emulator.invalid" }).pipe(Layer.provide(http)),
+        LicenseStore.layerMemory,
+        Fingerprint.layerStatic(identity())
+      )
+      const context = yield* Layer.build(
+        Licensing.layer({ productId: product.productId, publicKeyPem: product.publicKeyPem }).pipe(
+          Layer.provideMerge(platform)
+        )
+      ).pipe(Effect.orDie)
+      const licensing = Context.get(context, Licensing)
+      yield* licensing.activate(license.key)
+
+      gate.holding = true
+      const syncing = yield* Effect.forkChild(licensing.sync)
+      assert.isTrue(yield* until(() => gate.held.length === 1), "the sync never reached the wire")
+      gate.holding = false
+      const incrementing = yield* Effect.forkChild(licensing.incrementMeter("exports", 2))
+      yield* until(() => false)
+      assert.isUndefined(incrementing.pollUnsafe(), "the increment answered while the sync without it was held")
+
+      gate.held.shift()?.()
+      const synced = yield* Fiber.join(syncing)
+      assert.deepStrictEqual(synced.license?.activationMeterAttributes, [{ name: "exports", uses: 0 }])
+      const incremented = yield* Fiber.join(incrementing)
+      assert.deepStrictEqual(incremented.license?.activationMeterAttributes, [{ name: "exports", uses: 2 }])
+      const onServer = yield* Effect.promise(() => emulator.getLicense(license.id))
+      assert.strictEqual(onServer.meterAttributes[0]?.totalUses, 2)
+    }).pipe(Effect.scoped)
+  )
+})
