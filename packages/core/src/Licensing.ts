@@ -454,7 +454,7 @@ export class Licensing extends Context.Service<Licensing, LicensingService>()("@
        * Nothing another command started is in flight: the machine is `ready` (settled, or syncing in the
        * background: a background sync never holds a command back, the machine takes every command while it runs).
        */
-      const ready = until((snapshot) => snapshot.hasTag("settled") || stateOf(snapshot.value) === "renewDue")
+      const ready = until((snapshot) => snapshot.hasTag("settled") || snapshot.hasTag("syncing"))
       /** The stored record has been read (a local, time-bounded read at start-up). */
       const loaded = until((snapshot) => stateOf(snapshot.value) !== "loading")
 
