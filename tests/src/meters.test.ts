@@ -2,16 +2,19 @@
  * `incrementMeter` (activation meter attributes sent with a sync, LexActivator's default meter mode) at its edges:
  * with no activation it fails with `NotActivated` at once; a refusal of the increment
  * (`METER_ATTRIBUTE_USES_LIMIT_REACHED`) fails the command with status 73 while the licence syncs on as before
- * (the refused uses are not sent again, no sync is held back, the grace period never runs out over it); and an
- * increment asked for while a sync is in flight is answered only once a sync carried it.
+ * (the refused uses are not sent again, no sync is held back, the grace period never runs out over it); an
+ * increment asked for while a sync is in flight is answered only once a sync carried it; and an increment is
+ * counted once when an answer is lost: whether the server counted it is read from the next token's uses, in the
+ * same sync or, if the server went away, the next one.
  *
- * The client talks to the in-process emulator on one `TestClock`; the last test puts a gate in front of the
- * emulator's `fetch` to hold a sync on the wire.
+ * The client talks to the in-process emulator on one `TestClock`; the later tests put a wire of their own in
+ * front of the emulator's `fetch` (holding a sync, losing an answer after the server served it, dropping a
+ * request before it).
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Fingerprint, LicenseApi, LicenseStore, Licensing } from "@licensure/core"
 import { createEmulator } from "@licensure/emulator"
-import { DAY, drive, identity, makeSim, Start } from "@licensure/testing"
+import { DAY, drive, during, identity, makeSim, Start } from "@licensure/testing"
 import { Clock, Context, Effect, Fiber, Layer } from "effect"
 import * as FetchHttpClient from "effect/http/FetchHttpClient"
 import { TestClock } from "effect/testing"
@@ -20,6 +23,46 @@ const licence = {
   serverSyncInterval: 3600,
   serverSyncGracePeriod: DAY,
   meterAttributes: [{ name: "exports", allowedUses: 10 }]
+}
+
+/**
+ * A product, a licence and a client over the in-process emulator, whose `fetch` goes through `wrap` (given the
+ * request and the emulator's own `fetch`): what the wire does between them is the test's.
+ */
+const clientOver = (wrap: (request: Request, serve: (request: Request) => Promise<Response>) => Promise<Response>) =>
+  Effect.gen(function* () {
+    yield* TestClock.setTime(Start)
+    const clock = yield* Clock.Clock
+    const emulator = createEmulator({ now: () => clock.currentTimeMillisUnsafe() })
+    const product = yield* Effect.promise(() => emulator.createProduct())
+    const license = yield* Effect.promise(() => emulator.createLicense({ productId: product.productId, ...licence }))
+    const fetch = (input: string | URL | Request, init?: RequestInit) =>
+      wrap(new Request(input, init), (request) => emulator.fetch(request))
+    const http = FetchHttpClient.layer.pipe(
+      Layer.provide(Layer.succeed(FetchHttpClient.Fetch, fetch as typeof globalThis.fetch))
+    )
+    const platform = Layer.mergeAll(
+      LicenseApi.layer({ host: "http://emulator.invalid" }).pipe(Layer.provide(http)),
+      LicenseStore.layerMemory,
+      Fingerprint.layerStatic(identity())
+    )
+    const context = yield* Layer.build(
+      Licensing.layer({ productId: product.productId, publicKeyPem: product.publicKeyPem }).pipe(
+        Layer.provideMerge(platform)
+      )
+    ).pipe(Effect.orDie)
+    const licensing = Context.get(context, Licensing)
+    const totalUses = Effect.promise(() => emulator.getLicense(license.id)).pipe(
+      Effect.map((l) => l.meterAttributes[0]?.totalUses)
+    )
+    return { emulator, license, licensing, totalUses }
+  })
+
+/** Whether a request carries meter increments (a sync body with `meterAttributes`). */
+const carriesMeters = async (request: Request) => {
+  if (request.method !== "PATCH") return false
+  const body = (await request.clone().json()) as { readonly meterAttributes?: ReadonlyArray<unknown> | null }
+  return (body.meterAttributes?.length ?? 0) > 0
 }
 
 /** Lets forked work run (no virtual time passes) until `done` says so, at most 2000 turns; whether it did. */
@@ -89,36 +132,13 @@ describe("incrementMeter", () => {
 
   it.effect("asked for while a sync is in flight, it answers once a sync carried the uses", () =>
     Effect.gen(function* () {
-      yield* TestClock.setTime(Start)
-      const clock = yield* Clock.Clock
-      const emulator = createEmulator({ now: () => clock.currentTimeMillisUnsafe() })
-      const product = yield* Effect.promise(() => emulator.createProduct())
-      const license = yield* Effect.promise(() => emulator.createLicense({ productId: product.productId, ...licence }))
       // The gate holds every PATCH while `holding` is set, until released.
       const gate = { holding: false, held: [] as Array<() => void> }
-      const gated = (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
-        const request = new Request(input, init)
-        if (!gate.holding || request.method !== "PATCH") return emulator.fetch(request)
-        return new Promise((resolve, reject) =>
-          gate.held.push(() => {
-            emulator.fetch(request).then(resolve, reject)
-          })
-        )
-      }
-      const http = FetchHttpClient.layer.pipe(
-        Layer.provide(Layer.succeed(FetchHttpClient.Fetch, gated as typeof globalThis.fetch))
+      const { licensing, license, totalUses } = yield* clientOver((request, serve) =>
+        !gate.holding || request.method !== "PATCH"
+          ? serve(request)
+          : new Promise((resolve, reject) => gate.held.push(() => serve(request).then(resolve, reject)))
       )
-      const platform = Layer.mergeAll(
-        LicenseApi.layer({ host: "http://emulator.invalid" }).pipe(Layer.provide(http)),
-        LicenseStore.layerMemory,
-        Fingerprint.layerStatic(identity())
-      )
-      const context = yield* Layer.build(
-        Licensing.layer({ productId: product.productId, publicKeyPem: product.publicKeyPem }).pipe(
-          Layer.provideMerge(platform)
-        )
-      ).pipe(Effect.orDie)
-      const licensing = Context.get(context, Licensing)
       yield* licensing.activate(license.key)
 
       gate.holding = true
@@ -134,8 +154,81 @@ describe("incrementMeter", () => {
       assert.deepStrictEqual(synced.license?.activationMeterAttributes, [{ name: "exports", uses: 0 }])
       const incremented = yield* Fiber.join(incrementing)
       assert.deepStrictEqual(incremented.license?.activationMeterAttributes, [{ name: "exports", uses: 2 }])
-      const onServer = yield* Effect.promise(() => emulator.getLicense(license.id))
-      assert.strictEqual(onServer.meterAttributes[0]?.totalUses, 2)
+      assert.strictEqual(yield* totalUses, 2)
+    }).pipe(Effect.scoped)
+  )
+
+  it.effect("an answer lost after the server counted the uses: not sent again, counted once", () =>
+    Effect.gen(function* () {
+      const wire = { loseAnswers: 0, requests: [] as Array<boolean> }
+      const { licensing, license, totalUses } = yield* clientOver(async (request, serve) => {
+        wire.requests.push(await carriesMeters(request))
+        const response = await serve(request)
+        if (request.method === "PATCH" && wire.loseAnswers > 0) {
+          wire.loseAnswers--
+          throw new TypeError("fetch failed: the connection was reset")
+        }
+        return response
+      })
+      yield* licensing.activate(license.key)
+      wire.requests.length = 0
+      wire.loseAnswers = 1
+      const view = (yield* during(licensing, licensing.incrementMeter("exports", 3))).view
+      assert.deepStrictEqual(view.license?.activationMeterAttributes, [{ name: "exports", uses: 3 }])
+      assert.strictEqual(yield* totalUses, 3, "the server counted the increment twice")
+      assert.deepStrictEqual(wire.requests, [true, false], "the increment, then a sync without it that finds it")
+    }).pipe(Effect.scoped)
+  )
+
+  it.effect("a request dropped before the server saw it: the sync without it finds nothing, so it goes once more", () =>
+    Effect.gen(function* () {
+      const wire = { drop: 0, requests: [] as Array<boolean> }
+      const { licensing, license, totalUses } = yield* clientOver(async (request, serve) => {
+        wire.requests.push(await carriesMeters(request))
+        if (request.method === "PATCH" && wire.drop > 0) {
+          wire.drop--
+          throw new TypeError("fetch failed: connect ETIMEDOUT")
+        }
+        return serve(request)
+      })
+      yield* licensing.activate(license.key)
+      wire.requests.length = 0
+      wire.drop = 1
+      const view = (yield* during(licensing, licensing.incrementMeter("exports", 3))).view
+      assert.deepStrictEqual(view.license?.activationMeterAttributes, [{ name: "exports", uses: 3 }])
+      assert.strictEqual(yield* totalUses, 3)
+      assert.deepStrictEqual(wire.requests, [true, false, true])
+    }).pipe(Effect.scoped)
+  )
+
+  it.effect("counted, then the server went away: the next sync asks first, and does not count it again", () =>
+    Effect.gen(function* () {
+      const wire = { down: false, loseAnswers: 0, requests: [] as Array<boolean> }
+      const { licensing, license, totalUses } = yield* clientOver(async (request, serve) => {
+        wire.requests.push(await carriesMeters(request))
+        if (wire.down) throw new TypeError("fetch failed: connect ECONNREFUSED")
+        const response = await serve(request)
+        if (request.method === "PATCH" && wire.loseAnswers > 0) {
+          wire.loseAnswers--
+          wire.down = true
+          throw new TypeError("fetch failed: the connection was reset")
+        }
+        return response
+      })
+      yield* licensing.activate(license.key)
+      wire.loseAnswers = 1
+      const failed = yield* during(licensing, licensing.incrementMeter("exports", 5))
+      assert.isTrue(failed.exit._tag === "Failure", "the increment's sync failed with the server gone")
+      assert.strictEqual(failed.view.state, "grace")
+      assert.strictEqual(yield* totalUses, 5, "the first request was counted")
+
+      wire.down = false
+      wire.requests.length = 0
+      const view = (yield* during(licensing, licensing.sync)).view
+      assert.strictEqual(view.state, "active")
+      assert.deepStrictEqual(view.license?.activationMeterAttributes, [{ name: "exports", uses: 5 }])
+      assert.strictEqual(yield* totalUses, 5, "the next sync sent the increment again")
+      assert.deepStrictEqual(wire.requests, [false], "one sync without increments settles the doubt")
     }).pipe(Effect.scoped)
   )
 })

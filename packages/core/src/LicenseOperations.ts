@@ -4,7 +4,8 @@
  * {@link RetryPolicy}, bounded in time, and always answering with a result (never failing, never throwing), so
  * the lifecycle machine sees every failure as data. Testable on its own with the memory store and a fake API.
  *
- * Pending meter increments live in a `Ref`: sent with the next sync, and kept when it fails.
+ * Pending meter increments live in a `Ref`: sent with the next sync, kept when it fails, and never counted twice
+ * when an answer is lost (see `syncCarryingMeters`).
  *
  * @since 0.3.0
  */
@@ -73,6 +74,25 @@ export const EntitlementsTimeoutMillis = 30 * 1000
  * `TestClock` while they run must not see them time out.
  */
 export const LoadTimeoutMillis = 30 * 1000
+
+/**
+ * A failed request the server may nevertheless have taken in: the connection dropped or timed out, a 5xx, or an
+ * answer that would not read. Not a rate limit or a refusal, which the server answers before it counts anything.
+ */
+const mayHaveLanded = (error: ApiError): boolean => {
+  switch (error.reason._tag) {
+    case "NetworkFailure":
+    case "ServerFailure":
+    case "MalformedResponse":
+      return true
+    default:
+      return false
+  }
+}
+
+/** An activation's meter uses as its verified token gives them (`ama`), by name. */
+const usesOf = (claims: ActivationClaims): ReadonlyMap<string, number> =>
+  new Map(claims.activationMeterAttributes.map((m) => [m.name, m.uses]))
 
 /** The server refused the meter increments a request carried (the licence's allowance is used up). */
 const isMeterRefusal = (error: ApiError): boolean =>
@@ -151,6 +171,8 @@ export class LicenseOperations extends Context.Service<LicenseOperations, Licens
       const retry = RetryPolicy.retrying(config.retry, options.naps)
       const now = Clock.currentTimeMillis
       const meters = yield* Ref.make<ReadonlyMap<string, number>>(new Map())
+      /** The increments a sync request carried that went unanswered: not known to have landed, not sent again. */
+      const doubt = yield* Ref.make<ReadonlyMap<string, number>>(new Map())
       // Optional: a platform without it (a fake API in tests, an app that opts out) runs without entitlements.
       const entitlementsApi = yield* Effect.serviceOption(FeatureEntitlementsApi)
       const machineFields = (fp: string, identity: MachineIdentity) => ({
@@ -513,16 +535,84 @@ export class LicenseOperations extends Context.Service<LicenseOperations, Licens
           }
           const claims0 = facts.claims as ActivationClaims
           const key = facts.key ?? claims0.key
-          const { token, notice } = yield* carryingMeters((sent) =>
+          const send = (sent: ReadonlyMap<string, number>) =>
             api.sync(claims0.activationId, activationBody(key, facts.fingerprint, identity, options, sent))
-          )
-          const claims = yield* ActivationToken.verify(token, config.publicKeyPem, {
-            productId: config.productId,
-            key,
-            fingerprint: facts.fingerprint
-          })
+          const verify = (token: string) =>
+            ActivationToken.verify(token, config.publicKeyPem, {
+              productId: config.productId,
+              key,
+              fingerprint: facts.fingerprint
+            })
+          const { token, claims, notice } = yield* syncCarryingMeters(claims0, send, verify)
           const at = yield* now
           return { facts: factsFrom("activation", token, claims, identity, facts.fingerprint, at, facts, key), notice }
+        })
+
+      /**
+       * A sync with the pending meter increments, counted once each.
+       *
+       * DECISION: Cryptlex's increments are not idempotent (`usesIncrement`, reference-client.md row 13) and a lost
+       * answer does not say whether the server counted them, so a request that failed in a way the server may
+       * have taken in (the connection dropped or timed out, a 5xx, an answer that would not read) is never sent
+       * again with the same increments. The next request goes without them, and its verified token's uses for
+       * this activation (`ama`, which only this activation's own calls change) say which landed: those are taken
+       * off, the others are sent once more. When that request fails too, the doubt is kept (`doubt`), and the next
+       * sync asks the same way before it sends any increment. LexActivator makes one call and leaves the retry
+       * (and the risk of counting twice) to the caller; this keeps the automatic retries without it. (Increments
+       * live in memory: a process that stops with some pending or in doubt drops them, as LexActivator's do.)
+       * A request the server did not
+       * take in (rate-limited, refused) is retried with its increments as any call is; a refusal of the
+       * increments themselves is `carryingMeters`' case.
+       */
+      const syncCarryingMeters = (
+        before: ActivationClaims,
+        send: (sent: ReadonlyMap<string, number>) => Effect.Effect<string, ApiError>,
+        verify: (token: string) => Effect.Effect<ActivationClaims, ActivationToken.TokenError>
+      ) =>
+        Effect.gen(function* () {
+          // The uses the server last confirmed: the facts' token, until a token of this sync replaces it.
+          let known = usesOf(before)
+          let last: { readonly token: string; readonly claims: ActivationClaims } | undefined
+          let notice: ApiError | undefined
+          // At most two requests carry increments; what is still pending after them waits for the next sync.
+          for (let round = 0; ; round++) {
+            // Increments an unanswered request carried (this sync's, or an earlier one's that then failed): a
+            // request without increments first, whose token says whether they landed.
+            if ((yield* Ref.get(doubt)).size > 0) {
+              const token = yield* retry(send(new Map()))
+              const claims = yield* verify(token)
+              const after = usesOf(claims)
+              const carried = yield* Ref.get(doubt)
+              yield* taken(
+                new Map([...carried].filter(([name, n]) => (after.get(name) ?? 0) - (known.get(name) ?? 0) >= n))
+              )
+              yield* Ref.set(doubt, new Map())
+              known = after
+              last = { token, claims }
+            }
+            const sent = yield* Ref.get(meters)
+            if (sent.size === 0 || round === 2) {
+              if (last !== undefined) return { ...last, notice }
+              const token = yield* retry(send(new Map()))
+              return { token, claims: yield* verify(token), notice }
+            }
+            const attempt = yield* Effect.result(send(sent))
+            if (attempt._tag === "Success") {
+              yield* taken(sent)
+              return { token: attempt.success, claims: yield* verify(attempt.success), notice }
+            }
+            const error = attempt.failure
+            if (isMeterRefusal(error)) {
+              yield* taken(sent)
+              notice = error
+            } else if (mayHaveLanded(error)) {
+              yield* Ref.set(doubt, sent)
+            } else {
+              const token = yield* retry(send(sent))
+              yield* taken(sent)
+              return { token, claims: yield* verify(token), notice }
+            }
+          }
         })
 
       const deactivate = (facts: LicenseFacts) =>
