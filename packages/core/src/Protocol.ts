@@ -207,6 +207,26 @@ export const ErrorBody = Schema.Struct({
 })
 export type ErrorBody = typeof ErrorBody.Type
 
+/**
+ * What a refusal's body says, read as LexActivator's `ParseHttpErrorResponse` reads it: each field on its own, so
+ * a `code` is kept when the `message` is missing, `null` or not a string (reference-client.md row 17). `code` is
+ * there when the body is a JSON object whose `code` is a non-empty string; `message` when its `message` is a
+ * string, else `messageCame` says what came in its place (`no "message"`, `"message": null`, …).
+ * @example readErrorBody({ code: "REVOKED_LICENSE" }) // { code: "REVOKED_LICENSE", messageCame: 'no "message"' }
+ */
+export const readErrorBody = (
+  json: unknown
+): { readonly code?: string; readonly message?: string; readonly messageCame?: string } => {
+  if (json === null || typeof json !== "object" || Array.isArray(json)) return {}
+  const body = json as { readonly code?: unknown; readonly message?: unknown }
+  const code = typeof body.code === "string" && body.code !== "" ? { code: body.code } : {}
+  if (typeof body.message === "string") return { ...code, message: body.message }
+  const came = !("message" in body)
+    ? 'no "message"'
+    : `"message": ${body.message === undefined ? "undefined" : JSON.stringify(body.message).slice(0, 40)}`
+  return { ...code, messageCame: came }
+}
+
 /** A server `code` this client knows ({@link classifyServerCode}). */
 export interface KnownServerCode {
   readonly _tag: "Known"
