@@ -27,17 +27,20 @@ const standIn = (emulator: Emulator) =>
       () =>
         new Promise<{
           url: string
+          bodies: Array<string>
           patches: () => number
           answer: (a: Answer | undefined) => void
           close: () => Promise<void>
         }>((resolve) => {
           let answer: Answer | undefined
+          const bodies: Array<string> = []
           let patches = 0
           const server = createServer((request, response) => {
             const chunks: Array<Buffer> = []
             request.on("data", (chunk: Buffer) => chunks.push(chunk))
             request.on("end", () => {
               const method = request.method ?? "GET"
+              bodies.push(Buffer.concat(chunks).toString("utf8"))
               if (method === "PATCH") patches++
               if (method === "PATCH" && answer !== undefined) {
                 response.writeHead(answer.status, { "content-type": "text/plain" })
@@ -61,6 +64,7 @@ const standIn = (emulator: Emulator) =>
             const { port } = server.address() as AddressInfo
             resolve({
               url: `http://127.0.0.1:${port}`,
+              bodies,
               patches: () => patches,
               answer: (a) => {
                 answer = a
@@ -77,35 +81,45 @@ const standIn = (emulator: Emulator) =>
     (server) => Effect.promise(() => server.close())
   )
 
-/** An activated client behind the stand-in; retries within a call wait 0 ms, so a retry needs no clock. */
-const activated = Effect.gen(function* () {
-  yield* TestClock.setTime(Start)
-  const clock = yield* Clock.Clock
-  const emulator = createEmulator({ now: () => clock.currentTimeMillisUnsafe() })
-  const product = yield* Effect.promise(() => emulator.createProduct())
-  const license = yield* Effect.promise(() =>
-    emulator.createLicense({ productId: product.productId, serverSyncInterval: 3600 })
-  )
-  const proxy = yield* standIn(emulator)
-  const context = yield* Layer.build(
-    Licensing.layer({
-      productId: product.productId,
-      publicKeyPem: product.publicKeyPem,
-      retry: { base: "0 millis", cap: "0 millis", retries: 4 }
-    }).pipe(
-      Layer.provideMerge(
-        Layer.mergeAll(
-          LicenseApi.layer({ host: proxy.url }).pipe(Layer.provide(FetchHttpClient.layer)),
-          LicenseStore.layerMemory,
-          Fingerprint.layerStatic(identity())
+/**
+ * A client behind the stand-in, on a machine of host name `hostname`; retries within a call wait 0 ms, so a retry
+ * needs no clock.
+ */
+const behind = (hostname = "sim-host") =>
+  Effect.gen(function* () {
+    yield* TestClock.setTime(Start)
+    const clock = yield* Clock.Clock
+    const emulator = createEmulator({ now: () => clock.currentTimeMillisUnsafe() })
+    const product = yield* Effect.promise(() => emulator.createProduct())
+    const license = yield* Effect.promise(() =>
+      emulator.createLicense({ productId: product.productId, serverSyncInterval: 3600 })
+    )
+    const proxy = yield* standIn(emulator)
+    const context = yield* Layer.build(
+      Licensing.layer({
+        productId: product.productId,
+        publicKeyPem: product.publicKeyPem,
+        retry: { base: "0 millis", cap: "0 millis", retries: 4 }
+      }).pipe(
+        Layer.provideMerge(
+          Layer.mergeAll(
+            LicenseApi.layer({ host: proxy.url }).pipe(Layer.provide(FetchHttpClient.layer)),
+            LicenseStore.layerMemory,
+            Fingerprint.layerStatic(identity("a".repeat(64), hostname))
+          )
         )
       )
     )
-  )
-  const licensing = Context.get(context, Licensing)
-  const store = Context.get(context, LicenseStore)
-  assert.strictEqual((yield* licensing.activate(license.key)).state, "active")
-  return { licensing, store, proxy }
+    const licensing = Context.get(context, Licensing)
+    const store = Context.get(context, LicenseStore)
+    return { licensing, store, proxy, emulator, license }
+  })
+
+/** {@link behind}, activated. */
+const activated = Effect.gen(function* () {
+  const setup = yield* behind()
+  assert.strictEqual((yield* setup.licensing.activate(setup.license.key)).state, "active")
+  return setup
 })
 
 describe("an uncoded 4xx on sync (a proxy's answer, rows 20, 23)", () => {
@@ -169,6 +183,31 @@ describe("a coded refusal without a message (row 17)", () => {
         assert.include(error.message, "REVOKED_LICENSE")
         assert.strictEqual((yield* licensing.current).state, "revoked")
         assert.isTrue(Option.isNone(yield* store.load))
+      })
+    )
+  }
+})
+
+describe("the request's hostname (row 12: 1–1024 characters)", () => {
+  for (const [name, hostname, sent] of [
+    ["an empty host name is sent as the fallback", "", "localhost"],
+    ["a blank host name is sent as the fallback", "  \t ", "localhost"],
+    ["an over-long host name is cut to 1024 characters", "h".repeat(2000), "h".repeat(1024)]
+  ] as const) {
+    it.effect(`${name}, and the server takes it (activation and trial)`, () =>
+      Effect.gen(function* () {
+        const { licensing, emulator, license, proxy } = yield* behind(hostname)
+        assert.strictEqual((yield* licensing.activate(license.key)).state, "active")
+        const onServer = yield* Effect.promise(() => emulator.getLicense(license.id))
+        assert.strictEqual(onServer.activations[0]?.hostname, sent)
+        yield* licensing.deactivate
+        yield* licensing.activateTrial
+        const hostnames = proxy.bodies
+          .filter((body) => body.startsWith("{"))
+          .map((body) => (JSON.parse(body) as { hostname?: unknown }).hostname)
+          .filter((h) => h !== undefined)
+        assert.isAtLeast(hostnames.length, 2)
+        for (const h of hostnames) assert.strictEqual(h, sent)
       })
     )
   }

@@ -76,6 +76,33 @@ export const MeterAttributeIncrement = Schema.Struct({
 })
 export type MeterAttributeIncrement = typeof MeterAttributeIncrement.Type
 
+/** The longest `hostname` the server takes (reference-client.md row 12: `hostname*` 1–1024). */
+export const HostnameMaxLength = 1024
+
+/**
+ * The `hostname` sent for a machine whose host name is empty, blank or unreadable.
+ *
+ * DECISION: `localhost`, what an unnamed machine calls itself (systemd's fallback host name, and what `hostname`
+ * prints on a box with none configured). The server refuses a `hostname` outside 1–1024 characters
+ * (reference-client.md row 12), so an empty one would cost the activation a 400; the host name is only a label
+ * for the vendor's dashboard (the fingerprint, not it, identifies the machine), so a stand-in loses nothing.
+ */
+export const HostnameFallback = "localhost"
+
+/**
+ * A host name as the request may carry it: trimmed, {@link HostnameFallback} when nothing is left, cut to
+ * {@link HostnameMaxLength} characters (never inside a surrogate pair) when longer.
+ * @example wireHostname("") // "localhost"
+ */
+export const wireHostname = (raw: string): string => {
+  const name = raw.trim()
+  if (name === "") return HostnameFallback
+  if (name.length <= HostnameMaxLength) return name
+  const cut = name.slice(0, HostnameMaxLength)
+  const last = cut.charCodeAt(cut.length - 1)
+  return last >= 0xd800 && last <= 0xdbff ? cut.slice(0, -1) : cut
+}
+
 const NonEmpty = Schema.NonEmptyString
 const Between = (minimum: number, maximum: number) =>
   Schema.String.check(Schema.isMinLength(minimum), Schema.isMaxLength(maximum))
@@ -83,7 +110,7 @@ const Between = (minimum: number, maximum: number) =>
 const Key = Between(1, 256)
 const ProductId = Between(1, 256)
 const FingerprintField = Between(64, 1024)
-const Hostname = Between(1, 1024)
+const Hostname = Between(1, HostnameMaxLength)
 const UserHash = Between(1, 256)
 
 /** Fields LexActivator sends with every activation and trial body (reference-client.md rows 7, 8). */
