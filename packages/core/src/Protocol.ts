@@ -12,6 +12,7 @@
  */
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
+import * as SchemaAST from "effect/SchemaAST"
 
 // ---------------------------------------------------------------------------------------------------------------
 // Endpoints
@@ -511,11 +512,56 @@ const BooleanClaims: ReadonlySet<string> = new Set(["suspended", "ul"])
 /** Object claims that may come JSON-encoded, as the list claims may (LexActivator parses `mp` from a string too). */
 const ObjectClaims: ReadonlySet<string> = new Set(["mp"])
 
+/** The keys of a struct schema that may be absent (`optionalKey`), read from the schema itself. */
+const optionalKeysOf = (struct: { readonly fields: Readonly<Record<string, Schema.Top>> }): ReadonlySet<string> =>
+  new Set(
+    Object.entries(struct.fields)
+      .filter(([, field]) => SchemaAST.isOptional(field.ast))
+      .map(([key]) => key)
+  )
+
+/**
+ * For each list or object claim, the keys of its items (or of itself) that are optional: a `null` there is
+ * "absent", as at the top level. Taken from the claim schemas, so a field made optional there is relaxed here too.
+ * `oa` is not listed: its schema takes `null` in every field as it is (`OrganizationAddress`).
+ */
+const NestedOptionalKeys: ReadonlyMap<string, ReadonlySet<string>> = new Map([
+  ...["pmd", "lmd", "umd", "amd"].map((name) => [name, optionalKeysOf(MetadataEntry)] as const),
+  ["lma", optionalKeysOf(LicenseMeterAttribute)],
+  ["ama", optionalKeysOf(ActivationMeterAttribute)],
+  ["mp", optionalKeysOf(MaintenancePolicy)]
+])
+
+/** A plain object without its `null`-valued keys among `optional`; anything else as it came. */
+const withoutOptionalNulls = (value: unknown, optional: ReadonlySet<string>): unknown => {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return value
+  if (Object.getPrototypeOf(value) !== Object.prototype) return value
+  const entries = Object.entries(value as Record<string, unknown>)
+  if (!entries.some(([key, v]) => v === null && optional.has(key))) return value
+  return Object.fromEntries(entries.filter(([key, v]) => !(v === null && optional.has(key))))
+}
+
+/**
+ * DECISION: a `null` in an optional field of a list item or of an object claim (`lma[i].grossUses`,
+ * `mp.validity`) is "absent", as a `null` claim is at the top level, and as the feature-entitlements reader
+ * drops `null` at every level (FeatureEntitlements.ts `nullsAbsent`). LexActivator reads every field through
+ * ArduinoJson, which tolerates `null` anywhere (reference-client.md row 29). A `null` in a required field
+ * (`lma[i].name`, a metadata `key`) is left for the schema, whose error names the field and says `null` came.
+ */
+const nestedNullsAbsent = (name: string, value: unknown): unknown => {
+  const optional = NestedOptionalKeys.get(name)
+  if (optional === undefined || optional.size === 0) return value
+  return Array.isArray(value)
+    ? value.map((item) => withoutOptionalNulls(item, optional))
+    : withoutOptionalNulls(value, optional)
+}
+
 /**
  * Reads a verified payload as LexActivator does before the strict schema sees it: `null` in any non-identity
- * claim is "absent"; a list claim may be a JSON-encoded string of the list; a numeric claim may be a numeric
- * string (defensive); `0`/`1` stand for booleans. Anything else is left as it came, so the schema's error names
- * the claim. Identity claims are never touched.
+ * claim is "absent", and so is `null` in an optional field of a list item or object claim; a list claim may be a
+ * JSON-encoded string of the list; a numeric claim may be a numeric string (defensive); `0`/`1` stand for
+ * booleans. Anything else is left as it came, so the schema's error names the claim. Identity claims are never
+ * touched.
  */
 export const lenientPayload = (payload: unknown): unknown => {
   if (payload === null || typeof payload !== "object" || Array.isArray(payload)) return payload
@@ -526,33 +572,30 @@ export const lenientPayload = (payload: unknown): unknown => {
       continue
     }
     if (value === null) continue
-    if (ObjectClaims.has(name) && typeof value === "string" && value.trim().startsWith("{")) {
-      try {
-        out[name] = JSON.parse(value)
-      } catch {
-        out[name] = value
-      }
-      continue
-    }
-    if (ListClaims.has(name) && typeof value === "string") {
-      try {
-        out[name] = value.trim() === "" ? [] : JSON.parse(value)
-      } catch {
-        out[name] = value
-      }
-      continue
-    }
-    if (BooleanClaims.has(name) && (value === 0 || value === 1)) {
-      out[name] = value === 1
-      continue
-    }
-    if (typeof value === "string" && /^-?\d{1,15}$/.test(value) && NumericClaims.has(name)) {
-      out[name] = Number(value)
-      continue
-    }
-    out[name] = value
+    out[name] = nestedNullsAbsent(name, lenientClaim(name, value))
   }
   return out
+}
+
+/** One non-identity, non-null claim as {@link lenientPayload} reads it, before its nested nulls are dropped. */
+const lenientClaim = (name: string, value: unknown): unknown => {
+  if (ObjectClaims.has(name) && typeof value === "string" && value.trim().startsWith("{")) {
+    try {
+      return JSON.parse(value)
+    } catch {
+      return value
+    }
+  }
+  if (ListClaims.has(name) && typeof value === "string") {
+    try {
+      return value.trim() === "" ? [] : JSON.parse(value)
+    } catch {
+      return value
+    }
+  }
+  if (BooleanClaims.has(name) && (value === 0 || value === 1)) return value === 1
+  if (typeof value === "string" && /^-?\d{1,15}$/.test(value) && NumericClaims.has(name)) return Number(value)
+  return value
 }
 const NumericClaims: ReadonlySet<string> = new Set([
   "eat",
