@@ -229,14 +229,47 @@ const decodeTrialClaims = Schema.decodeUnknownResult(TrialTokenClaims)
 const decodeOrThrow = <A>(
   payload: unknown,
   fast: (payload: unknown) => unknown,
-  decode: (payload: unknown) => Result.Result<A, { readonly message: string }>
+  decode: (payload: unknown) => Result.Result<A, { readonly message: string; readonly issue?: unknown }>
 ): A => {
   const lenient = lenientPayload(payload)
   const quick = fast(lenient)
   if (quick !== undefined) return quick as A
   const decoded = decode(lenient)
-  if (Result.isFailure(decoded)) throw badClaims(decoded.failure)
+  if (Result.isFailure(decoded)) {
+    const came = cameAt(lenient, failingPath(decoded.failure.issue))
+    throw badClaims({
+      message: came === undefined ? decoded.failure.message : `${decoded.failure.message}, got ${came}`
+    })
+  }
   return decoded.success
+}
+
+/** The path of a schema issue's first failure, in the payload's own (wire) names: `["lma", 0, "name"]`. */
+const failingPath = (issue: unknown): ReadonlyArray<PropertyKey> => {
+  type Node = { readonly _tag?: string; readonly path?: ReadonlyArray<PropertyKey>; readonly issue?: unknown }
+  const path: Array<PropertyKey> = []
+  let at = issue as (Node & { readonly issues?: ReadonlyArray<unknown> }) | undefined
+  for (let depth = 0; typeof at === "object" && at !== null && depth < 64; depth++) {
+    if (at._tag === "Pointer" && Array.isArray(at.path)) path.push(...at.path)
+    at = (at.issue ?? at.issues?.[0]) as typeof at
+  }
+  return path
+}
+
+/**
+ * What the payload holds at `path`, shown short (`null`, `"gold"`, `42`), or `undefined` when nothing is there (a
+ * missing key says so itself). The schema's message says what it expected; this says what came instead.
+ */
+const cameAt = (payload: unknown, path: ReadonlyArray<PropertyKey>): string | undefined => {
+  if (path.length === 0) return undefined
+  let at: unknown = payload
+  for (const key of path) {
+    if (typeof at !== "object" || at === null || !Object.hasOwn(at, key)) return undefined
+    at = (at as Record<PropertyKey, unknown>)[key]
+  }
+  if (at === undefined) return "undefined"
+  const shown = JSON.stringify(at)
+  return shown === undefined ? typeof at : shown.length > 40 ? `${shown.slice(0, 40)}…` : shown
 }
 
 /** The first claim that is not what `expected` asks for, as the error to refuse the token with. */

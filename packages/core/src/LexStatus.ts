@@ -171,10 +171,19 @@ export const lexStatusOfServerCode = (code: string): LexStatusName => {
   }
 }
 
+/**
+ * The LexActivator error for an answer without a code: `LA_E_SERVER` only above 499, any other status (a proxy's
+ * 403, a gateway's 405) `LA_E_INET`, as LexActivator 3.34 reports it (reference-client.md rows 20, 23). No status
+ * known (a failure recorded before the status was kept) is `LA_E_SERVER`, as it was then.
+ */
+export const lexStatusOfHttpStatus = (status: number | undefined): LexStatusName =>
+  status === undefined || status > 499 ? "LA_E_SERVER" : status === 429 ? "LA_E_RATE_LIMIT" : "LA_E_INET"
+
 /** The LexActivator error for a failed call: the server code, else the transport class. */
 export const lexStatusOfFailure = (failure: {
   readonly kind: string
   readonly code?: string | undefined
+  readonly status?: number | undefined
   readonly transient?: boolean | undefined
 }): LexStatusName => {
   // A server answer whose token failed verification is a server fault (its `code` is the token reason).
@@ -188,6 +197,7 @@ export const lexStatusOfFailure = (failure: {
     case "RateLimited":
       return "LA_E_RATE_LIMIT"
     case "ServerFailure":
+      return lexStatusOfHttpStatus(failure.status)
     case "MalformedResponse":
       return "LA_E_SERVER"
     case "NotFound":

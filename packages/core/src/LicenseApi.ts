@@ -21,14 +21,14 @@ import {
   type ActivationRequest,
   ActivationResponse,
   type DeactivationRequest,
-  ErrorBody,
   Endpoints,
   Hosts,
   MaxBodyBytes,
   ServerErrorCode,
   type TrialActivationRequest,
   TrialActivationResponse,
-  classifyServerCode
+  classifyServerCode,
+  readErrorBody
 } from "./Protocol.ts"
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -58,7 +58,10 @@ export class RateLimited extends Schema.TaggedError<RateLimited>()("RateLimited"
   message: Schema.String
 }) {}
 
-/** 5xx, or another status the protocol does not give for this call. */
+/**
+ * 5xx, or another status the protocol does not give for this call, with no Cryptlex `code` in its body (an uncoded
+ * 4xx is {@link isUncodedRefusal}).
+ */
 export class ServerFailure extends Schema.TaggedError<ServerFailure>()("ServerFailure", {
   status: Schema.Number,
   message: Schema.String
@@ -156,14 +159,31 @@ export class ApiError extends Schema.TaggedError<ApiError>()("ApiError", {
 /** The licence call that failed: `activate`, `sync`, `deactivate`, `activateTrial` or `syncTrial`. */
 export type ApiOperation = ApiError["operation"]
 
-/** Failures worth trying again: the network, rate limits, server errors and garbled answers. */
+/**
+ * An answer in 400–499 that carries no Cryptlex `code` (a proxy's 403, a gateway's 405, a bare 401), other than 408
+ * (a timeout, worth retrying) and 429 (a rate limit, {@link RateLimited}). LexActivator reads codes only under a
+ * status it knows and reports any other status up to 499 as `LA_E_INET`, `LA_E_SERVER` only above 499
+ * (reference-client.md rows 20, 23).
+ */
+export const isUncodedRefusal = (reason: ApiErrorReason): boolean =>
+  reason._tag === "ServerFailure" && reason.status >= 400 && reason.status <= 499 && reason.status !== 408
+
+/**
+ * Failures worth trying again within the call: the network, rate limits, server errors and garbled answers.
+ *
+ * DECISION: an uncoded 4xx ({@link isUncodedRefusal}) is not retried within the call: whatever stands between the
+ * client and the server refused the request as sent, and sending it again seconds later meets the same refusal
+ * (LexActivator makes each call once and reports it as `LA_E_INET`, rows 20, 23). The background sync still keeps
+ * the activation and tries again at its cadence (`LicensingError.failureFromApi`).
+ */
 export const isTransient = (error: ApiError): boolean => {
   switch (error.reason._tag) {
     case "NetworkFailure":
     case "RateLimited":
-    case "ServerFailure":
     case "MalformedResponse":
       return true
+    case "ServerFailure":
+      return !isUncodedRefusal(error.reason)
     default:
       return false
   }
@@ -578,26 +598,29 @@ const refusal = (
     }
     // A refusal's body is read under the same cap; past it, the answer is judged by its status alone.
     const text = yield* readCapped(response, cap).pipe(Effect.orElseSucceed(() => ""))
-    let body: ErrorBody | undefined
+    let json: unknown
     try {
-      body = Schema.decodeUnknownSync(ErrorBody)(JSON.parse(text))
+      json = JSON.parse(text)
     } catch {
-      body = undefined
+      json = undefined
     }
+    const body = readErrorBody(json)
     // LexActivator: a 404 coded ACTIVATION_NOT_FOUND clears the activation; on deactivation any 404 does (rows
     // 18, 19). A 404 without a code is read the same way.
-    const code = body?.code === "" ? undefined : body?.code
+    const code = body.code
     if (status === 404 && (policy.anyNotFound === true || code === undefined || code === "ACTIVATION_NOT_FOUND")) {
-      return new NotFound({ message: body?.message ?? "not found on the server" })
+      return new NotFound({ message: body.message ?? "not found on the server" })
     }
-    if (body?.code !== undefined && body.code !== "") {
-      const classified = classifyServerCode(body.code)
+    if (code !== undefined) {
+      // A code without a message (row 17) is still the code; the message then says what came instead.
+      const message = body.message ?? `HTTP ${status} ${code}, with ${body.messageCame ?? "no message"}`
+      const classified = classifyServerCode(code)
       return classified._tag === "Known"
-        ? new ServerRefused({ code: classified.code, status, message: body.message })
-        : new UnknownServerCode({ code: classified.code, status, message: body.message })
+        ? new ServerRefused({ code: classified.code, status, message })
+        : new UnknownServerCode({ code: classified.code, status, message })
     }
     return new ServerFailure({
       status,
-      message: body?.message ?? (text.length > 0 ? `HTTP ${status}: ${text.slice(0, 120)}` : `HTTP ${status}`)
+      message: body.message ?? (text.length > 0 ? `HTTP ${status}: ${text.slice(0, 120)}` : `HTTP ${status}`)
     })
   })

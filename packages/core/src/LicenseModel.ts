@@ -109,6 +109,8 @@ export interface FailureInfo {
     /** A bug or an unexpected exception inside an operation: reported as data, never thrown at the host. */
     | "InternalError"
   readonly code?: string | undefined
+  /** The HTTP status of a `ServerFailure` (an answer without a code): 5xx, or an uncoded 4xx. */
+  readonly status?: number | undefined
   readonly message: string
   /** True for failures worth retrying (network, rate limit, server). */
   readonly transient: boolean

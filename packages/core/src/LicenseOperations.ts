@@ -37,13 +37,14 @@ import type {
 import { LicenseStore, type StoredRecord } from "./LicenseStore.ts"
 import type { LicensingConfig } from "./LicensingConfig.ts"
 import { failureFromError } from "./LicensingError.ts"
-import type {
-  ActivationClaims,
-  ActivationRequest,
-  DeactivationRequest,
-  MeterAttributeIncrement,
-  TrialActivationRequest,
-  TrialClaims
+import {
+  type ActivationClaims,
+  type ActivationRequest,
+  type DeactivationRequest,
+  type MeterAttributeIncrement,
+  type TrialActivationRequest,
+  type TrialClaims,
+  wireHostname
 } from "./Protocol.ts"
 import * as RetryPolicy from "./RetryPolicy.ts"
 
@@ -180,7 +181,8 @@ export class LicenseOperations extends Context.Service<LicenseOperations, Licens
         clientVersion: `licensure/${LibraryVersion}`,
         productId: config.productId,
         fingerprint: fp,
-        hostname: identity.hostname,
+        // Whatever Fingerprint layer is in use, the body never carries a hostname the server refuses (row 12).
+        hostname: wireHostname(identity.hostname),
         appVersion: config.appVersion ?? "0.0.0",
         os: identity.os,
         osVersion: identity.osVersion,

@@ -52,6 +52,8 @@ void _failureKindsComplete
 export const StoredSyncFailure = Schema.Struct({
   kind: FailureKind,
   code: Schema.optionalKey(Schema.String),
+  /** The HTTP status of an answer without a code (`ServerFailure`), so a 4xx still reads as `LA_E_INET`. */
+  status: Schema.optionalKey(Schema.Number),
   message: Schema.String,
   /** True when the failure was worth retrying (network, rate limit, server): the licence is then in grace. */
   transient: Schema.Boolean,

@@ -270,6 +270,7 @@ const syncFailureOf = (
     lastSyncFailure: {
       kind: error.kind,
       ...(error.code !== undefined ? { code: error.code } : {}),
+      ...(error.status !== undefined ? { status: error.status } : {}),
       message: error.message,
       transient: error.transient,
       ...(error.retryAfterMillis !== undefined ? { retryAfterMillis: error.retryAfterMillis } : {}),

@@ -15,7 +15,7 @@
  */
 import * as Schema from "effect/Schema"
 import type * as ActivationToken from "./ActivationToken.ts"
-import { type ApiError, isTransient } from "./LicenseApi.ts"
+import { type ApiError, isTransient, isUncodedRefusal } from "./LicenseApi.ts"
 import type { FailureInfo } from "./LicenseModel.ts"
 
 const message = { message: Schema.String }
@@ -142,15 +142,24 @@ export const reasonOf = (failure: Pick<FailureInfo, "kind" | "code" | "message" 
   }
 }
 
-/** An `ApiError` as the machine records it. */
+/**
+ * An `ApiError` as the machine records it.
+ *
+ * DECISION: on sync, an uncoded 4xx (`isUncodedRefusal`: a proxy's or gateway's 403/405/401, no Cryptlex `code`)
+ * is transient for the machine: the activation is kept in grace and synced again at the cadence, as after a
+ * network failure, though the call itself was not retried. Only a server-coded refusal may clear a stored
+ * activation (LexActivator clears only on the codes of reference-client.md row 22 and reports an uncoded 4xx as
+ * `LA_E_INET`, a network error, rows 20, 23), and an answer without a code says nothing about the licence.
+ */
 export const failureFromApi = (operation: FailureInfo["operation"], error: ApiError): FailureInfo => {
   const r = error.reason
   return {
     operation,
     kind: r._tag,
     ...("code" in r ? { code: r.code } : {}),
+    ...(r._tag === "ServerFailure" ? { status: r.status } : {}),
     message: r.message,
-    transient: isTransient(error),
+    transient: isTransient(error) || (operation === "sync" && isUncodedRefusal(r)),
     ...(r._tag === "RateLimited" && r.retryAfterSeconds !== undefined
       ? { retryAfterMillis: r.retryAfterSeconds * 1000 }
       : {})

@@ -12,6 +12,7 @@
  */
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
+import * as SchemaAST from "effect/SchemaAST"
 
 // ---------------------------------------------------------------------------------------------------------------
 // Endpoints
@@ -76,6 +77,33 @@ export const MeterAttributeIncrement = Schema.Struct({
 })
 export type MeterAttributeIncrement = typeof MeterAttributeIncrement.Type
 
+/** The longest `hostname` the server takes (reference-client.md row 12: `hostname*` 1–1024). */
+export const HostnameMaxLength = 1024
+
+/**
+ * The `hostname` sent for a machine whose host name is empty, blank or unreadable.
+ *
+ * DECISION: `localhost`, what an unnamed machine calls itself (systemd's fallback host name, and what `hostname`
+ * prints on a box with none configured). The server refuses a `hostname` outside 1–1024 characters
+ * (reference-client.md row 12), so an empty one would cost the activation a 400; the host name is only a label
+ * for the vendor's dashboard (the fingerprint, not it, identifies the machine), so a stand-in loses nothing.
+ */
+export const HostnameFallback = "localhost"
+
+/**
+ * A host name as the request may carry it: trimmed, {@link HostnameFallback} when nothing is left, cut to
+ * {@link HostnameMaxLength} characters (never inside a surrogate pair) when longer.
+ * @example wireHostname("") // "localhost"
+ */
+export const wireHostname = (raw: string): string => {
+  const name = raw.trim()
+  if (name === "") return HostnameFallback
+  if (name.length <= HostnameMaxLength) return name
+  const cut = name.slice(0, HostnameMaxLength)
+  const last = cut.charCodeAt(cut.length - 1)
+  return last >= 0xd800 && last <= 0xdbff ? cut.slice(0, -1) : cut
+}
+
 const NonEmpty = Schema.NonEmptyString
 const Between = (minimum: number, maximum: number) =>
   Schema.String.check(Schema.isMinLength(minimum), Schema.isMaxLength(maximum))
@@ -83,7 +111,7 @@ const Between = (minimum: number, maximum: number) =>
 const Key = Between(1, 256)
 const ProductId = Between(1, 256)
 const FingerprintField = Between(64, 1024)
-const Hostname = Between(1, 1024)
+const Hostname = Between(1, HostnameMaxLength)
 const UserHash = Between(1, 256)
 
 /** Fields LexActivator sends with every activation and trial body (reference-client.md rows 7, 8). */
@@ -206,6 +234,26 @@ export const ErrorBody = Schema.Struct({
   code: Schema.optionalKey(Schema.String)
 })
 export type ErrorBody = typeof ErrorBody.Type
+
+/**
+ * What a refusal's body says, read as LexActivator's `ParseHttpErrorResponse` reads it: each field on its own, so
+ * a `code` is kept when the `message` is missing, `null` or not a string (reference-client.md row 17). `code` is
+ * there when the body is a JSON object whose `code` is a non-empty string; `message` when its `message` is a
+ * string, else `messageCame` says what came in its place (`no "message"`, `"message": null`, …).
+ * @example readErrorBody({ code: "REVOKED_LICENSE" }) // { code: "REVOKED_LICENSE", messageCame: 'no "message"' }
+ */
+export const readErrorBody = (
+  json: unknown
+): { readonly code?: string; readonly message?: string; readonly messageCame?: string } => {
+  if (json === null || typeof json !== "object" || Array.isArray(json)) return {}
+  const body = json as { readonly code?: unknown; readonly message?: unknown }
+  const code = typeof body.code === "string" && body.code !== "" ? { code: body.code } : {}
+  if (typeof body.message === "string") return { ...code, message: body.message }
+  const came = !("message" in body)
+    ? 'no "message"'
+    : `"message": ${body.message === undefined ? "undefined" : JSON.stringify(body.message).slice(0, 40)}`
+  return { ...code, messageCame: came }
+}
 
 /** A server `code` this client knows ({@link classifyServerCode}). */
 export interface KnownServerCode {
@@ -464,11 +512,56 @@ const BooleanClaims: ReadonlySet<string> = new Set(["suspended", "ul"])
 /** Object claims that may come JSON-encoded, as the list claims may (LexActivator parses `mp` from a string too). */
 const ObjectClaims: ReadonlySet<string> = new Set(["mp"])
 
+/** The keys of a struct schema that may be absent (`optionalKey`), read from the schema itself. */
+const optionalKeysOf = (struct: { readonly fields: Readonly<Record<string, Schema.Top>> }): ReadonlySet<string> =>
+  new Set(
+    Object.entries(struct.fields)
+      .filter(([, field]) => SchemaAST.isOptional(field.ast))
+      .map(([key]) => key)
+  )
+
+/**
+ * For each list or object claim, the keys of its items (or of itself) that are optional: a `null` there is
+ * "absent", as at the top level. Taken from the claim schemas, so a field made optional there is relaxed here too.
+ * `oa` is not listed: its schema takes `null` in every field as it is (`OrganizationAddress`).
+ */
+const NestedOptionalKeys: ReadonlyMap<string, ReadonlySet<string>> = new Map([
+  ...["pmd", "lmd", "umd", "amd"].map((name) => [name, optionalKeysOf(MetadataEntry)] as const),
+  ["lma", optionalKeysOf(LicenseMeterAttribute)],
+  ["ama", optionalKeysOf(ActivationMeterAttribute)],
+  ["mp", optionalKeysOf(MaintenancePolicy)]
+])
+
+/** A plain object without its `null`-valued keys among `optional`; anything else as it came. */
+const withoutOptionalNulls = (value: unknown, optional: ReadonlySet<string>): unknown => {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return value
+  if (Object.getPrototypeOf(value) !== Object.prototype) return value
+  const entries = Object.entries(value as Record<string, unknown>)
+  if (!entries.some(([key, v]) => v === null && optional.has(key))) return value
+  return Object.fromEntries(entries.filter(([key, v]) => !(v === null && optional.has(key))))
+}
+
+/**
+ * DECISION: a `null` in an optional field of a list item or of an object claim (`lma[i].grossUses`,
+ * `mp.validity`) is "absent", as a `null` claim is at the top level, and as the feature-entitlements reader
+ * drops `null` at every level (FeatureEntitlements.ts `nullsAbsent`). LexActivator reads every field through
+ * ArduinoJson, which tolerates `null` anywhere (reference-client.md row 29). A `null` in a required field
+ * (`lma[i].name`, a metadata `key`) is left for the schema, whose error names the field and says `null` came.
+ */
+const nestedNullsAbsent = (name: string, value: unknown): unknown => {
+  const optional = NestedOptionalKeys.get(name)
+  if (optional === undefined || optional.size === 0) return value
+  return Array.isArray(value)
+    ? value.map((item) => withoutOptionalNulls(item, optional))
+    : withoutOptionalNulls(value, optional)
+}
+
 /**
  * Reads a verified payload as LexActivator does before the strict schema sees it: `null` in any non-identity
- * claim is "absent"; a list claim may be a JSON-encoded string of the list; a numeric claim may be a numeric
- * string (defensive); `0`/`1` stand for booleans. Anything else is left as it came, so the schema's error names
- * the claim. Identity claims are never touched.
+ * claim is "absent", and so is `null` in an optional field of a list item or object claim; a list claim may be a
+ * JSON-encoded string of the list; a numeric claim may be a numeric string (defensive); `0`/`1` stand for
+ * booleans. Anything else is left as it came, so the schema's error names the claim. Identity claims are never
+ * touched.
  */
 export const lenientPayload = (payload: unknown): unknown => {
   if (payload === null || typeof payload !== "object" || Array.isArray(payload)) return payload
@@ -479,33 +572,30 @@ export const lenientPayload = (payload: unknown): unknown => {
       continue
     }
     if (value === null) continue
-    if (ObjectClaims.has(name) && typeof value === "string" && value.trim().startsWith("{")) {
-      try {
-        out[name] = JSON.parse(value)
-      } catch {
-        out[name] = value
-      }
-      continue
-    }
-    if (ListClaims.has(name) && typeof value === "string") {
-      try {
-        out[name] = value.trim() === "" ? [] : JSON.parse(value)
-      } catch {
-        out[name] = value
-      }
-      continue
-    }
-    if (BooleanClaims.has(name) && (value === 0 || value === 1)) {
-      out[name] = value === 1
-      continue
-    }
-    if (typeof value === "string" && /^-?\d{1,15}$/.test(value) && NumericClaims.has(name)) {
-      out[name] = Number(value)
-      continue
-    }
-    out[name] = value
+    out[name] = nestedNullsAbsent(name, lenientClaim(name, value))
   }
   return out
+}
+
+/** One non-identity, non-null claim as {@link lenientPayload} reads it, before its nested nulls are dropped. */
+const lenientClaim = (name: string, value: unknown): unknown => {
+  if (ObjectClaims.has(name) && typeof value === "string" && value.trim().startsWith("{")) {
+    try {
+      return JSON.parse(value)
+    } catch {
+      return value
+    }
+  }
+  if (ListClaims.has(name) && typeof value === "string") {
+    try {
+      return value.trim() === "" ? [] : JSON.parse(value)
+    } catch {
+      return value
+    }
+  }
+  if (BooleanClaims.has(name) && (value === 0 || value === 1)) return value === 1
+  if (typeof value === "string" && /^-?\d{1,15}$/.test(value) && NumericClaims.has(name)) return Number(value)
+  return value
 }
 const NumericClaims: ReadonlySet<string> = new Set([
   "eat",

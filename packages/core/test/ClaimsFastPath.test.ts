@@ -266,6 +266,29 @@ describe("ClaimsFastPath", () => {
     })
   }
 
+  it("takes nested nulls in optional fields after the lenient reading, as the schema decodes them", () => {
+    const claims = {
+      aid: "a",
+      lid: "l",
+      pid: "p",
+      key: "k",
+      fp: "f",
+      iat: 1,
+      lma: [{ id: null, name: "exports", allowedUses: 10, totalUses: 3, grossUses: null }],
+      mp: { allowMajorVersionUpdates: null, validity: null, allowMinorVersionUpdates: true }
+    }
+    const lenient = lenientPayload(claims)
+    const decoded = decodeActivation(lenient)
+    assert.isTrue(Result.isSuccess(decoded))
+    const quick = FastPath.activationClaims(lenient)
+    assert.isDefined(quick)
+    if (Result.isSuccess(decoded)) assert.deepStrictEqual(quick, decoded.success)
+    // A null where a value is required is left to the schema, which refuses it.
+    const required = lenientPayload({ ...claims, lma: [{ name: null, allowedUses: 10, totalUses: 3 }] })
+    assert.isUndefined(FastPath.activationClaims(required))
+    assert.isTrue(Result.isFailure(decodeActivation(required)))
+  })
+
   it("leaves a claim that is present but undefined to the schema, which refuses it", () => {
     const claims = { aid: "a", lid: "l", pid: "p", key: "k", fp: "f", iat: 1 }
     assert.isDefined(FastPath.activationClaims(claims))

@@ -54,6 +54,18 @@ describe("lexStatusOfFailure", () => {
     assert.strictEqual(LexStatusCodes[lexStatusOfFailure({ kind: "RateLimited" })], LexStatusCodes.LA_E_RATE_LIMIT)
     assert.strictEqual(LexStatusCodes[lexStatusOfFailure({ kind: "NotFound" })], 59)
   })
+
+  // LexActivator 3.34: LA_E_SERVER only for a status above 499; any other uncoded status is LA_E_INET (rows 20, 23).
+  it("reports an answer without a code by its status: above 499 LA_E_SERVER, an uncoded 4xx LA_E_INET", () => {
+    for (const status of [400, 401, 403, 405, 408]) {
+      assert.strictEqual(lexStatusOfFailure({ kind: "ServerFailure", status }), "LA_E_INET", String(status))
+    }
+    for (const status of [500, 502, 503]) {
+      assert.strictEqual(lexStatusOfFailure({ kind: "ServerFailure", status }), "LA_E_SERVER", String(status))
+    }
+    // A failure stored before the status was kept reads as it did then.
+    assert.strictEqual(lexStatusOfFailure({ kind: "ServerFailure" }), "LA_E_SERVER")
+  })
 })
 
 describe("LexStatusCodes", () => {

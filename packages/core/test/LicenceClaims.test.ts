@@ -83,4 +83,39 @@ describe("activation token licence facts", () => {
       assert.include(error.message, "est")
     })
   )
+
+  // reference-client.md row 29: LexActivator tolerates null anywhere; a null optional field is absent at every level.
+  it.effect("reads null in nested optional fields (lma, mp, also JSON-encoded) as absent", () =>
+    Effect.gen(function* () {
+      const token = yield* sign({
+        lma: [{ id: null, name: "exports", allowedUses: 10, totalUses: 3, grossUses: null }],
+        ama: JSON.stringify([{ name: "exports", uses: 3 }]),
+        mp: JSON.stringify({ allowMajorVersionUpdates: null, allowMinorVersionUpdates: true, validity: null }),
+        pmd: [{ key: "tier", value: "gold" }]
+      })
+      const claims = yield* ActivationToken.verify(token, publicKeyPem)
+      assert.deepStrictEqual(claims.licenseMeterAttributes, [{ name: "exports", allowedUses: 10, totalUses: 3 }])
+      assert.deepStrictEqual(claims.activationMeterAttributes, [{ name: "exports", uses: 3 }])
+      assert.deepStrictEqual(claims.maintenancePolicy, { allowMinorVersionUpdates: true })
+      assert.deepStrictEqual(claims.productMetadata, [{ key: "tier", value: "gold" }])
+    })
+  )
+
+  it.effect("refuses null in a required nested field with a typed error naming the field and the null", () =>
+    Effect.gen(function* () {
+      for (const [extra, field] of [
+        [{ lma: [{ name: null, allowedUses: 10, totalUses: 3 }] }, "name"],
+        [{ lma: [{ name: "exports", allowedUses: null, totalUses: 3 }] }, "allowedUses"],
+        [{ ama: [{ name: "exports", uses: null }] }, "uses"],
+        [{ pmd: [{ key: null, value: "gold" }] }, "key"],
+        [{ lmd: JSON.stringify([{ key: "tier", value: null }]) }, "value"]
+      ] as const) {
+        const error = yield* Effect.flip(ActivationToken.verify(yield* sign(extra), publicKeyPem))
+        assert.strictEqual(error._tag, "TokenError")
+        assert.strictEqual(error.reason, "badClaims")
+        assert.include(error.message, field)
+        assert.include(error.message, "null", error.message)
+      }
+    })
+  )
 })

@@ -16,6 +16,7 @@ import * as ActivationToken from "../src/ActivationToken.ts"
 import {
   type ApiError,
   isTransient,
+  isUncodedRefusal,
   LibraryVersion,
   LicenseApi,
   type LicenseApiConfig,
@@ -548,6 +549,56 @@ describe("LicenseApi over real HTTP", () => {
         const error = yield* Effect.flip(api.activate(activationBody(key, productId)))
         assert.strictEqual(error.reason._tag, "ServerFailure")
         assert.strictEqual(error.reason.message, "HTTP 500: upstream exploded")
+      })
+    )
+
+    // LexActivator reports LA_E_SERVER only above 499; an uncoded 4xx is LA_E_INET, made once (rows 20, 23).
+    it.effect("an uncoded 400/401/403/405 (a proxy's answer) → ServerFailure with its status, not retried", () =>
+      Effect.gen(function* () {
+        for (const [status, body] of [
+          [400, ""],
+          [401, "Unauthorized"],
+          [403, "<html>Forbidden</html>"],
+          [405, JSON.stringify({ message: "Method Not Allowed" })]
+        ] as const) {
+          const server = yield* standIn(() => ({ status, body }))
+          const api = yield* client({ host: server.url })
+          const error = yield* Effect.flip(api.sync("act-1", activationBody("KEY-1", productId)))
+          assert.strictEqual(error.reason._tag, "ServerFailure", error.message)
+          if (error.reason._tag === "ServerFailure") assert.strictEqual(error.reason.status, status)
+          assert.isTrue(isUncodedRefusal(error.reason))
+          assert.isFalse(isTransient(error), `an uncoded ${status} is not retried within the call`)
+        }
+        for (const status of [408, 500, 502]) {
+          const server = yield* standIn(() => ({ status, body: "" }))
+          const api = yield* client({ host: server.url })
+          const error = yield* Effect.flip(api.sync("act-1", activationBody("KEY-1", productId)))
+          assert.isFalse(isUncodedRefusal(error.reason))
+          assert.isTrue(isTransient(error), `${status} stays transient`)
+        }
+      })
+    )
+
+    it.effect("a code without a string message is still the code; the message says what came", () =>
+      Effect.gen(function* () {
+        for (const [body, came] of [
+          [{ code: "REVOKED_LICENSE" }, 'no "message"'],
+          [{ code: "REVOKED_LICENSE", message: null }, '"message": null'],
+          [{ code: "REVOKED_LICENSE", message: 42 }, '"message": 42']
+        ] as const) {
+          const server = yield* standIn(() => ({ status: 400, body: JSON.stringify(body) }))
+          const api = yield* client({ host: server.url })
+          const error = yield* Effect.flip(api.sync("act-1", activationBody("KEY-1", productId)))
+          assert.strictEqual(error.reason._tag, "ServerRefused", error.message)
+          if (error.reason._tag === "ServerRefused") {
+            assert.strictEqual(error.reason.code, "REVOKED_LICENSE")
+            assert.strictEqual(error.reason.message, `HTTP 400 REVOKED_LICENSE, with ${came}`)
+          }
+        }
+        const unknown = yield* standIn(() => ({ status: 400, body: JSON.stringify({ code: "SOMETHING_NEW" }) }))
+        const api = yield* client({ host: unknown.url })
+        const error = yield* Effect.flip(api.activate(activationBody("KEY-1", productId)))
+        assert.strictEqual(error.reason._tag, "UnknownServerCode", error.message)
       })
     )
   })

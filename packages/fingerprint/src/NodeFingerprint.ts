@@ -30,7 +30,7 @@ import {
   type MachineIdentity,
   matchComponents
 } from "@licensure/core/Fingerprint"
-import type { OsName } from "@licensure/core/Protocol"
+import { type OsName, wireHostname } from "@licensure/core/Protocol"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Result from "effect/Result"
@@ -277,8 +277,9 @@ const identityOf = (machine: Machine, fingerprint: string, os: OsName, generated
     get containerKind() {
       return described(machine).found.container.kind
     },
+    // The host name as the request sends it: never empty or over-long (`wireHostname`, reference-client.md row 12).
     get hostname() {
-      return hostnameOf(machine)
+      return wireHostname(hostnameOf(machine))
     },
     get osVersion() {
       machine.osVersion ??=

@@ -632,4 +632,18 @@ describe("Linux sources", () => {
     assert.strictEqual(identity.osVersion, "6.8.0-45-generic")
     assert.strictEqual(read(fakeRoot(linux()), { osVersion: "Ubuntu 24.04" }).osVersion, "Ubuntu 24.04")
   })
+
+  // The server refuses a hostname outside 1–1024 characters (reference-client.md row 12).
+  it("never reports an empty or over-long host name: blank is the fallback, and no hostname component", () => {
+    for (const hostname of ["", "   "]) {
+      const identity = read(fakeRoot(linux()), { hostname })
+      assert.strictEqual(identity.hostname, "localhost")
+      assert.notInclude(identity.sources, "hostname", "a stand-in name is no component of the machine")
+    }
+    const long = read(fakeRoot(linux()), { hostname: "h".repeat(1500) })
+    assert.strictEqual(long.hostname, "h".repeat(1024))
+    // A cut never leaves half a surrogate pair.
+    const emoji = read(fakeRoot(linux()), { hostname: `${"h".repeat(1023)}\u{1F600}` })
+    assert.strictEqual(emoji.hostname, "h".repeat(1023))
+  })
 })
