@@ -9,7 +9,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Fingerprint, LicenseApi, LicenseStore, Licensing, type MachineIdentity } from "@licensure/core"
 import { MaxRetryAfterMillis } from "@licensure/core/LicenseMachine"
 import { createEmulator, type Emulator } from "@licensure/emulator"
-import { Clock, Context, Effect, Fiber, Layer } from "effect"
+import { Cause, Clock, Context, Effect, Exit, Fiber, Layer, Scope } from "effect"
 import { TestClock } from "effect/testing"
 import { FetchHttpClient } from "effect/http"
 
@@ -30,9 +30,13 @@ const machine: MachineIdentity = {
 
 type Mode = "pass" | "hang" | "throttle"
 
-/** The emulator's fetch, except that PATCH (sync) requests hang until aborted, or get a 429, as `mode` says. */
+/**
+ * The emulator's fetch, except that PATCH (sync) requests hang until aborted, or get a 429, as `mode` says. `held`
+ * counts the hung requests still open, `aborted` those the client gave up (its signal fired): what a server sees
+ * as connections closed.
+ */
 const gate = (emulator: Emulator) => {
-  const state = { mode: "pass" as Mode, patches: 0, bodies: [] as Array<any> }
+  const state = { mode: "pass" as Mode, patches: 0, held: 0, aborted: 0, bodies: [] as Array<any> }
   const fetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
     const method = init?.method ?? (input instanceof Request ? input.method : "GET")
     const text = await new Request(input, init).text()
@@ -40,9 +44,14 @@ const gate = (emulator: Emulator) => {
     if (method === "PATCH") {
       state.patches++
       if (state.mode === "hang") {
+        state.held++
         return new Promise((_, reject) => {
           const signal = init?.signal ?? (input instanceof Request ? input.signal : undefined)
-          signal?.addEventListener("abort", () => reject(new DOMException("aborted", "AbortError")))
+          signal?.addEventListener("abort", () => {
+            state.held--
+            state.aborted++
+            reject(new DOMException("aborted", "AbortError"))
+          })
         })
       }
       if (state.mode === "throttle") {
@@ -59,7 +68,11 @@ const gate = (emulator: Emulator) => {
   return { state, fetch }
 }
 
-const setup = (licenseOptions: Parameters<Emulator["createLicense"]>[0] extends infer O ? Partial<O> : never) =>
+/** The emulator on the TestClock, a product, a licence and a client over the gate; `scope` owns the client. */
+const setup = (
+  licenseOptions: Parameters<Emulator["createLicense"]>[0] extends infer O ? Partial<O> : never,
+  scope?: Scope.Scope
+) =>
   Effect.gen(function* () {
     yield* TestClock.setTime(Start)
     const clock = yield* Clock.Clock
@@ -73,11 +86,10 @@ const setup = (licenseOptions: Parameters<Emulator["createLicense"]>[0] extends 
       Layer.provide(FetchHttpClient.layer),
       Layer.provide(Layer.succeed(FetchHttpClient.Fetch, fetch as typeof globalThis.fetch))
     )
-    const context = yield* Layer.build(
-      Licensing.layer({ productId: product.productId, publicKeyPem: product.publicKeyPem }).pipe(
-        Layer.provide(Layer.mergeAll(api, LicenseStore.layerMemory, Fingerprint.layerStatic(machine)))
-      )
+    const layer = Licensing.layer({ productId: product.productId, publicKeyPem: product.publicKeyPem }).pipe(
+      Layer.provide(Layer.mergeAll(api, LicenseStore.layerMemory, Fingerprint.layerStatic(machine)))
     )
+    const context = yield* scope === undefined ? Layer.build(layer) : Layer.buildWithScope(layer, scope)
     return { licensing: Context.get(context, Licensing), emulator, license, gate: state }
   })
 
@@ -93,6 +105,16 @@ const untilPatched = (g: { readonly patches: number }, atLeast = 1) =>
     const until = performance.now() + 10_000
     while (g.patches < atLeast && performance.now() < until) await new Promise((resolve) => setTimeout(resolve, 5))
   }).pipe(Effect.andThen(settle))
+
+/**
+ * `fiber`'s exit, or `undefined` when it has not ended within `millis` of real time: virtual time does not move
+ * while a TestClock test waits, so a bound on a close or a command that should end at once is a real one.
+ */
+const endsWithin = <A, E>(fiber: Fiber.Fiber<A, E>, millis: number) =>
+  Effect.raceFirst(
+    Fiber.await(fiber),
+    Effect.promise(() => new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), millis)))
+  )
 
 /** Moves virtual time in small steps, letting the work each step wakes run. */
 const advance = (millis: number, step = 5_000) =>
@@ -162,6 +184,29 @@ describe("while a sync is in flight", () => {
       yield* advance(125_000)
       yield* Fiber.join(syncing)
       assert.strictEqual((yield* licensing.current).state, "expired")
+    })
+  )
+})
+
+describe("closing while a sync is in flight", () => {
+  it.effect("closing the client's scope ends at once, aborts the held request and ends the waiting sync", () =>
+    Effect.gen(function* () {
+      const scope = yield* Scope.make()
+      const { licensing, gate: g, license } = yield* setup({ serverSyncInterval: 3600 }, scope)
+      yield* licensing.activate(license.key)
+      g.mode = "hang"
+      const syncing = yield* Effect.forkChild(licensing.sync)
+      yield* untilPatched(g)
+      assert.strictEqual(g.held, 1, "the sync is held at the server")
+      const closing = yield* Effect.forkChild(Scope.close(scope, Exit.void))
+      const closed = yield* endsWithin(closing, 2_000)
+      assert.isDefined(closed, "the scope closed without waiting for the held sync")
+      assert.strictEqual(closed!._tag, "Success")
+      assert.strictEqual(g.aborted, 1, "the held request was aborted: the server sees the connection closed")
+      assert.strictEqual(g.held, 0, "no request is left open")
+      const ended = yield* endsWithin(syncing, 2_000)
+      assert.isDefined(ended, "the sync command waiting on the closed client ended")
+      assert.isTrue(Exit.isFailure(ended!) && Cause.hasInterruptsOnly(ended!.cause), "it was interrupted")
     })
   )
 })
