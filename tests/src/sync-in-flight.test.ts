@@ -36,13 +36,22 @@ type Mode = "pass" | "hang" | "throttle"
  * as connections closed.
  */
 const gate = (emulator: Emulator) => {
-  const state = { mode: "pass" as Mode, patches: 0, held: 0, aborted: 0, bodies: [] as Array<any> }
+  const state = {
+    mode: "pass" as Mode,
+    patches: 0,
+    held: 0,
+    aborted: 0,
+    bodies: [] as Array<any>,
+    /** Called on every sync request that reaches the gate. */
+    watchers: new Set<() => void>()
+  }
   const fetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
     const method = init?.method ?? (input instanceof Request ? input.method : "GET")
     const text = await new Request(input, init).text()
     if (text !== "") state.bodies.push(JSON.parse(text))
     if (method === "PATCH") {
       state.patches++
+      for (const watch of [...state.watchers]) watch()
       if (state.mode === "hang") {
         state.held++
         return new Promise((_, reject) => {
@@ -99,12 +108,26 @@ const settle = Effect.promise(() => new Promise((resolve) => setTimeout(resolve,
 /**
  * Waits (real time, 10 s at most) until the gate has seen `atLeast` sync requests, then settles: a sync forked
  * under load may take longer than one settle to reach the gate, and the test's virtual time must not move before.
+ * The gate calls back on each request; the client's own waits (`quiet`, `asleep`, `idle`) cannot say this, since a
+ * request in flight is work in real time, neither idle nor asleep on the clock.
  */
-const untilPatched = (g: { readonly patches: number }, atLeast = 1) =>
-  Effect.promise(async () => {
-    const until = performance.now() + 10_000
-    while (g.patches < atLeast && performance.now() < until) await new Promise((resolve) => setTimeout(resolve, 5))
-  }).pipe(Effect.andThen(settle))
+const untilPatched = (g: ReturnType<typeof gate>["state"], atLeast = 1) =>
+  Effect.promise(
+    () =>
+      new Promise<void>((resolve) => {
+        const finish = () => {
+          clearTimeout(timer)
+          g.watchers.delete(look)
+          resolve()
+        }
+        const look = () => {
+          if (g.patches >= atLeast) finish()
+        }
+        const timer = setTimeout(finish, 10_000)
+        g.watchers.add(look)
+        look()
+      })
+  ).pipe(Effect.andThen(settle))
 
 /**
  * `fiber`'s exit, or `undefined` when it has not ended within `millis` of real time: virtual time does not move
@@ -185,6 +208,45 @@ describe("while a sync is in flight", () => {
       yield* Fiber.join(syncing)
       assert.strictEqual((yield* licensing.current).state, "expired")
     })
+  )
+
+  it.effect(
+    "a licence in grace whose grace ends during the sync is reported graceOver at the end, not when the sync ends",
+    () =>
+      Effect.gen(function* () {
+        // ssgpeat = iat + the grace period (emulator `Tokens.ts`): the grace ends 3 min after the activation, inside
+        // the 2 min bound of a sync started after a first one failed.
+        const { licensing, gate: g, license } = yield* setup({ serverSyncInterval: 3600, serverSyncGracePeriod: 180 })
+        yield* licensing.activate(license.key)
+        g.mode = "hang"
+        const first = yield* Effect.forkChild(Effect.flip(licensing.sync))
+        yield* untilPatched(g)
+        yield* advance(125_000)
+        assert.strictEqual((yield* Fiber.join(first)).kind, "NetworkFailure")
+        const inGrace = yield* licensing.current
+        assert.strictEqual(inGrace.state, "grace", "a failed sync leaves the licence in its grace period")
+        assert.isTrue(inGrace.licensed)
+        const graceEnd = inGrace.license!.graceExpiresAt!
+        assert.strictEqual(graceEnd, Start + 180_000)
+
+        const patches = g.patches
+        const syncing = yield* Effect.forkChild(Effect.ignore(licensing.sync))
+        yield* untilPatched(g, patches + 1)
+        const before = graceEnd - 1_000 - (yield* Clock.currentTimeMillis)
+        yield* advance(before, 1_000)
+        const last = yield* licensing.current
+        assert.strictEqual(last.state, "renewDue", "the sync is in flight")
+        assert.isTrue(last.licensed, `licensed a second before the grace ends, got ${last.status.name}`)
+        yield* advance(2_000, 1_000)
+        const over = yield* licensing.current
+        assert.strictEqual(over.state, "renewDue", "the sync is still in flight")
+        assert.strictEqual(g.held, 1, "the sync is still held at the server")
+        assert.isFalse(over.licensed, "unlicensed from the end of the grace period, while the sync runs")
+        assert.strictEqual(over.status.name, "LA_GRACE_PERIOD_OVER")
+        yield* advance(125_000)
+        yield* Fiber.join(syncing)
+        assert.strictEqual((yield* licensing.current).state, "graceOver")
+      })
   )
 })
 
