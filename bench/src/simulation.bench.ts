@@ -1,11 +1,12 @@
 /**
- * Virtual time, measured in real time. First, throughput: one client, 90 days at a one-hour sync interval through
- * `Simulation` (the in-process emulator and the client on one TestClock; `drive` from deadline to deadline), in
- * syncs per real second, against the emulator alone serving the same number of `PATCH /v3/activations/{id}` syncs
- * through direct `emulator.fetch` calls (RS256 signing dominates those). The ratio of per-sync times (ours /
- * emulator only) is what one sync costs with the client in the loop, in units of what the server side alone costs;
- * ours includes the client (request, token verification, machine, store write, timers) and the harness's stepping
- * and settling. Rounds alternate; the figures are medians.
+ * Virtual time, measured in real time. First, throughput: one client, one simulated year (365 days, 8,760 syncs) at
+ * a one-hour sync interval through `Simulation` (the in-process emulator and the client on one TestClock; `drive`
+ * from deadline to deadline). Reported: the year's wall time (issue 9's target: "one simulated year at hourly sync
+ * in process: report wall time", the headline) and the wall time per sync, against the emulator alone serving the
+ * same number of `PATCH /v3/activations/{id}` syncs through direct `emulator.fetch` calls (RS256 signing dominates
+ * those). The ratio of per-sync times (ours / emulator only) is what one sync costs with the client in the loop, in
+ * units of what the server side alone costs; ours includes the client (request, token verification, machine, store
+ * write, timers) and the harness's stepping and settling. Rounds alternate; the figures are medians.
  *
  * Second, memory: a fleet of N clients in one process advanced together, against N bare emulator licences without
  * clients, each in fresh `--expose-gc` processes (`probe/fleetHeap.ts`), alternating. Reported: heap kept per
@@ -30,7 +31,7 @@ const fleetSize = Number(process.env.BENCH_FLEET ?? 200)
 // grow with its number of syncs (10 clients at 1 h over 32 days stayed flat; see bench/README.md).
 const fleetSsi = Number(process.env.BENCH_FLEET_SSI ?? 86_400)
 const fleetDays = 7
-const days = 90
+const days = 365
 const syncInterval = 3600
 const expectedSyncs = (days * DAY) / (syncInterval * 1000)
 
@@ -109,38 +110,50 @@ for (let round = 0; round < roundsCount; round++) {
   }
 }
 const perSync = (which: "ours" | "emulator") => samples[which].map((t) => (t.ms * 1000) / t.syncs)
+const wallSeconds = (which: "ours" | "emulator") => samples[which].map((t) => t.ms / 1000)
 const oursPerSync = median(perSync("ours"))
 const emulatorPerSync = median(perSync("emulator"))
 const overheadRatio = oursPerSync / emulatorPerSync
+const yearWallSeconds = median(wallSeconds("ours"))
+const emulatorWallSeconds = median(wallSeconds("emulator"))
 
 printTable(
-  `Virtual time: ${days} days at ssi = ${syncInterval} s (${expectedSyncs} syncs; ${roundsCount} rounds, alternating)`,
-  ["case", "µs/sync median", "µs/sync min", "syncs per real s", "real s per run"],
+  `Virtual time: one year, ${days} days at ssi = ${syncInterval} s (${expectedSyncs} syncs; ${roundsCount} rounds, ` +
+    "alternating)",
+  ["case", "wall s/year median", "wall s/year min", "µs/sync median", "µs/sync min", "syncs per real s"],
   [
     [
       "Simulation: client + emulator on TestClock",
+      yearWallSeconds,
+      min(wallSeconds("ours")),
       oursPerSync,
       min(perSync("ours")),
-      1e6 / oursPerSync,
-      median(samples.ours.map((t) => t.ms / 1000))
+      1e6 / oursPerSync
     ],
     [
       "emulator alone: emulator.fetch PATCH syncs",
+      emulatorWallSeconds,
+      min(wallSeconds("emulator")),
       emulatorPerSync,
       min(perSync("emulator")),
-      1e6 / emulatorPerSync,
-      median(samples.emulator.map((t) => t.ms / 1000))
+      1e6 / emulatorPerSync
     ]
   ]
 )
-console.log(`\nper sync, ours / emulator only (medians): ${overheadRatio.toFixed(2)}x`)
+console.log(
+  `\none simulated year at hourly sync (${expectedSyncs} syncs): ${yearWallSeconds.toFixed(1)} s wall (median), ` +
+    `${(oursPerSync / 1000).toFixed(2)} ms per sync`
+)
+console.log(`per sync, ours / emulator only (medians): ${overheadRatio.toFixed(2)}x`)
 console.log(`client and harness per sync: ${((oursPerSync - emulatorPerSync) / 1000).toFixed(2)} ms`)
 console.log(`virtual speed-up: ${((days * DAY) / median(samples.ours.map((t) => t.ms))).toFixed(0)}x real time`)
 
 // Memory: fresh processes, alternating bare and fleet.
 const probe = join(benchRoot, "src", "probe", "fleetHeap.ts")
 const runFleetProbe = (mode: "bare" | "fleet"): Record<string, number> => {
-  const args = ["--expose-gc", probe, mode, String(fleetSize), String(fleetDays), String(fleetSsi)]
+  // The probe runs under this process's flags (the workspace-sources hook: the same sources as the throughput
+  // rounds, not a build that may be stale or absent), plus `--expose-gc`.
+  const args = [...process.execArgv, "--expose-gc", probe, mode, String(fleetSize), String(fleetDays), String(fleetSsi)]
   const run = spawnSync(process.execPath, args, { encoding: "utf8", maxBuffer: 16 * 1024 * 1024 })
   const last = run.stdout.trim().split("\n").at(-1) ?? ""
   if (run.status !== 0 || !last.startsWith("{")) {
@@ -195,13 +208,20 @@ console.log(
 
 const path = writeResult(
   "simulation",
-  { label: "per sync, Simulation / emulator alone (medians)", value: overheadRatio, unit: "x" },
+  // DECISION: the headline is the year's wall time, not the per-sync ratio: issue 9's target reads "one simulated
+  // year at hourly sync in process: report wall time". The ratio (`overheadRatio`, the figure that compares across
+  // runs on this noisy machine, bench/README.md) stays in the data and the printed lines.
+  { label: "one simulated year at ssi = 1 h in process, wall time (median)", value: yearWallSeconds, unit: "s" },
   {
     throughput: {
       days,
       syncInterval,
       syncs: expectedSyncs,
       rounds: roundsCount,
+      yearWallSeconds,
+      yearWallSecondsMin: min(wallSeconds("ours")),
+      emulatorWallSeconds,
+      yearMsPerSync: oursPerSync / 1000,
       unit: "µs/sync",
       oursPerSync,
       emulatorPerSync,

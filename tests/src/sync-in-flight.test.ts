@@ -9,7 +9,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Fingerprint, LicenseApi, LicenseStore, Licensing, type MachineIdentity } from "@licensure/core"
 import { MaxRetryAfterMillis } from "@licensure/core/LicenseMachine"
 import { createEmulator, type Emulator } from "@licensure/emulator"
-import { Clock, Context, Effect, Fiber, Layer } from "effect"
+import { Cause, Clock, Context, Effect, Exit, Fiber, Layer, Scope } from "effect"
 import { TestClock } from "effect/testing"
 import { FetchHttpClient } from "effect/http"
 
@@ -30,19 +30,37 @@ const machine: MachineIdentity = {
 
 type Mode = "pass" | "hang" | "throttle"
 
-/** The emulator's fetch, except that PATCH (sync) requests hang until aborted, or get a 429, as `mode` says. */
+/**
+ * The emulator's fetch, except that PATCH (sync) requests hang until aborted, or get a 429, as `mode` says. `held`
+ * counts the hung requests still open, `aborted` those the client gave up (its signal fired): what a server sees
+ * as connections closed.
+ */
 const gate = (emulator: Emulator) => {
-  const state = { mode: "pass" as Mode, patches: 0, bodies: [] as Array<any> }
+  const state = {
+    mode: "pass" as Mode,
+    patches: 0,
+    held: 0,
+    aborted: 0,
+    bodies: [] as Array<any>,
+    /** Called on every sync request that reaches the gate. */
+    watchers: new Set<() => void>()
+  }
   const fetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
     const method = init?.method ?? (input instanceof Request ? input.method : "GET")
     const text = await new Request(input, init).text()
     if (text !== "") state.bodies.push(JSON.parse(text))
     if (method === "PATCH") {
       state.patches++
+      for (const watch of [...state.watchers]) watch()
       if (state.mode === "hang") {
+        state.held++
         return new Promise((_, reject) => {
           const signal = init?.signal ?? (input instanceof Request ? input.signal : undefined)
-          signal?.addEventListener("abort", () => reject(new DOMException("aborted", "AbortError")))
+          signal?.addEventListener("abort", () => {
+            state.held--
+            state.aborted++
+            reject(new DOMException("aborted", "AbortError"))
+          })
         })
       }
       if (state.mode === "throttle") {
@@ -59,7 +77,11 @@ const gate = (emulator: Emulator) => {
   return { state, fetch }
 }
 
-const setup = (licenseOptions: Parameters<Emulator["createLicense"]>[0] extends infer O ? Partial<O> : never) =>
+/** The emulator on the TestClock, a product, a licence and a client over the gate; `scope` owns the client. */
+const setup = (
+  licenseOptions: Parameters<Emulator["createLicense"]>[0] extends infer O ? Partial<O> : never,
+  scope?: Scope.Scope
+) =>
   Effect.gen(function* () {
     yield* TestClock.setTime(Start)
     const clock = yield* Clock.Clock
@@ -73,11 +95,10 @@ const setup = (licenseOptions: Parameters<Emulator["createLicense"]>[0] extends 
       Layer.provide(FetchHttpClient.layer),
       Layer.provide(Layer.succeed(FetchHttpClient.Fetch, fetch as typeof globalThis.fetch))
     )
-    const context = yield* Layer.build(
-      Licensing.layer({ productId: product.productId, publicKeyPem: product.publicKeyPem }).pipe(
-        Layer.provide(Layer.mergeAll(api, LicenseStore.layerMemory, Fingerprint.layerStatic(machine)))
-      )
+    const layer = Licensing.layer({ productId: product.productId, publicKeyPem: product.publicKeyPem }).pipe(
+      Layer.provide(Layer.mergeAll(api, LicenseStore.layerMemory, Fingerprint.layerStatic(machine)))
     )
+    const context = yield* scope === undefined ? Layer.build(layer) : Layer.buildWithScope(layer, scope)
     return { licensing: Context.get(context, Licensing), emulator, license, gate: state }
   })
 
@@ -87,12 +108,36 @@ const settle = Effect.promise(() => new Promise((resolve) => setTimeout(resolve,
 /**
  * Waits (real time, 10 s at most) until the gate has seen `atLeast` sync requests, then settles: a sync forked
  * under load may take longer than one settle to reach the gate, and the test's virtual time must not move before.
+ * The gate calls back on each request; the client's own waits (`quiet`, `asleep`, `idle`) cannot say this, since a
+ * request in flight is work in real time, neither idle nor asleep on the clock.
  */
-const untilPatched = (g: { readonly patches: number }, atLeast = 1) =>
-  Effect.promise(async () => {
-    const until = performance.now() + 10_000
-    while (g.patches < atLeast && performance.now() < until) await new Promise((resolve) => setTimeout(resolve, 5))
-  }).pipe(Effect.andThen(settle))
+const untilPatched = (g: ReturnType<typeof gate>["state"], atLeast = 1) =>
+  Effect.promise(
+    () =>
+      new Promise<void>((resolve) => {
+        const finish = () => {
+          clearTimeout(timer)
+          g.watchers.delete(look)
+          resolve()
+        }
+        const look = () => {
+          if (g.patches >= atLeast) finish()
+        }
+        const timer = setTimeout(finish, 10_000)
+        g.watchers.add(look)
+        look()
+      })
+  ).pipe(Effect.andThen(settle))
+
+/**
+ * `fiber`'s exit, or `undefined` when it has not ended within `millis` of real time: virtual time does not move
+ * while a TestClock test waits, so a bound on a close or a command that should end at once is a real one.
+ */
+const endsWithin = <A, E>(fiber: Fiber.Fiber<A, E>, millis: number) =>
+  Effect.raceFirst(
+    Fiber.await(fiber),
+    Effect.promise(() => new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), millis)))
+  )
 
 /** Moves virtual time in small steps, letting the work each step wakes run. */
 const advance = (millis: number, step = 5_000) =>
@@ -162,6 +207,68 @@ describe("while a sync is in flight", () => {
       yield* advance(125_000)
       yield* Fiber.join(syncing)
       assert.strictEqual((yield* licensing.current).state, "expired")
+    })
+  )
+
+  it.effect(
+    "a licence in grace whose grace ends during the sync is reported graceOver at the end, not when the sync ends",
+    () =>
+      Effect.gen(function* () {
+        // ssgpeat = iat + the grace period (emulator `Tokens.ts`): the grace ends 3 min after the activation, inside
+        // the 2 min bound of a sync started after a first one failed.
+        const { licensing, gate: g, license } = yield* setup({ serverSyncInterval: 3600, serverSyncGracePeriod: 180 })
+        yield* licensing.activate(license.key)
+        g.mode = "hang"
+        const first = yield* Effect.forkChild(Effect.flip(licensing.sync))
+        yield* untilPatched(g)
+        yield* advance(125_000)
+        assert.strictEqual((yield* Fiber.join(first)).kind, "NetworkFailure")
+        const inGrace = yield* licensing.current
+        assert.strictEqual(inGrace.state, "grace", "a failed sync leaves the licence in its grace period")
+        assert.isTrue(inGrace.licensed)
+        const graceEnd = inGrace.license!.graceExpiresAt!
+        assert.strictEqual(graceEnd, Start + 180_000)
+
+        const patches = g.patches
+        const syncing = yield* Effect.forkChild(Effect.ignore(licensing.sync))
+        yield* untilPatched(g, patches + 1)
+        const before = graceEnd - 1_000 - (yield* Clock.currentTimeMillis)
+        yield* advance(before, 1_000)
+        const last = yield* licensing.current
+        assert.strictEqual(last.state, "renewDue", "the sync is in flight")
+        assert.isTrue(last.licensed, `licensed a second before the grace ends, got ${last.status.name}`)
+        yield* advance(2_000, 1_000)
+        const over = yield* licensing.current
+        assert.strictEqual(over.state, "renewDue", "the sync is still in flight")
+        assert.strictEqual(g.held, 1, "the sync is still held at the server")
+        assert.isFalse(over.licensed, "unlicensed from the end of the grace period, while the sync runs")
+        assert.strictEqual(over.status.name, "LA_GRACE_PERIOD_OVER")
+        yield* advance(125_000)
+        yield* Fiber.join(syncing)
+        assert.strictEqual((yield* licensing.current).state, "graceOver")
+      })
+  )
+})
+
+describe("closing while a sync is in flight", () => {
+  it.effect("closing the client's scope ends at once, aborts the held request and ends the waiting sync", () =>
+    Effect.gen(function* () {
+      const scope = yield* Scope.make()
+      const { licensing, gate: g, license } = yield* setup({ serverSyncInterval: 3600 }, scope)
+      yield* licensing.activate(license.key)
+      g.mode = "hang"
+      const syncing = yield* Effect.forkChild(licensing.sync)
+      yield* untilPatched(g)
+      assert.strictEqual(g.held, 1, "the sync is held at the server")
+      const closing = yield* Effect.forkChild(Scope.close(scope, Exit.void))
+      const closed = yield* endsWithin(closing, 2_000)
+      assert.isDefined(closed, "the scope closed without waiting for the held sync")
+      assert.strictEqual(closed!._tag, "Success")
+      assert.strictEqual(g.aborted, 1, "the held request was aborted: the server sees the connection closed")
+      assert.strictEqual(g.held, 0, "no request is left open")
+      const ended = yield* endsWithin(syncing, 2_000)
+      assert.isDefined(ended, "the sync command waiting on the closed client ended")
+      assert.isTrue(Exit.isFailure(ended!) && Cause.hasInterruptsOnly(ended!.cause), "it was interrupted")
     })
   )
 })

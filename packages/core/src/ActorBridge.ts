@@ -84,24 +84,43 @@ export const make = <M extends AnyStateMachine>(
     const until = (done: (snapshot: SnapshotFrom<M>) => boolean, send?: () => void) =>
       Effect.callback<SnapshotFrom<M>>((resume) => {
         let finished = false
+        // Set once `subscribe` returns: an actor already done may answer inside the call.
+        let sub: { readonly unsubscribe: () => void } | undefined
         const finish = (snapshot: SnapshotFrom<M>) => {
           if (finished) return
           finished = true
-          sub.unsubscribe()
+          sub?.unsubscribe()
           resume(Effect.succeed(snapshot))
         }
+        // DECISION: a waiter whose actor stops (its scope closed: the client was closed mid-call) is interrupted,
+        // not left waiting for a snapshot that never comes. An interruption is what the Promise face already turns
+        // into a `Closed` error (`PromiseLicensing.toError`), and closing a scope interrupts what it runs.
+        const stopped = () => {
+          if (finished) return
+          finished = true
+          sub?.unsubscribe()
+          resume(Effect.interrupt)
+        }
         const before = actor.getSnapshot() as SnapshotFrom<M>
-        const sub = actor.subscribe((snapshot) => {
-          if ((send === undefined || snapshot !== before) && done(snapshot as SnapshotFrom<M>)) {
-            finish(snapshot as SnapshotFrom<M>)
-          }
+        sub = actor.subscribe({
+          next: (snapshot) => {
+            // The stop's own snapshot (announced just before `complete`) holds the last state: no answer.
+            if ((snapshot as { status?: string }).status === "stopped") stopped()
+            else if ((send === undefined || snapshot !== before) && done(snapshot as SnapshotFrom<M>)) {
+              finish(snapshot as SnapshotFrom<M>)
+            }
+          },
+          error: stopped,
+          complete: stopped
         })
-        if (send === undefined) {
+        if ((before as { status?: string }).status === "stopped") {
+          stopped()
+        } else if (send === undefined) {
           if (done(before)) finish(before)
         } else {
           send()
         }
-        return Effect.sync(() => sub.unsubscribe())
+        return Effect.sync(() => sub?.unsubscribe())
       })
 
     return { actor, until, begin: () => void actor.start() }

@@ -1,5 +1,9 @@
 import { assert, describe, it } from "@effect/vitest"
+import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Scope from "effect/Scope"
 import { TestClock } from "effect/testing"
 import { createMachine } from "xstate"
 import * as ActorBridge from "../src/ActorBridge.ts"
@@ -47,6 +51,33 @@ describe("ActorBridge", () => {
       yield* TestClock.adjust(1000)
       yield* bridge.until((s) => s.value === "a")
       assert.deepStrictEqual(seen[seen.length - 1], ["a", "xstate.after.1000.bridge.c"])
+    })
+  )
+
+  it.effect("a waiter is interrupted when the scope closes and stops the actor; so is one that comes after", () =>
+    Effect.gen(function* () {
+      const clock = yield* XStateClock.make
+      const scope = yield* Scope.make()
+      const bridge = yield* ActorBridge.make(machine, {
+        clock,
+        input: undefined,
+        onSnapshot: () => {},
+        onError: () => {}
+      }).pipe(Scope.provide(scope))
+      bridge.begin()
+      const waiting = yield* Effect.forkChild(bridge.until((s) => s.value === "c"))
+      yield* Effect.yieldNow
+      yield* Scope.close(scope, Exit.void)
+      // A real bound: the TestClock does not move here, and a waiter left behind would wait forever.
+      const ended = yield* Effect.raceFirst(
+        Fiber.await(waiting),
+        Effect.promise(() => new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 1_000)))
+      )
+      assert.isDefined(ended, "the waiter ended when the actor stopped")
+      assert.isTrue(Exit.isFailure(ended!) && Cause.hasInterruptsOnly(ended!.cause), "interrupted")
+      // The stopped actor's last state is `a`: a waiter for it must not take that snapshot as an answer.
+      const late = yield* Effect.exit(bridge.until((s) => s.value === "a"))
+      assert.isTrue(Exit.isFailure(late) && Cause.hasInterruptsOnly(late.cause), "a later waiter is interrupted")
     })
   )
 })
