@@ -5,6 +5,7 @@
  *
  * @since 0.1.0
  */
+import type { LicensingErrorReason } from "./LicensingError.ts"
 
 /** Every status LexActivator 3.42 defines, 0–114 (`reference/lexactivator-surface.md`), with its number. */
 export const LexStatusCodes = {
@@ -179,17 +180,25 @@ export const lexStatusOfServerCode = (code: string): LexStatusName => {
 export const lexStatusOfHttpStatus = (status: number | undefined): LexStatusName =>
   status === undefined || status > 499 ? "LA_E_SERVER" : status === 429 ? "LA_E_RATE_LIMIT" : "LA_E_INET"
 
-/** The LexActivator error for a failed call: the server code, else the transport class. */
+/**
+ * The LexActivator error for a failure, keyed by its reason (`LicensingError`'s `reason._tag`, a view's
+ * `lastError.kind`): the one table every status of a failure comes from. The server's code decides when it sent
+ * one (a token's failure carries its token reason there instead); otherwise the reason does.
+ */
 export const lexStatusOfFailure = (failure: {
-  readonly kind: string
+  readonly kind: LicensingErrorReason["_tag"]
   readonly code?: string | undefined
   readonly status?: number | undefined
   readonly transient?: boolean | undefined
 }): LexStatusName => {
-  // A server answer whose token failed verification is a server fault (its `code` is the token reason).
-  if (failure.kind === "TokenRejected") return failure.transient === true ? "LA_E_SERVER" : "LA_FAIL"
-  // A token for another machine carries the token reason as its `code`: the kind says more (issue 9).
-  if (failure.kind === "FingerprintFailure") return "LA_E_MACHINE_FINGERPRINT"
+  switch (failure.kind) {
+    // A server answer whose token failed verification is a server fault.
+    case "TokenRejected":
+      return failure.transient === true ? "LA_E_SERVER" : "LA_FAIL"
+    // A token for another machine: the kind says more than the token reason (issue 9).
+    case "FingerprintFailure":
+      return "LA_E_MACHINE_FINGERPRINT"
+  }
   if (failure.code !== undefined) return lexStatusOfServerCode(failure.code)
   switch (failure.kind) {
     case "NetworkFailure":
@@ -199,12 +208,17 @@ export const lexStatusOfFailure = (failure: {
     case "ServerFailure":
       return lexStatusOfHttpStatus(failure.status)
     case "MalformedResponse":
+    case "ServerRefused":
+    case "UnknownServerCode":
       return "LA_E_SERVER"
     case "NotFound":
       return "LA_E_ACTIVATION_NOT_FOUND"
-    case "FingerprintFailure":
-      return "LA_E_MACHINE_FINGERPRINT"
-    default:
+    case "StoreFailure":
+    case "LeaseLapsed":
+    case "ActivationCleared":
+    case "InternalError":
+    case "NotActivated":
+    case "Closed":
       return "LA_FAIL"
   }
 }

@@ -494,7 +494,7 @@ export class Licensing extends Context.Service<Licensing, LicensingService>()("@
           reason: new NotActivated({ message }),
           kind: "NotActivated",
           message,
-          status: lexStatus("LA_FAIL"),
+          status: lexStatus(lexStatusOfFailure({ kind: "NotActivated" })),
           state: stateOf(actor.getSnapshot().value)
         })
 

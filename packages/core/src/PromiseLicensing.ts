@@ -24,7 +24,7 @@ import * as Stream from "effect/Stream"
 import type { Fingerprint } from "./Fingerprint.ts"
 import type { LicenseApi } from "./LicenseApi.ts"
 import type { LicenseStore } from "./LicenseStore.ts"
-import { type LexStatus, lexStatus } from "./LexStatus.ts"
+import { type LexStatus, lexStatus, lexStatusOfFailure } from "./LexStatus.ts"
 import { Closed } from "./LicensingError.ts"
 import { type ActivateOptions, Licensing, LicensingError } from "./Licensing.ts"
 import { checkConfig, type LicensingConfig } from "./LicensingConfig.ts"
@@ -197,7 +197,7 @@ const closedError = (detail: string) => {
     reason: new Closed({ message }),
     kind: "Closed",
     message,
-    status: lexStatus("LA_FAIL"),
+    status: lexStatus(lexStatusOfFailure({ kind: "Closed" })),
     state: "closed"
   })
 }

@@ -5,6 +5,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { LexStatusCodes, lexStatusOfFailure, lexStatusOfServerCode } from "../src/LexStatus.ts"
+import { LicensingErrorReason } from "../src/LicensingError.ts"
 import { ServerErrorCodes } from "../src/Protocol.ts"
 
 const code = (serverCode: string) => LexStatusCodes[lexStatusOfServerCode(serverCode)]
@@ -69,6 +70,35 @@ describe("lexStatusOfFailure", () => {
 })
 
 describe("LexStatusCodes", () => {
+  it("gives every reason of the error union its status from the one table, with no code in play", () => {
+    const expected: Record<LicensingErrorReason["_tag"], number> = {
+      NetworkFailure: 48,
+      RateLimited: 90,
+      ServerRefused: 91,
+      UnknownServerCode: 91,
+      NotFound: 59,
+      ServerFailure: 91,
+      MalformedResponse: 91,
+      TokenRejected: 1,
+      StoreFailure: 1,
+      FingerprintFailure: 63,
+      LeaseLapsed: 1,
+      ActivationCleared: 1,
+      InternalError: 1,
+      NotActivated: 1,
+      Closed: 1
+    }
+    const tags = LicensingErrorReason.members.map((member) => member.identifier)
+    assert.sameMembers(tags, Object.keys(expected), "the table covers exactly the reasons the error can carry")
+    for (const [kind, status] of Object.entries(expected)) {
+      assert.strictEqual(
+        LexStatusCodes[lexStatusOfFailure({ kind: kind as LicensingErrorReason["_tag"] })],
+        status,
+        kind
+      )
+    }
+  })
+
   it("holds LexActivator 3.42's 79 statuses, 0–114, each number once", () => {
     const codes = Object.values(LexStatusCodes)
     assert.strictEqual(codes.length, 79)
