@@ -26,7 +26,13 @@ import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import type * as HttpClient from "effect/http/HttpClient"
 import * as HttpClientRequest from "effect/http/HttpClientRequest"
-import { type LexStatus, type LexStatusName, lexStatus, lexStatusOfServerCode } from "./LexStatus.ts"
+import {
+  type LexStatus,
+  type LexStatusName,
+  lexStatus,
+  lexStatusOfServerCode,
+  lexStatusOfHttpStatus
+} from "./LexStatus.ts"
 import {
   ApiErrorReason,
   encodeJsonBody,
@@ -117,6 +123,7 @@ export const meterStatusOf = (reason: ActivationMeterErrorReason): LexStatusName
     case "RateLimited":
       return "LA_E_RATE_LIMIT"
     case "ServerFailure":
+      return lexStatusOfHttpStatus(reason.status)
     case "MalformedResponse":
       return "LA_E_SERVER"
   }

@@ -28,7 +28,13 @@ import type * as HttpClient from "effect/http/HttpClient"
 import * as HttpClientRequest from "effect/http/HttpClientRequest"
 import { TokenError, verifySignedPayload } from "./ActivationToken.ts"
 import { mismatchOf } from "./internal/EntitlementsMatch.ts"
-import { lexStatus, type LexStatus, type LexStatusName, lexStatusOfServerCode } from "./LexStatus.ts"
+import {
+  lexStatus,
+  type LexStatus,
+  type LexStatusName,
+  lexStatusOfServerCode,
+  lexStatusOfHttpStatus
+} from "./LexStatus.ts"
 import {
   ApiErrorReason,
   type LicenseApiConfig,
@@ -103,6 +109,7 @@ export const entitlementsStatusOf = (reason: FeatureEntitlementsErrorReason): Le
     case "RateLimited":
       return "LA_E_RATE_LIMIT"
     case "ServerFailure":
+      return lexStatusOfHttpStatus(reason.status)
     case "MalformedResponse":
       return "LA_E_SERVER"
   }

@@ -21,7 +21,13 @@ import * as Schema from "effect/Schema"
 import type * as HttpClient from "effect/http/HttpClient"
 import * as HttpClientRequest from "effect/http/HttpClientRequest"
 import { decodeJwt } from "jose/jwt/decode"
-import { lexStatus, type LexStatus, type LexStatusName, lexStatusOfServerCode } from "./LexStatus.ts"
+import {
+  lexStatus,
+  type LexStatus,
+  type LexStatusName,
+  lexStatusOfServerCode,
+  lexStatusOfHttpStatus
+} from "./LexStatus.ts"
 import {
   ApiErrorReason,
   encodeJsonBody,
@@ -117,8 +123,9 @@ export const loginStatusOf = (operation: UserLoginError["operation"], reason: Us
       return "LA_E_INET"
     case "RateLimited":
       return "LA_E_RATE_LIMIT"
-    case "NotFound":
     case "ServerFailure":
+      return lexStatusOfHttpStatus(reason.status)
+    case "NotFound":
     case "MalformedResponse":
       return "LA_E_SERVER"
   }

@@ -5,7 +5,12 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { LexStatusCodes, lexStatusOfFailure, lexStatusOfServerCode } from "../src/LexStatus.ts"
+import { meterStatusOf } from "../src/ActivationMeters.ts"
+import { entitlementsStatusOf } from "../src/FeatureEntitlements.ts"
+import { ServerFailure } from "../src/LicenseApi.ts"
 import { LicensingErrorReason } from "../src/LicensingError.ts"
+import { releaseStatusOf } from "../src/Releases.ts"
+import { loginStatusOf } from "../src/UserLogin.ts"
 import { ServerErrorCodes } from "../src/Protocol.ts"
 
 const code = (serverCode: string) => LexStatusCodes[lexStatusOfServerCode(serverCode)]
@@ -96,6 +101,20 @@ describe("LexStatusCodes", () => {
         status,
         kind
       )
+    }
+  })
+
+  it("the other calls (entitlements, meters, login, releases) read an uncoded answer by its status too", () => {
+    const uncoded = (status: number) => new ServerFailure({ status, message: `HTTP ${status}` })
+    const statusFunctions = {
+      entitlements: (r: ServerFailure) => entitlementsStatusOf(r),
+      meters: (r: ServerFailure) => meterStatusOf(r),
+      login: (r: ServerFailure) => loginStatusOf("login", r),
+      releases: (r: ServerFailure) => releaseStatusOf(r)
+    }
+    for (const [call, statusOf] of Object.entries(statusFunctions)) {
+      assert.strictEqual(statusOf(uncoded(503)), "LA_E_SERVER", `${call} 503`)
+      assert.strictEqual(statusOf(uncoded(405)), "LA_E_INET", `${call} 405`)
     }
   })
 
