@@ -45,6 +45,7 @@ const describeReason = (reason: LicensingErrorReasons.LicensingErrorReason): str
     case "InternalError":
     case "NotActivated":
     case "Closed":
+    case "AlreadyLicensed":
       return `${reason._tag}: ${reason.message}`
     default:
       return reason satisfies never

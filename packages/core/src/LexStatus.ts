@@ -219,6 +219,7 @@ export const lexStatusOfFailure = (failure: {
     case "InternalError":
     case "NotActivated":
     case "Closed":
+    case "AlreadyLicensed":
       return "LA_FAIL"
   }
 }

@@ -279,7 +279,29 @@ export const retryAt = (context: LicenseContext, failure: FailureInfo, at: numbe
     return Math.max(honoured, capAtDeadline(context, at, spread))
   }
   const low = Math.max(retryAfter, Math.ceil(cadence * (1 - j)))
-  return at + cadence - Math.floor((1 - draw) * (cadence - low))
+  const spread = at + cadence - Math.floor((1 - draw) * (cadence - low))
+  return Math.max(at + retryAfter, Math.min(spread, beforeLeaseEnds(context, at)))
+}
+
+/** The shortest wait between two renewals of a lease about to end (see {@link beforeLeaseEnds}). */
+export const LeaseRetryMinMillis = 5_000
+
+/**
+ * The latest a retry may come so that a hosted-floating lease is renewed before it ends: halfway to the lease's end,
+ * at least {@link LeaseRetryMinMillis} on; `Infinity` without a lease, or one ending sooner than that.
+ *
+ * DECISION: a failed renewal is tried again before the lease runs out, halving the time left each time, rather
+ * than at the sync cadence (which for a lease is at most its length: the retry would come after it lapsed, and the
+ * activation would be dropped although the server came back in time). The design renews a minute early so that a
+ * short blip costs nothing (`LicenseModel`'s lease margin); this keeps that promise when the blip outlasts the
+ * operation's own retries. A few extra requests in the lease's last minute, only while renewals fail.
+ */
+const beforeLeaseEnds = (context: LicenseContext, at: number): number => {
+  const c = context.facts?.claims
+  const leat = c !== undefined && "leaseExpiresAt" in c ? c.leaseExpiresAt : 0
+  if (leat === 0) return Infinity
+  const left = leat * 1000 - at
+  return left <= LeaseRetryMinMillis ? Infinity : at + Math.max(LeaseRetryMinMillis, Math.floor(left / 2))
 }
 
 /**

@@ -276,6 +276,11 @@ const statusOf = (state: LicenseStateName, context: LicenseContext): LexStatus =
       return why === undefined ? lexStatus("LA_FAIL") : lexStatus(lexStatusOfFailure(why))
     }
     default:
+      // A trial that ran out (or past its sync grace) is LexActivator's LA_TRIAL_EXPIRED in every state, a sync
+      // in flight (`renewDue`) included, as `trialExpired` says it once settled.
+      if (context.facts?.kind === "trial" && (context.status === "expired" || context.status === "graceOver")) {
+        return lexStatus("LA_TRIAL_EXPIRED")
+      }
       return lexStatus(context.status === undefined ? "LA_FAIL" : lexOfValidation[context.status])
   }
 }

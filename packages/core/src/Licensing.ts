@@ -44,7 +44,7 @@ import type {
 import { LicenseOperations, type LicenseOperationsService } from "./LicenseOperations.ts"
 import { LicenseStore, RecordVersion, type StoredRecord, type StoredSyncFailure } from "./LicenseStore.ts"
 import { checkConfig, type LicensingConfig, type LicensingConfigError } from "./LicensingConfig.ts"
-import { LicensingError, NotActivated, reasonOf } from "./LicensingError.ts"
+import { AlreadyLicensed, LicensingError, NotActivated, reasonOf } from "./LicensingError.ts"
 import type { Feature, FeatureLookup } from "./FeatureEntitlements.ts"
 import {
   detailsOf,
@@ -178,7 +178,10 @@ export interface LicensingService {
    * @example const view = yield* licensing.activate("XXXX-XXXX-XXXX", { metadata: [{ key: "seat", value: "1" }] })
    */
   readonly activate: (key: string, options?: ActivateOptions) => Effect.Effect<LicenseView, LicensingError>
-  /** Starts (or resumes) this machine's trial and succeeds with its view; fails as `activate` does. */
+  /**
+   * Starts (or resumes) this machine's trial and succeeds with its view; fails as `activate` does, and with
+   * `AlreadyLicensed` while a licence is activated here (a trial would replace it: deactivate first).
+   */
   readonly activateTrial: Effect.Effect<LicenseView, LicensingError>
   /**
    * Frees this machine's seat on the server and clears the record; an activation the server no longer has counts as
@@ -509,6 +512,31 @@ export class Licensing extends Context.Service<Licensing, LicensingService>()("@
         })
 
       /**
+       * Starts (or resumes) this machine's trial.
+       *
+       * DECISION: refused (`AlreadyLicensed`) while a licence is activated here. The client keeps one record per
+       * product, so a trial would replace the licence's activation: the user would lose the licence on this
+       * machine (an expired trial even leaves it unlicensed) while its seat stays taken on the server.
+       * LexActivator keeps trial and licence apart and its `ActivateTrial` leaves the licence as it was; refusing
+       * is the nearest this client can come without a second record. Deactivate first to start a trial.
+       */
+      const activateTrial = Effect.gen(function* () {
+        yield* ready
+        if (actor.getSnapshot().context.facts?.kind === "activation") {
+          const message = "a licence is activated on this machine: a trial would replace it (deactivate it first)"
+          return yield* new LicensingError({
+            operation: "activateTrial",
+            reason: new AlreadyLicensed({ message }),
+            kind: "AlreadyLicensed",
+            message,
+            status: lexStatus(lexStatusOfFailure({ kind: "AlreadyLicensed" })),
+            state: stateOf(actor.getSnapshot().value)
+          })
+        }
+        return yield* run("activateTrial", { type: "ACTIVATE_TRIAL" })
+      })
+
+      /**
        * Adds to a meter and syncs to send it. A sync already in flight carries only what was pending when it
        * began, so this waits for it to end first: the sync this starts is the one that carries the increment, and
        * the answer says how the server took it (a refusal fails with status 73, see `LicenseOperations`).
@@ -643,7 +671,7 @@ export class Licensing extends Context.Service<Licensing, LicensingService>()("@
         reload,
         activate: (key: string, options?: ActivateOptions) =>
           run("activate", { type: "ACTIVATE", key, options: options ?? {} }),
-        activateTrial: run("activateTrial", { type: "ACTIVATE_TRIAL" }),
+        activateTrial,
         deactivate: requireActivation("deactivate", { type: "DEACTIVATE" }),
         sync: requireActivation("sync", { type: "SYNC" }),
         check,

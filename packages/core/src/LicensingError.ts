@@ -64,9 +64,12 @@ export class NotActivated extends Schema.TaggedClass<NotActivated>()("NotActivat
 /** The client was closed before the call finished. */
 export class Closed extends Schema.TaggedClass<Closed>()("Closed", message) {}
 
+/** A trial was asked for while a licence is activated on this machine (deactivate it first). */
+export class AlreadyLicensed extends Schema.TaggedClass<AlreadyLicensed>()("AlreadyLicensed", message) {}
+
 /**
- * Why a `Licensing` command failed, one of fifteen tagged cases (`NetworkFailure`, `RateLimited`, `ServerRefused`, …,
- * `NotActivated`, `Closed`); the `reason` of {@link LicensingError}. Switch on `_tag`; the schema decodes it from its
+ * Why a `Licensing` command failed, one of sixteen tagged cases (`NetworkFailure`, `RateLimited`, `ServerRefused`, …,
+ * `NotActivated`, `Closed`, `AlreadyLicensed`); the `reason` of {@link LicensingError}. Switch on `_tag`; the schema decodes it from its
  * encoded form.
  */
 export const LicensingErrorReason = Schema.Union([
@@ -84,7 +87,8 @@ export const LicensingErrorReason = Schema.Union([
   ActivationCleared,
   InternalError,
   NotActivated,
-  Closed
+  Closed,
+  AlreadyLicensed
 ])
 export type LicensingErrorReason = typeof LicensingErrorReason.Type
 

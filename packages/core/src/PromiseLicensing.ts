@@ -50,7 +50,10 @@ export interface PromiseLicensing {
    * verify against the public key.
    */
   readonly activate: (key: string, options?: ActivateOptions) => Promise<LicenseView>
-  /** Starts this machine's trial, or resumes the one it has (LexActivator's `ActivateTrial`); rejects as `activate`. */
+  /**
+   * Starts this machine's trial, or resumes the one it has (LexActivator's `ActivateTrial`); rejects as `activate`,
+   * and with kind `AlreadyLicensed` while a licence is activated here (a trial would replace it).
+   */
   readonly activateTrial: () => Promise<LicenseView>
   /**
    * Releases this machine's activation on the server (freeing the seat) and removes the stored licence. Rejects

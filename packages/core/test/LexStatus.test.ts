@@ -91,7 +91,8 @@ describe("LexStatusCodes", () => {
       ActivationCleared: 1,
       InternalError: 1,
       NotActivated: 1,
-      Closed: 1
+      Closed: 1,
+      AlreadyLicensed: 1
     }
     const tags = LicensingErrorReason.members.map((member) => member.identifier)
     assert.sameMembers(tags, Object.keys(expected), "the table covers exactly the reasons the error can carry")

@@ -89,6 +89,7 @@ const describeLicensingError = (error: LicensingError, exitCode: number): string
     case "TokenRejected":
       return `${error.operation} failed: the server's answer does not verify against the public key (${what}): ${error.message}`
     case "NotActivated":
+    case "AlreadyLicensed":
       return `${error.operation}: ${error.message}`
     default:
       return exitCode === ExitCode.unreachable

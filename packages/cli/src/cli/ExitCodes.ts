@@ -123,6 +123,9 @@ export const exitCodeOfError = (error: Pick<LicensingError, "kind" | "status">):
   switch (error.kind) {
     case "NotActivated":
       return ExitCode.notActivated
+    // A trial asked for while a licence is activated: the command was wrong here, nothing failed.
+    case "AlreadyLicensed":
+      return ExitCode.usage
     case "TokenRejected":
       return ExitCode.answerRejected
     default:

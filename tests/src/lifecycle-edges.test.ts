@@ -1,0 +1,124 @@
+/**
+ * Edges of the lifecycle an audit against LexActivator found: a trial asked for on a licensed machine is refused
+ * (`AlreadyLicensed`) and leaves the licence as it was (it replaced the activation, and an expired trial left a
+ * paying user unlicensed); a hosted-floating lease whose renewal fails for longer than the operation's own retries
+ * is renewed before it ends once the server is back (the retry came at the sync cadence, after the lease lapsed);
+ * and an expired trial shows LexActivator's LA_TRIAL_EXPIRED while a sync is in flight, as it does settled.
+ *
+ * One client against the in-process emulator on one `TestClock` (`@licensure/testing`).
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Fingerprint, LicenseStore, Licensing } from "@licensure/core"
+import { createEmulator } from "@licensure/emulator"
+import { DAY, drive, emulatorLayer, HOUR, identity, makeSim, Start } from "@licensure/testing"
+import { Clock, Context, Effect, Fiber, Layer } from "effect"
+import { TestClock } from "effect/testing"
+
+const promise = <A>(f: () => Promise<A>) => Effect.promise(f)
+
+describe("a trial on a licensed machine", () => {
+  it.effect("is refused with AlreadyLicensed, and the licence stays active, stored and counted once", () =>
+    Effect.gen(function* () {
+      const sim = yield* makeSim({ serverSyncInterval: 3600 })
+      const licensed = yield* sim.licensing.activate(sim.license.key)
+      yield* promise(() => sim.emulator.clearLog())
+      const error = yield* Effect.flip(sim.licensing.activateTrial)
+      assert.strictEqual(error.reason._tag, "AlreadyLicensed")
+      assert.strictEqual(error.operation, "activateTrial")
+      assert.deepStrictEqual(error.status, { name: "LA_FAIL", code: 1 })
+      const view = yield* sim.licensing.current
+      assert.strictEqual(view.state, "active")
+      assert.isTrue(view.licensed)
+      assert.strictEqual(view.license?.activationId, licensed.license?.activationId)
+      assert.strictEqual(view.license?.key, sim.license.key)
+      assert.deepStrictEqual(yield* promise(() => sim.emulator.log()), [], "a trial activation reached the server")
+      yield* sim.licensing.flush
+      const stored = yield* sim.store.load
+      assert.isTrue(stored._tag === "Some" && stored.value.kind === "activation", "the stored licence was replaced")
+
+      // Once the licence is released, the trial starts.
+      yield* sim.licensing.deactivate
+      const trial = yield* sim.licensing.activateTrial
+      assert.strictEqual(trial.state, "trialActive")
+    })
+  )
+
+  it.effect("after this machine's trial ran out and a licence was bought, the licence survives a trial click", () =>
+    Effect.gen(function* () {
+      const sim = yield* makeSim({})
+      const trial = yield* sim.licensing.activateTrial
+      yield* promise(() => sim.emulator.updateTrialActivation(trial.license!.activationId, { expiresAt: Start + 1000 }))
+      yield* TestClock.adjust(5000)
+      const bought = yield* sim.licensing.activate(sim.license.key)
+      assert.strictEqual(bought.state, "active")
+      const error = yield* Effect.flip(sim.licensing.activateTrial)
+      assert.strictEqual(error.reason._tag, "AlreadyLicensed")
+      const view = yield* sim.licensing.current
+      assert.strictEqual(view.state, "active")
+      assert.deepStrictEqual(view.status, { name: "LA_OK", code: 0 })
+    })
+  )
+})
+
+describe("a hosted-floating lease whose renewal fails for a while", () => {
+  it.effect("is renewed before it ends once the server is back, and the licence never lapses", () =>
+    Effect.gen(function* () {
+      const sim = yield* makeSim({ type: "hosted-floating", leaseDuration: 1800, serverSyncInterval: 3600 })
+      yield* sim.licensing.activate(sim.license.key)
+      // The renewal is due a minute before the lease's end (1740 s); the server is away from 1739 s to 1790 s,
+      // longer than the operation's own retries, and back 10 s before the lease ends.
+      yield* promise(() => sim.emulator.addFault({ kind: "drop", from: Start + 1_739_000, until: Start + 1_790_000 }))
+      const states: Array<string> = []
+      const view = yield* drive(sim.licensing, Start + HOUR, (v) => {
+        if (states.at(-1) !== v.state) states.push(v.state)
+      })
+      assert.strictEqual(view.state, "active", `the licence went ${states.join(" → ")}`)
+      assert.notInclude(states, "unactivated")
+      assert.isUndefined(view.clearedBecause)
+      const renewed = (yield* promise(() => sim.emulator.log())).filter(
+        (e) => e.method === "PATCH" && e.status === 200 && e.at > Start + 1_790_000
+      )
+      assert.isAtLeast(renewed.length, 1)
+      assert.isBelow(renewed[0]!.at, Start + 1_800_000, "the first renewal after the blip came after the lease ended")
+    })
+  )
+})
+
+describe("an expired trial while a sync is in flight", () => {
+  it.effect("shows LA_TRIAL_EXPIRED, as it does settled", () =>
+    Effect.gen(function* () {
+      yield* TestClock.setTime(Start)
+      const clock = yield* Clock.Clock
+      const emulator = createEmulator({ now: () => clock.currentTimeMillisUnsafe() })
+      const product = yield* promise(() =>
+        emulator.createProduct({ trialLength: 2 * 86400, trialServerSyncInterval: 3600 })
+      )
+      const platform = Layer.mergeAll(
+        emulatorLayer(emulator),
+        LicenseStore.layerMemory,
+        Fingerprint.layerStatic(identity())
+      )
+      const context = yield* Layer.build(
+        Licensing.layer({ productId: product.productId, publicKeyPem: product.publicKeyPem }).pipe(
+          Layer.provide(platform)
+        )
+      )
+      const licensing = Context.get(context, Licensing)
+      yield* licensing.activateTrial
+      const settled = yield* drive(licensing, Start + 2 * DAY + 10 * 60_000)
+      assert.strictEqual(settled.state, "trialExpired")
+      assert.deepStrictEqual(settled.status, { name: "LA_TRIAL_EXPIRED", code: 25 })
+
+      yield* promise(() => emulator.addFault({ kind: "drop" }))
+      const syncing = yield* Effect.forkChild(licensing.sync)
+      yield* licensing.asleep
+      const during = yield* licensing.current
+      assert.strictEqual(during.state, "renewDue")
+      assert.deepStrictEqual(during.status, { name: "LA_TRIAL_EXPIRED", code: 25 })
+      assert.isFalse(during.licensed)
+      yield* promise(() => emulator.clearFaults())
+      yield* TestClock.adjust(120_000)
+      yield* Fiber.await(syncing)
+    }).pipe(Effect.scoped)
+  )
+})
