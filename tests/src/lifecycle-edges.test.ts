@@ -122,3 +122,45 @@ describe("an expired trial while a sync is in flight", () => {
     }).pipe(Effect.scoped)
   )
 })
+
+describe("feature entitlements while the clock is held for tampering", () => {
+  it.effect("offer no feature (their expiry is judged by that clock), with the clock's status; back after a sync", () =>
+    Effect.gen(function* () {
+      const sim = yield* makeSim(
+        {
+          serverSyncInterval: 0,
+          featureEntitlements: [{ featureName: "pdf", featureDisplayName: "PDF", value: "1" }]
+        },
+        {},
+        identity(),
+        { entitlements: true }
+      )
+      yield* TestClock.setTime(Start + 5 * HOUR)
+      const licensed = yield* sim.licensing.activate(sim.license.key)
+      assert.deepStrictEqual(
+        licensed.features.map((f) => f.name),
+        ["pdf"]
+      )
+      // The clock set back five hours, past the rollback tolerance.
+      yield* TestClock.setTime(Start)
+      const held = yield* sim.licensing.check
+      assert.strictEqual(held.state, "clockTampered")
+      assert.isFalse(held.licensed)
+      assert.deepStrictEqual(held.features, [])
+      assert.deepStrictEqual(yield* sim.licensing.features, [])
+      const lookup = yield* sim.licensing.feature("pdf")
+      assert.strictEqual(lookup._tag, "NotFound")
+      assert.deepStrictEqual(lookup.status, held.status)
+
+      // The clock put right, and a sync brings the server's signed time: the licence and its features are back.
+      yield* TestClock.setTime(Start + 5 * HOUR + 60_000)
+      const back = yield* sim.licensing.sync
+      assert.isTrue(back.licensed)
+      assert.deepStrictEqual(
+        back.features.map((f) => f.name),
+        ["pdf"]
+      )
+      assert.strictEqual((yield* sim.licensing.feature("pdf"))._tag, "Entitled")
+    })
+  )
+})

@@ -157,19 +157,39 @@ export interface LicenseView {
   readonly featuresError: EntitlementsFailure | undefined
 }
 
-/** The features in force at `now` (epoch ms), `[]` without a verified set. */
-export const featuresOf = (context: Pick<LicenseContext, "facts">, now: number): ReadonlyArray<Feature> => {
+/**
+ * The clock's status when it cannot be trusted (set back, or behind the server's signed time), else `undefined`.
+ *
+ * DECISION: with the clock held for tampering no feature is in force: a feature's expiry is judged by that same
+ * clock, so setting it back would bring expired features back while the licence itself is refused. An app that
+ * gates a feature on `feature(name)` alone is then refused too, with the licence's own status (LexActivator's
+ * getters answer `LA_E_TIME_MODIFIED` / `LA_E_TIME` when the clock is tampered).
+ */
+const clockHeld = (context: Pick<LicenseContext, "status">): LexStatusName | undefined =>
+  context.status === "clockRolledBack" || context.status === "clockBehindServer"
+    ? lexOfValidation[context.status]
+    : undefined
+
+/** The features in force at `now` (epoch ms), `[]` without a verified set or while the clock is held. */
+export const featuresOf = (context: Pick<LicenseContext, "facts" | "status">, now: number): ReadonlyArray<Feature> => {
   const set = context.facts?.entitlements?.verified
-  return set === undefined ? [] : FeatureEntitlements.features(set, now)
+  return set === undefined || clockHeld(context) !== undefined ? [] : FeatureEntitlements.features(set, now)
 }
 
-/** One feature by name at `now`; `NotFound` without a verified set. */
-export const featureOf = (context: Pick<LicenseContext, "facts">, name: string, now: number): FeatureLookup =>
-  FeatureEntitlements.feature(
+/** One feature by name at `now`; `NotFound` without a verified set, and while the clock is held (its status). */
+export const featureOf = (
+  context: Pick<LicenseContext, "facts" | "status">,
+  name: string,
+  now: number
+): FeatureLookup => {
+  const held = clockHeld(context)
+  if (held !== undefined) return { _tag: "NotFound", name, status: lexStatus(held) }
+  return FeatureEntitlements.feature(
     context.facts?.entitlements?.verified ?? { activationId: "", licenseId: "", issuedAt: undefined, entitlements: [] },
     name,
     now
   )
+}
 
 /**
  * True when the machine is in a state that waits for time or a command (tag `settled`), not in the middle of
