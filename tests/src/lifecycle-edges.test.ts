@@ -164,3 +164,80 @@ describe("feature entitlements while the clock is held for tampering", () => {
     })
   )
 })
+
+describe("a sync answered with an older token of this activation (a replay)", () => {
+  it.effect("is refused: a suspension stands, the clock's high-water mark stays, and an honest sync goes on", () =>
+    Effect.gen(function* () {
+      // The wire answers a sync with the activation's first token while `replay` holds it.
+      const wire = { replay: undefined as string | undefined }
+      const sim = yield* makeSim({ serverSyncInterval: 3600 }, {}, identity(), {
+        wire: async (request, serve) =>
+          wire.replay !== undefined && request.method === "PATCH"
+            ? Response.json({ activationToken: wire.replay })
+            : serve(request)
+      })
+      yield* sim.licensing.activate(sim.license.key)
+      yield* sim.licensing.flush
+      const first = yield* sim.store.load
+      const token0 = first._tag === "Some" ? first.value.token : assert.fail("nothing stored")
+
+      yield* TestClock.adjust(2 * HOUR)
+      yield* promise(() => sim.emulator.updateLicense(sim.license.id, { suspended: true }))
+      const suspended = yield* sim.licensing.sync
+      assert.strictEqual(suspended.state, "suspended")
+      yield* sim.licensing.flush
+      const held = yield* sim.store.load
+      const lastSeenAt = held._tag === "Some" ? held.value.lastSeenAt : 0
+
+      wire.replay = token0
+      const replayed = yield* Effect.flip(sim.licensing.sync)
+      assert.strictEqual(replayed.reason._tag, "TokenRejected")
+      if (replayed.reason._tag === "TokenRejected") assert.strictEqual(replayed.reason.tokenReason, "olderThanHeld")
+      assert.include(replayed.message, "a replayed answer")
+      const view = yield* sim.licensing.current
+      assert.strictEqual(view.state, "suspended", "the replayed token undid the suspension")
+      assert.isFalse(view.licensed)
+      yield* sim.licensing.flush
+      const after = yield* sim.store.load
+      assert.isTrue(after._tag === "Some" && after.value.token !== token0, "the replayed token was stored")
+      assert.isTrue(after._tag === "Some" && after.value.lastSeenAt >= lastSeenAt, "the clock mark went back")
+
+      // The real server again: the next sync is taken as usual.
+      wire.replay = undefined
+      yield* promise(() => sim.emulator.updateLicense(sim.license.id, { suspended: false }))
+      const resumed = yield* sim.licensing.sync
+      assert.strictEqual(resumed.state, "active")
+    })
+  )
+})
+
+describe("a deactivation answered 200 (a captive portal's page, a proxy's empty answer)", () => {
+  it.effect("is not a freed seat: the command fails, and the activation stays here and on the server", () =>
+    Effect.gen(function* () {
+      const wire = { portal: false }
+      const sim = yield* makeSim({ allowedActivations: 1 }, { retry: { retries: 0 } }, identity(), {
+        wire: async (request, serve) =>
+          wire.portal && request.url.endsWith("/deactivate")
+            ? new Response("<html>Sign in to Wi-Fi</html>", { status: 200, headers: { "content-type": "text/html" } })
+            : serve(request)
+      })
+      const activated = yield* sim.licensing.activate(sim.license.key)
+      wire.portal = true
+      const error = yield* Effect.flip(sim.licensing.deactivate)
+      assert.strictEqual(error.reason._tag, "MalformedResponse")
+      assert.include(error.message, "expected HTTP 204, got HTTP 200: <html>Sign in to Wi-Fi</html>")
+      const view = yield* sim.licensing.current
+      assert.isTrue(view.licensed)
+      assert.strictEqual(view.license?.activationId, activated.license?.activationId)
+      yield* sim.licensing.flush
+      assert.strictEqual((yield* sim.store.load)._tag, "Some", "the record was cleared")
+      const onServer = yield* promise(() => sim.emulator.getLicense(sim.license.id))
+      assert.strictEqual(onServer.activations.length, 1)
+
+      // The real server frees the seat with its 204.
+      wire.portal = false
+      const released = yield* sim.licensing.deactivate
+      assert.strictEqual(released.state, "unactivated")
+    })
+  )
+})

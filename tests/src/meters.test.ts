@@ -12,12 +12,8 @@
  * request before it).
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Fingerprint, LicenseApi, LicenseStore, Licensing } from "@licensure/core"
-import { createEmulator } from "@licensure/emulator"
-import { DAY, drive, during, identity, makeSim, Start } from "@licensure/testing"
-import { Clock, Context, Effect, Fiber, Layer } from "effect"
-import * as FetchHttpClient from "effect/http/FetchHttpClient"
-import { TestClock } from "effect/testing"
+import { DAY, drive, during, identity, makeSim, Start, type Wire } from "@licensure/testing"
+import { Clock, Effect, Fiber } from "effect"
 
 const licence = {
   serverSyncInterval: 3600,
@@ -25,37 +21,14 @@ const licence = {
   meterAttributes: [{ name: "exports", allowedUses: 10 }]
 }
 
-/**
- * A product, a licence and a client over the in-process emulator, whose `fetch` goes through `wrap` (given the
- * request and the emulator's own `fetch`): what the wire does between them is the test's.
- */
-const clientOver = (wrap: (request: Request, serve: (request: Request) => Promise<Response>) => Promise<Response>) =>
+/** A simulation whose licence calls go through `wire`, with the server's total uses of the meter. */
+const clientOver = (wire: Wire) =>
   Effect.gen(function* () {
-    yield* TestClock.setTime(Start)
-    const clock = yield* Clock.Clock
-    const emulator = createEmulator({ now: () => clock.currentTimeMillisUnsafe() })
-    const product = yield* Effect.promise(() => emulator.createProduct())
-    const license = yield* Effect.promise(() => emulator.createLicense({ productId: product.productId, ...licence }))
-    const fetch = (input: string | URL | Request, init?: RequestInit) =>
-      wrap(new Request(input, init), (request) => emulator.fetch(request))
-    const http = FetchHttpClient.layer.pipe(
-      Layer.provide(Layer.succeed(FetchHttpClient.Fetch, fetch as typeof globalThis.fetch))
-    )
-    const platform = Layer.mergeAll(
-      LicenseApi.layer({ host: "http://emulator.invalid" }).pipe(Layer.provide(http)),
-      LicenseStore.layerMemory,
-      Fingerprint.layerStatic(identity())
-    )
-    const context = yield* Layer.build(
-      Licensing.layer({ productId: product.productId, publicKeyPem: product.publicKeyPem }).pipe(
-        Layer.provideMerge(platform)
-      )
-    ).pipe(Effect.orDie)
-    const licensing = Context.get(context, Licensing)
-    const totalUses = Effect.promise(() => emulator.getLicense(license.id)).pipe(
+    const sim = yield* makeSim(licence, {}, identity(), { wire })
+    const totalUses = Effect.promise(() => sim.emulator.getLicense(sim.license.id)).pipe(
       Effect.map((l) => l.meterAttributes[0]?.totalUses)
     )
-    return { emulator, license, licensing, totalUses }
+    return { ...sim, totalUses }
   })
 
 /** Whether a request carries meter increments (a sync body with `meterAttributes`). */

@@ -33,7 +33,8 @@ export const AllowedAlgorithms = ["RS256"] as const
 /**
  * Why {@link verify} refused a token: `malformed` (not a JWT), `algorithmNotAllowed` (anything but RS256),
  * `badSignature`, `badPublicKey` (the configured PEM does not import), `badClaims` (a claim missing or of the wrong
- * type), or `wrongProduct` / `wrongKey` / `wrongFingerprint` (valid, but another product's, key's or machine's).
+ * type), or `wrongProduct` / `wrongKey` / `wrongFingerprint` (valid, but another product's, key's or machine's), or
+ * `olderThanHeld` (valid, but issued before the token a sync renews: a replayed answer).
  */
 export const TokenErrorReason = Schema.Literals([
   "malformed",
@@ -43,7 +44,8 @@ export const TokenErrorReason = Schema.Literals([
   "badClaims",
   "wrongProduct",
   "wrongKey",
-  "wrongFingerprint"
+  "wrongFingerprint",
+  "olderThanHeld"
 ])
 export type TokenErrorReason = typeof TokenErrorReason.Type
 

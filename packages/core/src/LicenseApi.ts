@@ -287,6 +287,8 @@ export const transportSettings = (config: LicenseApiConfig = {}): TransportSetti
  */
 export interface RefusalPolicy {
   readonly anyNotFound?: boolean | undefined
+  /** What the call takes, for the message when a success status it does not take came (`HTTP 204`). */
+  readonly expected?: string | undefined
 }
 
 /**
@@ -351,7 +353,12 @@ export const transportOver = (http: HttpClient.HttpClient, settings: TransportSe
         Effect.flatMap((response) =>
           okStatus.includes(response.status)
             ? onOk(response)
-            : Effect.flip(refusal(response, settings.maxResponseBytes, policy))
+            : Effect.flip(
+                refusal(response, settings.maxResponseBytes, {
+                  ...policy,
+                  expected: policy.expected ?? `HTTP ${okStatus.join(" or ")}`
+                })
+              )
         ),
         Effect.timeoutOrElse({
           duration: settings.timeout,
@@ -457,7 +464,10 @@ export class LicenseApi extends Context.Service<LicenseApi, LicenseApiService>()
                 ),
                 body
               ),
-              [200, 204],
+              // DECISION: only 204 frees the seat, as in LexActivator 3.34 (success only on 204, reference-client.md
+              // row 4); a 200 (a captive portal's sign-in page, a proxy's empty answer) is not the server's word
+              // that the seat is free, so the activation is kept and the deactivation fails.
+              [204],
               () => Effect.void
             )
           ),
@@ -603,6 +613,14 @@ const refusal = (
       json = JSON.parse(text)
     } catch {
       json = undefined
+    }
+    // A success status the call does not take (a deactivation answered 200 instead of 204): not the server's
+    // answer to this call, whatever it says.
+    if (status >= 200 && status < 300) {
+      return new MalformedResponse({
+        status,
+        message: `expected ${policy.expected ?? "another status"}, got HTTP ${status}${text.length > 0 ? `: ${text.slice(0, 120)}` : " with an empty body"}`
+      })
     }
     const body = readErrorBody(json)
     // LexActivator: a 404 coded ACTIVATION_NOT_FOUND clears the activation; on deactivation any 404 does (rows

@@ -91,6 +91,28 @@ const mayHaveLanded = (error: ApiError): boolean => {
   }
 }
 
+/**
+ * A sync's verified token, refused when it was issued before the token held: a replayed answer (an old token of
+ * this very activation, which verifies), not the server's word now.
+ *
+ * DECISION: Cryptlex signs every sync answer afresh (`iat` is the server's time of the answer), so a genuine one is
+ * never older than the token it renews. Taking an older one would let whoever can answer the client's request (a
+ * plain-http on-premise host, a local user who adds a CA) undo a suspension, a shortened expiry or the clock's
+ * high-water mark with a token read from the client's own store. It is refused as a token the server's answer
+ * did not verify to (`TokenRejected`, transient on sync: the licence stays as it was, in grace, and syncs again).
+ */
+const notOlderThan =
+  (held: LicenseFacts) =>
+  <C extends { readonly issuedAt: number }>(claims: C): Effect.Effect<C, ActivationToken.TokenError> =>
+    claims.issuedAt >= held.claims.issuedAt
+      ? Effect.succeed(claims)
+      : Effect.fail(
+          new ActivationToken.TokenError({
+            reason: "olderThanHeld",
+            message: `expected a token issued at or after ${new Date(held.claims.issuedAt * 1000).toISOString()} (the one held), got one issued at ${new Date(claims.issuedAt * 1000).toISOString()}: a replayed answer`
+          })
+        )
+
 /** An activation's meter uses as its verified token gives them (`ama`), by name. */
 const usesOf = (claims: ActivationClaims): ReadonlyMap<string, number> =>
   new Map(claims.activationMeterAttributes.map((m) => [m.name, m.uses]))
@@ -531,7 +553,7 @@ export class LicenseOperations extends Context.Service<LicenseOperations, Licens
             const claims = yield* ActivationToken.verifyTrial(token, config.publicKeyPem, {
               productId: config.productId,
               fingerprint: facts.fingerprint
-            })
+            }).pipe(Effect.flatMap(notOlderThan(facts)))
             const at = yield* now
             return { facts: factsFrom("trial", token, claims, identity, facts.fingerprint, at, facts, undefined) }
           }
@@ -544,7 +566,7 @@ export class LicenseOperations extends Context.Service<LicenseOperations, Licens
               productId: config.productId,
               key,
               fingerprint: facts.fingerprint
-            })
+            }).pipe(Effect.flatMap(notOlderThan(facts)))
           const { token, claims, notice } = yield* syncCarryingMeters(claims0, send, verify)
           const at = yield* now
           return { facts: factsFrom("activation", token, claims, identity, facts.fingerprint, at, facts, key), notice }

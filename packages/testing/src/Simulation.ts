@@ -86,19 +86,31 @@ export interface Sim {
   readonly store: LicenseStore["Service"]
 }
 
-/** The emulator's in-process `fetch` as the client's HTTP client: no socket, no port. */
-const inProcessHttp = (emulator: Emulator) =>
-  FetchHttpClient.layer.pipe(
-    Layer.provide(Layer.succeed(FetchHttpClient.Fetch, emulator.fetch as typeof globalThis.fetch))
+/**
+ * What stands between the client and the in-process emulator in a test ({@link SimOptions.wire}): given each request
+ * and the emulator's own `fetch`, it answers as the test wants (hold it, lose the answer, replay an old one).
+ */
+export type Wire = (request: Request, serve: (request: Request) => Promise<Response>) => Promise<Response>
+
+/** The emulator's in-process `fetch` as the client's HTTP client: no socket, no port; through `wire` when given. */
+const inProcessHttp = (emulator: Emulator, wire?: Wire) => {
+  const fetch =
+    wire === undefined
+      ? emulator.fetch
+      : (input: string | URL | Request, init?: RequestInit) =>
+          wire(new Request(input, init), (request) => emulator.fetch(request))
+  return FetchHttpClient.layer.pipe(
+    Layer.provide(Layer.succeed(FetchHttpClient.Fetch, fetch as typeof globalThis.fetch))
   )
+}
 
 /**
  * A {@link LicenseApi} layer that calls the emulator's in-process `fetch`: no socket, no port, the emulator's clock
  * and the client's the same TestClock. `host` only names the URL the requests carry.
  * @example Layer.mergeAll(emulatorLayer(emulator), LicenseStore.layerMemory, Fingerprint.layerStatic(identity()))
  */
-export const emulatorLayer = (emulator: Emulator, host = "http://emulator.invalid") =>
-  LicenseApi.layer({ host }).pipe(Layer.provide(inProcessHttp(emulator)))
+export const emulatorLayer = (emulator: Emulator, host = "http://emulator.invalid", wire?: Wire) =>
+  LicenseApi.layer({ host }).pipe(Layer.provide(inProcessHttp(emulator, wire)))
 
 /** The feature-entitlements call over the same transport as {@link emulatorLayer} / {@link loopbackLayer}. */
 const entitlementsLayer = (emulator: Emulator, loopback: boolean) =>
@@ -133,6 +145,8 @@ export interface SimOptions {
    * the licence's own calls unless it asks.
    */
   readonly entitlements?: boolean
+  /** In-process only: a {@link Wire} of the test's own between the client's licence calls and the emulator. */
+  readonly wire?: Wire
 }
 
 /** Sets the TestClock to the start ({@link Start}), makes an emulator on it, a product, a licence, and a client. */
@@ -157,7 +171,7 @@ export const makeSim = (
     const license = yield* Effect.promise(() =>
       emulator.createLicense({ productId: product.productId, ...licenseOptions })
     )
-    const api = loopback ? loopbackLayer(emulator) : emulatorLayer(emulator)
+    const api = loopback ? loopbackLayer(emulator) : emulatorLayer(emulator, undefined, options.wire)
     const base = Layer.mergeAll(api, options.store ?? LicenseStore.layerMemory, Fingerprint.layerStatic(machine))
     const platform = options.entitlements === true ? Layer.merge(base, entitlementsLayer(emulator, loopback)) : base
     // A wrong option here is a mistake in the simulation itself: it stops the run with the configuration error.
