@@ -46,6 +46,8 @@ const describeReason = (reason: LicensingErrorReasons.LicensingErrorReason): str
     case "NotActivated":
     case "Closed":
     case "AlreadyLicensed":
+    case "MeterAttributeNotFound":
+    case "InvalidMeterAmount":
       return `${reason._tag}: ${reason.message}`
     default:
       return reason satisfies never

@@ -57,6 +57,34 @@ describe("incrementMeter", () => {
     })
   )
 
+  it.effect(
+    "an amount that is not a whole number of uses, or a meter the licence lacks, is refused before sending",
+    () =>
+      Effect.gen(function* () {
+        const sim = yield* makeSim(licence)
+        yield* sim.licensing.activate(sim.license.key)
+        yield* Effect.promise(() => sim.emulator.clearLog())
+        for (const amount of [1.5, -1, Number.NaN, Number.POSITIVE_INFINITY]) {
+          const error = yield* Effect.flip(sim.licensing.incrementMeter("exports", amount))
+          assert.strictEqual(error.reason._tag, "InvalidMeterAmount", String(amount))
+          assert.include(error.message, `expected a whole number of uses, 0 or more, got ${amount}`)
+        }
+        const unknown = yield* Effect.flip(sim.licensing.incrementMeter("nosuch", 1))
+        assert.strictEqual(unknown.reason._tag, "MeterAttributeNotFound")
+        assert.deepStrictEqual(unknown.status, { name: "LA_E_METER_ATTRIBUTE_NOT_FOUND", code: 72 })
+        assert.include(unknown.message, `expected one of the licence's meter attributes (exports), got "nosuch"`)
+        assert.deepStrictEqual(yield* Effect.promise(() => sim.emulator.log()), [], "a refused increment was sent")
+        // Nothing of them is pending: the next increment counts exactly its own uses, in one sync.
+        const after = yield* sim.licensing.incrementMeter("exports", 1)
+        assert.deepStrictEqual(after.license?.activationMeterAttributes, [{ name: "exports", uses: 1 }])
+        const log = yield* Effect.promise(() => sim.emulator.log())
+        assert.deepStrictEqual(
+          log.map((e) => [e.method, e.status]),
+          [["PATCH", 200]]
+        )
+      })
+  )
+
   it.effect("a refused increment fails with status 73; the licence syncs on, and the uses are not sent again", () =>
     Effect.gen(function* () {
       const sim = yield* makeSim(licence)

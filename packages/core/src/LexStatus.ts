@@ -213,6 +213,8 @@ export const lexStatusOfFailure = (failure: {
       return "LA_E_SERVER"
     case "NotFound":
       return "LA_E_ACTIVATION_NOT_FOUND"
+    case "MeterAttributeNotFound":
+      return "LA_E_METER_ATTRIBUTE_NOT_FOUND"
     case "StoreFailure":
     case "LeaseLapsed":
     case "ActivationCleared":
@@ -220,6 +222,7 @@ export const lexStatusOfFailure = (failure: {
     case "NotActivated":
     case "Closed":
     case "AlreadyLicensed":
+    case "InvalidMeterAmount":
       return "LA_FAIL"
   }
 }

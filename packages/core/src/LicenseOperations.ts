@@ -23,7 +23,7 @@ import { mismatchOf } from "./internal/EntitlementsMatch.ts"
 import * as FeatureEntitlements from "./FeatureEntitlements.ts"
 import { EntitlementsMismatch, FeatureEntitlementsApi, FeatureEntitlementsError } from "./FeatureEntitlements.ts"
 import { Fingerprint, type MachineIdentity } from "./Fingerprint.ts"
-import { type ApiError, LibraryVersion, LicenseApi } from "./LicenseApi.ts"
+import { type ApiError, isTransient, LibraryVersion, LicenseApi } from "./LicenseApi.ts"
 import { lexStatus } from "./LexStatus.ts"
 import type {
   ActivateOptions,
@@ -117,9 +117,12 @@ const notOlderThan =
 const usesOf = (claims: ActivationClaims): ReadonlyMap<string, number> =>
   new Map(claims.activationMeterAttributes.map((m) => [m.name, m.uses]))
 
-/** The server refused the meter increments a request carried (the licence's allowance is used up). */
-const isMeterRefusal = (error: ApiError): boolean =>
-  error.reason._tag === "ServerRefused" && error.reason.code === "METER_ATTRIBUTE_USES_LIMIT_REACHED"
+/**
+ * The server refused a request that carried meter increments: the allowance is used up
+ * (`METER_ATTRIBUTE_USES_LIMIT_REACHED`), or any other refusal it answers with a code or a 4xx (not a transient
+ * failure, not the activation gone). Sent again with the same increments it would be refused again.
+ */
+const refusesIncrements = (error: ApiError): boolean => !isTransient(error) && error.reason._tag !== "NotFound"
 
 /**
  * The {@link LicenseOperations} service's shape. Every operation succeeds with a result (`ok` or `failed` with a
@@ -493,11 +496,13 @@ export class LicenseOperations extends Context.Service<LicenseOperations, Licens
        * token. The increments are taken off the pending ones as soon as the server accepted them (before the token
        * is verified: the server counted them either way).
        *
-       * DECISION: a refusal of the increments (`METER_ATTRIBUTE_USES_LIMIT_REACHED`, reference-client.md rows 13
-       * and 22) is the meter's answer, not the licence's: the increments the request carried are dropped (sent
-       * again, they would be refused again, and would hold every later sync back), the request is sent once more
-       * without them, and the refusal comes back as the operation's `notice`, so the command that asked for the
-       * increment fails with LexActivator's status 73 while the licence itself syncs as it would have. As in
+       * DECISION: a refusal of a request carrying increments (`METER_ATTRIBUTE_USES_LIMIT_REACHED`,
+       * reference-client.md rows 13 and 22, or any other coded or 4xx refusal) is taken as the increments' answer
+       * first: they are dropped (sent again, they would be refused again, and would hold every later sync back),
+       * the request is sent once more without them, and the refusal comes back as the operation's `notice`, so the
+       * command that asked for the increment fails with it (status 73 for the allowance) while the licence itself
+       * syncs as it would have. A refusal that was the licence's (revoked, …) comes again without them, and is
+       * the operation's failure as usual. As in
        * LexActivator's `IncrementActivationMeterAttributeUses`, a refused increment is the caller's to retry.
        */
       const carryingMeters = (send: (sent: ReadonlyMap<string, number>) => Effect.Effect<string, ApiError>) =>
@@ -509,7 +514,7 @@ export class LicenseOperations extends Context.Service<LicenseOperations, Licens
             return { token: first.success, notice: undefined }
           }
           const error = first.failure
-          if (sent.size === 0 || !isMeterRefusal(error)) return yield* Effect.fail(error)
+          if (sent.size === 0 || !refusesIncrements(error)) return yield* Effect.fail(error)
           yield* taken(sent)
           const token = yield* retry(send(new Map()))
           return { token, notice: error }
@@ -626,7 +631,7 @@ export class LicenseOperations extends Context.Service<LicenseOperations, Licens
               return { token: attempt.success, claims: yield* verify(attempt.success), notice }
             }
             const error = attempt.failure
-            if (isMeterRefusal(error)) {
+            if (refusesIncrements(error)) {
               yield* taken(sent)
               notice = error
             } else if (mayHaveLanded(error)) {

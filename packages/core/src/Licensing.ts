@@ -43,8 +43,16 @@ import type {
 } from "./LicenseModel.ts"
 import { LicenseOperations, type LicenseOperationsService } from "./LicenseOperations.ts"
 import { LicenseStore, RecordVersion, type StoredRecord, type StoredSyncFailure } from "./LicenseStore.ts"
+import type { ActivationClaims } from "./Protocol.ts"
 import { checkConfig, type LicensingConfig, type LicensingConfigError } from "./LicensingConfig.ts"
-import { AlreadyLicensed, LicensingError, NotActivated, reasonOf } from "./LicensingError.ts"
+import {
+  AlreadyLicensed,
+  InvalidMeterAmount,
+  LicensingError,
+  MeterAttributeNotFound,
+  NotActivated,
+  reasonOf
+} from "./LicensingError.ts"
 import type { Feature, FeatureLookup } from "./FeatureEntitlements.ts"
 import {
   detailsOf,
@@ -550,6 +558,31 @@ export class Licensing extends Context.Service<Licensing, LicensingService>()("@
           }
           if (facts.kind === "trial") {
             return yield* notActivated("sync", "a trial has no meter attributes: they belong to a licence's activation")
+          }
+          // Refused here, before anything is pending: an amount or a name the server would refuse would otherwise
+          // ride along with every later sync.
+          const refuse = (reason: InvalidMeterAmount | MeterAttributeNotFound) =>
+            new LicensingError({
+              operation: "sync",
+              reason,
+              kind: reason._tag,
+              message: reason.message,
+              status: lexStatus(lexStatusOfFailure({ kind: reason._tag })),
+              state: stateOf(actor.getSnapshot().value)
+            })
+          if (!Number.isSafeInteger(increment) || increment < 0) {
+            return yield* refuse(
+              new InvalidMeterAmount({ message: `expected a whole number of uses, 0 or more, got ${increment}` })
+            )
+          }
+          const meters = (facts.claims as ActivationClaims).licenseMeterAttributes.map((m) => m.name)
+          if (!meters.includes(name)) {
+            return yield* refuse(
+              new MeterAttributeNotFound({
+                name,
+                message: `expected one of the licence's meter attributes (${meters.length === 0 ? "it has none" : meters.join(", ")}), got "${name}"`
+              })
+            )
           }
           yield* operations.addMeter(name, increment)
           return yield* run("sync", { type: "SYNC" })

@@ -67,8 +67,17 @@ export class Closed extends Schema.TaggedClass<Closed>()("Closed", message) {}
 /** A trial was asked for while a licence is activated on this machine (deactivate it first). */
 export class AlreadyLicensed extends Schema.TaggedClass<AlreadyLicensed>()("AlreadyLicensed", message) {}
 
+/** `incrementMeter` named a meter attribute the licence does not have (LexActivator's 72). */
+export class MeterAttributeNotFound extends Schema.TaggedClass<MeterAttributeNotFound>()("MeterAttributeNotFound", {
+  name: Schema.String,
+  message: Schema.String
+}) {}
+
+/** `incrementMeter` was given an amount that is not a whole number of uses, 0 or more. */
+export class InvalidMeterAmount extends Schema.TaggedClass<InvalidMeterAmount>()("InvalidMeterAmount", message) {}
+
 /**
- * Why a `Licensing` command failed, one of sixteen tagged cases (`NetworkFailure`, `RateLimited`, `ServerRefused`, …,
+ * Why a `Licensing` command failed, one of eighteen tagged cases (`NetworkFailure`, `RateLimited`, `ServerRefused`, …,
  * `NotActivated`, `Closed`, `AlreadyLicensed`); the `reason` of {@link LicensingError}. Switch on `_tag`; the schema decodes it from its
  * encoded form.
  */
@@ -88,7 +97,9 @@ export const LicensingErrorReason = Schema.Union([
   InternalError,
   NotActivated,
   Closed,
-  AlreadyLicensed
+  AlreadyLicensed,
+  MeterAttributeNotFound,
+  InvalidMeterAmount
 ])
 export type LicensingErrorReason = typeof LicensingErrorReason.Type
 

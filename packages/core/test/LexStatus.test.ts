@@ -92,7 +92,9 @@ describe("LexStatusCodes", () => {
       InternalError: 1,
       NotActivated: 1,
       Closed: 1,
-      AlreadyLicensed: 1
+      AlreadyLicensed: 1,
+      MeterAttributeNotFound: 72,
+      InvalidMeterAmount: 1
     }
     const tags = LicensingErrorReason.members.map((member) => member.identifier)
     assert.sameMembers(tags, Object.keys(expected), "the table covers exactly the reasons the error can carry")

@@ -125,6 +125,7 @@ export const exitCodeOfError = (error: Pick<LicensingError, "kind" | "status">):
       return ExitCode.notActivated
     // A trial asked for while a licence is activated: the command was wrong here, nothing failed.
     case "AlreadyLicensed":
+    case "InvalidMeterAmount":
       return ExitCode.usage
     case "TokenRejected":
       return ExitCode.answerRejected
