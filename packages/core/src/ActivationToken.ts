@@ -329,11 +329,14 @@ export const verify = (
  * DECISION: a trial token is told from an activation token by the licence it does not carry. Both name their
  * activation `aid` (reference-client.md row 32), but LexActivator 3.34's `ParseTrialActivationPayload` reads no
  * `lid` and no `key`, while every activation token carries both (row 26). A token with either claim is an
- * activation token, and is refused where a trial token is expected.
+ * activation token, and is refused where a trial token is expected; an empty one (`""`, or `null`) names no
+ * licence, so a server that sends the fields empty on a trial is not refused for it.
  */
 const licenceClaimsOnTrial = (payload: unknown): TokenError | undefined => {
   const claims = typeof payload === "object" && payload !== null ? (payload as Record<string, unknown>) : {}
-  const carried = (["lid", "key"] as const).filter((name) => claims[name] !== undefined && claims[name] !== null)
+  const carried = (["lid", "key"] as const).filter(
+    (name) => claims[name] !== undefined && claims[name] !== null && claims[name] !== ""
+  )
   return carried.length === 0
     ? undefined
     : badClaims({

@@ -326,6 +326,16 @@ describe("ActivationToken.verifyTrial", () => {
     })
   )
 
+  it.effect("accepts a trial token whose lid and key are there but empty (they name no licence)", () =>
+    Effect.gen(function* () {
+      const token = yield* Effect.promise(() =>
+        sign({ ...Schema.encodeSync(TrialTokenClaims)(trialClaims), lid: "", key: "" })
+      )
+      const decoded = yield* ActivationToken.verifyTrial(token, publicKeyPem, { productId: PRODUCT })
+      assert.strictEqual(decoded.trialActivationId, trialClaims.trialActivationId)
+    })
+  )
+
   it.effect("refuses a trial token signed by another key", () =>
     Effect.gen(function* () {
       const token = yield* Effect.promise(() =>
