@@ -241,3 +241,44 @@ describe("a deactivation answered 200 (a captive portal's page, a proxy's empty 
     })
   )
 })
+
+describe("a hosted-floating lease that ends while its renewal hangs", () => {
+  it.effect("is dropped at the lease's end, not when the renewal gives up: the hung request is abandoned", () =>
+    Effect.gen(function* () {
+      // From `hang` on, every PATCH is held and never answered (a server that accepts and says nothing).
+      const wire = { hang: false, held: 0, aborted: 0 }
+      const sim = yield* makeSim(
+        { type: "hosted-floating", leaseDuration: 1800, serverSyncInterval: 3600 },
+        {},
+        identity(),
+        {
+          wire: (request, serve) => {
+            if (!wire.hang || request.method !== "PATCH") return serve(request)
+            wire.held++
+            return new Promise((_, reject) =>
+              request.signal.addEventListener("abort", () => {
+                wire.aborted++
+                reject(request.signal.reason)
+              })
+            )
+          }
+        }
+      )
+      const activated = yield* sim.licensing.activate(sim.license.key)
+      const leaseEnd = activated.license!.leaseExpiresAt!
+      wire.hang = true
+      // The renewal goes out a minute before the end and hangs.
+      yield* TestClock.adjust(1_740_000)
+      yield* Effect.yieldNow
+      assert.strictEqual((yield* sim.licensing.current).state, "renewDue")
+      yield* TestClock.setTime(leaseEnd + 1_001)
+      const view = yield* sim.licensing.idle
+      assert.strictEqual(view.state, "unactivated")
+      assert.strictEqual(view.clearedBecause?.kind, "LeaseLapsed")
+      assert.isFalse(view.licensed)
+      assert.isAtMost(yield* Clock.currentTimeMillis, leaseEnd + 1_001, "it waited for the renewal's retries")
+      assert.isAtLeast(wire.held, 1)
+      assert.strictEqual(wire.aborted, wire.held, "the hung renewal was left running")
+    })
+  )
+})

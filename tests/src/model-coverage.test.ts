@@ -112,7 +112,19 @@ describe("licence machine model coverage", () => {
   it("covers every transition the machine defines", () => {
     const catalog = catalogOf(modelMachine)
     const covered = new Set([...exploration(false).covered, ...exploration(true).covered])
-    const uncovered = catalog.all.filter((t) => !covered.has(t.id)).map((t) => t.id)
+    // Reached only as time passes during a sync, which this exploration (one fixed instant) cannot do; each is
+    // driven on the real client instead, in the test named.
+    const byTime: Record<string, string> = {
+      "renewDue --always#0 [verdictIs(unactivated)]--> evaluating":
+        "tests/src/lifecycle-edges.test.ts: a hosted-floating lease that ends while its renewal hangs"
+    }
+    for (const id of Object.keys(byTime))
+      assert.include(
+        catalog.all.map((t) => t.id),
+        id,
+        "a stale exclusion"
+      )
+    const uncovered = catalog.all.filter((t) => !covered.has(t.id) && byTime[t.id] === undefined).map((t) => t.id)
     console.log(`model coverage: ${catalog.all.length - uncovered.length}/${catalog.all.length} transitions`)
     if (uncovered.length > 0) console.log(`uncovered transitions:\n${uncovered.join("\n")}`)
     assert.deepStrictEqual(uncovered, [], `uncovered transitions:\n${uncovered.join("\n")}`)

@@ -686,6 +686,12 @@ export const licenseMachine = setup({
               tags: ["syncing"],
               entry: "armSyncWake",
               exit: "disarmSyncWake",
+              // A deadline that takes the activation away (a hosted-floating lease ending while its renewal is still
+              // being retried) ends the sync: what is held is dropped at the deadline, not when the retries give up.
+              always: {
+                guard: { type: "verdictIs", params: { verdict: "unactivated" } },
+                target: "#license.evaluating"
+              },
               invoke: {
                 id: "sync",
                 src: "sync",

@@ -31,7 +31,7 @@ import type { Fingerprint } from "./Fingerprint.ts"
 import { lexStatus, lexStatusOfFailure } from "./LexStatus.ts"
 import { type LicenseCause, causeOf } from "./LicenseCause.ts"
 import type { LicenseApi } from "./LicenseApi.ts"
-import { licenseMachine } from "./LicenseMachine.ts"
+import { licenseMachine, nextDeadline } from "./LicenseMachine.ts"
 import type {
   ActivateOptions,
   FailureInfo,
@@ -442,14 +442,25 @@ export class Licensing extends Context.Service<Licensing, LicensingService>()("@
         const snapshot = actor.getSnapshot()
         return isSettled(snapshot) && activity.idle ? viewOf(snapshot) : undefined
       })
+      /**
+       * When the first thing asleep on the clock wakes: the running work's nap, or, while a sync is in flight, the
+       * licence's next deadline (the machine keeps it armed during the sync), whichever comes first; `undefined`
+       * while something works in real time.
+       */
+      const wakesFirst = (snapshot: MachineSnapshot): number | undefined => {
+        const napping = activity.wakesAt(clock.now())
+        if (napping === undefined) return undefined
+        const deadline = snapshot.hasTag("syncing") ? nextDeadline(snapshot.context) : undefined
+        return deadline !== undefined && deadline < napping ? deadline : napping
+      }
       const quiet = whenActivity((): Quiet | undefined => {
         const snapshot = actor.getSnapshot()
         if (isSettled(snapshot) && activity.idle) return { view: viewOf(snapshot), wakesAt: undefined }
-        const wakesAt = activity.wakesAt(clock.now())
+        const wakesAt = wakesFirst(snapshot)
         return wakesAt === undefined ? undefined : { view: viewOf(snapshot), wakesAt }
       })
 
-      const asleep = whenActivity(() => activity.wakesAt(clock.now()))
+      const asleep = whenActivity(() => wakesFirst(actor.getSnapshot()))
 
       /** Waits until the machine settles after `send`, then lands the store writes. */
       const command = (send: () => void) =>
