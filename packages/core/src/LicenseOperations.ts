@@ -167,8 +167,11 @@ export interface LicenseOperationsService {
 export interface LicenseOperationsOptions {
   /** Told when a retry sleeps on the clock and when the next attempt starts (see `Licensing.quiet`). */
   readonly naps?: RetryPolicy.NapObserver | undefined
-  /** Told of the record `load` read from the store, before it is admitted (see `RecordWriter.stored`). */
-  readonly stored?: ((record: StoredRecord) => void) | undefined
+  /**
+   * Told of the record `load` read from the store, before it is admitted, or of `undefined` when it holds none (see
+   * `RecordWriter.stored`).
+   */
+  readonly stored?: ((record: StoredRecord | undefined) => void) | undefined
 }
 
 const definedOnly = <A extends object>(a: A): Partial<A> =>
@@ -316,8 +319,8 @@ export class LicenseOperations extends Context.Service<LicenseOperations, Licens
       const load = Effect.gen(function* (): Effect.fn.Return<LoadResult> {
         const loaded = yield* Effect.result(read)
         if (loaded._tag === "Failure") return { type: "empty", failure: loaded.failure }
+        options.stored?.(Option.getOrUndefined(loaded.success))
         if (Option.isNone(loaded.success)) return { type: "empty" }
-        options.stored?.(loaded.success.value)
         return yield* admit(loaded.success.value)
       })
 

@@ -124,7 +124,22 @@ export interface LicenseStoreService {
   readonly save: (record: StoredRecord) => Effect.Effect<void, StoreError>
   /** Removes the record (after deactivation); clearing an empty store succeeds. */
   readonly clear: Effect.Effect<void, StoreError>
+  /**
+   * Writes `next` (a save, or a clear for none) only if what the store holds passes `expected`, the read and the
+   * write done as one step (under the file store's writer lock): what another process wrote in between cannot be
+   * replaced unseen. A file that holds no usable record passes (it is set aside, as `load` does, then written).
+   * Optional: a store without it is written unchecked (see `RecordWriter`).
+   */
+  readonly update?: (
+    expected: (current: Option.Option<StoredRecord>) => boolean,
+    next: Option.Option<StoredRecord>
+  ) => Effect.Effect<StoreUpdate, StoreError>
 }
+
+/** What {@link LicenseStoreService.update} did: wrote, or kept what the store holds because it failed the test. */
+export type StoreUpdate =
+  | { readonly _tag: "Written" }
+  | { readonly _tag: "Kept"; readonly current: Option.Option<StoredRecord> }
 
 /**
  * Where a licensing client keeps its record between runs. `layerMemory` here keeps it in the process;
@@ -143,7 +158,13 @@ export class LicenseStore extends Context.Service<LicenseStore, LicenseStoreServ
         }),
       clear: Effect.sync(() => {
         current = Option.none()
-      })
+      }),
+      update: (expected, next) =>
+        Effect.sync((): StoreUpdate => {
+          if (!expected(current)) return { _tag: "Kept", current }
+          current = next
+          return { _tag: "Written" }
+        })
     })
   })
 }

@@ -152,27 +152,33 @@ const clientMachine = licenseMachine.provide({
   actions: {
     persist: ({ context, system }) => {
       const { productId, writer } = partsOf(system)
-      const facts = context.facts
+      const record = recordOf(productId, context)
       // The activation was dropped: the record goes too.
-      if (facts === undefined) return writer.clear()
-      const record: StoredRecord = {
-        version: RecordVersion,
-        productId,
-        kind: facts.kind,
-        ...(facts.key !== undefined ? { key: facts.key } : {}),
-        token: facts.token,
-        fingerprint: facts.fingerprint,
-        components: facts.components,
-        lastSeenAt: facts.lastSeenAt,
-        lastSyncedAt: facts.lastSyncedAt,
-        ...syncFailureOf(context),
-        ...(facts.entitlements !== undefined ? { featureEntitlementsToken: facts.entitlements.token } : {})
-      }
+      if (record === undefined) return writer.clear()
       writer.save(record)
     },
     clearStore: ({ system }) => partsOf(system).writer.clear()
   }
 })
+
+/** The record a client's context is stored as, or `undefined` when it holds no activation. */
+const recordOf = (productId: string, context: LicenseContext): StoredRecord | undefined => {
+  const facts = context.facts
+  if (facts === undefined) return undefined
+  return {
+    version: RecordVersion,
+    productId,
+    kind: facts.kind,
+    ...(facts.key !== undefined ? { key: facts.key } : {}),
+    token: facts.token,
+    fingerprint: facts.fingerprint,
+    components: facts.components,
+    lastSeenAt: facts.lastSeenAt,
+    lastSyncedAt: facts.lastSyncedAt,
+    ...syncFailureOf(context),
+    ...(facts.entitlements !== undefined ? { featureEntitlementsToken: facts.entitlements.token } : {})
+  }
+}
 
 /**
  * The {@link Licensing} service's shape: commands that fail with a typed {@link LicensingError}, offline reads that
@@ -325,7 +331,13 @@ export class Licensing extends Context.Service<Licensing, LicensingService>()("@
       const activity = new Activity()
       // How store writes went reaches the machine (and so every view) once the actor exists.
       let reportStore: (error: string | undefined) => void = () => {}
-      const writer = yield* RecordWriter.make(store, { report: (error) => reportStore(error), activity })
+      /** Takes up the record another process wrote when this client's write found it (set once `reload` exists). */
+      let takeUp: () => void = () => {}
+      const writer = yield* RecordWriter.make(store, {
+        report: (error) => reportStore(error),
+        activity,
+        conflict: () => takeUp()
+      })
       const operations = yield* LicenseOperations.make(config, {
         naps: activity.operations.observer,
         stored: writer.stored
@@ -622,25 +634,14 @@ export class Licensing extends Context.Service<Licensing, LicensingService>()("@
         return stateOf(actor.getSnapshot().value) === "loading" ? Effect.andThen(loaded, evaluateNow) : evaluateNow
       })
 
-      /** What another process's write would have to differ in for this client to take it up. */
+      /**
+       * What another process's write would have to differ in for this client to take it up: the same test the
+       * record writer makes before each write (`RecordWriter.sameLicence`). Another process's failed sync (or its
+       * recovery) is news too; when its next attempt is planned is not, each process plans its own.
+       */
       const heldAlready = (record: StoredRecord, context: LicenseContext) => {
-        const facts = context.facts
-        const failure = syncFailureOf(context).lastSyncFailure
-        const stored = record.lastSyncFailure
-        return (
-          facts !== undefined &&
-          record.kind === facts.kind &&
-          record.token === facts.token &&
-          record.key === facts.key &&
-          record.lastSyncedAt === facts.lastSyncedAt &&
-          // Another process's failed sync (or its recovery) is news too; when its next attempt is planned is not,
-          // each process plans its own.
-          stored?.kind === failure?.kind &&
-          stored?.code === failure?.code &&
-          stored?.message === failure?.message &&
-          stored?.transient === failure?.transient &&
-          record.featureEntitlementsToken === facts.entitlements?.token
-        )
+        const held = recordOf(config.productId, context)
+        return held !== undefined && RecordWriter.sameLicence(record, held)
       }
       const reloads = Semaphore.makeUnsafe(1)
       const reload = reloads.withPermit(
@@ -651,6 +652,9 @@ export class Licensing extends Context.Service<Licensing, LicensingService>()("@
           const context = actor.getSnapshot().context
           const facts = context.facts
           const loaded = yield* Effect.result(operations.read)
+          // What the store holds now is what this client's next write must still find there; after a read that
+          // failed (a file moved aside, a store that did not answer) nothing is known, and the write goes ahead.
+          writer.seen(loaded._tag === "Success" ? loaded.success : undefined)
           let result: LoadResult
           if (loaded._tag === "Failure") {
             result = { type: "empty", failure: loaded.failure }
@@ -671,6 +675,11 @@ export class Licensing extends Context.Service<Licensing, LicensingService>()("@
           return yield* failIfNew("load", before)(answer)
         })
       )
+
+      // A write that found another process's record in the store was not made: the client takes that record up,
+      // as a watched store's change would be (counted as an operation, so `idle` waits for it). Its own queue is
+      // not waited on here: the conflict is seen inside it, and the reload flushes it first.
+      takeUp = () => runFork(activity.operation(Effect.ignore(reload)))
 
       // A start-up read that timed out left no licence: the store is read again on the clock (see `ReadRetryMillis`)
       // until a read answers or something else (a command, another process's write) moves the licence on. The loop

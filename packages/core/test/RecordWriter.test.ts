@@ -7,7 +7,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Activity } from "@licensure/core/Activity"
 import type { LicenseStore, StoredRecord } from "@licensure/core/LicenseStore"
 import * as RecordWriter from "@licensure/core/RecordWriter"
-import { Effect, Exit, Scope } from "effect"
+import { Effect, Exit, Option, Scope } from "effect"
 
 // One components list, as a record built from loaded facts shares the loaded one (compared by reference).
 const components: StoredRecord["components"] = []
@@ -32,6 +32,18 @@ const recordingStore = () => {
   }
   return { log, store }
 }
+
+/** The plain operations over `held`, for a store that adds `update` of its own. */
+const LicenseStoreMemory = (held: { current: Option.Option<StoredRecord> }): LicenseStore["Service"] => ({
+  load: Effect.sync(() => held.current),
+  save: (r) =>
+    Effect.sync(() => {
+      held.current = Option.some(r)
+    }),
+  clear: Effect.sync(() => {
+    held.current = Option.none()
+  })
+})
 
 const writerIn = (scope: Scope.Scope, store: LicenseStore["Service"]) =>
   Scope.provide(RecordWriter.make(store, { report: () => {}, activity: new Activity() }), scope)
@@ -73,6 +85,54 @@ describe("RecordWriter", () => {
       writer.save(record(6, "new"))
       yield* writer.flush
       assert.deepStrictEqual(log, ["save new@5"])
+    }).pipe(Effect.scoped)
+  )
+
+  it.effect("does not write over a record another process wrote after the one it read, and says so", () =>
+    Effect.gen(function* () {
+      const held = { current: Option.some(record(1, "ours")) }
+      const store: LicenseStore["Service"] = {
+        ...LicenseStoreMemory(held),
+        update: (expected, next) =>
+          Effect.sync(() => {
+            if (!expected(held.current)) return { _tag: "Kept", current: held.current } as const
+            held.current = next
+            return { _tag: "Written" } as const
+          })
+      }
+      const reports: Array<string | undefined> = []
+      const conflicts: Array<Option.Option<StoredRecord>> = []
+      const writer = yield* Scope.provide(
+        RecordWriter.make(store, {
+          report: (error) => reports.push(error),
+          activity: new Activity(),
+          conflict: (current) => conflicts.push(current)
+        }),
+        yield* Effect.scope
+      )
+      writer.stored(record(1, "ours"))
+      // Another process replaces the record; only the clock mark of ours moved, a minute on.
+      held.current = Option.some(record(2, "theirs"))
+      writer.save(record(1 + RecordWriter.LastSeenPersistMillis, "ours"))
+      yield* writer.flush
+      assert.deepStrictEqual(held.current, Option.some(record(2, "theirs")))
+      assert.deepStrictEqual(conflicts, [Option.some(record(2, "theirs"))])
+      assert.match(reports.at(-1) ?? "", /did not save the licence record: another process wrote an activation record/)
+      // Nor is it cleared; once the client has seen the other record, its writes go ahead again.
+      writer.clear()
+      yield* writer.flush
+      assert.deepStrictEqual(held.current, Option.some(record(2, "theirs")))
+      writer.seen(held.current)
+      writer.save(record(3, "theirs"))
+      yield* writer.flush
+      assert.deepStrictEqual(held.current, Option.some(record(3, "theirs")))
+      assert.isUndefined(reports.at(-1))
+      // A record differing in its clock mark alone is the same licence: written over.
+      held.current = Option.some(record(50, "theirs"))
+      writer.save(record(3 + RecordWriter.LastSeenPersistMillis, "theirs"))
+      yield* writer.flush
+      assert.deepStrictEqual(held.current, Option.some(record(3 + RecordWriter.LastSeenPersistMillis, "theirs")))
+      assert.strictEqual(conflicts.length, 2)
     }).pipe(Effect.scoped)
   )
 

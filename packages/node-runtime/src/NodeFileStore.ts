@@ -22,7 +22,8 @@ import {
   type LicenseStoreService,
   RecordVersion,
   StoredRecord,
-  StoreError
+  StoreError,
+  type StoreUpdate
 } from "@licensure/core/LicenseStore"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
@@ -93,7 +94,7 @@ export const make = (options: NodeFileStoreOptions): LicenseStoreService => {
   // it cannot use as a condition to report, not a crash.
   if (problem !== undefined) {
     const refuse = Effect.fail(new StoreError({ reason: "io", message: `invalid NodeFileStore options: ${problem}` }))
-    return { load: refuse, save: () => refuse, clear: refuse }
+    return { load: refuse, save: () => refuse, clear: refuse, update: () => refuse }
   }
   const file = makeStoreFile({
     path: filePath(options),
@@ -189,49 +190,84 @@ export const make = (options: NodeFileStoreOptions): LicenseStoreService => {
     return yield* writers.withPermit(quarantine(verdict))
   })
 
-  const save = (record: StoredRecord): Effect.Effect<void, StoreError> =>
-    Effect.gen(function* () {
-      const encoded = Schema.encodeUnknownResult(StoredRecord)(record)
-      if (Result.isFailure(encoded)) {
-        return yield* new StoreError({
-          reason: "corrupt",
-          message: `refusing to save a record that does not match StoredRecord: ${encoded.failure.message}`
-        })
-      }
-      const plaintext = Buffer.from(JSON.stringify(encoded.success), "utf8")
-      yield* writers.withPermit(
-        Effect.tryPromise({
-          try: () => file.save(plaintext),
-          catch: failure(
-            `could not save ${file.path}`,
-            "to write the record to a temporary file beside it and rename that into place"
-          )
-        })
-      )
-      if (markFile !== undefined) {
-        // Best effort: the record above is what must land; the mark only raises a later load's high-water mark.
-        yield* Effect.ignore(
+  /** The record as the file's plaintext, or a `corrupt` error saying which field does not match. */
+  const plaintextOf = (record: StoredRecord): Effect.Effect<Buffer, StoreError> => {
+    const encoded = Schema.encodeUnknownResult(StoredRecord)(record)
+    return Result.isFailure(encoded)
+      ? Effect.fail(
+          new StoreError({
+            reason: "corrupt",
+            message: `refusing to save a record that does not match StoredRecord: ${encoded.failure.message}`
+          })
+        )
+      : Effect.succeed(Buffer.from(JSON.stringify(encoded.success), "utf8"))
+  }
+  // Best effort: the record is what must land; the mark only raises a later load's high-water mark.
+  const saveMark = (plaintext: Buffer) =>
+    markFile === undefined
+      ? Effect.void
+      : Effect.ignore(
           Effect.tryPromise(async () => {
             NodeFs.mkdirSync(NodePath.dirname(markFile.path), { recursive: true, mode: 0o700 })
             await markFile.save(plaintext)
           })
         )
-      }
+  const clearMark =
+    markFile === undefined ? Effect.void : Effect.ignore(Effect.tryPromise(() => Promise.resolve(markFile.remove())))
+  const saveFailure = failure(
+    `could not save ${file.path}`,
+    "to write the record to a temporary file beside it and rename that into place"
+  )
+  const clearFailure = failure(`could not delete ${file.path}`, "to remove the file")
+
+  const save = (record: StoredRecord): Effect.Effect<void, StoreError> =>
+    Effect.gen(function* () {
+      const plaintext = yield* plaintextOf(record)
+      yield* writers.withPermit(Effect.tryPromise({ try: () => file.save(plaintext), catch: saveFailure }))
+      yield* saveMark(plaintext)
     })
 
   const clear: Effect.Effect<void, StoreError> = writers
-    .withPermit(
-      Effect.tryPromise({ try: file.remove, catch: failure(`could not delete ${file.path}`, "to remove the file") })
-    )
-    .pipe(
-      Effect.tap(() =>
-        markFile === undefined
-          ? Effect.void
-          : Effect.ignore(Effect.tryPromise(() => Promise.resolve(markFile.remove())))
-      )
-    )
+    .withPermit(Effect.tryPromise({ try: file.remove, catch: clearFailure }))
+    .pipe(Effect.tap(() => clearMark))
 
-  return { load, save, clear }
+  /**
+   * DECISION: the test and the write share one hold of the lock file (`StoreFile.update`), so the window in which
+   * another process's write could slip between them is closed, at the price of one read and decrypt of a few
+   * kilobytes inside the lock (bench `store`). A file that holds no usable record is moved aside first, as `load`
+   * does, and passes: it is no process's record, and nothing in it is lost.
+   */
+  const update = (
+    expected: (current: Option.Option<StoredRecord>) => boolean,
+    next: Option.Option<StoredRecord>
+  ): Effect.Effect<StoreUpdate, StoreError> =>
+    Effect.gen(function* () {
+      const plaintext = Option.isSome(next) ? yield* plaintextOf(next.value) : null
+      const suffix = `.corrupt-${compactTimestamp(yield* Clock.currentTimeMillis)}-${randomTag()}`
+      let kept: Option.Option<StoredRecord> | undefined
+      const passes = (bytes: Buffer | undefined) => {
+        if (bytes === undefined) {
+          kept = expected(Option.none()) ? undefined : Option.none()
+        } else {
+          const verdict = classify(file, bytes)
+          if (verdict._tag === "Record")
+            kept = expected(Option.some(verdict.record)) ? undefined : Option.some(verdict.record)
+          else file.moveAside(suffix)
+        }
+        return kept === undefined
+      }
+      const written = yield* writers.withPermit(
+        Effect.tryPromise({
+          try: () => file.update(plaintext, passes),
+          catch: plaintext === null ? clearFailure : saveFailure
+        })
+      )
+      if (!written) return { _tag: "Kept", current: kept ?? Option.none() }
+      yield* plaintext === null ? clearMark : saveMark(plaintext)
+      return { _tag: "Written" }
+    })
+
+  return { load, save, clear, update }
 }
 
 /** The store as a layer: `Layer<LicenseStore>`. */

@@ -282,6 +282,56 @@ describe("NodeFileStore", () => {
     })
   )
 
+  describe("update: the test and the write under one hold of the lock", () => {
+    const holds = (token: string) => (current: Option.Option<StoredRecord>) =>
+      Option.isSome(current) && current.value.token === token
+    const holdsNothing = (current: Option.Option<StoredRecord>) => Option.isNone(current)
+
+    it.effect("writes the record, or clears it, when what the file holds passes the test", () =>
+      Effect.gen(function* () {
+        const { store, path } = storeIn(yield* temporaryDirectory)
+        const first = recordFor("a", 1)
+        assert.deepStrictEqual(yield* store.update!(holdsNothing, Option.some(first)), { _tag: "Written" })
+        const second = recordFor("b", 2)
+        assert.deepStrictEqual(yield* store.update!(holds(first.token), Option.some(second)), { _tag: "Written" })
+        assert.deepStrictEqual(yield* store.load, Option.some(second))
+        assert.deepStrictEqual(yield* store.update!(holds(second.token), Option.none()), { _tag: "Written" })
+        assert.isFalse(NodeFs.existsSync(path))
+      })
+    )
+
+    it.effect("keeps what the file holds, and answers it, when it fails the test", () =>
+      Effect.gen(function* () {
+        const { store } = storeIn(yield* temporaryDirectory)
+        const theirs = recordFor("theirs", 2)
+        yield* store.save(theirs)
+        const kept = yield* store.update!(holds("mine"), Option.some(recordFor("mine", 3)))
+        assert.deepStrictEqual(kept, { _tag: "Kept", current: Option.some(theirs) })
+        assert.deepStrictEqual(yield* store.update!(holds("mine"), Option.none()), kept)
+        assert.deepStrictEqual(yield* store.load, Option.some(theirs))
+        // A cleared file fails a test that expects a record: nothing is written back.
+        yield* store.clear
+        const none = yield* store.update!(holds("theirs"), Option.some(recordFor("mine", 4)))
+        assert.deepStrictEqual(none, { _tag: "Kept", current: Option.none() })
+        assert.isTrue(Option.isNone(yield* store.load))
+      })
+    )
+
+    it.effect("sets an unusable file aside, then writes: it is no process's record", () =>
+      Effect.gen(function* () {
+        const directory = yield* temporaryDirectory
+        const { store, path } = storeIn(directory)
+        NodeFs.mkdirSync(directory, { recursive: true })
+        NodeFs.writeFileSync(path, sealAs("{ not json"))
+        const mine = recordFor("mine", 5)
+        assert.deepStrictEqual(yield* store.update!(holdsNothing, Option.some(mine)), { _tag: "Written" })
+        assert.deepStrictEqual(yield* store.load, Option.some(mine))
+        const aside = NodeFs.readdirSync(directory).filter((name) => name.includes(".corrupt-"))
+        assert.strictEqual(aside.length, 1, "the unusable file was not kept aside")
+      })
+    )
+  })
+
   describe("the writer lock", () => {
     const writeLock = (path: string, content: object) => NodeFs.writeFileSync(`${path}.lock`, JSON.stringify(content))
 

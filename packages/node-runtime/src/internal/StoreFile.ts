@@ -46,6 +46,12 @@ export interface StoreFile {
   readonly save: (plaintext: Uint8Array) => Promise<void>
   /** Deletes the file under the writer lock. */
   readonly remove: () => Promise<void>
+  /**
+   * Under one hold of the writer lock: reads the file, and only if `passes` accepts its bytes (`undefined`: no
+   * file) replaces it with `plaintext` sealed, or deletes it for `null`. Says whether it wrote. `passes` runs under
+   * the lock, so it may move the file aside.
+   */
+  readonly update: (plaintext: Uint8Array | null, passes: (bytes: Buffer | undefined) => boolean) => Promise<boolean>
   /** Takes the writer lock (for a read-check-move that must not race a writer). */
   readonly lock: () => Promise<HeldLock>
   readonly unlock: (held: HeldLock) => void
@@ -69,29 +75,41 @@ export const makeStoreFile = (options: StoreFileOptions): StoreFile => {
   }
 
   let swept = false
+  /** Replaces the file with sealed bytes; the caller holds the lock. */
+  const replace = (sealed: Uint8Array) => {
+    // Leftovers of writers that crashed mid-save are swept once per store, not on every save: they are litter,
+    // never read, and two directory listings would cost a third of each save.
+    if (!swept) {
+      sweepTemporaries(path)
+      sweepLockTemporaries(lockPath, options.lock.staleMillis)
+      swept = true
+    }
+    replaceAtomically(path, sealed)
+  }
+  const read = () => readIfPresent(path, maxFileBytes + 1)
   return {
     path,
     lockPath,
-    read: () => readIfPresent(path, maxFileBytes + 1),
+    read,
     open: cipher.open,
     save: async (plaintext) => {
       // Seal before taking the lock: the lock is held only for the disk work.
       const sealed = cipher.seal(plaintext)
-      return withLock(() => {
-        // Leftovers of writers that crashed mid-save are swept once per store, not on every save: they are litter,
-        // never read, and two directory listings would cost a third of each save.
-        if (!swept) {
-          sweepTemporaries(path)
-          sweepLockTemporaries(lockPath, options.lock.staleMillis)
-          swept = true
-        }
-        replaceAtomically(path, sealed)
-      })
+      return withLock(() => replace(sealed))
     },
     remove: () =>
       withLock(() => {
         removeIfPresent(path)
       }),
+    update: async (plaintext, passes) => {
+      const sealed = plaintext === null ? null : cipher.seal(plaintext)
+      return withLock(() => {
+        if (!passes(read())) return false
+        if (sealed === null) removeIfPresent(path)
+        else replace(sealed)
+        return true
+      })
+    },
     lock: async () => {
       ensureDirectory(NodePath.dirname(path))
       return acquireLock(lockPath, options.lock)
