@@ -17,11 +17,12 @@ import {
   type LicenseCause,
   LicenseStore,
   type LicenseView,
-  type PromiseLicensing
+  type PromiseLicensing,
+  type StoredRecord
 } from "@licensure/core"
 import { type Emulator, startEmulator } from "@licensure/emulator"
 import { identity } from "@licensure/testing"
-import { Layer } from "effect"
+import { Effect, Layer, Option } from "effect"
 import { FetchHttpClient } from "effect/http"
 
 let emulator: Emulator
@@ -250,6 +251,59 @@ describe("createLicensing", () => {
   })
 })
 
+describe("subscribe on a machine with a stored activation", () => {
+  /** A memory store that outlives its client: what a second run of the app finds. */
+  const sharedStore = () => {
+    let current: Option.Option<StoredRecord> = Option.none()
+    return Layer.succeed(
+      LicenseStore,
+      LicenseStore.of({
+        load: Effect.sync(() => current),
+        save: (record) =>
+          Effect.sync(() => {
+            current = Option.some(record)
+          }),
+        clear: Effect.sync(() => {
+          current = Option.none()
+        })
+      })
+    )
+  }
+  const onStore = (store: Layer.Layer<LicenseStore>) => {
+    const layer = Layer.mergeAll(
+      LicenseApi.layer({ host: emulator.url }).pipe(Layer.provide(FetchHttpClient.layer)),
+      store,
+      Fingerprint.layerStatic(identity())
+    )
+    const licensing = createLicensing({ productId, publicKeyPem, layer })
+    open.push(licensing)
+    return licensing
+  }
+
+  it("the default delivers the stored licence first, never the start-up `loading`; { transient: true } still does", async () => {
+    const { key } = await emulator.createLicense({ productId })
+    const store = sharedStore()
+    const first = onStore(store)
+    await first.activate(key)
+    await first.use((l) => l.flush)
+    await first.close()
+
+    const second = onStore(store)
+    const quiet: Array<LicenseView> = []
+    const all: Array<LicenseView> = []
+    second.subscribe((v) => quiet.push(v))
+    second.subscribe((v) => all.push(v), { transient: true })
+    await until(() => quiet.length > 0 && all.at(-1)?.state === "active", "both listeners saw the licence")
+    assert.strictEqual(all[0]?.state, "loading", "every transition includes the start-up load")
+    assert.deepStrictEqual(
+      quiet.map((v) => v.state),
+      ["active"],
+      "the default shows the licence as it stands, without flashing unlicensed"
+    )
+    assert.isTrue(quiet[0]?.licensed)
+  })
+})
+
 describe("closing mid-call", () => {
   it("a call still running when close() is called rejects with a typed Closed error", async () => {
     const { key } = await emulator.createLicense({ productId })
@@ -266,5 +320,58 @@ describe("closing mid-call", () => {
     await emulator.clearFaults()
     assert.strictEqual(error?._tag, "LicensingError")
     assert.strictEqual(error?.kind, "Closed")
+  })
+})
+
+describe("after close()", () => {
+  const closedKind = async (call: () => Promise<unknown>) => {
+    const error = await call().then(
+      () => undefined,
+      (e: unknown) => e
+    )
+    assert.instanceOf(error, Error, `rejected with ${String(error)}`)
+    assert.strictEqual((error as { _tag?: string })._tag, "LicensingError")
+    assert.strictEqual((error as { reason?: { _tag?: string } }).reason?._tag, "Closed")
+    assert.strictEqual((error as { kind?: string }).kind, "Closed")
+    return error as Error
+  }
+
+  it("every command rejects with a LicensingError of reason Closed; view() resolves with the last view", async () => {
+    const { key } = await emulator.createLicense({ productId })
+    const licensing = createLicensing({ productId, publicKeyPem, layer: platform() })
+    const activated = await licensing.activate(key)
+    await licensing.close()
+    const calls: Record<string, () => Promise<unknown>> = {
+      activate: () => licensing.activate(key),
+      activateTrial: () => licensing.activateTrial(),
+      deactivate: () => licensing.deactivate(),
+      sync: () => licensing.sync(),
+      check: () => licensing.check(),
+      incrementMeter: () => licensing.incrementMeter("uses", 1),
+      reload: () => licensing.reload(),
+      status: () => licensing.status(),
+      license: () => licensing.license(),
+      features: () => licensing.features(),
+      feature: () => licensing.feature("pro"),
+      use: () => licensing.use(() => Effect.void)
+    }
+    for (const [name, call] of Object.entries(calls)) {
+      const error = await closedKind(call)
+      assert.include(error.message, "close()", name)
+    }
+    const last = await licensing.view()
+    assert.strictEqual(last.state, "active")
+    assert.strictEqual(last.license?.activationId, activated.license?.activationId)
+    // Subscribing to a closed client delivers nothing and throws nothing.
+    const seen: Array<LicenseView> = []
+    licensing.subscribe((v) => seen.push(v))()
+    await licensing.close()
+    assert.deepStrictEqual(seen, [])
+  })
+
+  it("view() of a client closed before it loaded anything rejects with Closed, not a bare string", async () => {
+    const licensing = createLicensing({ productId, publicKeyPem, layer: platform() })
+    await licensing.close()
+    await closedKind(() => licensing.view())
   })
 })

@@ -169,7 +169,15 @@ export const isUncodedRefusal = (reason: ApiErrorReason): boolean =>
   reason._tag === "ServerFailure" && reason.status >= 400 && reason.status <= 499 && reason.status !== 408
 
 /**
- * Failures worth trying again within the call: the network, rate limits, server errors and garbled answers.
+ * A request the platform could not send at all because a module its HTTP client needs is missing (Node's
+ * `ERR_MODULE_NOT_FOUND` / `MODULE_NOT_FOUND`, e.g. `undici` for a proxy): a setup problem, the same on every try.
+ */
+export const isSetupFailure = (reason: ApiErrorReason): boolean =>
+  reason._tag === "NetworkFailure" && (reason.errno === "ERR_MODULE_NOT_FOUND" || reason.errno === "MODULE_NOT_FOUND")
+
+/**
+ * Failures worth trying again within the call: the network (but not a {@link isSetupFailure}), rate limits,
+ * server errors and garbled answers.
  *
  * DECISION: an uncoded 4xx ({@link isUncodedRefusal}) is not retried within the call: whatever stands between the
  * client and the server refused the request as sent, and sending it again seconds later meets the same refusal
@@ -179,6 +187,7 @@ export const isUncodedRefusal = (reason: ApiErrorReason): boolean =>
 export const isTransient = (error: ApiError): boolean => {
   switch (error.reason._tag) {
     case "NetworkFailure":
+      return !isSetupFailure(error.reason)
     case "RateLimited":
     case "MalformedResponse":
       return true

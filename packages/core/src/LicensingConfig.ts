@@ -136,17 +136,29 @@ const checkedKey = (pem: string): string | undefined => {
 
 /** Checks a configuration before anything starts; a wrong option is one typed error, never a later surprise. */
 export const checkConfig = <C extends LicensingConfig>(config: C): Result.Result<C, LicensingConfigError> => {
-  const result = Schema.decodeUnknownResult(LicensingConfigSchema)(config)
-  if (Result.isSuccess(result)) {
-    const keyProblem = checkedKey(config.publicKeyPem)
-    return keyProblem === undefined
-      ? Result.succeed(config)
-      : Result.fail(new LicensingConfigError({ message: `invalid licensing configuration: ${keyProblem}` }))
-  }
+  const problem = schemaProblem(LicensingConfigSchema, config)
+  if (problem !== undefined) return Result.fail(problem)
+  const keyProblem = checkedKey(config.publicKeyPem)
+  return keyProblem === undefined
+    ? Result.succeed(config)
+    : Result.fail(new LicensingConfigError({ message: `invalid licensing configuration: ${keyProblem}` }))
+}
+
+/**
+ * Checks `config` against a configuration schema (core's, or a platform's for its own options), or `undefined`
+ * when it fits: the error names the option's path, what was expected and what came.
+ * @example schemaProblem(NodeOptionsSchema, config) // "invalid licensing configuration: Expected boolean … at ["watchStore"], got "yes""
+ */
+export const schemaProblem = (
+  schema: Schema.ConstraintDecoder<unknown>,
+  config: unknown
+): LicensingConfigError | undefined => {
+  const result = Schema.decodeUnknownResult(schema)(config)
+  if (Result.isSuccess(result)) return undefined
   const message = result.failure.message
-  return Result.fail(
-    new LicensingConfigError({ message: `invalid licensing configuration: ${message}, got ${cameAt(config, message)}` })
-  )
+  return new LicensingConfigError({
+    message: `invalid licensing configuration: ${message}, got ${cameAt(config, message)}`
+  })
 }
 
 /** What the configuration holds at the path a schema message names (`at ["metadata"][0]["key"]`), shortened. */

@@ -15,7 +15,7 @@
  */
 import * as Schema from "effect/Schema"
 import type * as ActivationToken from "./ActivationToken.ts"
-import { type ApiError, isTransient, isUncodedRefusal } from "./LicenseApi.ts"
+import { type ApiError, isSetupFailure, isTransient, isUncodedRefusal } from "./LicenseApi.ts"
 import type { FailureInfo } from "./LicenseModel.ts"
 
 const message = { message: Schema.String }
@@ -174,7 +174,8 @@ export const failureFromApi = (operation: FailureInfo["operation"], error: ApiEr
     ...("code" in r ? { code: r.code } : {}),
     ...(r._tag === "ServerFailure" ? { status: r.status } : {}),
     message: r.message,
-    transient: isTransient(error) || (operation === "sync" && isUncodedRefusal(r)),
+    // A sync that met a setup failure keeps the activation (in grace) like an outage: the app can be fixed.
+    transient: isTransient(error) || (operation === "sync" && (isUncodedRefusal(r) || isSetupFailure(r))),
     ...(r._tag === "RateLimited" && r.retryAfterSeconds !== undefined
       ? { retryAfterMillis: r.retryAfterSeconds * 1000 }
       : {})

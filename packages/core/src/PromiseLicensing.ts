@@ -41,6 +41,7 @@ export interface PromiseLicensingConfig extends LicensingConfig {
  * One product's licence on this machine, as Promises: what `createLicensing` and `createNodeLicensing` return.
  * Every method that talks to the server rejects with a {@link LicensingError} (its `kind`, the server's `code` and
  * LexActivator's `status`); background syncs never reject anything, they show up in `view()` and `subscribe`.
+ * After `close()` every method rejects with kind `Closed`, except `view()` (see there).
  */
 export interface PromiseLicensing {
   /**
@@ -79,7 +80,11 @@ export interface PromiseLicensing {
   readonly reload: () => Promise<LicenseView>
   /** LexActivator's status name and code for the licence now (`LA_OK` 0, `LA_EXPIRED` 20, …). */
   readonly status: () => Promise<LexStatus>
-  /** The latest view without re-evaluating it (what `subscribe` last delivered); never rejects. */
+  /**
+   * The latest view without re-evaluating it (what `subscribe` last delivered); never rejects while the client
+   * runs. After `close()` it resolves with the last view the client had (rejecting with `Closed` only for a client
+   * closed before any call or subscription loaded one).
+   */
   readonly view: () => Promise<LicenseView>
   /** The stored licence's details (expiry, metadata, meters, user, lease), or `undefined` when not activated. */
   readonly license: () => Promise<LicenseDetails | undefined>
@@ -89,8 +94,9 @@ export interface PromiseLicensing {
   readonly feature: (name: string) => Promise<FeatureLookup>
   /**
    * Calls `listener` on every distinct change; returns the unsubscribe function. Listener errors are caught. By
-   * default the working states a UI should not flash (`activating`, `evaluating`, a sync in flight…) are skipped
-   * unless the licence's status changes in them; `{ transient: true }` delivers every view. The listener's second
+   * default the working states a UI should not flash (the start-up `loading`, `activating`, `evaluating`, a sync in
+   * flight…) are skipped unless the licence's status changes in them against the last view delivered (so the first
+   * view delivered is a settled one); `{ transient: true }` delivers every view. The listener's second
    * argument says why the view came (`Licensing.moments`: a command, a timer, an operation's outcome with its
    * failure, another process's change); it is `undefined` for the view that was there before subscribing.
    */
@@ -103,7 +109,11 @@ export interface PromiseLicensing {
    * inspector); its scope lasts until `close()`.
    */
   readonly use: <A, E>(f: (licensing: Licensing["Service"]) => Effect.Effect<A, E, Scope.Scope>) => Promise<A>
-  /** Stops timers and I/O in flight. */
+  /**
+   * Stops timers and I/O in flight; a second call waits for the first. Calls still running reject with a
+   * {@link LicensingError} of kind `Closed`, and so does every method called afterwards (except `view()`, which
+   * keeps the last view); `subscribe` then delivers nothing.
+   */
   readonly close: () => Promise<void>
 }
 
@@ -120,8 +130,11 @@ export const createLicensing = (config: PromiseLicensingConfig): PromiseLicensin
   if (Result.isFailure(checked)) throw checked.failure
   const closing: Array<Scope.Closeable> = []
   const runtime = ManagedRuntime.make(Layer.provide(Layer.effect(Licensing, Licensing.make(checked.success)), layer))
-  const run = <A>(f: (l: Licensing["Service"]) => Effect.Effect<A, LicensingError>): Promise<A> =>
-    runtime
+  const life: Life = { started: false, closing: undefined, lastView: undefined }
+  const run = <A>(f: (l: Licensing["Service"]) => Effect.Effect<A, LicensingError>): Promise<A> => {
+    if (life.closing !== undefined) return Promise.reject(closedError(afterClose))
+    life.started = true
+    return runtime
       .runPromiseExit(
         Effect.gen(function* () {
           return yield* f(yield* Licensing)
@@ -130,13 +143,27 @@ export const createLicensing = (config: PromiseLicensingConfig): PromiseLicensin
       .then(
         (exit) => {
           if (Exit.isSuccess(exit)) return exit.value
-          throw toError(exit.cause)
+          throw toError(exit.cause, life.closing !== undefined)
         },
         (error: unknown) => {
           // The runtime was disposed before the call could start.
-          throw closedError(String(error))
+          throw closedError(`the licensing client was closed before the call could start (${String(error)})`)
         }
       )
+  }
+  // DECISION: `view()` is documented never to reject, so after close() it resolves with the last view the client
+  // had (read here, before the runtime goes): the client's final word, as LexActivator's getters keep answering
+  // from what they last read after their background work stops. Every other method answers "now" (an evaluation,
+  // a request) and rejects with `Closed`. A client closed before anything used it never loaded a view; its
+  // `view()` rejects with `Closed` too, rather than close() starting a load (and a store read) on the way out.
+  const closeRuntime = async () => {
+    if (life.started) {
+      const last = await runtime.runPromiseExit(Effect.flatMap(Licensing, (l) => l.current))
+      if (Exit.isSuccess(last)) life.lastView = last.value
+    }
+    for (const scope of closing.splice(0)) await runtime.runPromise(Scope.close(scope, Exit.void))
+    await runtime.dispose()
+  }
   return {
     activate: (key, options) => run((l) => l.activate(key, options)),
     activateTrial: () => run((l) => l.activateTrial),
@@ -146,19 +173,28 @@ export const createLicensing = (config: PromiseLicensingConfig): PromiseLicensin
     incrementMeter: (name, increment) => run((l) => l.incrementMeter(name, increment)),
     reload: () => run((l) => l.reload),
     status: () => run((l) => Effect.map(l.check, (v) => v.status)),
-    view: () => run((l) => l.current),
+    view: () =>
+      life.closing === undefined
+        ? run((l) => l.current)
+        : life.closing.then(
+            () => life.lastView ?? Promise.reject(closedError(`${afterClose}; it was closed before it had a view`))
+          ),
     license: () => run((l) => l.license),
     features: () => run((l) => l.features),
     feature: (name) => run((l) => l.feature(name)),
     subscribe: (listener, options) => {
+      // A closed client has nothing more to deliver.
+      if (life.closing !== undefined) return () => {}
+      life.started = true
       const controller = new AbortController()
       let last: LicenseView | undefined
+      // A working state is delivered only when the licence's standing changes in it against the view last
+      // delivered. Before any view was delivered there is nothing to change from: the start-up `loading` (not
+      // licensed, LA_FAIL) is skipped too, else an app with a stored licence flashes "unlicensed" on every start.
       const wanted = (view: LicenseView) =>
         options?.transient === true ||
         view.settled ||
-        last === undefined ||
-        last.licensed !== view.licensed ||
-        last.status.code !== view.status.code
+        (last !== undefined && (last.licensed !== view.licensed || last.status.code !== view.status.code))
       runtime.runFork(
         Effect.gen(function* () {
           const l = yield* Licensing
@@ -178,23 +214,34 @@ export const createLicensing = (config: PromiseLicensingConfig): PromiseLicensin
       )
       return () => controller.abort()
     },
-    use: (f) =>
-      runtime.runPromise(
+    use: (f) => {
+      if (life.closing !== undefined) return Promise.reject(closedError(afterClose))
+      life.started = true
+      return runtime.runPromise(
         Effect.gen(function* () {
           const scope = yield* Scope.make()
           closing.push(scope)
           return yield* Scope.provide(f(yield* Licensing), scope)
         })
-      ),
-    close: async () => {
-      for (const scope of closing.splice(0)) await runtime.runPromise(Scope.close(scope, Exit.void))
-      await runtime.dispose()
+      )
+    },
+    close: () => {
+      life.closing ??= closeRuntime()
+      return life.closing
     }
   }
 }
 
-const closedError = (detail: string) => {
-  const message = `the licensing client was closed before the call finished (${detail})`
+/** Where a client is in its life: used yet (its runtime built or building), closed, and its view at close. */
+interface Life {
+  started: boolean
+  closing: Promise<void> | undefined
+  lastView: LicenseView | undefined
+}
+
+const afterClose = "the licensing client is closed: close() was called, create a new client to go on"
+
+const closedError = (message: string) => {
   return new LicensingError({
     operation: "any",
     reason: new Closed({ message }),
@@ -205,6 +252,11 @@ const closedError = (detail: string) => {
   })
 }
 
-/** A typed failure stays as it is; an interruption (the client closed mid-call) becomes a `Closed` error. */
-const toError = (cause: Cause.Cause<LicensingError>): unknown =>
-  Cause.hasInterruptsOnly(cause) ? closedError("interrupted") : Cause.squash(cause)
+/**
+ * A typed failure stays as it is; an interruption (the client closed mid-call), or a call that met the runtime
+ * disposed under it once close() was called (a defect, "ManagedRuntime disposed"), becomes a `Closed` error.
+ */
+const toError = (cause: Cause.Cause<LicensingError>, closing: boolean): unknown =>
+  Cause.hasInterruptsOnly(cause) || (closing && !Cause.hasFails(cause))
+    ? closedError("the licensing client was closed before the call finished (interrupted)")
+    : Cause.squash(cause)

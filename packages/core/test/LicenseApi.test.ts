@@ -13,13 +13,16 @@ import { afterAll, afterEach, assert, beforeAll, describe, it } from "@effect/vi
 import { Effect } from "effect"
 import { FetchHttpClient } from "effect/http"
 import * as ActivationToken from "../src/ActivationToken.ts"
+import { failureFromApi } from "../src/LicensingError.ts"
 import {
-  type ApiError,
+  ApiError,
+  isSetupFailure,
   isTransient,
   isUncodedRefusal,
   LibraryVersion,
   LicenseApi,
   type LicenseApiConfig,
+  NetworkFailure,
   resolveHost
 } from "../src/LicenseApi.ts"
 import {
@@ -873,3 +876,23 @@ const freePort = () =>
       server.close(() => resolve(port))
     })
   })
+
+describe("a request the platform cannot send (a module its HTTP client needs is missing)", () => {
+  const missing = (errno: string) =>
+    new ApiError({
+      operation: "sync",
+      reason: new NetworkFailure({ timedOut: false, message: "needs the undici package", errno })
+    })
+
+  it("is not retried within the call, but a sync that meets it keeps the licence in grace", () => {
+    for (const errno of ["ERR_MODULE_NOT_FOUND", "MODULE_NOT_FOUND"]) {
+      assert.isTrue(isSetupFailure(missing(errno).reason), errno)
+      assert.isFalse(isTransient(missing(errno)), errno)
+      assert.isTrue(failureFromApi("sync", missing(errno)).transient, errno)
+      assert.isFalse(failureFromApi("activate", missing(errno)).transient, errno)
+    }
+    // Any other socket failure is still worth another try.
+    assert.isFalse(isSetupFailure(missing("ECONNREFUSED").reason))
+    assert.isTrue(isTransient(missing("ECONNREFUSED")))
+  })
+})

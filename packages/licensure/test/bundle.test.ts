@@ -17,8 +17,11 @@ import {
   statSync,
   writeFileSync
 } from "node:fs"
+import { createServer, type IncomingMessage } from "node:http"
+import { type AddressInfo, connect } from "node:net"
 import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
+import type { Duplex } from "node:stream"
 import { fileURLToPath } from "node:url"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { type Emulator, startEmulator } from "@licensure/emulator"
@@ -77,10 +80,10 @@ await licensing.close()
 console.log(JSON.stringify(out))
 `
 
-const runIn = (dir: string, file: string, args: Array<string>) =>
+const runIn = (dir: string, file: string, args: Array<string>, env: Record<string, string> = {}) =>
   new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
     // No NODE_OPTIONS: the bundle runs as in an app, with no workspace condition and nothing to resolve.
-    const child = spawn(process.execPath, [file, ...args], { cwd: dir, env: { PATH: process.env.PATH ?? "" } })
+    const child = spawn(process.execPath, [file, ...args], { cwd: dir, env: { PATH: process.env.PATH ?? "", ...env } })
     let stdout = ""
     let stderr = ""
     child.stdout.on("data", (d) => (stdout += d))
@@ -251,7 +254,91 @@ describe("licensure bundle", () => {
     })
   }
 
-  it("behind a proxy without undici installed: a typed refusal saying to install it, no crash", async () => {
+  for (const format of ["esm", "cjs"] as const) {
+    it(`${format}: explicit proxy, CA or timeout options without undici installed: LicensingConfigError at construction, saying how to install it`, async () => {
+      const app = tempDir(`licensure-app-undici-${format}-`)
+      const bundle = format === "esm" ? "licensure.mjs" : "licensure.cjs"
+      copyFileSync(join(dist, format === "esm" ? "index.js" : "index.cjs"), join(app, bundle))
+      const main = format === "esm" ? "main.mjs" : "main.cjs"
+      writeFileSync(
+        join(app, main),
+        `const { createNodeLicensing, LicensingConfigError } = ${format === "esm" ? `await import("./${bundle}")` : `require("./${bundle}")`}
+const config = JSON.parse(process.argv[2])
+const out = []
+for (const http of [{ proxy: { url: "http://127.0.0.1:9" } }, { readTimeout: 5000 }, { ca: "-----BEGIN CERTIFICATE-----" }]) {
+  try { createNodeLicensing({ ...config, http }); out.push({ constructed: true }) }
+  catch (e) { out.push({ configError: e instanceof LicensingConfigError, tag: e._tag, message: e.message }) }
+}
+console.log(JSON.stringify(out))
+`
+      )
+      const config = { productId, publicKeyPem, host: emulator.url, scope: "memory" }
+      const run = await runIn(app, main, [JSON.stringify(config)])
+      assert.strictEqual(run.code, 0, run.stderr)
+      const out = JSON.parse(run.stdout.trim().split("\n").at(-1)!) as Array<Record<string, unknown>>
+      assert.lengthOf(out, 3)
+      for (const refused of out) {
+        assert.strictEqual(refused.tag, "LicensingConfigError", JSON.stringify(refused))
+        assert.isTrue(refused.configError)
+        assert.include(refused.message, "need the undici package, which is not installed")
+        assert.include(refused.message, "npm install undici@8")
+        assert.include(refused.message, "NODE_USE_ENV_PROXY=1")
+      }
+    })
+  }
+
+  it("NODE_USE_ENV_PROXY=1 without undici: Node's own fetch takes the proxy from the environment, and the activation goes through it", async () => {
+    const { key } = await emulator.createLicense({ productId })
+    // A tunnelling proxy on 127.0.0.1 that notes each CONNECT (Node's env proxy tunnels http as well as https).
+    const tunnels: Array<string> = []
+    const proxy = createServer((_request, response) => response.writeHead(405).end())
+    proxy.on("connect", (request: IncomingMessage, socket: Duplex) => {
+      tunnels.push(request.url ?? "")
+      const [host, port] = (request.url ?? "").split(":")
+      const upstream = connect(Number(port), host, () => {
+        socket.write("HTTP/1.1 200 Connection Established\r\n\r\n")
+        upstream.pipe(socket)
+        socket.pipe(upstream)
+      })
+      upstream.on("error", () => socket.destroy())
+      socket.on("error", () => upstream.destroy())
+    })
+    await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve))
+    try {
+      const app = tempDir("licensure-app-node-proxy-")
+      copyFileSync(join(dist, "index.js"), join(app, "licensure.mjs"))
+      writeFileSync(
+        join(app, "main.mjs"),
+        `import { createNodeLicensing } from "./licensure.mjs"
+const [config, key] = JSON.parse(process.argv[2])
+const licensing = createNodeLicensing(config)
+try { const view = await licensing.activate(key); console.log(JSON.stringify({ state: view.state })) }
+catch (e) { console.log(JSON.stringify({ kind: e.kind, message: e.message })) }
+await licensing.close()
+`
+      )
+      const config = {
+        productId,
+        publicKeyPem,
+        host: emulator.url,
+        scope: "memory",
+        fingerprint: { platform: "linux", env: {}, hostname: "workstation", username: "tester" }
+      }
+      const { port } = proxy.address() as AddressInfo
+      const run = await runIn(app, "main.mjs", [JSON.stringify([config, key])], {
+        HTTP_PROXY: `http://127.0.0.1:${port}`,
+        NODE_USE_ENV_PROXY: "1"
+      })
+      assert.strictEqual(run.code, 0, run.stderr)
+      assert.deepStrictEqual(JSON.parse(run.stdout.trim().split("\n").at(-1)!), { state: "active" })
+      assert.include(tunnels, new URL(emulator.url).host, "the request went through the proxy")
+    } finally {
+      proxy.closeAllConnections()
+      await new Promise((resolve) => proxy.close(resolve))
+    }
+  }, 30_000)
+
+  it("behind a proxy from the environment without undici installed: the request fails at once, not after retries, saying why", async () => {
     const { key } = await emulator.createLicense({ productId })
     const app = tempDir("licensure-app-proxy-")
     copyFileSync(join(dist, "index.js"), join(app, "licensure.mjs"))
@@ -260,25 +347,28 @@ describe("licensure bundle", () => {
       `import { createNodeLicensing } from "./licensure.mjs"
 const [config, key] = JSON.parse(process.argv[2])
 const licensing = createNodeLicensing(config)
+const started = performance.now()
 try { await licensing.activate(key); console.log(JSON.stringify({ activated: true })) }
-catch (e) { console.log(JSON.stringify({ tag: e._tag, kind: e.kind, message: e.message })) }
+catch (e) { console.log(JSON.stringify({ tag: e._tag, kind: e.kind, message: e.message, millis: performance.now() - started })) }
 await licensing.close()
 `
     )
+    // The default retry policy (four retries, backoff from one second): a transient failure takes seconds.
     const config = {
       productId,
       publicKeyPem,
       host: emulator.url,
       scope: "memory",
-      fingerprint: { platform: "linux", env: {}, hostname: "workstation", username: "tester" },
-      http: { proxy: { url: "http://127.0.0.1:9" } },
-      retry: { retries: 0 }
+      fingerprint: { platform: "linux", env: {}, hostname: "workstation", username: "tester" }
     }
-    const run = await runIn(app, "main.mjs", [JSON.stringify([config, key])])
+    const run = await runIn(app, "main.mjs", [JSON.stringify([config, key])], { HTTP_PROXY: "http://127.0.0.1:9" })
     assert.strictEqual(run.code, 0, run.stderr)
     const out = JSON.parse(run.stdout.trim().split("\n").at(-1)!)
     assert.strictEqual(out.tag, "LicensingError")
     assert.strictEqual(out.kind, "NetworkFailure")
-    assert.include(out.message, "npm install undici")
-  })
+    assert.include(out.message, "the proxy in HTTP_PROXY needs the undici package")
+    assert.include(out.message, "npm install undici@8")
+    assert.include(out.message, "NODE_USE_ENV_PROXY=1")
+    assert.isBelow(out.millis, 900, "answered at once, without backing off to retry")
+  }, 30_000)
 })

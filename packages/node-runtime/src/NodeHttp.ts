@@ -64,6 +64,84 @@ export const timeoutKind = (error: unknown): TimeoutKind | undefined => {
 /** The HTTP client as a layer. Sockets and proxy connections are closed when the layer's scope ends. */
 export const layer = (options: NodeHttpOptions = {}): Layer.Layer<HttpClient.HttpClient> => Layer.unwrap(make(options))
 
+/**
+ * Whether these options need the `undici` package (an optional peer of the `licensure` bundle): extra CAs,
+ * explicit timeouts or an explicit proxy do; the proxy variables do only when one of them is set (see `make`).
+ */
+export const needsUndici = (options: NodeHttpOptions): boolean =>
+  options.ca !== undefined ||
+  options.connectTimeout !== undefined ||
+  options.readTimeout !== undefined ||
+  (typeof options.proxy === "object" && options.proxy !== null)
+
+/** How to get undici, and what Node can do without it: said wherever its absence is reported. */
+export const undiciAdvice =
+  "install it beside the app (npm install undici@8); for the proxy variables alone, a Node that has " +
+  "NODE_USE_ENV_PROXY (Node 24) can do without it: start Node with NODE_USE_ENV_PROXY=1 or --use-env-proxy"
+
+/**
+ * Whether Node's own `fetch` follows the proxy variables (`NODE_USE_ENV_PROXY=1` or `--use-env-proxy`, Node 24),
+ * for the `"env"` proxy read from `process.env` itself.
+ *
+ * DECISION: then the platform's `fetch` carries the request and undici is not loaded for the proxy: Node applies
+ * the same variables (HTTPS_PROXY, HTTP_PROXY, NO_PROXY) to its fetch, so the app that asked Node for it needs no
+ * extra package; explicit options (a proxy object, CAs, timeouts) still take undici's dispatcher.
+ */
+const nodeFollowsEnvProxy = (options: NodeHttpOptions): boolean =>
+  (options.proxy === undefined || options.proxy === "env") &&
+  options.env === undefined &&
+  (process.env.NODE_USE_ENV_PROXY === "1" || process.execArgv.includes("--use-env-proxy"))
+
+/**
+ * Whether `undici` can be found, decided synchronously (before anything starts), by resolving it from every place
+ * the lazy `import("undici")` may look: this file in CommonJS (`require.resolve`), the app's main script and the
+ * working directory (`module.createRequire`).
+ *
+ * DECISION: found from any of them counts as there. This file is compiled to ES modules and CommonJS alike, and
+ * `import.meta` (the only way an ES module knows where it is) cannot be written in the CommonJS pass; so an ES
+ * module build asks from the app's side, where an app's dependencies are installed. A miss everywhere is a
+ * package that is not installed; a wrong "there" leaves the first request to say it, as it did before.
+ */
+export const undiciAvailable = (): boolean => {
+  const resolvers: Array<(id: string) => string> = []
+  if (typeof require === "function" && typeof (require as { resolve?: unknown }).resolve === "function") {
+    resolvers.push((id) => require.resolve(id))
+  }
+  const nodeModule = process.getBuiltinModule?.("node:module")
+  if (nodeModule !== undefined) {
+    for (const base of [process.argv[1], `${process.cwd()}/`]) {
+      if (base !== undefined && base !== "") resolvers.push((id) => nodeModule.createRequire(base).resolve(id))
+    }
+  }
+  if (resolvers.length === 0) return true
+  return resolvers.some((resolve) => {
+    try {
+      resolve("undici")
+      return true
+    } catch {
+      return false
+    }
+  })
+}
+
+/**
+ * What is wrong with these options, or `undefined`: a timeout that is not a positive whole number, an explicit
+ * proxy that is not a proxy URL, or options that need undici where it is not installed. `NodeLicensing` calls
+ * it at construction; the layer built from options it refused fails every request with the same words.
+ */
+export const optionsProblem = (options: NodeHttpOptions): string | undefined => {
+  const problem = validate(options)
+  if (problem !== undefined) return problem
+  if (options.proxy !== undefined && options.proxy !== "env") {
+    const resolved = resolveProxyPlan({ proxy: options.proxy })
+    if (resolved._tag === "Invalid") return resolved.message
+  }
+  if (needsUndici(options) && !undiciAvailable()) {
+    return `a proxy, extra CAs or explicit timeouts need the undici package, which is not installed: ${undiciAdvice}`
+  }
+  return undefined
+}
+
 /** Proxy routing after reading the options and the environment: undefined means direct. */
 export interface ProxyPlan {
   readonly http: URL | undefined
@@ -128,22 +206,24 @@ const make = (options: NodeHttpOptions) =>
     }
     const plan = resolved.plan
     const needsDispatcher =
-      options.ca !== undefined ||
-      options.connectTimeout !== undefined ||
-      options.readTimeout !== undefined ||
-      plan.http !== undefined ||
-      plan.https !== undefined
+      needsUndici(options) || ((plan.http !== undefined || plan.https !== undefined) && !nodeFollowsEnvProxy(options))
     if (!needsDispatcher) return fetchLayer(globalThis.fetch)
     const connectTimeout = options.connectTimeout ?? 10_000
     const readTimeout = options.readTimeout ?? 30_000
     const loaded = yield* Effect.result(Effect.tryPromise(() => import("undici")))
     if (loaded._tag === "Failure") {
-      const message =
-        "a proxy, extra CAs or explicit timeouts need the undici package, which is not installed " +
-        `(npm install undici@8): ${String(loaded.failure.cause)}`
+      const viaEnv = !needsUndici(options)
+      const what = viaEnv
+        ? `the proxy in ${proxyVariables(options)} needs the undici package, which is not installed`
+        : "a proxy, extra CAs or explicit timeouts need the undici package, which is not installed"
+      const message = `${what}: ${undiciAdvice} (${String(loaded.failure.cause)})`
+      // DECISION: the failure carries Node's code for a missing module, which core's `isTransient` does not retry
+      // (LicenseApi.isSetupFailure): every attempt would meet the same missing package, and ~10 s of backoff
+      // would only turn a setup problem into "offline, try later".
+      const cause = Object.assign(new Error(message, { cause: loaded.failure.cause }), { code: "ERR_MODULE_NOT_FOUND" })
       return Layer.succeed(
         HttpClient.HttpClient,
-        HttpClient.make((request) => Effect.fail(transportError(request, message, loaded.failure)))
+        HttpClient.make((request) => Effect.fail(transportError(request, message, cause)))
       )
     }
     const undici = loaded.success
@@ -277,6 +357,13 @@ const validate = (options: NodeHttpOptions): string | undefined => {
     }
   }
   return undefined
+}
+
+/** The proxy variables set in the environment `"env"` reads, named for a message. */
+const proxyVariables = (options: NodeHttpOptions): string => {
+  const env = options.env ?? process.env
+  const set = ["https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY"].filter((name) => nonEmpty(env[name]))
+  return set.length === 0 ? "the environment" : set.join(", ")
 }
 
 const hostOf = (url: string): string => {

@@ -17,12 +17,13 @@ import { Fingerprint } from "@licensure/core/Fingerprint"
 import { LicenseApi, type LicenseApiConfig } from "@licensure/core/LicenseApi"
 import { LicenseStore } from "@licensure/core/LicenseStore"
 import { Licensing } from "@licensure/core/Licensing"
-import { type LicensingConfig, LicensingConfigError } from "@licensure/core/LicensingConfig"
+import { type LicensingConfig, LicensingConfigError, schemaProblem } from "@licensure/core/LicensingConfig"
 import { createLicensing, type PromiseLicensing } from "@licensure/core/PromiseLicensing"
 import { NodeFingerprint } from "@licensure/fingerprint"
 import * as Effect from "effect/Effect"
 import * as FiberSet from "effect/FiberSet"
 import * as Layer from "effect/Layer"
+import * as Schema from "effect/Schema"
 import * as NodeFileStore from "./NodeFileStore.ts"
 import * as NodeHttp from "./NodeHttp.ts"
 import type { StoreScope } from "./Paths.ts"
@@ -125,11 +126,65 @@ const watchRecord = (
     })
   })
 
+const StringList = Schema.Union([Schema.String, Schema.Array(Schema.String)])
+const Millis = Schema.Int.check(Schema.isGreaterThan(0)).annotate({
+  expected: "a positive whole number of milliseconds"
+})
+const Env = Schema.Record(Schema.String, Schema.UndefinedOr(Schema.String))
+const AFunction = Schema.declare((u: unknown): u is (...args: never) => unknown => typeof u === "function", {
+  expected: "a function"
+})
+
 /**
- * What is wrong with the Node options core does not know (`host`, `scope`), or `undefined`: the URL is parsed
- * (http or https, with a host), the scope is one of the three.
+ * What the Node options look like, beside core's `LicensingConfigSchema`: checked when the client is made, so a
+ * wrong type shows at once (naming the option, what was expected and what came), not at the first request. The
+ * host's URL and the proxy's URL are parsed after it ({@link nodeOptionsProblem}).
+ */
+const NodeOptionsSchema = Schema.Struct({
+  host: Schema.optional(Schema.String),
+  // The scope's literals are checked by name below, with the message the CLI's users know.
+  scope: Schema.optional(Schema.String),
+  directory: Schema.optional(Schema.NonEmptyString),
+  http: Schema.optional(
+    Schema.Struct({
+      connectTimeout: Schema.optional(Millis),
+      readTimeout: Schema.optional(Millis),
+      proxy: Schema.optional(
+        // A string is matched against the literals, whose message names the object form as well.
+        Schema.Union([
+          Schema.Literals(["env", "none"]).annotate({ expected: '"env", "none" or { url, noProxy? }' }),
+          Schema.Struct({ url: Schema.String, noProxy: Schema.optional(StringList) })
+        ])
+      ),
+      env: Schema.optional(Env),
+      ca: Schema.optional(StringList)
+    })
+  ),
+  fingerprint: Schema.optional(
+    Schema.Struct({
+      root: Schema.optional(Schema.String),
+      env: Schema.optional(Env),
+      platform: Schema.optional(Schema.String),
+      arch: Schema.optional(Schema.String),
+      hostname: Schema.optional(Schema.String),
+      username: Schema.optional(Schema.String),
+      osVersion: Schema.optional(Schema.String),
+      runCommand: Schema.optional(AFunction),
+      dataDir: Schema.optional(Schema.String)
+    })
+  ),
+  userAgent: Schema.optional(Schema.String),
+  watchStore: Schema.optional(Schema.Boolean)
+})
+
+/**
+ * What is wrong with the Node options core does not know, or `undefined`: their types (`NodeOptionsSchema` above),
+ * then the host's URL (http or https, with a host) and the HTTP client's options (`NodeHttp.optionsProblem`: the
+ * proxy's URL, and undici where a proxy, CAs or timeouts need it).
  */
 export const nodeOptionsProblem = (config: NodeLicensingConfig): string | undefined => {
+  const typed = schemaProblem(NodeOptionsSchema, config)
+  if (typed !== undefined) return typed.message.replace(/^invalid licensing configuration: /, "")
   const { host, scope } = config
   if (host !== undefined && host !== "default" && host !== "eu") {
     let url: URL | undefined
@@ -145,7 +200,8 @@ export const nodeOptionsProblem = (config: NodeLicensingConfig): string | undefi
   if (scope !== undefined && scope !== "user" && scope !== "system" && scope !== "memory") {
     return `scope: expected "user", "system" or "memory", got ${JSON.stringify(scope)}`
   }
-  return undefined
+  const http = config.http === undefined ? undefined : NodeHttp.optionsProblem(config.http)
+  return http === undefined ? undefined : `http: ${http}`
 }
 
 const nodeConfigError = (problem: string) =>
