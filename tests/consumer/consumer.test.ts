@@ -269,6 +269,7 @@ beforeAll(() => {
       tarballs["node-runtime"],
       tarballs.emulator,
       tarballs.testing,
+      promiseTarball,
       "typescript@5.9",
       "@types/node@24"
     ])
@@ -542,6 +543,28 @@ import runtime = require("@licensure/node-runtime")
 export const verify: typeof core.ActivationToken.verify = core.ActivationToken.verify
 export const create: typeof runtime.createNodeLicensing = runtime.createNodeLicensing
 `
+  // The bundled Promise face, ESM (index.d.ts) and CJS (index.d.cts): its one declaration file must type-check
+  // with skipLibCheck off, and name every type its API uses (LicenseCause, Feature, FeatureLookup, ActivateOptions).
+  const licensureTs = `import { type ActivateOptions, createNodeLicensing, type Feature, type FeatureLookup, type LicenseCause, LicensingError, type LicenseView } from "licensure"
+
+export async function entitled(productId: string, publicKeyPem: string, key: string): Promise<ReadonlyArray<string>> {
+  const licensing = createNodeLicensing({ productId, publicKeyPem, scope: "memory" })
+  const causes: Array<LicenseCause | undefined> = []
+  licensing.subscribe((view: LicenseView, cause) => {
+    if (view.state !== "unactivated") causes.push(cause)
+  })
+  const options: ActivateOptions = {}
+  await licensing.activate(key, options).catch((e: unknown) => (e instanceof LicensingError ? undefined : Promise.reject(e)))
+  const lookup: FeatureLookup = await licensing.feature("pro")
+  const features: ReadonlyArray<Feature> = await licensing.features()
+  await licensing.close()
+  return [lookup._tag, ...features.map((f) => f.name)]
+}
+`
+  const licensureCts = `import licensure = require("licensure")
+export const create: typeof licensure.createNodeLicensing = licensure.createNodeLicensing
+export type Cause = licensure.LicenseCause
+`
   const strict = {
     strict: true,
     exactOptionalPropertyTypes: true,
@@ -557,6 +580,8 @@ export const create: typeof runtime.createNodeLicensing = runtime.createNodeLice
     writeFileSync(join(tsApp, config), JSON.stringify({ compilerOptions: { ...strict, ...options }, include }))
     writeFileSync(join(tsApp, "consumer.ts"), consumerTs)
     writeFileSync(join(tsApp, "consumer.cts"), consumerCts)
+    writeFileSync(join(tsApp, "licensure.ts"), licensureTs)
+    writeFileSync(join(tsApp, "licensure.cts"), licensureCts)
     const compiler = join(tsApp, "node_modules", "typescript", "bin", "tsc")
     const start = performance.now()
     const r = spawnSync(process.execPath, [compiler, "-p", config, "--listFiles"], {
@@ -573,9 +598,21 @@ export const create: typeof runtime.createNodeLicensing = runtime.createNodeLice
     return { status: r.status, version, files: lines.filter((l) => l.startsWith("/")), errors }
   }
   const nodenext = () =>
-    tsc("tsconfig.nodenext.json", { module: "nodenext", moduleResolution: "nodenext" }, ["consumer.ts", "consumer.cts"])
+    tsc("tsconfig.nodenext.json", { module: "nodenext", moduleResolution: "nodenext" }, [
+      "consumer.ts",
+      "consumer.cts",
+      "licensure.ts",
+      "licensure.cts"
+    ])
   const bundler = () =>
-    tsc("tsconfig.bundler.json", { module: "preserve", moduleResolution: "bundler" }, ["consumer.ts"])
+    tsc("tsconfig.bundler.json", { module: "preserve", moduleResolution: "bundler" }, [
+      "consumer.ts",
+      "licensure.ts",
+      "licensure.cts"
+    ])
+  /** The bundled `licensure` package's declaration file, ESM or CJS, among the files tsc read. */
+  const licensureDts = (files: ReadonlyArray<string>, ext: "d.ts" | "d.cts") =>
+    files.some((f) => f.endsWith(`node_modules/licensure/dist/index.${ext}`))
   const lib = (files: ReadonlyArray<string>, pkg: string, file: string) =>
     files.some((f) => f.endsWith(`node_modules/@licensure/${pkg}/dist/${file}`))
   /** Errors that are not in xstate's own declarations (see the BUG note below): ours, or the consumer's. */
@@ -602,6 +639,7 @@ export const create: typeof runtime.createNodeLicensing = runtime.createNodeLice
     assert.isTrue(lib(files, "core", "index.d.cts"), "require resolves core's CJS types")
     assert.isTrue(lib(files, "node-runtime", "index.d.ts") && lib(files, "node-runtime", "index.d.cts"))
     assert.isTrue(lib(files, "testing", "index.d.ts"))
+    assert.isTrue(licensureDts(files, "d.ts") && licensureDts(files, "d.cts"), "licensure's ESM and CJS types")
     assert.isTrue(files.some((f) => f.endsWith("/consumer.ts")) && files.some((f) => f.endsWith("/consumer.cts")))
     assert.isFalse(
       files.some((f) => f.includes("/@licensure/") && f.includes("/src/")),
@@ -617,6 +655,7 @@ export const create: typeof runtime.createNodeLicensing = runtime.createNodeLice
         lib(files, "node-runtime", "index.d.ts") &&
         lib(files, "testing", "index.d.ts")
     )
+    assert.isTrue(licensureDts(files, "d.ts") && licensureDts(files, "d.cts"), "licensure's ESM and CJS types")
     assert.isFalse(
       files.some((f) => f.includes("/@licensure/") && f.includes("/src/")),
       "no sources"
