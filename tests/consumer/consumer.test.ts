@@ -565,6 +565,21 @@ export async function entitled(productId: string, publicKeyPem: string, key: str
 export const create: typeof licensure.createNodeLicensing = licensure.createNodeLicensing
 export type Cause = licensure.LicenseCause
 `
+  // An Effect app with @licensure/node-runtime as its one licensure dependency: the service, errors and view types
+  // come from its root (re-exported from core), not from @licensure/core.
+  const runtimeTs = `import { type ActivateOptions, type FeatureLookup, type LicenseCause, Licensing, LicensingError, type LicenseView, NodeLicensing } from "@licensure/node-runtime"
+import { Effect } from "effect"
+
+export const program = (key: string, options: ActivateOptions) =>
+  Effect.gen(function* () {
+    const licensing = yield* Licensing
+    const view: LicenseView = yield* licensing.activate(key, options)
+    const lookup: FeatureLookup = yield* licensing.feature("pro")
+    return { state: view.state, lookup: lookup._tag }
+  }).pipe(Effect.catch((e: LicensingError) => Effect.succeed({ state: e.reason._tag, lookup: "none" })))
+export const layer = NodeLicensing.layer
+export type Cause = LicenseCause
+`
   const strict = {
     strict: true,
     exactOptionalPropertyTypes: true,
@@ -582,6 +597,7 @@ export type Cause = licensure.LicenseCause
     writeFileSync(join(tsApp, "consumer.cts"), consumerCts)
     writeFileSync(join(tsApp, "licensure.ts"), licensureTs)
     writeFileSync(join(tsApp, "licensure.cts"), licensureCts)
+    writeFileSync(join(tsApp, "runtime.ts"), runtimeTs)
     const compiler = join(tsApp, "node_modules", "typescript", "bin", "tsc")
     const start = performance.now()
     const r = spawnSync(process.execPath, [compiler, "-p", config, "--listFiles"], {
@@ -602,13 +618,15 @@ export type Cause = licensure.LicenseCause
       "consumer.ts",
       "consumer.cts",
       "licensure.ts",
-      "licensure.cts"
+      "licensure.cts",
+      "runtime.ts"
     ])
   const bundler = () =>
     tsc("tsconfig.bundler.json", { module: "preserve", moduleResolution: "bundler" }, [
       "consumer.ts",
       "licensure.ts",
-      "licensure.cts"
+      "licensure.cts",
+      "runtime.ts"
     ])
   /** The bundled `licensure` package's declaration file, ESM or CJS, among the files tsc read. */
   const licensureDts = (files: ReadonlyArray<string>, ext: "d.ts" | "d.cts") =>
