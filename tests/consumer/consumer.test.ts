@@ -628,6 +628,10 @@ export type Cause = LicenseCause
       "licensure.cts",
       "runtime.ts"
     ])
+  // module node16 (as node18): a CommonJS file may not require an ES module, so every .d.cts must reach only
+  // .d.cts files (TypeScript 5.8+ lets nodenext require ES modules, which hid it: TS1479).
+  const node16 = () =>
+    tsc("tsconfig.node16.json", { module: "node16", moduleResolution: "node16" }, ["consumer.cts", "licensure.cts"])
   /** The bundled `licensure` package's declaration file, ESM or CJS, among the files tsc read. */
   const licensureDts = (files: ReadonlyArray<string>, ext: "d.ts" | "d.cts") =>
     files.some((f) => f.endsWith(`node_modules/licensure/dist/index.${ext}`))
@@ -647,6 +651,26 @@ export type Cause = LicenseCause
     const { status, errors } = bundler()
     assert.deepStrictEqual(errors, [])
     assert.strictEqual(status, 0)
+  })
+
+  // Under node16 effect itself cannot be required (its declarations are ES modules only: TS1479/TS1541/TS1542 in
+  // core's .d.cts on `effect/…`), so an Effect-based CJS app needs nodenext; what is ours must hold: no .d.cts
+  // reaches an ESM declaration of ours, and the bundled `licensure` (which imports nothing) type-checks clean.
+  it("TypeScript 5.9 consumer, module node16, CJS .cts: our .d.cts require only .d.cts; licensure's is clean", () => {
+    const { errors, files } = node16()
+    const ours = errors.filter((e) => /import\("\.{1,2}\//.test(e) || e.startsWith("licensure.cts"))
+    assert.deepStrictEqual(ours, [])
+    const esmOnlyDependency = (e: string) => /import\("(effect|xstate)[/"]/.test(e) || /TS154[12]/.test(e)
+    assert.deepStrictEqual(
+      errors.filter((e) => !esmOnlyDependency(e)),
+      []
+    )
+    assert.isTrue(lib(files, "core", "index.d.cts") && lib(files, "node-runtime", "NodeLicensing.d.cts"))
+    assert.isTrue(licensureDts(files, "d.cts"))
+    assert.isFalse(
+      files.some((f) => /node_modules\/@licensure\/(core|node-runtime|fingerprint)\/dist\/.*\.d\.ts$/.test(f)),
+      "no ESM declarations of ours reached from require"
+    )
   })
 
   it("TypeScript 5.9 consumer, moduleResolution nodenext (ESM .ts and CJS .cts): dist types, no error outside xstate", () => {
