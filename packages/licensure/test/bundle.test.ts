@@ -271,6 +271,17 @@ describe("licensure bundle", () => {
   })
 
   it("its lines are short: an uncaught error thrown from the bundle prints the throwing line, not 165 KB", () => {
+    // A real uncaught throw from inside the bundle (a config with no product id): Node prints its line on stderr.
+    const app = tempDir("licensure-throw-")
+    copyFileSync(join(dist, "index.cjs"), join(app, "licensure.cjs"))
+    const thrown = spawnSync(process.execPath, ["-e", 'require("./licensure.cjs").createNodeLicensing({})'], {
+      cwd: app,
+      encoding: "utf8",
+      env: { PATH: process.env.PATH ?? "" }
+    })
+    assert.strictEqual(thrown.status, 1)
+    assert.include(thrown.stderr, "LicensingConfigError")
+    assert.isAtMost(thrown.stderr.length, 8_000, `an uncaught error printed ${thrown.stderr.length} characters`)
     for (const file of ["index.js", "index.cjs"]) {
       const lines = readFileSync(join(dist, file), "utf8").split("\n")
       const longest = Math.max(...lines.map((l) => l.length))
