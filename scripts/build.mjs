@@ -86,8 +86,11 @@ const tsc = (cwd, args) => {
   if (run.status !== 0) process.exit(run.status ?? 1)
 }
 
-// `./X.js` → `./X.cjs` in require() calls and in declaration imports, relative specifiers only.
-const toCjs = (text) => text.replace(/((?:require\(|from |import\()\s*["'])(\.{1,2}\/[^"']*?)\.js(["'])/g, "$1$2.cjs$3")
+// `./X.js` → `./X.cjs` in require() calls and in declaration imports, relative specifiers only. tsc keeps a
+// declaration's `./X.ts` as written, which from a .d.cts resolves to the ESM `X.d.ts` (TS1479 under `module:
+// node16`/`node18`, where a CommonJS file cannot require an ES module), so `./X.ts` becomes `./X.cjs` too.
+const toCjs = (text) =>
+  text.replace(/((?:require\(|from |import\()\s*["'])(\.{1,2}\/[^"']*?)\.(?:js|ts)(["'])/g, "$1$2.cjs$3")
 
 // A package is rebuilt only when something it is made from is newer than its last build (its src, package.json,
 // tsconfig files, this script) or a dependency was rebuilt in this run; `--force` rebuilds everything. A second

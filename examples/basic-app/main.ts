@@ -8,12 +8,12 @@
  *
  *   LICENSURE_PRODUCT_ID=…  LICENSURE_PUBLIC_KEY=./public-key.pem  LICENSE_KEY=…  node examples/basic-app/main.ts
  *
- * In your own app, import from the package instead of the relative path:
- *   import { createNodeLicensing } from "@licensure/node-runtime"
+ * In your own app, import from the package instead of the relative path (its one licensure dependency: it
+ * re-exports the types and errors of core that an app names):
+ *   import { createNodeLicensing, type LicenseView } from "@licensure/node-runtime"
  */
 import { readFileSync } from "node:fs"
-import type { LicenseView } from "../../packages/core/src/LicenseView.ts"
-import { createNodeLicensing } from "../../packages/node-runtime/src/NodeLicensing.ts"
+import { createNodeLicensing, type LicenseView } from "../../packages/node-runtime/src/index.ts"
 
 const required = (name: string): string => {
   const value = process.env[name]

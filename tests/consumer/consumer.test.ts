@@ -269,6 +269,7 @@ beforeAll(() => {
       tarballs["node-runtime"],
       tarballs.emulator,
       tarballs.testing,
+      promiseTarball,
       "typescript@5.9",
       "@types/node@24"
     ])
@@ -542,6 +543,43 @@ import runtime = require("@licensure/node-runtime")
 export const verify: typeof core.ActivationToken.verify = core.ActivationToken.verify
 export const create: typeof runtime.createNodeLicensing = runtime.createNodeLicensing
 `
+  // The bundled Promise face, ESM (index.d.ts) and CJS (index.d.cts): its one declaration file must type-check
+  // with skipLibCheck off, and name every type its API uses (LicenseCause, Feature, FeatureLookup, ActivateOptions).
+  const licensureTs = `import { type ActivateOptions, createNodeLicensing, type Feature, type FeatureLookup, type LicenseCause, LicensingError, type LicenseView } from "licensure"
+
+export async function entitled(productId: string, publicKeyPem: string, key: string): Promise<ReadonlyArray<string>> {
+  const licensing = createNodeLicensing({ productId, publicKeyPem, scope: "memory" })
+  const causes: Array<LicenseCause | undefined> = []
+  licensing.subscribe((view: LicenseView, cause) => {
+    if (view.state !== "unactivated") causes.push(cause)
+  })
+  const options: ActivateOptions = {}
+  await licensing.activate(key, options).catch((e: unknown) => (e instanceof LicensingError ? undefined : Promise.reject(e)))
+  const lookup: FeatureLookup = await licensing.feature("pro")
+  const features: ReadonlyArray<Feature> = await licensing.features()
+  await licensing.close()
+  return [lookup._tag, ...features.map((f) => f.name)]
+}
+`
+  const licensureCts = `import licensure = require("licensure")
+export const create: typeof licensure.createNodeLicensing = licensure.createNodeLicensing
+export type Cause = licensure.LicenseCause
+`
+  // An Effect app with @licensure/node-runtime as its one licensure dependency: the service, errors and view types
+  // come from its root (re-exported from core), not from @licensure/core.
+  const runtimeTs = `import { type ActivateOptions, type FeatureLookup, type LicenseCause, Licensing, LicensingError, type LicenseView, NodeLicensing } from "@licensure/node-runtime"
+import { Effect } from "effect"
+
+export const program = (key: string, options: ActivateOptions) =>
+  Effect.gen(function* () {
+    const licensing = yield* Licensing
+    const view: LicenseView = yield* licensing.activate(key, options)
+    const lookup: FeatureLookup = yield* licensing.feature("pro")
+    return { state: view.state, lookup: lookup._tag }
+  }).pipe(Effect.catch((e: LicensingError) => Effect.succeed({ state: e.reason._tag, lookup: "none" })))
+export const layer = NodeLicensing.layer
+export type Cause = LicenseCause
+`
   const strict = {
     strict: true,
     exactOptionalPropertyTypes: true,
@@ -557,6 +595,9 @@ export const create: typeof runtime.createNodeLicensing = runtime.createNodeLice
     writeFileSync(join(tsApp, config), JSON.stringify({ compilerOptions: { ...strict, ...options }, include }))
     writeFileSync(join(tsApp, "consumer.ts"), consumerTs)
     writeFileSync(join(tsApp, "consumer.cts"), consumerCts)
+    writeFileSync(join(tsApp, "licensure.ts"), licensureTs)
+    writeFileSync(join(tsApp, "licensure.cts"), licensureCts)
+    writeFileSync(join(tsApp, "runtime.ts"), runtimeTs)
     const compiler = join(tsApp, "node_modules", "typescript", "bin", "tsc")
     const start = performance.now()
     const r = spawnSync(process.execPath, [compiler, "-p", config, "--listFiles"], {
@@ -573,9 +614,27 @@ export const create: typeof runtime.createNodeLicensing = runtime.createNodeLice
     return { status: r.status, version, files: lines.filter((l) => l.startsWith("/")), errors }
   }
   const nodenext = () =>
-    tsc("tsconfig.nodenext.json", { module: "nodenext", moduleResolution: "nodenext" }, ["consumer.ts", "consumer.cts"])
+    tsc("tsconfig.nodenext.json", { module: "nodenext", moduleResolution: "nodenext" }, [
+      "consumer.ts",
+      "consumer.cts",
+      "licensure.ts",
+      "licensure.cts",
+      "runtime.ts"
+    ])
   const bundler = () =>
-    tsc("tsconfig.bundler.json", { module: "preserve", moduleResolution: "bundler" }, ["consumer.ts"])
+    tsc("tsconfig.bundler.json", { module: "preserve", moduleResolution: "bundler" }, [
+      "consumer.ts",
+      "licensure.ts",
+      "licensure.cts",
+      "runtime.ts"
+    ])
+  // module node16 (as node18): a CommonJS file may not require an ES module, so every .d.cts must reach only
+  // .d.cts files (TypeScript 5.8+ lets nodenext require ES modules, which hid it: TS1479).
+  const node16 = () =>
+    tsc("tsconfig.node16.json", { module: "node16", moduleResolution: "node16" }, ["consumer.cts", "licensure.cts"])
+  /** The bundled `licensure` package's declaration file, ESM or CJS, among the files tsc read. */
+  const licensureDts = (files: ReadonlyArray<string>, ext: "d.ts" | "d.cts") =>
+    files.some((f) => f.endsWith(`node_modules/licensure/dist/index.${ext}`))
   const lib = (files: ReadonlyArray<string>, pkg: string, file: string) =>
     files.some((f) => f.endsWith(`node_modules/@licensure/${pkg}/dist/${file}`))
   /** Errors that are not in xstate's own declarations (see the BUG note below): ours, or the consumer's. */
@@ -594,6 +653,26 @@ export const create: typeof runtime.createNodeLicensing = runtime.createNodeLice
     assert.strictEqual(status, 0)
   })
 
+  // Under node16 effect itself cannot be required (its declarations are ES modules only: TS1479/TS1541/TS1542 in
+  // core's .d.cts on `effect/…`), so an Effect-based CJS app needs nodenext; what is ours must hold: no .d.cts
+  // reaches an ESM declaration of ours, and the bundled `licensure` (which imports nothing) type-checks clean.
+  it("TypeScript 5.9 consumer, module node16, CJS .cts: our .d.cts require only .d.cts; licensure's is clean", () => {
+    const { errors, files } = node16()
+    const ours = errors.filter((e) => /import\("\.{1,2}\//.test(e) || e.startsWith("licensure.cts"))
+    assert.deepStrictEqual(ours, [])
+    const esmOnlyDependency = (e: string) => /import\("(effect|xstate)[/"]/.test(e) || /TS154[12]/.test(e)
+    assert.deepStrictEqual(
+      errors.filter((e) => !esmOnlyDependency(e)),
+      []
+    )
+    assert.isTrue(lib(files, "core", "index.d.cts") && lib(files, "node-runtime", "NodeLicensing.d.cts"))
+    assert.isTrue(licensureDts(files, "d.cts"))
+    assert.isFalse(
+      files.some((f) => /node_modules\/@licensure\/(core|node-runtime|fingerprint)\/dist\/.*\.d\.ts$/.test(f)),
+      "no ESM declarations of ours reached from require"
+    )
+  })
+
   it("TypeScript 5.9 consumer, moduleResolution nodenext (ESM .ts and CJS .cts): dist types, no error outside xstate", () => {
     const { files, errors, version } = nodenext()
     assert.match(version, /^Version 5\./)
@@ -602,6 +681,7 @@ export const create: typeof runtime.createNodeLicensing = runtime.createNodeLice
     assert.isTrue(lib(files, "core", "index.d.cts"), "require resolves core's CJS types")
     assert.isTrue(lib(files, "node-runtime", "index.d.ts") && lib(files, "node-runtime", "index.d.cts"))
     assert.isTrue(lib(files, "testing", "index.d.ts"))
+    assert.isTrue(licensureDts(files, "d.ts") && licensureDts(files, "d.cts"), "licensure's ESM and CJS types")
     assert.isTrue(files.some((f) => f.endsWith("/consumer.ts")) && files.some((f) => f.endsWith("/consumer.cts")))
     assert.isFalse(
       files.some((f) => f.includes("/@licensure/") && f.includes("/src/")),
@@ -617,6 +697,7 @@ export const create: typeof runtime.createNodeLicensing = runtime.createNodeLice
         lib(files, "node-runtime", "index.d.ts") &&
         lib(files, "testing", "index.d.ts")
     )
+    assert.isTrue(licensureDts(files, "d.ts") && licensureDts(files, "d.cts"), "licensure's ESM and CJS types")
     assert.isFalse(
       files.some((f) => f.includes("/@licensure/") && f.includes("/src/")),
       "no sources"

@@ -175,6 +175,17 @@ process.on("exit", () => writeFileSync(${JSON.stringify(traced)}, JSON.stringify
       )
   })
 
+  it("has short lines (lineLimit): an uncaught error prints its throwing line, not a whole minified chunk", () => {
+    const files = NodeFs.readdirSync(distBin, { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".js"))
+    assert.isAbove(files.length, 1)
+    for (const file of files) {
+      const lines = NodeFs.readFileSync(NodePath.join(distBin, file), "utf8").split("\n")
+      const longest = Math.max(...lines.map((l) => l.length))
+      // esbuild breaks lines only between tokens: a long string literal stays whole (under 4 KB here).
+      assert.isAtMost(longest, 8_000, `${file}: its longest line has ${longest} characters`)
+    }
+  })
+
   it("ships the licence of every npm package it inlines", () => {
     const meta = JSON.parse(NodeFs.readFileSync(NodePath.join(pkgDir, ".bundle-meta.json"), "utf8")) as {
       inputs: Record<string, unknown>

@@ -26,6 +26,7 @@ import { fileURLToPath } from "node:url"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { type Emulator, startEmulator } from "@licensure/emulator"
 import { attw, publintMessages } from "../../../tests/src/PackageLint.ts"
+import ts from "typescript"
 
 const pkg = join(dirname(fileURLToPath(import.meta.url)), "..")
 const dist = join(pkg, "dist")
@@ -90,6 +91,66 @@ const runIn = (dir: string, file: string, args: Array<string>, env: Record<strin
     child.stderr.on("data", (d) => (stderr += d))
     child.on("close", (code) => resolve({ code, stdout, stderr }))
   })
+
+/**
+ * The types declared in the workspace packages that licensure's exports reach through their declarations (a
+ * property's type, a parameter's, an alias's parts, an interface's bases) but that licensure does not export by
+ * name, each with the type it was reached from. Read with TypeScript 5.9's checker from src/index.ts over the
+ * workspace packages' built declarations. Not followed: namespaces (their members are reachable as
+ * `FeatureEntitlements.X`), `PromiseLicensing.use` (the Effect escape hatch, typed by @licensure/core), class
+ * heritage and tsc's `X_base` consts, and an exported `…Reason` union's member classes (narrowed by `_tag`).
+ */
+const unexportedSurfaceTypes = (): Array<string> => {
+  const entry = join(pkg, "src", "index.ts")
+  const program = ts.createProgram([entry], {
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    allowImportingTsExtensions: true,
+    strict: true,
+    skipLibCheck: true,
+    noEmit: true
+  })
+  const checker = program.getTypeChecker()
+  const exported = checker.getExportsOfModule(checker.getSymbolAtLocation(program.getSourceFile(entry)!)!)
+  const named = new Set(exported.map((s) => s.name))
+  const ours = (file: string) => /\/packages\/[^/]+\/(dist|src)\//.test(file)
+  const resolved = (s: ts.Symbol) => (s.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(s) : s)
+  const isNamespace = (s: ts.Symbol) => (s.flags & (ts.SymbolFlags.ValueModule | ts.SymbolFlags.NamespaceModule)) !== 0
+  const reached = new Map<ts.Symbol, string>()
+  const walk = (decl: ts.Node, from: string) => {
+    const visit = (n: ts.Node): void => {
+      if (ts.isPropertySignature(n) && n.name.getText() === "use") return
+      if (ts.isHeritageClause(n) && ts.isClassDeclaration(n.parent)) return
+      const name = ts.isTypeReferenceNode(n)
+        ? n.typeName
+        : ts.isTypeQueryNode(n)
+          ? n.exprName
+          : ts.isExpressionWithTypeArguments(n)
+            ? n.expression
+            : undefined
+      const symbol = name !== undefined && ts.isIdentifier(name) ? checker.getSymbolAtLocation(name) : undefined
+      if (symbol !== undefined) add(resolved(symbol), from)
+      ts.forEachChild(n, visit)
+    }
+    visit(decl)
+  }
+  const add = (symbol: ts.Symbol, from: string) => {
+    const decls = symbol.declarations ?? []
+    if (reached.has(symbol) || isNamespace(symbol) || symbol.name.endsWith("_base")) return
+    if (!decls.some((d) => ours(d.getSourceFile().fileName)) || decls.some(ts.isTypeParameterDeclaration)) return
+    reached.set(symbol, from)
+    if (named.has(symbol.name) && symbol.name.endsWith("Reason")) return
+    for (const d of decls) walk(d, symbol.name)
+  }
+  for (const s of exported) {
+    const symbol = resolved(s)
+    if (isNamespace(symbol)) continue
+    reached.set(symbol, "(export)")
+    if (symbol.name.endsWith("Reason")) continue
+    for (const d of symbol.declarations ?? []) walk(d, s.name)
+  }
+  return [...reached].filter(([s]) => !named.has(s.name)).map(([s, from]) => `${s.name} (reached from ${from})`)
+}
 
 describe("licensure bundle", () => {
   it("its tarball: publint and attw (strict) find nothing; installed alone it is under 5 MB, no scripts, no native code, and the README's quick start runs in it", async () => {
@@ -210,6 +271,30 @@ describe("licensure bundle", () => {
     // Only undici, optional, for apps behind a proxy.
     assert.deepStrictEqual(pkgJson.peerDependencies, { undici: "^8.13.1" })
     assert.deepStrictEqual(pkgJson.peerDependenciesMeta, { undici: { optional: true } })
+  })
+
+  it("its lines are short: an uncaught error thrown from the bundle prints the throwing line, not 165 KB", () => {
+    // A real uncaught throw from inside the bundle (a config with no product id): Node prints its line on stderr.
+    const app = tempDir("licensure-throw-")
+    copyFileSync(join(dist, "index.cjs"), join(app, "licensure.cjs"))
+    const thrown = spawnSync(process.execPath, ["-e", 'require("./licensure.cjs").createNodeLicensing({})'], {
+      cwd: app,
+      encoding: "utf8",
+      env: { PATH: process.env.PATH ?? "" }
+    })
+    assert.strictEqual(thrown.status, 1)
+    assert.include(thrown.stderr, "LicensingConfigError")
+    assert.isAtMost(thrown.stderr.length, 8_000, `an uncaught error printed ${thrown.stderr.length} characters`)
+    for (const file of ["index.js", "index.cjs"]) {
+      const lines = readFileSync(join(dist, file), "utf8").split("\n")
+      const longest = Math.max(...lines.map((l) => l.length))
+      // esbuild breaks lines only between tokens: a long string literal stays whole (about 2 KB is the longest).
+      assert.isAtMost(longest, 4_000, `${file}: its longest line has ${longest} characters`)
+    }
+  })
+
+  it("exports by name every workspace type its public signatures reach (a user can write each one down)", () => {
+    assert.deepStrictEqual(unexportedSurfaceTypes(), [])
   })
 
   for (const format of ["esm", "cjs"] as const) {
