@@ -92,6 +92,13 @@ const mayHaveLanded = (error: ApiError): boolean => {
 }
 
 /**
+ * How much older than the token held a sync's token may be and still be taken: the clocks of two of the server's
+ * nodes that answer one sync after another may disagree by this much (seconds). A replay can then only undo what
+ * changed within this last minute.
+ */
+export const ReplayToleranceSeconds = 60
+
+/**
  * A sync's verified token, refused when it was issued before the token held: a replayed answer (an old token of
  * this very activation, which verifies), not the server's word now.
  *
@@ -100,11 +107,12 @@ const mayHaveLanded = (error: ApiError): boolean => {
  * plain-http on-premise host, a local user who adds a CA) undo a suspension, a shortened expiry or the clock's
  * high-water mark with a token read from the client's own store. It is refused as a token the server's answer
  * did not verify to (`TokenRejected`, transient on sync: the licence stays as it was, in grace, and syncs again).
+ * {@link ReplayToleranceSeconds} allows for the clocks of the server's own nodes disagreeing a little.
  */
 const notOlderThan =
   (held: LicenseFacts) =>
   <C extends { readonly issuedAt: number }>(claims: C): Effect.Effect<C, ActivationToken.TokenError> =>
-    claims.issuedAt >= held.claims.issuedAt
+    claims.issuedAt >= held.claims.issuedAt - ReplayToleranceSeconds
       ? Effect.succeed(claims)
       : Effect.fail(
           new ActivationToken.TokenError({
