@@ -17,13 +17,14 @@ import {
   Fingerprint,
   Licensing,
   LicenseStore,
+  type LicensingConfig,
   LoadTimeoutMillis,
   ReadRetryMaxMillis,
   ReadRetryMillis,
   type StoredRecord
 } from "@licensure/core"
 import { NodeHttp } from "@licensure/node-runtime"
-import { identity, loopbackLayer, makeSim } from "@licensure/testing"
+import { identity, loopbackLayer, makeSim, type Sim } from "@licensure/testing"
 import { Clock, Context, Deferred, Effect, Fiber, Layer, Option } from "effect"
 import { TestClock } from "effect/testing"
 import { decodeProtectedHeader, decodeJwt, generateKeyPair, SignJWT } from "jose"
@@ -51,6 +52,17 @@ const holdingStore = (initiallyHung: boolean) => {
   )
   return { state, layer }
 }
+
+/** A second client of the simulation's product on `store` (an app starting again), with `config` added. */
+const clientOn = (sim: Sim, store: Layer.Layer<LicenseStore>, config: Partial<LicensingConfig> = {}) =>
+  Layer.build(
+    Licensing.layer({ productId: sim.productId, publicKeyPem: sim.publicKeyPem, ...config }).pipe(
+      Layer.provideMerge(Layer.mergeAll(loopbackLayer(sim.emulator), store, Fingerprint.layerStatic(identity())))
+    )
+  ).pipe(
+    Effect.orDie,
+    Effect.map((context) => Context.get(context, Licensing))
+  )
 
 /** Lets forked work run (no real time passes) until `fiber` ends, at most 2000 turns; its exit, or undefined. */
 const ended = <A, E>(fiber: Fiber.Fiber<A, E>) =>
@@ -101,14 +113,7 @@ describe("a store that does not answer", () => {
       store.state.reads = 0
       yield* Effect.scoped(
         Effect.gen(function* () {
-          const context = yield* Layer.build(
-            Licensing.layer({ productId: sim.productId, publicKeyPem: sim.publicKeyPem }).pipe(
-              Layer.provideMerge(
-                Layer.mergeAll(loopbackLayer(sim.emulator), store.layer, Fingerprint.layerStatic(identity()))
-              )
-            )
-          ).pipe(Effect.orDie)
-          const client = Context.get(context, Licensing)
+          const client = yield* clientOn(sim, store.layer)
           const checking = yield* Effect.forkChild(client.check)
           yield* TestClock.adjust(LoadTimeoutMillis)
           assert.isDefined(yield* ended(checking), "check() still waits on the hung store")
@@ -148,14 +153,7 @@ describe("a store that does not answer", () => {
       // The simulation's own client keeps its own store: every read of the held one is the client's below.
       const sim = yield* makeSim({}, {}, identity(), { transport: "loopback" })
       // The configured key serves a record that is unusable; this one is only slow.
-      const context = yield* Layer.build(
-        Licensing.layer({ productId: sim.productId, publicKeyPem: sim.publicKeyPem, licenseKey: sim.license.key }).pipe(
-          Layer.provideMerge(
-            Layer.mergeAll(loopbackLayer(sim.emulator), store.layer, Fingerprint.layerStatic(identity()))
-          )
-        )
-      ).pipe(Effect.orDie)
-      const client = Context.get(context, Licensing)
+      const client = yield* clientOn(sim, store.layer, { licenseKey: sim.license.key })
       const checking = yield* Effect.forkChild(client.check)
       yield* TestClock.adjust(LoadTimeoutMillis)
       assert.isDefined(yield* ended(checking), "check() still waits on the hung store")
