@@ -31,7 +31,7 @@ import {
   type LexStatusName,
   lexStatus,
   lexStatusOfServerCode,
-  lexStatusOfHttpStatus
+  lexStatusOfTransport
 } from "./LexStatus.ts"
 import {
   ApiErrorReason,
@@ -119,13 +119,10 @@ export const meterStatusOf = (reason: ActivationMeterErrorReason): LexStatusName
     case "UnknownServerCode":
       return lexStatusOfServerCode(reason.code)
     case "NetworkFailure":
-      return "LA_E_INET"
     case "RateLimited":
-      return "LA_E_RATE_LIMIT"
     case "ServerFailure":
-      return lexStatusOfHttpStatus(reason.status)
     case "MalformedResponse":
-      return "LA_E_SERVER"
+      return lexStatusOfTransport(reason)
   }
 }
 

@@ -33,7 +33,7 @@ import {
   type LexStatus,
   type LexStatusName,
   lexStatusOfServerCode,
-  lexStatusOfHttpStatus
+  lexStatusOfTransport
 } from "./LexStatus.ts"
 import {
   ApiErrorReason,
@@ -105,13 +105,10 @@ export const entitlementsStatusOf = (reason: FeatureEntitlementsErrorReason): Le
     case "NotFound":
       return "LA_E_ACTIVATION_NOT_FOUND"
     case "NetworkFailure":
-      return "LA_E_INET"
     case "RateLimited":
-      return "LA_E_RATE_LIMIT"
     case "ServerFailure":
-      return lexStatusOfHttpStatus(reason.status)
     case "MalformedResponse":
-      return "LA_E_SERVER"
+      return lexStatusOfTransport(reason)
   }
 }
 

@@ -180,6 +180,30 @@ export const lexStatusOfServerCode = (code: string): LexStatusName => {
 export const lexStatusOfHttpStatus = (status: number | undefined): LexStatusName =>
   status === undefined || status > 499 ? "LA_E_SERVER" : status === 429 ? "LA_E_RATE_LIMIT" : "LA_E_INET"
 
+/** The reasons a call fails with when the server refused nothing with a code of its own. */
+export type TransportFailureTag = "NetworkFailure" | "RateLimited" | "ServerFailure" | "MalformedResponse"
+
+/**
+ * The LexActivator error for a call that failed without a server code: no answer, a rate limit, an answer without a
+ * code (by its HTTP status, {@link lexStatusOfHttpStatus}), or one that would not read. One rule for every call:
+ * the licence calls (through {@link lexStatusOfFailure}) and the releases, login, entitlements and meter calls.
+ */
+export const lexStatusOfTransport = (reason: {
+  readonly _tag: TransportFailureTag
+  readonly status?: number | undefined
+}): LexStatusName => {
+  switch (reason._tag) {
+    case "NetworkFailure":
+      return "LA_E_INET"
+    case "RateLimited":
+      return "LA_E_RATE_LIMIT"
+    case "ServerFailure":
+      return lexStatusOfHttpStatus(reason.status)
+    case "MalformedResponse":
+      return "LA_E_SERVER"
+  }
+}
+
 /**
  * The LexActivator error for a failure, keyed by its reason (`LicensingError`'s `reason._tag`, a view's
  * `lastError.kind`): the one table every status of a failure comes from. The server's code decides when it sent
@@ -202,12 +226,10 @@ export const lexStatusOfFailure = (failure: {
   if (failure.code !== undefined) return lexStatusOfServerCode(failure.code)
   switch (failure.kind) {
     case "NetworkFailure":
-      return "LA_E_INET"
     case "RateLimited":
-      return "LA_E_RATE_LIMIT"
     case "ServerFailure":
-      return lexStatusOfHttpStatus(failure.status)
     case "MalformedResponse":
+      return lexStatusOfTransport({ _tag: failure.kind, status: failure.status })
     case "ServerRefused":
     case "UnknownServerCode":
       return "LA_E_SERVER"

@@ -26,7 +26,7 @@ import type * as HttpClient from "effect/http/HttpClient"
 import * as HttpClientRequest from "effect/http/HttpClientRequest"
 import type * as HttpClientResponse from "effect/http/HttpClientResponse"
 import { md5Hex } from "./internal/Md5.ts"
-import { lexStatus, type LexStatus, type LexStatusName, lexStatusOfHttpStatus } from "./LexStatus.ts"
+import { lexStatus, type LexStatus, type LexStatusName, lexStatusOfTransport } from "./LexStatus.ts"
 import {
   ApiErrorReason,
   type LicenseApiConfig,
@@ -135,13 +135,12 @@ export const releaseStatusOf = (reason: ReleaseErrorReason): LexStatusName => {
           return "LA_E_CLIENT"
       }
     case "ServerFailure":
-      return reason.status === 403 ? "LA_E_LICENSE_KEY" : lexStatusOfHttpStatus(reason.status)
+      return reason.status === 403 ? "LA_E_LICENSE_KEY" : lexStatusOfTransport(reason)
     case "NetworkFailure":
-      return "LA_E_INET"
     case "RateLimited":
-      return "LA_E_RATE_LIMIT"
-    case "NotFound":
     case "MalformedResponse":
+      return lexStatusOfTransport(reason)
+    case "NotFound":
       return "LA_E_SERVER"
   }
 }

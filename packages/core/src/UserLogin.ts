@@ -26,7 +26,7 @@ import {
   type LexStatus,
   type LexStatusName,
   lexStatusOfServerCode,
-  lexStatusOfHttpStatus
+  lexStatusOfTransport
 } from "./LexStatus.ts"
 import {
   ApiErrorReason,
@@ -120,13 +120,11 @@ export const loginStatusOf = (operation: UserLoginError["operation"], reason: Us
     case "UnknownServerCode":
       return lexStatusOfServerCode(reason.code)
     case "NetworkFailure":
-      return "LA_E_INET"
     case "RateLimited":
-      return "LA_E_RATE_LIMIT"
     case "ServerFailure":
-      return lexStatusOfHttpStatus(reason.status)
-    case "NotFound":
     case "MalformedResponse":
+      return lexStatusOfTransport(reason)
+    case "NotFound":
       return "LA_E_SERVER"
   }
 }
