@@ -521,16 +521,21 @@ export class Licensing extends Context.Service<Licensing, LicensingService>()("@
           return yield* failIfNew(operation, before)(answer)
         })
 
-      /** The refusal of a command that needs an activation, when there is none (or not the kind it needs). */
-      const notActivated = (operation: string, message: string) =>
+      /** A command refused before anything was sent, for `reason`: the error says the state it was refused in. */
+      const refused = (
+        operation: string,
+        reason: NotActivated | AlreadyLicensed | InvalidMeterAmount | MeterAttributeNotFound
+      ) =>
         new LicensingError({
           operation,
-          reason: new NotActivated({ message }),
-          kind: "NotActivated",
-          message,
-          status: lexStatus(lexStatusOfFailure({ kind: "NotActivated" })),
+          reason,
+          kind: reason._tag,
+          message: reason.message,
+          status: lexStatus(lexStatusOfFailure({ kind: reason._tag })),
           state: stateOf(actor.getSnapshot().value)
         })
+      /** The refusal of a command that needs an activation, when there is none (or not the kind it needs). */
+      const notActivated = (operation: string, message: string) => refused(operation, new NotActivated({ message }))
 
       /** A command that needs an activation: refused with `NotActivated` rather than silently ignored. */
       const requireActivation = (operation: "deactivate" | "sync", event: LicenseEvent) =>
@@ -555,14 +560,7 @@ export class Licensing extends Context.Service<Licensing, LicensingService>()("@
         yield* ready
         if (actor.getSnapshot().context.facts?.kind === "activation") {
           const message = "a licence is activated on this machine: a trial would replace it (deactivate it first)"
-          return yield* new LicensingError({
-            operation: "activateTrial",
-            reason: new AlreadyLicensed({ message }),
-            kind: "AlreadyLicensed",
-            message,
-            status: lexStatus(lexStatusOfFailure({ kind: "AlreadyLicensed" })),
-            state: stateOf(actor.getSnapshot().value)
-          })
+          return yield* refused("activateTrial", new AlreadyLicensed({ message }))
         }
         return yield* run("activateTrial", { type: "ACTIVATE_TRIAL" })
       })
@@ -584,15 +582,7 @@ export class Licensing extends Context.Service<Licensing, LicensingService>()("@
           }
           // Refused here, before anything is pending: an amount or a name the server would refuse would otherwise
           // ride along with every later sync.
-          const refuse = (reason: InvalidMeterAmount | MeterAttributeNotFound) =>
-            new LicensingError({
-              operation: "sync",
-              reason,
-              kind: reason._tag,
-              message: reason.message,
-              status: lexStatus(lexStatusOfFailure({ kind: reason._tag })),
-              state: stateOf(actor.getSnapshot().value)
-            })
+          const refuse = (reason: InvalidMeterAmount | MeterAttributeNotFound) => refused("sync", reason)
           if (!Number.isSafeInteger(increment) || increment < 0) {
             return yield* refuse(
               new InvalidMeterAmount({ message: `expected a whole number of uses, 0 or more, got ${increment}` })
